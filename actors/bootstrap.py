@@ -1,0 +1,123 @@
+"""Spawning the actors on Ray: one PlacementActor, one NodeActor per Ray node.
+
+This is the only module that wraps the plain actor classes with ``ray.remote``.
+The wrappers build each actor's store, runtime and clients from the settings
+(the only thing that crosses the process boundary) and run its timers.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from actors.node import NodeActor
+from actors.placement import PlacementActor
+from runner.runtimes.docker import DockerRuntime
+from runner.settings import Settings
+from runner.store import Store
+
+log = logging.getLogger(__name__)
+
+PLACEMENT = "placement"
+RESYNC_EVERY_S = 5.0
+
+
+def node_actor_name(host: str) -> str:
+    return f"node:{host}"
+
+
+def host_name(ray_node: dict) -> str:
+    """A readable, unique host name for a Ray node."""
+    return f"{ray_node.get('NodeManagerHostname') or socket.gethostname()}-{ray_node['NodeManagerAddress']}"
+
+
+def _every(period_s: float, fn, name: str) -> None:  # noqa: ANN001
+    def loop() -> None:
+        while True:
+            time.sleep(period_s)
+            try:
+                fn()
+            except Exception:  # a timer must survive one bad round
+                log.exception("%s failed", name)
+
+    threading.Thread(target=loop, name=name, daemon=True).start()
+
+
+class RayPlacement(PlacementActor):
+    """PlacementActor with its dependencies built inside the Ray worker."""
+
+    def __init__(self, settings_json: dict) -> None:
+        settings = Settings(**settings_json)
+        self._namespace = settings.ray_namespace
+        self._nodes: dict[str, ray.actor.ActorHandle] = {}
+        super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch)
+        _every(0.25, self.tick, "placement-tick")
+        _every(RESYNC_EVERY_S, self.resync, "placement-resync")
+
+    def _dispatch(self, host: str, job) -> None:  # noqa: ANN001
+        handle = self._nodes.get(host)
+        if handle is None:
+            handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self._namespace)
+        handle.run.remote(job)
+
+
+class RayNode(NodeActor):
+    """NodeActor with its dependencies built inside the Ray worker on its node."""
+
+    def __init__(self, settings_json: dict, name: str) -> None:
+        settings = Settings(**settings_json)
+        placement = ray.get_actor(PLACEMENT, namespace=settings.ray_namespace)
+        runtime = DockerRuntime(
+            url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes
+        )
+        super().__init__(
+            name=name,
+            store=Store(settings.store_url_resolved),
+            runtime=runtime,
+            settings=settings,
+            finished=lambda job_id: placement.finished.remote(job_id),
+        )
+        placement.heartbeat.remote(self.report())
+        _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
+
+
+def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
+    """Create (or find) the placement actor and a node actor on every live node.
+
+    Needs a connected Ray driver. Idempotent: existing actors are reused.
+    """
+    settings_json = settings.model_dump(mode="json")
+    placement = (
+        ray.remote(RayPlacement)
+        .options(
+            name=PLACEMENT,
+            namespace=settings.ray_namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_concurrency=32,
+            num_cpus=0,
+        )
+        .remote(settings_json)
+    )
+    ray.get(placement.health.remote())
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        name = host_name(node)
+        ray.remote(RayNode).options(
+            name=node_actor_name(name),
+            namespace=settings.ray_namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_concurrency=64,
+            num_cpus=0,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False),
+        ).remote(settings_json, name)
+    return placement

@@ -1,0 +1,230 @@
+"""NodeActor: runs capsules on its host and keeps what they leave behind.
+
+Owns: the capsules running on its host (their containers), the live logs, the
+Docker runtime. Dies with: its Ray node. Ray restarts it; on start it finds its
+containers by their labels and adopts them, or ends their jobs with a reason,
+so no container leaks and no job hangs. It is a plain class;
+``actors.bootstrap`` wraps it with ``ray.remote``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from policies.retry import backoff_s
+from runner.capsule_run import CapsuleRun, InitFailed
+from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
+from runner.models import Job, JobStatus
+from runner.runtimes.docker import DockerRuntime
+from runner.settings import Settings
+from runner.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
+    """The last ``limit`` bytes of ``data`` and how many were dropped before them."""
+    if len(data) <= limit:
+        return data, 0
+    return data[-limit:], len(data) - limit
+
+
+class NodeActor:
+    """One per host: runs the jobs placed on it through its runtime."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        store: Store,
+        runtime: DockerRuntime,
+        settings: Settings,
+        finished: Callable[[str], None],
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.runtime = runtime
+        self.settings = settings
+        self.finished = finished  # tells placement that a job's attempt ended
+        self._runs: dict[str, CapsuleRun] = {}
+        self._cancelled: set[str] = set()
+        self._lock = threading.Lock()
+        self._inventory: dict | None = None
+        self.reconcile()
+
+    # -- reports ----------------------------------------------------------
+    def report(self) -> dict:
+        """Inventory and health, sent to placement as a heartbeat."""
+        try:
+            if self._inventory is None:
+                self._inventory = self.runtime.inventory()
+            else:
+                self.runtime.ping()
+            docker_ok, error = True, ""
+        except Unavailable as exc:
+            docker_ok, error = False, exc.message
+        inv = self._inventory or {"cpus": 0, "memory_mb": 0, "runtimes": []}
+        with self._lock:
+            running = sorted(self._runs)
+        return {"name": self.name, **inv, "docker_ok": docker_ok, "docker_error": error, "running": running}
+
+    # -- commands ---------------------------------------------------------
+    def run(self, job: Job) -> None:
+        """Start a placed job in the background; returns at once."""
+        threading.Thread(target=self._run, args=(job,), name=f"job-{job.id[:8]}", daemon=True).start()
+
+    def cancel(self, job_id: str) -> None:
+        """Kill a job's containers; its thread records it as Cancelled."""
+        with self._lock:
+            self._cancelled.add(job_id)
+            run = self._runs.get(job_id)
+        if run is not None:
+            run.kill()
+
+    def logs(self, job_id: str) -> bytes:
+        """Live output of a running job, else what was kept of it."""
+        with self._lock:
+            run = self._runs.get(job_id)
+        if run is not None:
+            try:
+                return keep_tail(run.logs(), self.settings.log_max_bytes)[0]
+            except ZunrayError:
+                pass  # finished between the lookup and the read: fall through
+        kept = self.store.get_logs(job_id)
+        return kept[0] if kept else b""
+
+    # -- a job's life -----------------------------------------------------
+    def _run(self, job: Job) -> None:
+        try:
+            job = self.store.transition_job(
+                job.id, JobStatus.STARTING, reason=f"attempt {job.attempt + 1} starting", only_from=[JobStatus.PLACED], attempt=job.attempt + 1
+            )
+        except (InvalidTransition, NotFound):
+            self.finished(job.id)
+            return
+        deadline = time.time() + job.timeout_s if job.timeout_s else None
+        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule)
+        with self._lock:
+            self._runs[job.id] = run
+            cancelled = job.cancel_requested or job.id in self._cancelled
+        if cancelled:
+            self._finish(job, run, JobStatus.CANCELLED, "cancelled by user")
+            return
+        try:
+            if not run.start(deadline=deadline):
+                self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
+                return
+            job = self.store.transition_job(job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time())
+        except InitFailed as exc:
+            self._finish(job, run, JobStatus.FAILED, exc.message, exit_code=exc.exit_code)
+            return
+        except ZunrayError as exc:
+            status = JobStatus.CANCELLED if self._was_cancelled(job.id) else JobStatus.FAILED
+            self._finish(job, run, status, "cancelled by user" if status is JobStatus.CANCELLED else exc.message)
+            return
+        self._supervise(job, run, deadline)
+
+    def _supervise(self, job: Job, run: CapsuleRun, deadline: float | None) -> None:
+        """Wait for a running capsule and record how it ended."""
+        try:
+            code = run.wait(deadline=deadline)
+        except ZunrayError as exc:
+            self._finish(job, run, JobStatus.FAILED, f"lost track of the container: {exc.message}")
+            return
+        if self._was_cancelled(job.id):
+            self._finish(job, run, JobStatus.CANCELLED, "cancelled by user", exit_code=code)
+        elif code is None:
+            run.kill()
+            self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
+        elif code == 0:
+            self._finish(job, run, JobStatus.SUCCEEDED, "exited with 0", exit_code=0)
+        else:
+            why = f"exited with {code}"
+            if run.oom_killed():
+                why += f" (OOMKilled: memory limit {job.capsule.demand().memory_mb} MB)"
+            self._finish(job, run, JobStatus.FAILED, why, exit_code=code)
+
+    def _was_cancelled(self, job_id: str) -> bool:
+        with self._lock:
+            if job_id in self._cancelled:
+                return True
+        try:
+            return self.store.get_job(job_id).cancel_requested
+        except NotFound:
+            return True
+
+    def _finish(self, job: Job, run: CapsuleRun, status: JobStatus, reason: str, *, exit_code: int | None = None) -> None:
+        """Keep the logs, remove the containers, record the outcome (or a retry)."""
+        try:
+            logs = keep_tail(run.logs(), self.settings.log_max_bytes)
+        except ZunrayError:
+            logs = (b"", 0)
+        try:
+            run.remove()
+        except ZunrayError:
+            log.exception("cannot remove containers of %s", job.id)
+        now = time.time()
+        retryable = status in (JobStatus.FAILED, JobStatus.TIMED_OUT) and job.attempt <= job.max_retries
+        try:
+            if retryable:
+                delay = backoff_s(job.attempt, base_s=self.settings.retry_base_s, max_s=self.settings.retry_max_s)
+                self.store.transition_job(
+                    job.id,
+                    JobStatus.QUEUED,
+                    reason=f"attempt {job.attempt} {status.value}: {reason}; retry in {delay:.1f} s",
+                    logs=logs,
+                    host=None,
+                    exit_code=exit_code,
+                    not_before=now + delay,
+                )
+            else:
+                self.store.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now)
+        except (InvalidTransition, NotFound):
+            pass  # already ended elsewhere (e.g. deleted): nothing to record
+        finally:
+            with self._lock:
+                self._runs.pop(job.id, None)
+                self._cancelled.discard(job.id)
+            self.finished(job.id)
+
+    # -- after a restart --------------------------------------------------
+    def reconcile(self) -> None:
+        """Adopt this host's containers, end jobs whose containers are gone."""
+        try:
+            found = self.runtime.managed(node=self.name)
+        except Unavailable:
+            log.warning("Docker unreachable at start; reconciliation postponed")
+            return
+        by_capsule: dict[str, list] = defaultdict(list)
+        for c in found:
+            by_capsule[c.labels.get("zunray.capsule", "")].append(c)
+        active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
+        for job in active:
+            containers = by_capsule.pop(job.id, [])
+            run = CapsuleRun.adopt(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, found=containers)
+            apps = [c for c in containers if c.labels.get("zunray.role") == "app"]
+            if job.status is JobStatus.PLACED and not containers:
+                self.run(job)  # the dispatch died with the previous actor
+            elif len(apps) == len(job.capsule.containers) and all(c.state in ("running", "exited") for c in apps):
+                self._adopt(job, run)
+            else:
+                self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
+        for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
+            for c in leftovers:
+                self.runtime.remove(c.id)
+
+    def _adopt(self, job: Job, run: CapsuleRun) -> None:
+        log.info("adopting job %s", job.id)
+        with self._lock:
+            self._runs[job.id] = run
+        if job.status is JobStatus.STARTING:
+            try:
+                job = self.store.transition_job(job.id, JobStatus.RUNNING, reason="running (adopted after node restart)", started_at=time.time())
+            except (InvalidTransition, NotFound):
+                pass
+        deadline = (job.started_at or time.time()) + job.timeout_s if job.timeout_s else None
+        threading.Thread(target=self._supervise, args=(job, run, deadline), name=f"adopt-{job.id[:8]}", daemon=True).start()

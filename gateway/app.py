@@ -1,0 +1,44 @@
+"""The FastAPI application: wiring of store, cluster, routes and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+
+from gateway import errors
+from gateway.cluster import Cluster
+from gateway.routes import health, jobs
+from runner.settings import Settings
+from runner.store import Store
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(settings.store_url_resolved)
+        await asyncio.to_thread(store.migrate)
+        cluster = Cluster(settings)
+        await asyncio.to_thread(cluster.connect)
+        app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
+        poller = asyncio.create_task(cluster.follow_health())
+        yield
+        poller.cancel()
+        store.close()
+
+    app = FastAPI(title="Zunray", version="0.1.0", lifespan=lifespan, description="Jobs, functions and Zun containers on Ray")
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
+        request.state.request_id = f"req-{uuid.uuid4()}"
+        response = await call_next(request)
+        response.headers["x-openstack-request-id"] = request.state.request_id
+        return response
+
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    return app

@@ -1,0 +1,92 @@
+"""The gateway's view of the Ray side: placement and node actors by name.
+
+Holds the last health report of the placement actor (refreshed in the
+background) so that a submission can be refused with 503 when no host has a
+working Docker engine, without a round trip per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import ray
+
+from actors.bootstrap import PLACEMENT, ensure_actors, node_actor_name
+from runner.errors import Unavailable
+from runner.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEALTH_EVERY_S = 1.0
+CALL_TIMEOUT_S = 5.0
+
+
+class Cluster:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.health: dict | None = None
+        self.health_error: str = "not checked yet"
+        self._placement = None
+        self._nodes: dict[str, ray.actor.ActorHandle] = {}
+
+    def connect(self) -> None:
+        if not ray.is_initialized():
+            ray.init(
+                address=self.settings.ray_address_resolved,
+                namespace=self.settings.ray_namespace,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+        self._placement = ensure_actors(self.settings)
+
+    @property
+    def placement(self) -> ray.actor.ActorHandle:
+        if self._placement is None:
+            self._placement = ray.get_actor(PLACEMENT, namespace=self.settings.ray_namespace)
+        return self._placement
+
+    def node(self, host: str) -> ray.actor.ActorHandle:
+        handle = self._nodes.get(host)
+        if handle is None:
+            try:
+                handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self.settings.ray_namespace)
+            except ValueError as exc:
+                raise Unavailable(f"host {host} has no node actor") from exc
+        return handle
+
+    def submit(self, job_id: str) -> None:
+        self.placement.submit.remote(job_id)  # fire and forget: the store has it
+
+    async def call(self, ref: ray.ObjectRef):  # noqa: ANN201
+        try:
+            return await asyncio.wait_for(ref, CALL_TIMEOUT_S)
+        except (asyncio.TimeoutError, ray.exceptions.RayError) as exc:
+            raise Unavailable(f"cluster call failed: {exc}") from exc
+
+    def docker_down_reason(self) -> str | None:
+        """Why no host can run containers now, or None when one can."""
+        if self.health is None:
+            return None  # not known yet: accept, the store keeps the job
+        hosts = [h for h in self.health["hosts"] if h["up"]]
+        if not hosts:
+            return None if not self.health["hosts"] else "no host is up"
+        if any(h["docker_ok"] for h in hosts):
+            return None
+        return "Docker engine unreachable on every host: " + "; ".join(f"{h['name']}: {h['docker_error']}" for h in hosts)
+
+    def largest_host_memory_mb(self) -> float | None:
+        if not self.health or not self.health["hosts"]:
+            return None
+        return max(h["memory_mb"] for h in self.health["hosts"]) * self.settings.memory_allocation_ratio
+
+    async def follow_health(self) -> None:
+        """Background task: refresh the placement actor's health report."""
+        while True:
+            try:
+                self.health = await self.call(self.placement.health.remote())
+                self.health_error = ""
+            except Exception as exc:  # keep polling whatever happened
+                self.health_error = str(exc)
+                self._placement = None
+            await asyncio.sleep(HEALTH_EVERY_S)

@@ -1,0 +1,77 @@
+"""Errors to HTTP, in one table, with one body shape (Zun's).
+
+Body: ``{"errors": [{"request_id", "code", "status", "title", "detail", "links"}]}``
+with ``code`` like ``zunray.invalid-spec``. Routes raise ``runner.errors``
+classes; nothing else turns into an HTTP error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from runner import errors as e
+
+#: error class -> HTTP status; the first matching base class wins
+STATUS: list[tuple[type[e.ZunrayError], int]] = [
+    (e.InvalidSpec, 400),
+    (e.NotFound, 404),
+    (e.Conflict, 409),
+    (e.Unavailable, 503),
+    (e.ImageUnavailable, 400),
+    (e.RuntimeFailure, 500),
+    (e.ZunrayError, 500),
+]
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def error_body(request: Request, status: int, code: str, title: str, detail: str) -> dict:
+    return {
+        "errors": [
+            {
+                "request_id": getattr(request.state, "request_id", ""),
+                "code": f"zunray.{code}",
+                "status": status,
+                "title": title,
+                "detail": detail,
+                "links": [],
+            }
+        ]
+    }
+
+
+def status_of(exc: e.ZunrayError) -> int:
+    return next(code for cls, code in STATUS if isinstance(exc, cls))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.ZunrayError)
+    async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
+        status = status_of(exc)
+        detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        title = _kebab(type(exc).__name__).replace("-", " ").capitalize()
+        return JSONResponse(error_body(request, status, _kebab(type(exc).__name__), title, detail), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
+        return JSONResponse(error_body(request, 422, "invalid-spec", "Invalid spec", "; ".join(problems)), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        return JSONResponse(
+            error_body(request, exc.status_code, _kebab(title.replace(" ", "")), title, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,166 @@
+"""The job API: submit, list, show, logs (optionally followed), cancel, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated, AsyncIterator
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from gateway.cluster import Cluster
+from gateway.context import CallerDep, StoreDep
+from gateway.schemas import JobIn, job_out
+from runner.errors import InvalidSpec, Unavailable, ZunrayError
+from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, PullPolicy, Resources
+from runner.store import Store
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+WAIT_POLL_S = 0.01
+FOLLOW_POLL_S = 0.25
+MAX_WAIT_S = 60.0
+
+
+def _cluster(request: Request) -> Cluster:
+    return request.app.state.cluster
+
+
+@router.post("", status_code=202, summary="Submit a job")
+def submit(
+    body: JobIn,
+    request: Request,
+    store: StoreDep,
+    caller: CallerDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    """Accepted once committed to the store; the same submission id gives the same job."""
+    cluster = _cluster(request)
+    settings = request.app.state.settings
+    down = cluster.docker_down_reason()
+    if down:
+        raise Unavailable(down)
+    largest = cluster.largest_host_memory_mb()
+    if largest is not None and body.resources.memory_mb > largest:
+        raise InvalidSpec(f"{body.resources.memory_mb} MB is more than the largest host has ({largest:g} MB)", field="resources.memory_mb")
+    if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
+        raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
+    key = idempotency_key or body.submission_id
+    container = ContainerSpec(
+        image=body.image,
+        command=tuple(body.command),
+        env=dict(body.env),
+        workdir=body.workdir,
+        resources=Resources(**body.resources.model_dump()),
+        pull_policy=PullPolicy(body.image_pull_policy),
+    )
+    job = Job(
+        id=str(uuid.uuid4()),
+        project_id=caller.project_id,
+        user_id=caller.user_id,
+        name=body.name,
+        capsule=CapsuleSpec(containers=(container,), runtime=body.runtime),
+        submission_id=key,
+        timeout_s=body.timeout_s or settings.default_timeout_s,
+        max_retries=body.max_retries,
+        status_reason="queued",
+    )
+    job, created = store.create_job(job)
+    if created:
+        cluster.submit(job.id)
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(job_out(job), status_code=202, headers=headers)
+
+
+@router.get("", summary="List jobs, newest first")
+def list_jobs(
+    store: StoreDep,
+    caller: CallerDep,
+    status: Annotated[list[JobStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    marker: str | None = None,
+) -> dict:
+    jobs = store.list_jobs(project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker)
+    next_link = None
+    if len(jobs) == limit:
+        query = "&".join([f"limit={limit}", f"marker={jobs[-1].id}", *(f"status={s.value}" for s in status or ())])
+        next_link = f"/v1/jobs?{query}"
+    return {"jobs": [job_out(j) for j in jobs], "next": next_link}
+
+
+@router.get("/{job_id}", summary="Show a job (optionally wait until it ends)")
+async def show(
+    job_id: str,
+    request: Request,
+    caller: CallerDep,
+    wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="long-poll until terminal or this many seconds")] = 0,
+) -> dict:
+    store: Store = request.app.state.store
+    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    until = time.monotonic() + wait_s
+    while not job.status.is_terminal() and time.monotonic() < until:
+        await asyncio.sleep(WAIT_POLL_S)
+        job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    history = await asyncio.to_thread(store.job_events, job_id)
+    return job_out(job, history=history)
+
+
+async def _current_logs(request: Request, job: Job) -> bytes:
+    store: Store = request.app.state.store
+    if job.status.is_terminal() or job.status is JobStatus.QUEUED or not job.host:
+        kept = await asyncio.to_thread(store.get_logs, job.id)
+        if kept is None:
+            return b""
+        data, dropped = kept
+        return (f"[zunray: {dropped} earlier bytes were not kept]\n".encode() if dropped else b"") + data
+    cluster = _cluster(request)
+    return await cluster.call(cluster.node(job.host).logs.remote(job.id))
+
+
+@router.get("/{job_id}/logs", summary="A job's output (stdout and stderr)")
+async def logs(
+    job_id: str,
+    request: Request,
+    caller: CallerDep,
+    follow: bool = False,
+) -> Response:
+    """Kept after the container is gone. ``follow=true`` streams until the job ends."""
+    store: Store = request.app.state.store
+    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    if not follow:
+        return Response(await _current_logs(request, job), media_type="text/plain")
+
+    async def stream() -> AsyncIterator[bytes]:
+        sent = 0
+        while True:
+            current = await asyncio.to_thread(store.get_job, job_id)
+            try:
+                data = await _current_logs(request, current)
+            except ZunrayError:
+                data = b""
+            if len(data) > sent:
+                yield data[sent:]
+                sent = len(data)
+            if current.status.is_terminal():
+                return
+            await asyncio.sleep(FOLLOW_POLL_S)
+
+    return StreamingResponse(stream(), media_type="text/plain")
+
+
+@router.post("/{job_id}/cancel", status_code=202, summary="Cancel a job")
+def cancel(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
+    job = store.request_cancel(job_id, project_id=caller.project_id)
+    if job.host and not job.status.is_terminal():
+        _cluster(request).node(job.host).cancel.remote(job.id)
+    return job_out(job)
+
+
+@router.delete("/{job_id}", status_code=204, summary="Delete an ended job and its logs")
+def delete(job_id: str, store: StoreDep, caller: CallerDep) -> Response:
+    store.delete_job(job_id, project_id=caller.project_id)
+    return Response(status_code=204)

@@ -1,0 +1,101 @@
+"""Request and response bodies of the job API (the domain models live in runner)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from runner.models import Job
+
+# Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(
+    rf"^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ResourcesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(1.0, gt=0, le=1024, description="cores; fractions allowed")
+    memory_mb: int = Field(512, ge=6, le=4 * 1024 * 1024, description="hard memory limit in MB (Docker's minimum is 6)")
+    disk_gb: float = Field(0.0, ge=0, le=100_000, description="accounted for placement")
+    pids: int = Field(1024, ge=8, le=1_000_000, description="pids cgroup limit")
+
+
+class JobIn(BaseModel):
+    """POST /v1/jobs"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: Annotated[str, Field(min_length=1, max_length=512)]
+    command: Annotated[list[StrictStr], Field(max_length=1024)] = []
+    env: dict[StrictStr, StrictStr] = {}
+    workdir: str | None = Field(None, max_length=1024)
+    resources: ResourcesIn = ResourcesIn()
+    runtime: Literal["runc", "runsc"] = "runc"
+    timeout_s: float | None = Field(None, gt=0, description="per attempt; the container is killed past it")
+    max_retries: int = Field(0, ge=0, le=100)
+    name: str = Field("", max_length=255)
+    submission_id: str | None = Field(None, min_length=1, max_length=255, description="idempotency key (or the Idempotency-Key header)")
+    image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if not IMAGE_RE.match(v):
+            raise ValueError(f"not a valid image reference: {v!r}")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not ENV_NAME_RE.match(k)]
+        if bad:
+            raise ValueError(f"invalid environment variable names: {bad}")
+        if len(v) > 1024:
+            raise ValueError("at most 1024 environment variables")
+        return v
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+
+
+def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
+    """The public shape of a job."""
+    main = job.capsule.containers[0]
+    out = {
+        "id": job.id,
+        "name": job.name,
+        "project_id": job.project_id,
+        "user_id": job.user_id,
+        "status": job.status.value,
+        "status_reason": job.status_reason,
+        "exit_code": job.exit_code,
+        "host": job.host,
+        "image": main.image,
+        "command": list(main.command),
+        "env": dict(main.env),
+        "workdir": main.workdir,
+        "resources": {"cpu": main.resources.cpu, "memory_mb": main.resources.memory_mb, "disk_gb": main.resources.disk_gb, "pids": main.resources.pids},
+        "runtime": job.capsule.runtime,
+        "image_pull_policy": main.pull_policy.value,
+        "timeout_s": job.timeout_s,
+        "max_retries": job.max_retries,
+        "attempt": job.attempt,
+        "submission_id": job.submission_id,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "links": [{"rel": "self", "href": f"/v1/jobs/{job.id}"}, {"rel": "logs", "href": f"/v1/jobs/{job.id}/logs"}],
+    }
+    if history is not None:
+        out["history"] = [{"at": _iso(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
+    return out

@@ -1,0 +1,83 @@
+"""Plain data the placement policies work on, and their two protocols.
+
+Hosts are columns of numpy arrays (one row per host) so that filters and
+scores run vectorised over thousands of hosts. No Ray, Docker or database here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What one capsule asks of a host."""
+
+    cpu: float
+    memory_mb: float
+    disk_gb: float = 0.0
+    runtime: str = "runc"
+
+
+@dataclass(slots=True)
+class Hosts:
+    """A snapshot of hosts: parallel arrays, one row per host."""
+
+    names: list[str]
+    cpu_total: np.ndarray  # physical cores: no single container may exceed it
+    cpu_capacity: np.ndarray  # allocatable cores (after the allocation ratio)
+    cpu_used: np.ndarray
+    memory_capacity: np.ndarray  # allocatable MB
+    memory_used: np.ndarray
+    disk_capacity: np.ndarray
+    disk_used: np.ndarray
+    runtimes: list[frozenset[str]]
+    up: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def build(cls, rows: list[dict]) -> Hosts:
+        """From dicts with the field names above (tests and small snapshots)."""
+
+        def col(name: str, dtype: type = float) -> np.ndarray:
+            return np.array([r.get(name, 0) for r in rows], dtype=dtype)
+
+        return cls(
+            names=[r["name"] for r in rows],
+            cpu_total=col("cpu_total"),
+            cpu_capacity=np.array([r.get("cpu_capacity", r.get("cpu_total", 0)) for r in rows], dtype=float),
+            cpu_used=col("cpu_used"),
+            memory_capacity=col("memory_capacity"),
+            memory_used=col("memory_used"),
+            disk_capacity=np.array([r.get("disk_capacity", np.inf) for r in rows], dtype=float),
+            disk_used=col("disk_used"),
+            runtimes=[frozenset(r.get("runtimes", ("runc",))) for r in rows],
+            up=np.array([r.get("up", True) for r in rows], dtype=bool),
+        )
+
+
+@dataclass(slots=True)
+class FilterResult:
+    """Which hosts pass, and for each one that does not, why."""
+
+    passed: np.ndarray  # bool per host
+    reasons: dict[int, str] = field(default_factory=dict)  # host row -> reason
+
+
+class Filter(Protocol):
+    NAME: str
+
+    def filter(self, demand: Demand, hosts: Hosts) -> FilterResult: ...
+
+
+class Score(Protocol):
+    NAME: str
+
+    def score(self, demand: Demand, hosts: Hosts) -> np.ndarray:
+        """0..100 per host; higher is better."""
+        ...

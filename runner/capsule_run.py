@@ -1,0 +1,121 @@
+"""Running one capsule on a Docker runtime.
+
+Init containers run one after the other to completion; then the app containers
+start together. A capsule of several app containers gets a small infra
+container that owns the network namespace, and the others join it
+(``network_mode=container:<infra>``), so they share localhost. A capsule of one
+container needs no infra container.
+"""
+
+from __future__ import annotations
+
+import time
+
+from runner.errors import RuntimeFailure
+from runner.models import CapsuleSpec, ContainerSpec, Resources
+from runner.runtimes.docker import DockerRuntime, ManagedContainer
+
+INFRA_IMAGE = "busybox:latest"
+_INFRA = ContainerSpec(image=INFRA_IMAGE, command=("sleep", "2147483647"), resources=Resources(cpu=0.05, memory_mb=16, pids=16), name="infra")
+
+
+class InitFailed(RuntimeFailure):
+    """An init container exited non-zero; the app containers never started."""
+
+    def __init__(self, name: str, exit_code: int) -> None:
+        super().__init__(f"init container {name} exited with {exit_code}")
+        self.exit_code = exit_code
+
+
+class CapsuleRun:
+    """The containers of one capsule on one host."""
+
+    def __init__(self, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec) -> None:
+        self.runtime = runtime
+        self.capsule_id = capsule_id
+        self.project = project
+        self.spec = spec
+        self.containers: list[tuple[str, str, str]] = []  # (role, name, container id)
+
+    @classmethod
+    def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer]) -> CapsuleRun:
+        """Rebuild a run from containers found by their labels after a restart."""
+        run = cls(runtime, capsule_id=capsule_id, project=project, spec=spec)
+        order = {"init": 0, "infra": 1, "app": 2}
+        for c in sorted(found, key=lambda c: order.get(c.labels.get("zunray.role", "app"), 2)):
+            run.containers.append((c.labels.get("zunray.role", "app"), c.labels.get("zunray.container", "main"), c.id))
+        return run
+
+    def _create(self, spec: ContainerSpec, role: str, network_mode: str) -> str:
+        labels = self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=spec.name, role=role)
+        cid = self.runtime.create(
+            spec,
+            name=f"{self.runtime.instance}-{self.capsule_id}-{spec.name}",
+            labels=labels,
+            runtime=self.spec.runtime,
+            network_mode=network_mode,
+        )
+        self.containers.append((role, spec.name, cid))
+        return cid
+
+    def start(self, *, deadline: float | None = None) -> bool:
+        """Pull, create and start everything. False if ``deadline`` passed in init."""
+        for spec in (*self.spec.init_containers, *self.spec.containers):
+            self.runtime.ensure_image(spec.image, spec.pull_policy)
+        base_network = self.spec.network or "none"
+        for spec in self.spec.init_containers:
+            cid = self._create(spec, "init", base_network)
+            self.runtime.start(cid)
+            code = self.runtime.wait(cid, _remaining(deadline))
+            if code is None:
+                return False
+            if code != 0:
+                raise InitFailed(spec.name, code)
+        app_network = base_network
+        if len(self.spec.containers) > 1:
+            self.runtime.ensure_image(INFRA_IMAGE, _INFRA.pull_policy)
+            infra = self._create(_INFRA, "infra", base_network)
+            self.runtime.start(infra)
+            app_network = f"container:{infra}"
+        app_ids = [self._create(spec, "app", app_network) for spec in self.spec.containers]
+        for cid in app_ids:
+            self.runtime.start(cid)
+        return True
+
+    def app_ids(self) -> list[str]:
+        return [cid for role, _, cid in self.containers if role == "app"]
+
+    def wait(self, *, deadline: float | None) -> int | None:
+        """First non-zero exit code of the app containers, else 0; None on timeout."""
+        result = 0
+        for cid in self.app_ids():
+            code = self.runtime.wait(cid, _remaining(deadline))
+            if code is None:
+                return None
+            if code != 0 and result == 0:
+                result = code
+        return result
+
+    def oom_killed(self) -> bool:
+        return any(self.runtime.oom_killed(cid) for cid in self.app_ids())
+
+    def kill(self) -> None:
+        for _, _, cid in reversed(self.containers):
+            self.runtime.kill(cid)
+
+    def logs(self) -> bytes:
+        """All containers' output; with several, each under a header."""
+        shown = [(role, name, cid) for role, name, cid in self.containers if role != "infra"]
+        if len(shown) == 1:
+            return self.runtime.logs(shown[0][2])
+        return b"".join(f"==> {name} <==\n".encode() + self.runtime.logs(cid) for _, name, cid in shown)
+
+    def remove(self) -> None:
+        for _, _, cid in reversed(self.containers):
+            self.runtime.remove(cid)
+
+
+def _remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.001, deadline - time.time())

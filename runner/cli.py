@@ -1,0 +1,195 @@
+"""``zunray``: bring the service up and down, submit jobs and follow them.
+
+    zunray up | down | status
+    zunray submit [--cpu 0.5] [--memory-mb 128] [--timeout-s 30] IMAGE [-- COMMAND...]
+    zunray jobs | show ID | logs ID [-f] | cancel ID | demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import httpx
+
+from runner import stack
+from runner.errors import ZunrayError
+from runner.settings import Settings
+
+
+class ApiError(Exception):
+    pass
+
+
+def _client(settings: Settings) -> httpx.Client:
+    return httpx.Client(base_url=settings.gateway_url, timeout=httpx.Timeout(90.0, connect=5.0))
+
+
+def _check(resp: httpx.Response) -> dict:
+    if resp.status_code >= 400:
+        try:
+            err = resp.json()["errors"][0]
+            raise ApiError(f"{resp.status_code} {err['title']}: {err['detail']}")
+        except (ValueError, KeyError):
+            raise ApiError(f"{resp.status_code}: {resp.text[:500]}") from None
+    return resp.json() if resp.content else {}
+
+
+def _progress(job: dict, started: float) -> str:
+    return f"[{time.monotonic() - started:6.1f}s] {job['status']:<9} {job['status_reason']}"
+
+
+def wait_and_show(client: httpx.Client, job_id: str, *, out=sys.stdout) -> dict:  # noqa: ANN001
+    """Follow a job to its end, printing each change, then its logs."""
+    started = time.monotonic()
+    last = None
+    while True:
+        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}))
+        line = _progress(job, started)
+        if (job["status"], job["status_reason"]) != last:
+            print(line, file=out, flush=True)
+            last = (job["status"], job["status_reason"])
+        if job["status"] in ("Succeeded", "Failed", "Cancelled", "TimedOut"):
+            break
+    print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out)
+    print("--- logs ---", file=out)
+    out.write(client.get(f"/v1/jobs/{job_id}/logs").text)
+    out.flush()
+    return job
+
+
+def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
+    print(f"starting Zunray (data in {settings.data_dir}) ...", flush=True)
+    stack.up(settings)
+    print(f"Zunray is up: {settings.gateway_url}  (stop it with: zunray down)")
+    return 0
+
+
+def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
+    stopped = stack.down(settings)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
+    try:
+        resp = httpx.get(f"{settings.gateway_url}/healthz", timeout=5)
+    except httpx.HTTPError as exc:
+        print(f"Zunray is not reachable at {settings.gateway_url}: {exc}")
+        return 1
+    print(json.dumps(resp.json(), indent=2))
+    return 0 if resp.status_code == 200 else 1
+
+
+def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
+    body = {
+        "image": args.image,
+        "command": args.command,
+        "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb},
+        "runtime": args.runtime,
+        "max_retries": args.max_retries,
+    }
+    if args.timeout_s:
+        body["timeout_s"] = args.timeout_s
+    if args.name:
+        body["name"] = args.name
+    with _client(settings) as client:
+        job = _check(client.post("/v1/jobs", json=body))
+        print(f"job {job['id']} accepted")
+        if args.detach:
+            return 0
+        job = wait_and_show(client, job["id"])
+    return 0 if job["status"] == "Succeeded" else (job["exit_code"] or 1)
+
+
+def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        data = _check(client.get("/v1/jobs", params={"limit": args.limit}))
+    for j in data["jobs"]:
+        print(f"{j['id']}  {j['status']:<9} {str(j['exit_code']):>4}  {j['image']:<20} {j['created_at']}")
+    return 0
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        print(json.dumps(_check(client.get(f"/v1/jobs/{args.id}")), indent=2))
+    return 0
+
+
+def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        with client.stream("GET", f"/v1/jobs/{args.id}/logs", params={"follow": args.follow}) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                _check(resp)
+            for chunk in resp.iter_bytes():
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+    return 0
+
+
+def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        job = _check(client.post(f"/v1/jobs/{args.id}/cancel"))
+    print(f"job {job['id']}: {job['status']} (cancel requested)")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    cmd_up(settings, args)
+    script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
+    body = {"name": "demo", "image": "busybox:latest", "command": ["sh", "-c", script], "resources": {"cpu": 0.5, "memory_mb": 64}, "timeout_s": 60}
+    with _client(settings) as client:
+        job = _check(client.post("/v1/jobs", json=body))
+        print(f"submitted demo job {job['id']}")
+        job = wait_and_show(client, job["id"])
+    print(f"demo job {job['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down")
+    return 0 if job["status"] == "Succeeded" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)
+    sub.add_parser("down", help="stop what `up` started").set_defaults(fn=cmd_down)
+    sub.add_parser("status", help="health of the service").set_defaults(fn=cmd_status)
+    sub.add_parser("demo", help="up, then run a sample job and show it").set_defaults(fn=cmd_demo)
+    s = sub.add_parser("submit", help="submit a job and follow it")
+    s.add_argument("image")
+    s.add_argument("command", nargs="*")
+    s.add_argument("--cpu", type=float, default=0.5)
+    s.add_argument("--memory-mb", type=int, default=256)
+    s.add_argument("--timeout-s", type=float)
+    s.add_argument("--max-retries", type=int, default=0)
+    s.add_argument("--runtime", choices=["runc", "runsc"], default="runc")
+    s.add_argument("--name")
+    s.add_argument("-d", "--detach", action="store_true", help="print the id and return")
+    s.set_defaults(fn=cmd_submit)
+    j = sub.add_parser("jobs", help="list jobs")
+    j.add_argument("--limit", type=int, default=20)
+    j.set_defaults(fn=cmd_jobs)
+    for name, fn, helptext in (("show", cmd_show, "a job as JSON"), ("cancel", cmd_cancel, "cancel a job")):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("id")
+        c.set_defaults(fn=fn)
+    lg = sub.add_parser("logs", help="a job's output")
+    lg.add_argument("id")
+    lg.add_argument("-f", "--follow", action="store_true")
+    lg.set_defaults(fn=cmd_logs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    try:
+        return args.fn(settings, args)
+    except (ApiError, ZunrayError, httpx.HTTPError) as exc:
+        print(f"zunray {args.cmd}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The one error tree of Zunray.
+
+Drivers translate Docker/OpenStack/database exceptions into these at their
+boundary (``raise ... from exc``); the gateway maps each class to an HTTP
+status in one table (``gateway/errors.py``).
+
+    ZunrayError
+    ├── InvalidSpec            bad input, names the field            (400/422)
+    ├── NotFound               no such object (or not yours)         (404)
+    ├── Conflict               the object is in the wrong state      (409)
+    │   └── InvalidTransition  a status change the state machine refuses
+    ├── Unavailable            a dependency is down (Docker, Ray)    (503)
+    └── RuntimeFailure         the container runtime failed an operation
+        └── ImageUnavailable   image neither local nor pullable
+"""
+
+from __future__ import annotations
+
+
+class ZunrayError(Exception):
+    """Base of every error Zunray raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field  # the request field at fault, when there is one
+
+
+class InvalidSpec(ZunrayError):
+    """The request is malformed or asks for something impossible."""
+
+
+class NotFound(ZunrayError):
+    """No such object, or it belongs to another project (never say which)."""
+
+
+class Conflict(ZunrayError):
+    """The object exists but its state forbids the operation."""
+
+
+class InvalidTransition(Conflict):
+    """A status change that the state machine does not allow."""
+
+    def __init__(self, kind: str, obj_id: str, current: str, wanted: str) -> None:
+        super().__init__(f"{kind} {obj_id} is {current}; it cannot become {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+class Unavailable(ZunrayError):
+    """A dependency (Docker engine, Ray, the store) cannot serve now."""
+
+
+class RuntimeFailure(ZunrayError):
+    """The container runtime failed an operation."""
+
+
+class ImageUnavailable(RuntimeFailure):
+    """The image is not present locally and could not be pulled."""

@@ -1,0 +1,184 @@
+"""Domain models: resources, container and capsule specs, jobs and their state machine.
+
+Everything that runs is a capsule of one or more containers; a job is a capsule
+with a run-to-completion policy. Statuses are ``str`` enums and the allowed
+transitions are data (``JOB_TRANSITIONS``), checked by ``check_transition``.
+API request/response schemas live in the gateway, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import InvalidTransition
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What a container or capsule asks for (and a host offers)."""
+
+    cpu: float = 1.0  # cores; fractional allowed (Docker NanoCpus)
+    memory_mb: int = 512  # hard memory limit
+    disk_gb: float = 0.0  # accounted for placement; not enforced on overlay2
+    pids: int = 1024  # pids cgroup limit
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(
+            cpu=self.cpu + other.cpu,
+            memory_mb=self.memory_mb + other.memory_mb,
+            disk_gb=self.disk_gb + other.disk_gb,
+            pids=self.pids + other.pids,
+        )
+
+    def max(self, other: Resources) -> Resources:
+        return Resources(
+            cpu=max(self.cpu, other.cpu),
+            memory_mb=max(self.memory_mb, other.memory_mb),
+            disk_gb=max(self.disk_gb, other.disk_gb),
+            pids=max(self.pids, other.pids),
+        )
+
+
+ZERO = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=0)
+
+
+class PullPolicy(str, enum.Enum):
+    IF_NOT_PRESENT = "ifnotpresent"  # air-gapped friendly default
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """One container of a capsule."""
+
+    image: str
+    command: tuple[str, ...] = ()  # empty: the image's default command
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    resources: Resources = Resources()
+    name: str = "main"  # unique within its capsule
+    pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+
+
+@dataclass(frozen=True, slots=True)
+class CapsuleSpec:
+    """Containers placed together on one host, sharing a network namespace.
+
+    Init containers run one after the other to completion before the app
+    containers start. A capsule of one container is how a plain job runs.
+    """
+
+    containers: tuple[ContainerSpec, ...]
+    init_containers: tuple[ContainerSpec, ...] = ()
+    runtime: str = "runc"  # runc | runsc
+    network: str | None = None  # None: no network at all
+
+    def demand(self) -> Resources:
+        """Peak resources: app containers run together, init ones one by one."""
+        apps = sum((c.resources for c in self.containers), Resources(0.0, 0, 0.0, 0))
+        peak_init = Resources(0.0, 0, 0.0, 0)
+        for c in self.init_containers:
+            peak_init = peak_init.max(c.resources)
+        return apps.max(peak_init)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CapsuleSpec:
+        def container(c: dict[str, Any]) -> ContainerSpec:
+            return ContainerSpec(
+                image=c["image"],
+                command=tuple(c.get("command") or ()),
+                env=dict(c.get("env") or {}),
+                workdir=c.get("workdir"),
+                resources=Resources(**c.get("resources", {})),
+                name=c.get("name", "main"),
+                pull_policy=PullPolicy(c.get("pull_policy", PullPolicy.IF_NOT_PRESENT)),
+            )
+
+        return cls(
+            containers=tuple(container(c) for c in data["containers"]),
+            init_containers=tuple(container(c) for c in data.get("init_containers", ())),
+            runtime=data.get("runtime", "runc"),
+            network=data.get("network"),
+        )
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "Queued"
+    PLACED = "Placed"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    TIMED_OUT = "TimedOut"
+
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    def is_active(self) -> bool:
+        """Holds resources on a host (placed and not yet ended)."""
+        return self in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
+
+
+_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT})
+
+S = JobStatus
+#: from-status -> the statuses it may become. A retry goes back to Queued.
+JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.QUEUED: frozenset({S.PLACED, S.CANCELLED, S.FAILED}),
+    S.PLACED: frozenset({S.STARTING, S.QUEUED, S.CANCELLED, S.FAILED}),
+    S.STARTING: frozenset({S.RUNNING, S.QUEUED, S.FAILED, S.CANCELLED, S.TIMED_OUT}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.TIMED_OUT, S.QUEUED}),
+    S.SUCCEEDED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.TIMED_OUT: frozenset(),
+}
+del S
+
+
+def sources_of(target: JobStatus) -> frozenset[JobStatus]:
+    """Every status from which ``target`` may be reached."""
+    return frozenset(src for src, dests in JOB_TRANSITIONS.items() if target in dests)
+
+
+def check_transition(job_id: str, current: JobStatus, wanted: JobStatus) -> None:
+    """Raise ``InvalidTransition`` unless ``current -> wanted`` is allowed."""
+    if wanted not in JOB_TRANSITIONS[current]:
+        raise InvalidTransition("job", job_id, current.value, wanted.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A run-to-completion capsule and what happened to it (a store row)."""
+
+    id: str
+    project_id: str
+    user_id: str
+    capsule: CapsuleSpec
+    status: JobStatus = JobStatus.QUEUED
+    status_reason: str = ""
+    name: str = ""
+    submission_id: str | None = None  # idempotency key, unique per project
+    timeout_s: float | None = None  # per attempt
+    max_retries: int = 0
+    attempt: int = 0  # attempts started so far
+    host: str | None = None
+    exit_code: int | None = None
+    not_before: float | None = None  # epoch seconds; retry backoff
+    cancel_requested: bool = False
+    trace_context: dict[str, str] = field(default_factory=dict)  # W3C traceparent carrier
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    def demand(self) -> Resources:
+        return self.capsule.demand()

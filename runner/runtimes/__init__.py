@@ -1,0 +1,1 @@
+"""Container runtimes a node owns. Today: Docker with runc or gVisor (runsc)."""

@@ -1,0 +1,229 @@
+"""The Docker runtime: create, start, wait, logs, kill and remove containers.
+
+Docker errors are translated here into ``runner.errors``. Every container gets
+the labels of ``labels_for``, cpu/memory/pids limits, bounded json-file logs and
+no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
+(the ``runsc-nonet`` Docker runtime: gVisor with its network stack disabled).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import requests
+from docker import errors as derr
+from docker.utils import parse_repository_tag
+
+from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
+from runner.models import ContainerSpec, PullPolicy
+
+log = logging.getLogger(__name__)
+
+LABEL = "zunray"
+MIN_API_VERSION = "1.41"  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
+
+#: Zunray runtime name -> Docker runtime name, for containers without network
+_DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedContainer:
+    """A container found by its labels."""
+
+    id: str
+    labels: dict[str, str]
+    state: str  # created | running | exited | ...
+    exit_code: int | None
+
+
+class DockerRuntime:
+    """One Docker engine, as seen by one node."""
+
+    def __init__(self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20) -> None:
+        self.instance = instance
+        self.node = node
+        self.log_max_bytes = log_max_bytes
+        try:
+            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
+        except derr.DockerException:  # engine down now: talk the oldest API we support
+            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version=MIN_API_VERSION)
+
+    # -- engine -----------------------------------------------------------
+    def ping(self) -> None:
+        try:
+            self._api.ping()
+        except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+    def inventory(self) -> dict[str, Any]:
+        """cpus, memory and the runtimes this engine offers."""
+        try:
+            info = self._api.info()
+        except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        engine_runtimes = set(info.get("Runtimes", {}))
+        runtimes = ["runc"] + (["runsc"] if "runsc-nonet" in engine_runtimes else [])
+        return {
+            "cpus": int(info.get("NCPU", 1)),
+            "memory_mb": int(info.get("MemTotal", 0)) // (1 << 20),
+            "runtimes": runtimes,
+            "docker_version": info.get("ServerVersion", ""),
+        }
+
+    # -- images -----------------------------------------------------------
+    def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        """Make ``image`` present locally according to ``policy``."""
+        present = self._image_present(image)
+        if present and policy is not PullPolicy.ALWAYS:
+            return
+        if policy is PullPolicy.NEVER:
+            raise ImageUnavailable(f"image {image} is not present on host {self.node} and the pull policy is 'never'")
+        repo, tag = parse_repository_tag(image)
+        try:
+            self._api.pull(repo, tag=tag or "latest")
+        except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            where = "present locally but" if present else "not present locally and"
+            raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
+
+    def _image_present(self, image: str) -> bool:
+        try:
+            self._api.inspect_image(image)
+            return True
+        except derr.NotFound:
+            return False
+        except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+    # -- containers -------------------------------------------------------
+    def labels_for(self, *, uuid: str, project: str, capsule: str, name: str, role: str) -> dict[str, str]:
+        return {
+            f"{LABEL}.instance": self.instance,
+            f"{LABEL}.uuid": uuid,
+            f"{LABEL}.project": project,
+            f"{LABEL}.capsule": capsule,
+            f"{LABEL}.node": self.node,
+            f"{LABEL}.container": name,
+            f"{LABEL}.role": role,
+        }
+
+    def create(
+        self,
+        spec: ContainerSpec,
+        *,
+        name: str,
+        labels: dict[str, str],
+        runtime: str = "runc",
+        network_mode: str = "none",
+    ) -> str:
+        """Create (not start) a container; returns its id."""
+        if runtime not in _DOCKER_RUNTIMES:
+            raise InvalidSpec(f"unknown runtime {runtime!r}; known: {sorted(_DOCKER_RUNTIMES)}", field="runtime")
+        if runtime == "runsc" and network_mode not in ("none",) and not network_mode.startswith("container:"):
+            raise InvalidSpec("runtime runsc runs without a network on this host", field="network")
+        res = spec.resources
+        host_config = self._api.create_host_config(
+            nano_cpus=int(res.cpu * 1e9),
+            mem_limit=f"{res.memory_mb}m",
+            memswap_limit=f"{res.memory_mb}m",  # no swap beyond the limit
+            pids_limit=res.pids,
+            network_mode=network_mode,
+            runtime=_DOCKER_RUNTIMES[runtime],
+            init=True,  # a real PID 1 forwards signals and reaps zombies
+            security_opt=["no-new-privileges:true"],
+            log_config={"type": "json-file", "config": {"max-size": str(self.log_max_bytes), "max-file": "2"}},
+        )
+        try:
+            created = self._api.create_container(
+                image=spec.image,
+                command=list(spec.command) or None,
+                name=name,
+                environment=dict(spec.env),
+                working_dir=spec.workdir,
+                labels=labels,
+                host_config=host_config,
+                network_disabled=network_mode == "none",
+            )
+        except derr.ImageNotFound as exc:
+            raise ImageUnavailable(f"image {spec.image} is not present on host {self.node}") from exc
+        except derr.APIError as exc:
+            raise RuntimeFailure(f"cannot create container: {_explain(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        return created["Id"]
+
+    def start(self, cid: str) -> None:
+        self._call("start", cid)
+
+    def wait(self, cid: str, timeout_s: float | None) -> int | None:
+        """The exit code, or None if ``timeout_s`` passed first."""
+        try:
+            result = self._api.wait(cid, timeout=timeout_s)
+        except requests.exceptions.ReadTimeout:
+            return None
+        except requests.exceptions.ConnectionError as exc:
+            # urllib3 reports a read timeout on a streamed response this way
+            if "timed out" in str(exc).lower():
+                return None
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        except derr.NotFound as exc:
+            raise NotFound(f"container {cid[:12]} is gone") from exc
+        return int(result.get("StatusCode", -1))
+
+    def oom_killed(self, cid: str) -> bool:
+        state = self._call("inspect_container", cid).get("State", {})
+        return bool(state.get("OOMKilled"))
+
+    def kill(self, cid: str) -> None:
+        """SIGKILL the container (its whole process tree); absent is fine."""
+        try:
+            self._api.kill(cid)
+        except derr.NotFound:
+            pass
+        except derr.APIError as exc:
+            if exc.status_code != 409:  # 409: not running
+                raise RuntimeFailure(f"cannot kill {cid[:12]}: {_explain(exc)}") from exc
+
+    def logs(self, cid: str) -> bytes:
+        """stdout and stderr, interleaved as written."""
+        return self._call("logs", cid, stdout=True, stderr=True)
+
+    def remove(self, cid: str) -> None:
+        try:
+            self._api.remove_container(cid, force=True, v=True)
+        except derr.NotFound:
+            pass
+        except derr.APIError as exc:
+            if exc.status_code != 409:  # 409: removal already in progress
+                raise RuntimeFailure(f"cannot remove {cid[:12]}: {_explain(exc)}") from exc
+
+    def managed(self, **label_filters: str) -> list[ManagedContainer]:
+        """Containers of this instance (and node), filtered by label values."""
+        wanted = [f"{LABEL}.instance={self.instance}"] + [f"{LABEL}.{k}={v}" for k, v in label_filters.items()]
+        found = self._call("containers", all=True, filters={"label": wanted})
+        out = []
+        for c in found:
+            state = c.get("State", "")
+            exit_code = None
+            if state == "exited":
+                exit_code = int(self._call("inspect_container", c["Id"])["State"]["ExitCode"])
+            out.append(ManagedContainer(id=c["Id"], labels=c.get("Labels") or {}, state=state, exit_code=exit_code))
+        return out
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._api, method)(*args, **kwargs)
+        except derr.NotFound as exc:
+            raise NotFound(f"container not found: {_explain(exc)}") from exc
+        except derr.APIError as exc:
+            raise RuntimeFailure(f"docker {method} failed: {_explain(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, derr.APIError):
+        return str(exc.explanation or exc)
+    return str(exc)

@@ -1,0 +1,90 @@
+"""One typed settings object, built once at start-up and passed down.
+
+Values come from the environment (``ZUNRAY_*``), e.g. ``ZUNRAY_DATA_DIR``,
+``ZUNRAY_GATEWAY_PORT``, ``ZUNRAY_STORE_URL``. Nothing deep in the code reads the
+environment itself: processes that Zunray spawns receive the settings through
+``Settings.to_env()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZUNRAY_", extra="ignore")
+
+    # where the store, logs and pid files live
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".zunray")
+    # several Zunray instances may share one Docker engine; labels carry this name
+    instance: str = "zunray"
+
+    store_url: str | None = None  # default: sqlite:///<data_dir>/zunray.db
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 9517
+    auth_mode: Literal["noauth"] = "noauth"
+
+    # Ray: `zunray up` starts a head on this address unless ray_address is set
+    ray_address: str | None = None  # join an existing cluster (host:port)
+    ray_node_ip: str = "127.0.0.2"  # 127.0.0.1 is rewritten by Ray; see RECIPES
+    ray_port: int = 26379  # must stay outside Ray's worker port range 10002-19999
+    ray_object_store_mb: int = 128
+    ray_namespace: str = "zunray"
+
+    docker_url: str = "unix:///var/run/docker.sock"
+    docker_timeout_s: float = 60.0
+
+    # placement
+    placement_filters: tuple[str, ...] = ("fit",)
+    placement_scores: dict[str, float] = {"binpack": 1.0}
+    cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core
+    memory_allocation_ratio: float = 1.0
+    host_heartbeat_s: float = 2.0
+    host_down_after_s: float = 10.0
+    retry_base_s: float = 1.0  # first retry delay; doubles per attempt, with jitter
+    retry_max_s: float = 60.0
+
+    # limits
+    log_max_bytes: int = 1 << 20  # per job, kept after the container is gone
+    max_timeout_s: float = 7 * 24 * 3600.0
+    default_timeout_s: float | None = None
+    max_retries_limit: int = 20
+
+    # telemetry: none | console | file:<path> | otlp:<endpoint>
+    trace_exporter: str = "none"
+    trace_sample_ratio: float = 1.0
+
+    @property
+    def store_url_resolved(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'zunray.db'}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def ray_address_resolved(self) -> str:
+        return self.ray_address or f"{self.ray_node_ip}:{self.ray_port}"
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is None:
+                continue
+            if isinstance(value, (dict, list)):
+                import json
+
+                env[f"ZUNRAY_{name.upper()}"] = json.dumps(value)
+            else:
+                env[f"ZUNRAY_{name.upper()}"] = str(value)
+        return env

@@ -1,0 +1,97 @@
+"""Bringing a whole single-machine Zunray up and down: Ray head, then gateway.
+
+``up`` is idempotent: parts already running are left alone. The gateway
+creates the actors (``actors.bootstrap.ensure_actors``) when it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from runner import procs
+from runner.errors import Unavailable
+from runner.settings import Settings
+from runner.store import Store
+
+READY_TIMEOUT_S = 90.0
+
+
+def _log_dir(settings: Settings) -> Path:
+    return settings.data_dir / "logs"
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(settings.to_env())
+    env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return env
+
+
+def gateway_ready(settings: Settings, timeout_s: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{settings.gateway_url}/healthz", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _start_ray(settings: Settings) -> None:
+    if settings.ray_address or procs.recorded("ray", settings.run_dir):
+        return
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    log_path = _log_dir(settings) / "ray.log"
+    start = log_path.stat().st_size if log_path.exists() else 0
+    procs.spawn(
+        "ray",
+        [
+            ray_bin, "start", "--head", "--block",
+            f"--port={settings.ray_port}",
+            f"--node-ip-address={settings.ray_node_ip}",
+            "--include-dashboard=false",
+            f"--object-store-memory={settings.ray_object_store_mb * 1024 * 1024}",
+            f"--num-cpus={os.cpu_count() or 1}",
+            "--disable-usage-stats",
+        ],
+        run_dir=settings.run_dir,
+        log_dir=_log_dir(settings),
+        env=_env(settings),
+    )
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            text = f.read().decode(errors="replace")
+        if "Ray runtime started" in text:
+            return
+        if procs.recorded("ray", settings.run_dir) is None:
+            raise Unavailable(f"Ray head failed to start; see {log_path}:\n{text[-2000:]}")
+        time.sleep(0.2)
+    raise Unavailable(f"Ray head not ready after {READY_TIMEOUT_S:g} s; see {log_path}")
+
+
+def up(settings: Settings) -> None:
+    """Start what is not running yet and wait until the gateway is healthy."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.store_url_resolved)
+    store.migrate()
+    store.close()
+    _start_ray(settings)
+    if procs.recorded("gateway", settings.run_dir) is None:
+        procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=_env(settings))
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not gateway_ready(settings):
+        if procs.recorded("gateway", settings.run_dir) is None:
+            tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
+            raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
+        if time.monotonic() > deadline:
+            raise Unavailable(f"the gateway is not healthy after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")
+        time.sleep(0.2)
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop the gateway, then Ray; returns the names of what was running."""
+    return [name for name in ("gateway", "ray") if procs.stop(name, settings.run_dir)]

@@ -1,0 +1,270 @@
+"""Job queries. Every status change goes through ``Store.transition_job``."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from runner.errors import Conflict, InvalidTransition, NotFound, Unavailable
+from runner.models import CapsuleSpec, Job, JobStatus, sources_of
+from runner.store.engine import create_engine, is_sqlite
+from runner.store.schema import job_events, job_logs, jobs
+
+_TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
+
+
+def _row_to_job(row: sa.Row) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        project_id=m["project_id"],
+        user_id=m["user_id"],
+        name=m["name"],
+        submission_id=m["submission_id"],
+        status=JobStatus(m["status"]),
+        status_reason=m["status_reason"],
+        capsule=CapsuleSpec.from_dict(m["capsule"]),
+        timeout_s=m["timeout_s"],
+        max_retries=m["max_retries"],
+        attempt=m["attempt"],
+        host=m["host"],
+        exit_code=m["exit_code"],
+        not_before=m["not_before"],
+        cancel_requested=bool(m["cancel_requested"]),
+        trace_context=dict(m["trace_context"] or {}),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+    )
+
+
+class Store:
+    """Durable state shared by the gateway and the actors."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+
+    # -- plumbing ---------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest alembic revision."""
+        cfg = Config(str(Path(__file__).with_name("alembic.ini")))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if is_sqlite(self.engine):
+                    conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise Unavailable(f"store unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise Unavailable(f"store unavailable: {exc.orig}") from exc
+
+    def ping(self) -> None:
+        with self._read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- jobs -------------------------------------------------------------
+    def create_job(self, job: Job) -> tuple[Job, bool]:
+        """Insert ``job``; with a known ``submission_id`` return the existing one.
+
+        Returns ``(job, created)``. Idempotent per (project, submission_id).
+        """
+        now = time.time()
+        values = {
+            "id": job.id,
+            "project_id": job.project_id,
+            "user_id": job.user_id,
+            "name": job.name,
+            "submission_id": job.submission_id,
+            "status": job.status.value,
+            "status_reason": job.status_reason,
+            "capsule": job.capsule.to_dict(),
+            "timeout_s": job.timeout_s,
+            "max_retries": job.max_retries,
+            "attempt": 0,
+            "cancel_requested": False,
+            "trace_context": job.trace_context,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(jobs.insert().values(**values))
+                conn.execute(job_events.insert().values(job_id=job.id, at=now, status=job.status.value, reason="submitted"))
+        except sa.exc.IntegrityError:
+            if job.submission_id is None:
+                raise
+            with self._read() as conn:
+                row = conn.execute(
+                    jobs.select().where(jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id)
+                ).one()
+            return _row_to_job(row), False
+        return self.get_job(job.id), True
+
+    def get_job(self, job_id: str, *, project_id: str | None = None) -> Job:
+        """The job; ``NotFound`` if absent or (with ``project_id``) another project's."""
+        query = jobs.select().where(jobs.c.id == job_id)
+        if project_id is not None:
+            query = query.where(jobs.c.project_id == project_id)
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            raise NotFound(f"job {job_id} not found")
+        return _row_to_job(row)
+
+    def list_jobs(
+        self,
+        *,
+        project_id: str | None,
+        statuses: Iterable[JobStatus] = (),
+        limit: int = 50,
+        marker: str | None = None,
+    ) -> list[Job]:
+        """Newest first; ``marker`` is the last id of the previous page."""
+        query = jobs.select().order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        if project_id is not None:
+            query = query.where(jobs.c.project_id == project_id)
+        status_values = [s.value for s in statuses]
+        if status_values:
+            query = query.where(jobs.c.status.in_(status_values))
+        with self._read() as conn:
+            if marker is not None:
+                mark = conn.execute(sa.select(jobs.c.created_at).where(jobs.c.id == marker)).one_or_none()
+                if mark is None:
+                    raise NotFound(f"marker {marker} not found")
+                query = query.where(
+                    sa.or_(
+                        jobs.c.created_at < mark.created_at,
+                        sa.and_(jobs.c.created_at == mark.created_at, jobs.c.id < marker),
+                    )
+                )
+            return [_row_to_job(r) for r in conn.execute(query)]
+
+    def jobs_with_status(self, statuses: Iterable[JobStatus], *, host: str | None = None) -> list[Job]:
+        """Jobs in any of ``statuses`` (on ``host`` if given), oldest first."""
+        query = jobs.select().where(jobs.c.status.in_([s.value for s in statuses])).order_by(jobs.c.created_at)
+        if host is not None:
+            query = query.where(jobs.c.host == host)
+        with self._read() as conn:
+            return [_row_to_job(r) for r in conn.execute(query)]
+
+    def transition_job(
+        self,
+        job_id: str,
+        to: JobStatus,
+        *,
+        reason: str = "",
+        only_from: Iterable[JobStatus] | None = None,
+        logs: tuple[bytes, int] | None = None,
+        **fields: Any,
+    ) -> Job:
+        """Move a job to ``to`` in one transaction, or raise ``InvalidTransition``.
+
+        The state machine's table decides which statuses may lead to ``to``;
+        ``only_from`` narrows that further (compare-and-set). ``fields`` are
+        other columns to set at the same time; ``logs`` saves the kept logs.
+        """
+        allowed = sources_of(to)
+        if only_from is not None:
+            allowed = allowed & frozenset(only_from)
+        now = time.time()
+        values = {"status": to.value, "status_reason": reason, "updated_at": now, **fields}
+        with self._write() as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in allowed]))
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                row = conn.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).one_or_none()
+                if row is None:
+                    raise NotFound(f"job {job_id} not found")
+                raise InvalidTransition("job", job_id, row.status, to.value)
+            conn.execute(job_events.insert().values(job_id=job_id, at=now, status=to.value, reason=reason))
+            if logs is not None:
+                self._save_logs(conn, job_id, *logs)
+            row = conn.execute(jobs.select().where(jobs.c.id == job_id)).one()
+        return _row_to_job(row)
+
+    def update_job(self, job_id: str, *, only_in: Iterable[JobStatus] | None = None, **fields: Any) -> bool:
+        """Set non-status columns (e.g. a queued job's pending reason).
+
+        With ``only_in``, only while the job is in one of those statuses.
+        Returns whether a row changed.
+        """
+        query = jobs.update().where(jobs.c.id == job_id)
+        if only_in is not None:
+            query = query.where(jobs.c.status.in_([s.value for s in only_in]))
+        with self._write() as conn:
+            return conn.execute(query.values(updated_at=time.time(), **fields)).rowcount > 0
+
+    def request_cancel(self, job_id: str, *, project_id: str | None) -> Job:
+        """Mark a job for cancellation; a queued one is cancelled right away."""
+        job = self.get_job(job_id, project_id=project_id)
+        if job.status.is_terminal():
+            raise Conflict(f"job {job_id} is already {job.status.value}")
+        try:
+            return self.transition_job(job_id, JobStatus.CANCELLED, reason="cancelled by user", only_from=[JobStatus.QUEUED], finished_at=time.time())
+        except InvalidTransition:
+            pass
+        with self._write() as conn:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.not_in(_TERMINAL))
+                .values(cancel_requested=True, updated_at=time.time())
+            )
+        return self.get_job(job_id)
+
+    def delete_job(self, job_id: str, *, project_id: str | None) -> None:
+        """Delete a terminal job with its events and logs."""
+        job = self.get_job(job_id, project_id=project_id)
+        with self._write() as conn:
+            result = conn.execute(jobs.delete().where(jobs.c.id == job_id, jobs.c.status.in_(_TERMINAL)))
+            if result.rowcount == 0:
+                raise Conflict(f"job {job_id} is {job.status.value}; cancel it or wait until it ends")
+            conn.execute(job_events.delete().where(job_events.c.job_id == job_id))
+            conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
+
+    def job_events(self, job_id: str) -> list[dict[str, Any]]:
+        query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+        with self._read() as conn:
+            return [{"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)]
+
+    # -- logs -------------------------------------------------------------
+    def save_logs(self, job_id: str, data: bytes, truncated_bytes: int) -> None:
+        with self._write() as conn:
+            self._save_logs(conn, job_id, data, truncated_bytes)
+
+    @staticmethod
+    def _save_logs(conn: sa.Connection, job_id: str, data: bytes, truncated_bytes: int) -> None:
+        conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
+        conn.execute(job_logs.insert().values(job_id=job_id, data=data, truncated_bytes=truncated_bytes))
+
+    def get_logs(self, job_id: str) -> tuple[bytes, int] | None:
+        """Kept logs and how many leading bytes were dropped, or None."""
+        with self._read() as conn:
+            row = conn.execute(job_logs.select().where(job_logs.c.job_id == job_id)).one_or_none()
+        return None if row is None else (bytes(row.data), row.truncated_bytes)

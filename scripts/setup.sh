@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what Zunray needs on a Debian machine, idempotently and quickly when
+# it is already there: Docker (docker.io), gVisor (runsc) registered as a Docker
+# runtime, a running dockerd, the local base images, and the Python virtual
+# environment in .venv. Run as root (or with sudo available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+say() { printf '[setup] %s\n' "$*"; }
+
+# 1. Debian packages ---------------------------------------------------------
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v runsc >/dev/null 2>&1 || need+=(runsc)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. gVisor as a Docker runtime ---------------------------------------------
+changed=$(python3 scripts/docker_runtimes.py /etc/docker/daemon.json)
+
+# 3. a running Docker engine -------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  $SUDO mkdir -p /var/log
+  $SUDO sh -c 'nohup dockerd >/var/log/zunray-dockerd.log 2>&1 &'
+  for _ in $(seq 1 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  docker info >/dev/null 2>&1 || { say "dockerd did not start; see /var/log/zunray-dockerd.log"; tail -20 /var/log/zunray-dockerd.log; exit 1; }
+elif [ "$changed" = "changed" ]; then
+  say "reloading dockerd for the gVisor runtimes"
+  $SUDO kill -HUP "$(pidof dockerd)"
+  sleep 1
+fi
+
+# 4. base images (no registry is reachable: build them locally) --------------
+bash scripts/build_images.sh
+
+# 5. Python virtual environment ----------------------------------------------
+stamp=.venv/.zunray-deps
+want=$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating the virtual environment in .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[test,postgres]'
+  echo "$want" > "$stamp"
+fi
+say "ready"

@@ -1,0 +1,89 @@
+"""One real Zunray stack (Ray head, actors, gateway, SQLite) per test session.
+
+The stack runs under its own instance name, data directory and ports, so it
+never touches a developer's own `zunray up`; every container it made is
+removed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import docker
+import httpx
+import pytest
+
+from runner import stack
+from runner.settings import Settings
+
+
+def free_port(low: int = 0) -> int:
+    if low:
+        for port in range(low, low + 2000):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    continue
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    http: httpx.Client
+    docker: docker.DockerClient
+
+    def containers(self, **labels: str) -> list:
+        wanted = [f"zunray.instance={self.settings.instance}"] + [f"zunray.{k}={v}" for k, v in labels.items()]
+        return self.docker.containers.list(all=True, filters={"label": wanted})
+
+    def submit(self, **body) -> dict:  # noqa: ANN003
+        body.setdefault("image", "busybox:latest")
+        body.setdefault("resources", {"cpu": 0.25, "memory_mb": 64})
+        resp = self.http.post("/v1/jobs", json=body)
+        assert resp.status_code == 202, resp.text
+        return resp.json()
+
+    def wait(self, job_id: str, *, timeout_s: float = 60.0, until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.http.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5 if "Succeeded" in until else 0}).json()
+            if job["status"] in until:
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job['status_reason']}"
+            if "Succeeded" not in until:
+                time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("zunray")
+    instance = f"test{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        data_dir=data_dir,
+        instance=instance,
+        ray_namespace=instance,
+        gateway_port=free_port(),
+        ray_port=free_port(low=int(os.environ.get("ZUNRAY_TEST_RAY_PORT", "27000"))),
+        retry_base_s=0.2,
+        retry_max_s=1.0,
+    )
+    client = docker.from_env(version="auto")
+    try:
+        stack.up(settings)
+        with httpx.Client(base_url=settings.gateway_url, timeout=60) as http:
+            yield Stack(settings=settings, http=http, docker=client)
+    finally:
+        stack.down(settings)
+        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={instance}"}):
+            c.remove(force=True)
