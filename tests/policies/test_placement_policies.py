@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from policies import Demand, Hosts, decide, make_filters, make_scores
+from policies.retry import backoff_s
+
+FILTERS = make_filters(["fit"])
+SCORES = make_scores({"binpack": 1.0})
+
+
+def hosts(*rows):
+    return Hosts.build([{"name": f"h{i}", "cpu_total": 2, "cpu_capacity": 8, "memory_capacity": 1000, "runtimes": ("runc",), **r} for i, r in enumerate(rows)])
+
+
+def test_binpack_prefers_the_fuller_host_that_fits():
+    snapshot = hosts({"cpu_used": 1}, {"cpu_used": 6}, {"cpu_used": 7.9})
+    d = decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, SCORES)
+    assert d.host == "h1"
+    assert d.reasons == {"h2": "insufficient cpu: 0.1 free, 1 asked"}
+
+
+@pytest.mark.parametrize(
+    "demand, row, reason",
+    [
+        (Demand(cpu=1, memory_mb=2000), {}, "insufficient memory: 1000 MB free, 2000 MB asked"),
+        (Demand(cpu=1, memory_mb=10, runtime="runsc"), {}, "runtime runsc missing"),
+        (Demand(cpu=1, memory_mb=10), {"up": False}, "host down"),
+        (Demand(cpu=4, memory_mb=10), {}, "host has 2 cpus, 4 asked"),
+    ],
+    ids=["memory", "runtime", "down", "bigger-than-host"],
+)
+def test_rejections_say_why(demand, row, reason):
+    d = decide(demand, hosts(row), FILTERS, SCORES)
+    assert d.host is None and d.reasons == {"h0": reason}
+
+
+def test_summary_groups_reasons_by_count():
+    snapshot = hosts({"memory_used": 990}, {"memory_used": 990}, {"runtimes": ("runc",), "up": False})
+    d = decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, SCORES)
+    assert d.summary() == "2 hosts: insufficient memory: 10 MB free, 100 MB asked; 1 host: host down"
+
+
+def test_summary_names_the_largest_host_when_nothing_could_ever_fit():
+    d = decide(Demand(cpu=64, memory_mb=10), hosts({}, {}), FILTERS, SCORES)
+    assert d.summary() == "needs 64 cpus; largest host has 2"
+
+
+def test_no_hosts_at_all():
+    assert decide(Demand(cpu=1, memory_mb=1), hosts(), FILTERS, SCORES).summary() == "no hosts registered"
+
+
+def test_unknown_policy_names_are_refused():
+    with pytest.raises(ValueError, match="unknown placement filters"):
+        make_filters(["nope"])
+
+
+@pytest.mark.parametrize("attempt, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 1.0, 4.0), (10, 1.0, 60.0)])
+def test_backoff_grows_exponentially_within_bounds(attempt, rand, expected):
+    assert backoff_s(attempt, base_s=1.0, max_s=60.0, rand=rand) == pytest.approx(expected)
