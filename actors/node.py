@@ -158,15 +158,15 @@ class NodeActor:
             return True
 
     def _finish(self, job: Job, run: CapsuleRun, status: JobStatus, reason: str, *, exit_code: int | None = None) -> None:
-        """Keep the logs, remove the containers, record the outcome (or a retry)."""
+        """Keep the logs, record the outcome (or a retry), then remove the containers.
+
+        The outcome is recorded before the removal so that waiting clients
+        learn it at once; the claim on the host is released only after it.
+        """
         try:
             logs = keep_tail(run.logs(), self.settings.log_max_bytes)
         except ZunrayError:
             logs = (b"", 0)
-        try:
-            run.remove()
-        except ZunrayError:
-            log.exception("cannot remove containers of %s", job.id)
         now = time.time()
         retryable = status in (JobStatus.FAILED, JobStatus.TIMED_OUT) and job.attempt <= job.max_retries
         try:
@@ -186,6 +186,10 @@ class NodeActor:
         except (InvalidTransition, NotFound):
             pass  # already ended elsewhere (e.g. deleted): nothing to record
         finally:
+            try:
+                run.remove()
+            except ZunrayError:
+                log.exception("cannot remove containers of %s", job.id)
             with self._lock:
                 self._runs.pop(job.id, None)
                 self._cancelled.discard(job.id)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from gateway import errors
 from gateway.cluster import Cluster
 from gateway.routes import health, jobs
+from gateway.watch import StoreWatcher
 from runner.settings import Settings
 from runner.store import Store
 
@@ -24,9 +25,12 @@ def create_app(settings: Settings) -> FastAPI:
         cluster = Cluster(settings)
         await asyncio.to_thread(cluster.connect)
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
+        watcher = app.state.watcher = StoreWatcher(store)
+        watcher.start()
         poller = asyncio.create_task(cluster.follow_health())
         yield
         poller.cancel()
+        await watcher.stop()
         store.close()
 
     app = FastAPI(title="Zunray", version="0.1.0", lifespan=lifespan, description="Jobs, functions and Zun containers on Ray")

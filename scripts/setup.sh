@@ -47,8 +47,10 @@ want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "creating the virtual environment in .venv"
   python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[test,postgres]'
+  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1
+  if ! .venv/bin/pip install -q -e '.[test,postgres]' >.venv/pip.log 2>&1; then
+    tail -40 .venv/pip.log; exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 say "ready"

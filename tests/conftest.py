@@ -45,6 +45,17 @@ class Stack:
         wanted = [f"zunray.instance={self.settings.instance}"] + [f"zunray.{k}={v}" for k, v in labels.items()]
         return self.docker.containers.list(all=True, filters={"label": wanted})
 
+    def no_containers(self, job_id: str, *, within_s: float = 5.0) -> bool:
+        """True once no container of ``job_id`` is left (removal follows the outcome)."""
+        import time
+
+        deadline = time.monotonic() + within_s
+        while self.containers(uuid=job_id):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def submit(self, **body) -> dict:  # noqa: ANN003
         body.setdefault("image", "busybox:latest")
         body.setdefault("resources", {"cpu": 0.25, "memory_mb": 64})

@@ -19,7 +19,6 @@ from runner.store import Store
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-WAIT_POLL_S = 0.01
 FOLLOW_POLL_S = 0.25
 MAX_WAIT_S = 60.0
 
@@ -102,9 +101,10 @@ async def show(
     store: Store = request.app.state.store
     job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
     until = time.monotonic() + wait_s
-    while not job.status.is_terminal() and time.monotonic() < until:
-        await asyncio.sleep(WAIT_POLL_S)
-        job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    watcher = request.app.state.watcher
+    while not job.status.is_terminal() and (left := until - time.monotonic()) > 0:
+        await watcher.changed(left)
+        job = store.get_job(job_id, project_id=caller.project_id)  # one indexed read: cheaper than a thread hop
     history = await asyncio.to_thread(store.job_events, job_id)
     return job_out(job, history=history)
 

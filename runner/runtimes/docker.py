@@ -9,6 +9,7 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ from runner.models import ContainerSpec, PullPolicy
 log = logging.getLogger(__name__)
 
 LABEL = "zunray"
-MIN_API_VERSION = "1.41"  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
+MIN_API_VERSION = "1.41"
+IMAGE_CACHE_S = 60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
@@ -46,6 +48,7 @@ class DockerRuntime:
         self.instance = instance
         self.node = node
         self.log_max_bytes = log_max_bytes
+        self._present: dict[str, float] = {}  # image -> when last seen present
         try:
             self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
         except derr.DockerException:  # engine down now: talk the oldest API we support
@@ -75,7 +78,14 @@ class DockerRuntime:
 
     # -- images -----------------------------------------------------------
     def ensure_image(self, image: str, policy: PullPolicy) -> None:
-        """Make ``image`` present locally according to ``policy``."""
+        """Make ``image`` present locally according to ``policy``.
+
+        Images seen present are remembered for ``IMAGE_CACHE_S``; if one
+        vanished meanwhile, ``create`` notices and comes back here.
+        """
+        seen = self._present.get(image)
+        if seen is not None and time.monotonic() - seen < IMAGE_CACHE_S and policy is not PullPolicy.ALWAYS:
+            return
         present = self._image_present(image)
         if present and policy is not PullPolicy.ALWAYS:
             return
@@ -87,10 +97,12 @@ class DockerRuntime:
         except (requests.exceptions.RequestException, derr.DockerException) as exc:
             where = "present locally but" if present else "not present locally and"
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
+        self._present[image] = time.monotonic()
 
     def _image_present(self, image: str) -> bool:
         try:
             self._api.inspect_image(image)
+            self._present[image] = time.monotonic()
             return True
         except derr.NotFound:
             return False
@@ -135,17 +147,23 @@ class DockerRuntime:
             security_opt=["no-new-privileges:true"],
             log_config={"type": "json-file", "config": {"max-size": str(self.log_max_bytes), "max-file": "2"}},
         )
+        kwargs = dict(
+            image=spec.image,
+            command=list(spec.command) or None,
+            name=name,
+            environment=dict(spec.env),
+            working_dir=spec.workdir,
+            labels=labels,
+            host_config=host_config,
+            network_disabled=network_mode == "none",
+        )
         try:
-            created = self._api.create_container(
-                image=spec.image,
-                command=list(spec.command) or None,
-                name=name,
-                environment=dict(spec.env),
-                working_dir=spec.workdir,
-                labels=labels,
-                host_config=host_config,
-                network_disabled=network_mode == "none",
-            )
+            try:
+                created = self._api.create_container(**kwargs)
+            except derr.ImageNotFound:
+                self._present.pop(spec.image, None)  # removed since we looked: look again
+                self.ensure_image(spec.image, spec.pull_policy)
+                created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
             raise ImageUnavailable(f"image {spec.image} is not present on host {self.node}") from exc
         except derr.APIError as exc:

@@ -57,6 +57,6 @@ def test_node_actor_killed_while_its_job_runs_adopts_the_container(zunray, ray_d
     done = zunray.wait(job["id"], timeout_s=60)
     assert (done["status"], done["exit_code"]) == ("Succeeded", 0), done
     assert "finished" in zunray.http.get(f"/v1/jobs/{job['id']}/logs").text
-    assert zunray.containers(uuid=job["id"]) == []
+    assert zunray.no_containers(job["id"])
     # and the restarted node keeps taking work
     assert zunray.wait(zunray.submit(command=["true"])["id"])["status"] == "Succeeded"

@@ -20,7 +20,7 @@ def test_job_succeeds_and_keeps_logs_after_its_container_is_gone(zunray):
     assert [h["status"] for h in done["history"]] == ["Queued", "Placed", "Starting", "Running", "Succeeded"]
     logs = zunray.http.get(f"/v1/jobs/{job['id']}/logs").text
     assert "out\n" in logs and "err\n" in logs
-    assert zunray.containers(uuid=job["id"]) == []
+    assert zunray.no_containers(job["id"])
 
 
 def test_running_container_has_limits_labels_and_no_network(zunray):
@@ -50,7 +50,7 @@ def test_timeout_kills_the_job_and_keeps_its_logs(zunray):
     assert done["status"] == "TimedOut"
     assert "timeout of 1.5 s" in done["status_reason"]
     assert "before" in zunray.http.get(f"/v1/jobs/{job['id']}/logs").text
-    assert zunray.containers(uuid=job["id"]) == []
+    assert zunray.no_containers(job["id"])
 
 
 def test_cancel_a_running_job(zunray):
@@ -60,7 +60,7 @@ def test_cancel_a_running_job(zunray):
     assert resp.status_code == 202
     done = zunray.wait(job["id"], timeout_s=20)
     assert done["status"] == "Cancelled"
-    assert zunray.containers(uuid=job["id"]) == []
+    assert zunray.no_containers(job["id"])
     again = zunray.http.post(f"/v1/jobs/{job['id']}/cancel")
     assert again.status_code == 409
 
@@ -114,7 +114,7 @@ def test_image_neither_local_nor_pullable_fails_clearly(zunray):
     done = zunray.wait(zunray.submit(image="zunray-test/absent:1.0", command=["true"])["id"])
     assert done["status"] == "Failed"
     assert "zunray-test/absent:1.0" in done["status_reason"] and "not present locally" in done["status_reason"]
-    assert zunray.containers(uuid=done["id"]) == []
+    assert zunray.no_containers(done["id"])
 
 
 def test_job_bigger_than_every_host_waits_with_a_reason_and_others_still_run(zunray):
