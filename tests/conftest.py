@@ -50,7 +50,8 @@ class Stack:
         import time
 
         deadline = time.monotonic() + within_s
-        while self.containers(uuid=job_id):
+        wanted = [f"zunray.instance={self.settings.instance}", f"zunray.uuid={job_id}"]
+        while self.docker.api.containers(all=True, filters={"label": wanted}):  # no per-container inspect: no race
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
