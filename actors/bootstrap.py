@@ -20,6 +20,7 @@ from actors.placement import PlacementActor
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 from runner.store import Store
+from runner.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class RayPlacement(PlacementActor):
 
     def __init__(self, settings_json: dict) -> None:
         settings = Settings(**settings_json)
+        setup_tracing(settings, "zunray-placement")
         self._namespace = settings.ray_namespace
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
         super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch)
@@ -71,6 +73,7 @@ class RayNode(NodeActor):
 
     def __init__(self, settings_json: dict, name: str) -> None:
         settings = Settings(**settings_json)
+        setup_tracing(settings, "zunray-node")
         placement = ray.get_actor(PLACEMENT, namespace=settings.ray_namespace)
         runtime = DockerRuntime(
             url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes

@@ -22,6 +22,7 @@ from runner.models import Job, JobStatus
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 from runner.store import Store
+from runner.telemetry import continued, tracer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,11 @@ class NodeActor:
     # -- commands ---------------------------------------------------------
     def run(self, job: Job) -> None:
         """Start a placed job in the background; returns at once."""
-        threading.Thread(target=self._run, args=(job,), name=f"job-{job.id[:8]}", daemon=True).start()
+        threading.Thread(target=self._run_traced, args=(job,), name=f"job-{job.id[:8]}", daemon=True).start()
+
+    def _run_traced(self, job: Job) -> None:
+        with continued(job.trace_context, "node.run", **{"zunray.job": job.id, "zunray.host": self.name}):
+            self._run(job)
 
     def cancel(self, job_id: str) -> None:
         """Kill a job's containers; its thread records it as Cancelled."""
@@ -131,7 +136,8 @@ class NodeActor:
     def _supervise(self, job: Job, run: CapsuleRun, deadline: float | None) -> None:
         """Wait for a running capsule and record how it ended."""
         try:
-            code = run.wait(deadline=deadline)
+            with tracer().start_as_current_span("container.wait"):
+                code = run.wait(deadline=deadline)
         except ZunrayError as exc:
             self._finish(job, run, JobStatus.FAILED, f"lost track of the container: {exc.message}")
             return

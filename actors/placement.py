@@ -21,6 +21,7 @@ from runner.errors import InvalidTransition, NotFound, ZunrayError
 from runner.models import Job, JobStatus
 from runner.settings import Settings
 from runner.store import Store
+from runner.telemetry import continued
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,8 @@ class PlacementActor:
                 self._note_pending(job, decide(demand, hosts, self.filters, self.scores))
                 continue
             try:
-                placed = self.store.transition_job(job.id, JobStatus.PLACED, reason=f"placed on {decision.host}", only_from=[JobStatus.QUEUED], host=decision.host)
+                with continued(job.trace_context, "placement.decide", **{"zunray.job": job.id, "zunray.host": decision.host}):
+                    placed = self.store.transition_job(job.id, JobStatus.PLACED, reason=f"placed on {decision.host}", only_from=[JobStatus.QUEUED], host=decision.host)
             except (InvalidTransition, NotFound):
                 del self.pending[job_id]  # cancelled or deleted meanwhile
                 continue

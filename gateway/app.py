@@ -15,11 +15,13 @@ from gateway.routes import health, jobs
 from gateway.watch import StoreWatcher
 from runner.settings import Settings
 from runner.store import Store
+from runner.telemetry import setup_tracing
 
 
 def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_tracing(settings, "zunray-gateway")
         store = Store(settings.store_url_resolved)
         await asyncio.to_thread(store.migrate)
         cluster = Cluster(settings)

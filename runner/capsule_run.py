@@ -14,6 +14,7 @@ import time
 from runner.errors import RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, ManagedContainer
+from runner.telemetry import tracer
 
 INFRA_IMAGE = "busybox:latest"
 _INFRA = ContainerSpec(image=INFRA_IMAGE, command=("sleep", "2147483647"), resources=Resources(cpu=0.05, memory_mb=16, pids=16), name="infra")
@@ -60,8 +61,9 @@ class CapsuleRun:
 
     def start(self, *, deadline: float | None = None) -> bool:
         """Pull, create and start everything. False if ``deadline`` passed in init."""
-        for spec in (*self.spec.init_containers, *self.spec.containers):
-            self.runtime.ensure_image(spec.image, spec.pull_policy)
+        with tracer().start_as_current_span("image.ensure"):
+            for spec in (*self.spec.init_containers, *self.spec.containers):
+                self.runtime.ensure_image(spec.image, spec.pull_policy)
         base_network = self.spec.network or "none"
         for spec in self.spec.init_containers:
             cid = self._create(spec, "init", base_network)
@@ -77,9 +79,11 @@ class CapsuleRun:
             infra = self._create(_INFRA, "infra", base_network)
             self.runtime.start(infra)
             app_network = f"container:{infra}"
-        app_ids = [self._create(spec, "app", app_network) for spec in self.spec.containers]
-        for cid in app_ids:
-            self.runtime.start(cid)
+        with tracer().start_as_current_span("container.create"):
+            app_ids = [self._create(spec, "app", app_network) for spec in self.spec.containers]
+        with tracer().start_as_current_span("container.start"):
+            for cid in app_ids:
+                self.runtime.start(cid)
         return True
 
     def app_ids(self) -> list[str]:

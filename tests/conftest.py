@@ -88,6 +88,7 @@ def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         gateway_port=free_port(),
         ray_port=free_port(low=int(os.environ.get("ZUNRAY_TEST_RAY_PORT", "27000"))),
         retry_base_s=0.2,
+        trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
         retry_max_s=1.0,
     )
     client = docker.from_env(version="auto")

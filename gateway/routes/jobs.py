@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from typing import Annotated, AsyncIterator
@@ -16,6 +17,7 @@ from gateway.schemas import JobIn, job_out
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, PullPolicy, Resources
 from runner.store import Store
+from runner.telemetry import current_carrier, tracer
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -66,9 +68,13 @@ def submit(
         max_retries=body.max_retries,
         status_reason="queued",
     )
-    job, created = store.create_job(job)
-    if created:
-        cluster.submit(job.id)
+    # inside the HTTP server span that FastAPI opens for the request
+    with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
+        job = dataclasses.replace(job, trace_context=current_carrier())
+        job, created = store.create_job(job)
+        span.set_attribute("zunray.job", job.id)
+        if created:
+            cluster.submit(job.id)
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"

@@ -1,0 +1,108 @@
+"""OpenTelemetry set-up and the helpers that join one job's spans into one trace.
+
+The gateway starts the trace; the W3C trace context is stored with the job
+(``Job.trace_context``) and the placement and node actors continue it, so the
+HTTP request, the placement decision and the node's run (image, create, start,
+wait) form one trace across Ray processes.
+
+Exporter by configuration (``Settings.trace_exporter``): ``none``, ``console``,
+``file:<path>`` (one JSON object per span and line, appended; several
+processes may share the file) or ``otlp:<endpoint>`` (needs the
+``opentelemetry-exporter-otlp-proto-http`` package).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from runner.settings import Settings
+
+_configured = False
+
+
+class JsonLinesExporter(SpanExporter):
+    """Appends each span as one JSON line to a file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = "".join(json.dumps(span_dict(s)) + "\n" for s in spans)
+        with self._lock, open(self.path, "a") as f:
+            f.write(lines)
+        return SpanExportResult.SUCCESS
+
+
+def span_dict(span: ReadableSpan) -> dict[str, Any]:
+    ctx = span.get_span_context()
+    return {
+        "name": span.name,
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "service": span.resource.attributes.get("service.name"),
+        "attributes": dict(span.attributes or {}),
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+    }
+
+
+def _exporter(spec: str) -> SpanExporter | None:
+    if spec == "none":
+        return None
+    if spec == "console":
+        return ConsoleSpanExporter()
+    if spec.startswith("file:"):
+        return JsonLinesExporter(spec.removeprefix("file:"))
+    if spec.startswith("otlp:"):
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError as exc:
+            raise ValueError("trace_exporter otlp needs the opentelemetry-exporter-otlp-proto-http package") from exc
+        return OTLPSpanExporter(endpoint=spec.removeprefix("otlp:"))
+    raise ValueError(f"unknown trace_exporter {spec!r}: use none, console, file:<path> or otlp:<endpoint>")
+
+
+def setup_tracing(settings: Settings, service: str, *, exporter: SpanExporter | None = None) -> None:
+    """Install this process's tracer provider once (an explicit exporter wins)."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}),
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+    )
+    chosen = exporter or _exporter(settings.trace_exporter)
+    if chosen is not None:
+        provider.add_span_processor(SimpleSpanProcessor(chosen))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("zunray")
+
+
+def current_carrier() -> dict[str, str]:
+    """The current trace context as a W3C carrier, to store with a job."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def continued(carrier: dict[str, str], name: str, **attributes: Any) -> Iterator[trace.Span]:
+    """A span that continues the trace stored in ``carrier``."""
+    with tracer().start_as_current_span(name, context=propagate.extract(carrier), attributes=attributes) as span:
+        yield span
