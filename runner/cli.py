@@ -62,8 +62,11 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=sys.stdout) -> dict:
 
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"starting Zunray (data in {settings.data_dir}) ...", flush=True)
-    stack.up(settings)
+    health = stack.up(settings)
     print(f"Zunray is up: {settings.gateway_url}  (stop it with: zunray down)")
+    if health["status"] != "ok":
+        print("but it cannot run containers yet:\n  " + "\n  ".join(health["problems"]))
+        return 1
     return 0
 
 
@@ -138,7 +141,8 @@ def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    cmd_up(settings, args)
+    if cmd_up(settings, args) != 0:
+        return 1
     script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
     body = {"name": "demo", "image": "busybox:latest", "command": ["sh", "-c", script], "resources": {"cpu": 0.5, "memory_mb": 64}, "timeout_s": 60}
     with _client(settings) as client:

@@ -8,6 +8,7 @@ environment itself: processes that Zunray spawns receive the settings through
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -82,8 +83,6 @@ class Settings(BaseSettings):
             if value is None:
                 continue
             if isinstance(value, (dict, list)):
-                import json
-
                 env[f"ZUNRAY_{name.upper()}"] = json.dumps(value)
             else:
                 env[f"ZUNRAY_{name.upper()}"] = str(value)

@@ -32,11 +32,17 @@ def _env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def gateway_ready(settings: Settings, timeout_s: float = 2.0) -> bool:
+def health(settings: Settings, timeout_s: float = 2.0) -> dict | None:
+    """The gateway's /healthz body, or None if it does not answer."""
     try:
-        return httpx.get(f"{settings.gateway_url}/healthz", timeout=timeout_s).status_code == 200
-    except httpx.HTTPError:
-        return False
+        return httpx.get(f"{settings.gateway_url}/healthz", timeout=timeout_s).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _settled(body: dict | None) -> bool:
+    """The gateway answers and has heard from its hosts (healthy or not)."""
+    return body is not None and bool((body.get("cluster") or {}).get("hosts"))
 
 
 def _start_ray(settings: Settings) -> None:
@@ -73,8 +79,12 @@ def _start_ray(settings: Settings) -> None:
     raise Unavailable(f"Ray head not ready after {READY_TIMEOUT_S:g} s; see {log_path}")
 
 
-def up(settings: Settings) -> None:
-    """Start what is not running yet and wait until the gateway is healthy."""
+def up(settings: Settings) -> dict:
+    """Start what is not running yet; wait until the gateway has heard from its hosts.
+
+    Returns the /healthz body: ``status`` is ``ok`` or says what is wrong
+    (e.g. no Docker engine), which the caller shows.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.store_url_resolved)
     store.migrate()
@@ -83,13 +93,14 @@ def up(settings: Settings) -> None:
     if procs.recorded("gateway", settings.run_dir) is None:
         procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=_env(settings))
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not gateway_ready(settings):
+    while not _settled(body := health(settings)):
         if procs.recorded("gateway", settings.run_dir) is None:
             tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
             raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
         if time.monotonic() > deadline:
-            raise Unavailable(f"the gateway is not healthy after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")
+            raise Unavailable(f"the gateway is not ready after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")
         time.sleep(0.2)
+    return body
 
 
 def down(settings: Settings) -> list[str]:

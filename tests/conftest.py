@@ -77,20 +77,28 @@ class Stack:
                 time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
-def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("zunray")
+def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
+    """Settings of a stack of its own: instance name, data directory, ports."""
     instance = f"test{uuid.uuid4().hex[:8]}"
-    settings = Settings(
+    values = dict(
         data_dir=data_dir,
         instance=instance,
         ray_namespace=instance,
         gateway_port=free_port(),
         ray_port=free_port(low=int(os.environ.get("ZUNRAY_TEST_RAY_PORT", "27000"))),
         retry_base_s=0.2,
-        trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
         retry_max_s=1.0,
+        trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
     )
+    values.update(overrides)
+    return Settings(**values)
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+def run_stack(settings: Settings) -> Iterator[Stack]:
+    """Up, yield, then down and remove every container the stack made."""
     client = docker.from_env(version="auto")
     try:
         stack.up(settings)
@@ -98,5 +106,12 @@ def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield Stack(settings=settings, http=http, docker=client)
     finally:
         stack.down(settings)
-        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={instance}"}):
+        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
             c.remove(force=True)
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The shared stack of the test session."""
+    yield from run_stack(test_settings(tmp_path_factory.mktemp("zunray")))
