@@ -2,9 +2,15 @@
 
 ``Store`` opens SQLite (default) or PostgreSQL, creates the schema through
 alembic migrations (``Store.migrate``) and offers the few queries the gateway
-and actors need. Every status change goes through ``Store.transition_job``.
+and actors need, grouped by object kind. Every job status change goes through
+``Store.transition_job``.
 """
 
-from runner.store.jobs import Store
+from runner.store.jobs import JobQueries
+
+
+class Store(JobQueries):
+    """Durable state shared by the gateway and the actors."""
+
 
 __all__ = ["Store"]

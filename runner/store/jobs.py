@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from runner.errors import Conflict, InvalidTransition, NotFound, Unavailable
+from runner.errors import Conflict, InvalidTransition, NotFound
 from runner.models import CapsuleSpec, Job, JobStatus, sources_of
-from runner.store.engine import create_engine, is_sqlite
+from runner.store.base import StoreBase
 from runner.store.schema import job_events, job_logs, jobs
 
 _TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
@@ -45,46 +41,8 @@ def _row_to_job(row: sa.Row) -> Job:
     )
 
 
-class Store:
-    """Durable state shared by the gateway and the actors."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = create_engine(url)
-
-    # -- plumbing ---------------------------------------------------------
-    def migrate(self) -> None:
-        """Bring the schema to the newest alembic revision."""
-        cfg = Config(str(Path(__file__).with_name("alembic.ini")))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                if is_sqlite(self.engine):
-                    conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-                with conn.begin():
-                    yield conn
-        except sa.exc.OperationalError as exc:
-            raise Unavailable(f"store unavailable: {exc.orig}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise Unavailable(f"store unavailable: {exc.orig}") from exc
-
-    def ping(self) -> None:
-        with self._read() as conn:
-            conn.execute(sa.text("SELECT 1"))
-
-    def close(self) -> None:
-        self.engine.dispose()
+class JobQueries(StoreBase):
+    """Jobs, their history events and their kept logs."""
 
     # -- jobs -------------------------------------------------------------
     def create_job(self, job: Job) -> tuple[Job, bool]:
