@@ -15,6 +15,7 @@ import time
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from actors import requests
 from actors.node import NodeActor
 from actors.placement import PlacementActor
 from runner.runtimes.docker import DockerRuntime
@@ -61,11 +62,14 @@ class RayPlacement(PlacementActor):
         _every(0.25, self.tick, "placement-tick")
         _every(RESYNC_EVERY_S, self.resync, "placement-resync")
 
-    def _dispatch(self, host: str, job) -> None:  # noqa: ANN001
+    def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
         handle = self._nodes.get(host)
         if handle is None:
             handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self._namespace)
-        handle.run.remote(job)
+        if kind == requests.JOB:
+            handle.run.remote(record)
+        else:
+            handle.create_container.remote(record)
 
 
 class RayNode(NodeActor):

@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from policies import Decision, Demand, Hosts, decide, make_filters, make_scores
-from runner.errors import InvalidTransition, NotFound, ZunrayError
-from runner.models import Job, JobStatus
+from actors import requests
+from actors.requests import Request
+from policies import Decision, Hosts, decide, make_filters, make_scores
+from runner.errors import ZunrayError
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued
 
 log = logging.getLogger(__name__)
-
-ACTIVE = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
 @dataclass(slots=True)
@@ -43,24 +42,19 @@ class HostState:
     info: dict = field(default_factory=dict)
 
 
-def _demand(job: Job) -> Demand:
-    d = job.demand()
-    return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=job.capsule.runtime)
-
-
 class PlacementActor:
-    """Places queued jobs on hosts and dispatches them to node actors."""
+    """Places waiting capsules (jobs, Zun containers) on hosts and dispatches them."""
 
-    def __init__(self, *, store: Store, settings: Settings, dispatch: Callable[[str, Job], None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, store: Store, settings: Settings, dispatch: Callable[[str, str, object], None], clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.settings = settings
-        self.dispatch = dispatch  # (host, job) -> None: hand a placed job to that host's node
+        self.dispatch = dispatch  # (kind, host, record) -> None: hand it to that host's node
         self.clock = clock
         self.filters = make_filters(settings.placement_filters)
         self.scores = make_scores(settings.placement_scores)
         self.hosts: dict[str, HostState] = {}
-        self.claims: dict[str, tuple[str, Demand]] = {}  # job id -> (host, demand)
-        self.pending: dict[str, Job] = {}  # job id -> job, in arrival order
+        self.claims: dict[str, Request] = {}  # object id -> request with its host
+        self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
         self.last_reason: dict[str, str] = {}
         self.decisions = 0
         self._lock = threading.RLock()
@@ -85,36 +79,28 @@ class PlacementActor:
             host.info = report
             self._schedule()
 
-    def submit(self, job_id: str) -> None:
-        """A new job was committed to the store."""
+    def submit(self, obj_id: str, kind: str = requests.JOB) -> None:
+        """A new job or container was committed to the store."""
         with self._lock:
-            try:
-                job = self.store.get_job(job_id)
-            except NotFound:
-                return
-            if job.status is JobStatus.QUEUED:
-                self.pending[job.id] = job
+            req = requests.load(self.store, kind, obj_id)
+            if req is not None:
+                self.pending[obj_id] = req
                 self._schedule()
 
-    def finished(self, job_id: str) -> None:
-        """A node ended a job's attempt: release its claim, requeue a retry."""
+    def finished(self, obj_id: str, kind: str = requests.JOB) -> None:
+        """A node released a capsule (job attempt ended, container deleted)."""
         with self._lock:
-            self.claims.pop(job_id, None)
-            try:
-                job = self.store.get_job(job_id)
-            except NotFound:
-                job = None
-            if job is not None and job.status is JobStatus.QUEUED:
-                self.pending[job.id] = job
+            self.claims.pop(obj_id, None)
+            req = requests.load(self.store, kind, obj_id)
+            if req is not None:  # a job's retry waits again
+                self.pending[obj_id] = req
             self._schedule()
 
     def resync(self) -> None:
         """Rebuild the queue and the claims from the store (the source of truth)."""
         with self._lock:
-            active = self.store.jobs_with_status(ACTIVE)
-            self.claims = {j.id: (j.host, _demand(j)) for j in active if j.host}
-            queued = self.store.jobs_with_status([JobStatus.QUEUED])
-            self.pending = {j.id: j for j in queued if j.id not in self.claims}
+            self.claims = {r.id: r for r in requests.holding(self.store)}
+            self.pending = {r.id: r for r in requests.waiting(self.store) if r.id not in self.claims}
             self._schedule()
 
     def tick(self) -> None:
@@ -140,8 +126,8 @@ class PlacementActor:
                         "cpus": h.cpu_total,
                         "memory_mb": h.memory_mb,
                         "runtimes": h.runtimes,
-                        "cpu_used": sum(d.cpu for host, d in self.claims.values() if host == h.name),
-                        "memory_used_mb": sum(d.memory_mb for host, d in self.claims.values() if host == h.name),
+                        "cpu_used": sum(r.demand.cpu for r in self.claims.values() if r.host == h.name),
+                        "memory_used_mb": sum(r.demand.memory_mb for r in self.claims.values() if r.host == h.name),
                     }
                     for h in self.hosts.values()
                 ],
@@ -153,8 +139,7 @@ class PlacementActor:
     def explain(self, job_id: str) -> dict:
         """Per-host reasons and scores for a job, as if placed now."""
         with self._lock:
-            job = self.store.get_job(job_id)
-            decision = decide(_demand(job), self._snapshot(), self.filters, self.scores)
+            decision = decide(requests.from_job(self.store.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
             return {"summary": decision.summary(), "host": decision.host, "reasons": decision.reasons, "scores": decision.scores}
 
     # -- the loop ---------------------------------------------------------
@@ -162,10 +147,10 @@ class PlacementActor:
         names = list(self.hosts)
         used_cpu = dict.fromkeys(names, 0.0)
         used_mem = dict.fromkeys(names, 0.0)
-        for host, d in self.claims.values():
-            if host in used_cpu:
-                used_cpu[host] += d.cpu
-                used_mem[host] += d.memory_mb
+        for r in self.claims.values():
+            if r.host in used_cpu:
+                used_cpu[r.host] += r.demand.cpu
+                used_mem[r.host] += r.demand.memory_mb
         hs = [self.hosts[n] for n in names]
         s = self.settings
         return Hosts(
@@ -186,36 +171,35 @@ class PlacementActor:
             return
         now = self.clock()
         hosts = self._snapshot()
-        for job_id, job in list(self.pending.items()):
-            if job.not_before and job.not_before > now:
+        for obj_id, req in list(self.pending.items()):
+            if req.not_before and req.not_before > now:
                 continue
-            demand = _demand(job)
-            decision = decide(demand, hosts, self.filters, self.scores, explain=False)
+            decision = decide(req.demand, hosts, self.filters, self.scores, explain=False)
             self.decisions += 1
             if decision.host is None:
-                self._note_pending(job, decide(demand, hosts, self.filters, self.scores))
+                self._note_pending(req, decide(req.demand, hosts, self.filters, self.scores))
                 continue
             try:
-                with continued(job.trace_context, "placement.decide", **{"zunray.job": job.id, "zunray.host": decision.host}):
-                    placed = self.store.transition_job(job.id, JobStatus.PLACED, reason=f"placed on {decision.host}", only_from=[JobStatus.QUEUED], host=decision.host)
-            except (InvalidTransition, NotFound):
-                del self.pending[job_id]  # cancelled or deleted meanwhile
-                continue
+                with continued(req.trace_context, "placement.decide", **{"zunray.job": obj_id, "zunray.kind": req.kind, "zunray.host": decision.host}):
+                    record = requests.claim(self.store, req, decision.host)
             except ZunrayError:
-                log.exception("cannot record placement of %s", job.id)
+                log.exception("cannot record placement of %s", obj_id)
                 continue
-            del self.pending[job_id]
-            self.last_reason.pop(job_id, None)
-            self.claims[job.id] = (decision.host, demand)
+            del self.pending[obj_id]
+            self.last_reason.pop(obj_id, None)
+            if record is None:
+                continue  # cancelled or deleted meanwhile
+            req.host = decision.host
+            self.claims[obj_id] = req
             row = hosts.names.index(decision.host)
-            hosts.cpu_used[row] += demand.cpu
-            hosts.memory_used[row] += demand.memory_mb
-            self.dispatch(decision.host, placed)
+            hosts.cpu_used[row] += req.demand.cpu
+            hosts.memory_used[row] += req.demand.memory_mb
+            self.dispatch(req.kind, decision.host, record)
 
-    def _note_pending(self, job: Job, decision: Decision) -> None:
+    def _note_pending(self, req: Request, decision: Decision) -> None:
         reason = f"waiting for a host: {decision.summary()}"
-        if self.last_reason.get(job.id) != reason:
-            self.last_reason[job.id] = reason
-            if not self.store.update_job(job.id, only_in=[JobStatus.QUEUED], status_reason=reason):
-                self.pending.pop(job.id, None)  # cancelled meanwhile
-                self.last_reason.pop(job.id, None)
+        if self.last_reason.get(req.id) != reason:
+            self.last_reason[req.id] = reason
+            if not requests.note(self.store, req, reason):
+                self.pending.pop(req.id, None)  # cancelled meanwhile
+                self.last_reason.pop(req.id, None)

@@ -6,10 +6,11 @@ and actors need, grouped by object kind. Every job status change goes through
 ``Store.transition_job``.
 """
 
+from runner.store.containers import ContainerQueries
 from runner.store.jobs import JobQueries
 
 
-class Store(JobQueries):
+class Store(JobQueries, ContainerQueries):
     """Durable state shared by the gateway and the actors."""
 
 

@@ -52,3 +52,43 @@ job_logs = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("truncated_bytes", sa.Integer, nullable=False, default=0),
 )
+
+containers = sa.Table(
+    "containers",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("task_state", sa.String(32), nullable=True),
+    sa.Column("status_reason", sa.Text, nullable=False),
+    sa.Column("status_detail", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("container_id", sa.String(64), nullable=True),
+    sa.Column("start_on_create", sa.Boolean, nullable=False),
+    sa.Column("capsule", sa.JSON, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("trace_context", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Index("ix_containers_project_name", "project_id", "name"),
+    sa.Index("ix_containers_host", "host"),
+)
+
+container_actions = sa.Table(
+    "container_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("container_uuid", sa.String(36), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("finish_time", sa.Float, nullable=True),
+    sa.Column("result", sa.String(16), nullable=True),  # Success | Error
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Index("ix_container_actions_uuid", "container_uuid"),
+)

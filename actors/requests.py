@@ -1,0 +1,86 @@
+"""What the placement actor places: jobs and Zun containers, seen as requests.
+
+Both are capsules; this module is the one place that knows how each kind is
+stored: which records wait for a host, which hold a claim, and how a claim is
+recorded (a compare-and-set in the store, so two placements never both win).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from policies import Demand
+from runner.containers import Container, ContainerStatus
+from runner.errors import InvalidTransition, NotFound
+from runner.models import Job, JobStatus
+from runner.store import Store
+
+JOB, CONTAINER = "job", "container"
+_ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
+
+
+@dataclass(slots=True)
+class Request:
+    """A capsule waiting for (or holding) a host."""
+
+    kind: str
+    id: str
+    demand: Demand
+    trace_context: dict = field(default_factory=dict)
+    not_before: float | None = None
+    host: str | None = None
+
+
+def _demand(record: Job | Container) -> Demand:
+    d = record.demand()
+    return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.capsule.runtime)
+
+
+def from_job(job: Job) -> Request:
+    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host)
+
+
+def from_container(c: Container) -> Request:
+    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host)
+
+
+def load(store: Store, kind: str, obj_id: str) -> Request | None:
+    """The request if the object still waits for a host."""
+    try:
+        if kind == JOB:
+            job = store.get_job(obj_id)
+            return from_job(job) if job.status is JobStatus.QUEUED else None
+        c = store.get_container(obj_id)
+        return from_container(c) if c.status is ContainerStatus.CREATING and c.host is None else None
+    except NotFound:
+        return None
+
+
+def waiting(store: Store) -> list[Request]:
+    jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED])]
+    pending = store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING])
+    return jobs + [from_container(c) for c in pending if c.host is None]
+
+
+def holding(store: Store) -> list[Request]:
+    """Everything that holds resources on a host now."""
+    jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host]
+    placed = [from_container(c) for c in store.list_containers(project_id=None) if c.host and c.status is not ContainerStatus.DELETED]
+    return jobs + placed
+
+
+def claim(store: Store, req: Request, host: str) -> Job | Container | None:
+    """Record the placement; None if the object no longer waits (cancelled, deleted)."""
+    try:
+        if req.kind == JOB:
+            return store.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
+        return store.claim_container_host(req.id, host)
+    except (InvalidTransition, NotFound):
+        return None
+
+
+def note(store: Store, req: Request, reason: str) -> bool:
+    """Show why it waits; False if it no longer waits."""
+    if req.kind == JOB:
+        return store.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
+    return store.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None

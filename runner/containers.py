@@ -1,0 +1,118 @@
+"""Zun containers: statuses, the action/state table, and the container record.
+
+A Zun container is a capsule of one container that stays up (restart policy
+instead of run-to-completion); it runs on the same placement and node path as
+a job. The action table is Zun's own (``zun/common/utils.py`` VALID_STATES):
+an action outside its states is refused with ``InvalidState`` (HTTP 409).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import Conflict
+from runner.models import CapsuleSpec, Resources
+
+
+class ContainerStatus(str, enum.Enum):
+    CREATING = "Creating"
+    CREATED = "Created"
+    RUNNING = "Running"
+    STOPPED = "Stopped"
+    PAUSED = "Paused"
+    RESTARTING = "Restarting"
+    REBUILDING = "Rebuilding"
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+    ERROR = "Error"
+    UNKNOWN = "Unknown"
+    DEAD = "Dead"
+
+
+C = ContainerStatus
+#: action -> statuses in which Zun allows it
+VALID_STATES: dict[str, frozenset[ContainerStatus]] = {
+    "commit": frozenset({C.RUNNING, C.STOPPED, C.PAUSED}),
+    "delete": frozenset({C.CREATED, C.ERROR, C.STOPPED, C.DELETED, C.DEAD}),
+    "delete_force": frozenset({C.CREATED, C.CREATING, C.ERROR, C.RUNNING, C.STOPPED, C.UNKNOWN, C.DELETED, C.DEAD, C.RESTARTING, C.REBUILDING, C.DELETING, C.PAUSED}),
+    "delete_after_stop": frozenset({C.RUNNING, C.CREATED, C.ERROR, C.STOPPED, C.DELETED, C.DEAD}),
+    "start": frozenset({C.CREATED, C.STOPPED, C.ERROR}),
+    "stop": frozenset({C.RUNNING}),
+    "reboot": frozenset({C.CREATED, C.RUNNING, C.STOPPED, C.ERROR}),
+    "rebuild": frozenset({C.CREATED, C.RUNNING, C.STOPPED, C.ERROR}),
+    "pause": frozenset({C.RUNNING}),
+    "unpause": frozenset({C.PAUSED}),
+    "kill": frozenset({C.RUNNING}),
+    "execute": frozenset({C.RUNNING}),
+    "execute_resize": frozenset({C.RUNNING}),
+    "update": frozenset({C.CREATED, C.RUNNING, C.STOPPED, C.PAUSED}),
+    "attach": frozenset({C.RUNNING}),
+    "resize": frozenset({C.RUNNING}),
+    "top": frozenset({C.RUNNING}),
+    "get_archive": frozenset({C.CREATED, C.PAUSED, C.RUNNING, C.STOPPED}),
+    "put_archive": frozenset({C.CREATED, C.PAUSED, C.RUNNING, C.STOPPED}),
+    "logs": frozenset({C.CREATED, C.ERROR, C.PAUSED, C.RUNNING, C.STOPPED, C.UNKNOWN}),
+    "stats": frozenset({C.RUNNING}),
+    "network_list": frozenset(ContainerStatus),
+    "rename": frozenset(ContainerStatus) - {C.DELETING, C.DELETED},
+}
+del C
+
+#: Docker's container state -> Zun status
+DOCKER_STATES: dict[str, ContainerStatus] = {
+    "created": ContainerStatus.CREATED,
+    "running": ContainerStatus.RUNNING,
+    "paused": ContainerStatus.PAUSED,
+    "restarting": ContainerStatus.RESTARTING,
+    "exited": ContainerStatus.STOPPED,
+    "dead": ContainerStatus.DEAD,
+    "removing": ContainerStatus.DELETING,
+}
+
+
+class InvalidState(Conflict):
+    """Zun's InvalidStateException: the action is not allowed in this status."""
+
+    def __init__(self, uuid: str, action: str, status: ContainerStatus) -> None:
+        super().__init__(f"Cannot {action} container {uuid} in {status.value} state")
+
+
+def check_action(uuid: str, status: ContainerStatus, action: str) -> None:
+    if status not in VALID_STATES[action]:
+        raise InvalidState(uuid, action, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A Zun container (a store row)."""
+
+    uuid: str
+    name: str
+    project_id: str
+    user_id: str
+    capsule: CapsuleSpec  # one container: image, command, env, resources, runtime
+    status: ContainerStatus = ContainerStatus.CREATING
+    task_state: str | None = None
+    status_reason: str = ""
+    status_detail: str = ""
+    host: str | None = None
+    container_id: str | None = None  # the Docker id once created
+    start_on_create: bool = False  # created with ?run=true
+    spec: dict[str, Any] = field(default_factory=dict)  # Zun fields kept as given
+    trace_context: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    started_at: float | None = None
+
+    @property
+    def image(self) -> str:
+        return self.capsule.containers[0].image
+
+    @property
+    def resources(self) -> Resources:
+        return self.capsule.containers[0].resources
+
+    def demand(self) -> Resources:
+        return self.capsule.demand()

@@ -1,0 +1,134 @@
+"""Operations on a live container, for the Zun API: lifecycle actions, exec,
+top, stats, archives, resource updates, rename and commit.
+
+Kept apart from ``docker.py`` (create/wait/remove of capsules) to keep each
+module to one job. Docker errors become ``runner.errors`` here too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from runner.errors import InvalidSpec
+from runner.runtimes.docker import DockerRuntime
+
+EXEC_OUTPUT_MAX_BYTES = 1 << 20
+
+
+class ContainerOps:
+    """Zun-style operations on one engine's containers (by Docker id)."""
+
+    def __init__(self, runtime: DockerRuntime) -> None:
+        self.runtime = runtime
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self.runtime._call(method, *args, **kwargs)  # noqa: SLF001 - same driver, one error translation
+
+    def state(self, cid: str) -> dict:
+        return self._call("inspect_container", cid)["State"]
+
+    def inspect(self, cid: str) -> dict:
+        return self._call("inspect_container", cid)
+
+    def start(self, cid: str) -> None:
+        self._call("start", cid)
+
+    def stop(self, cid: str, timeout_s: int) -> None:
+        self._call("stop", cid, timeout=timeout_s)
+
+    def restart(self, cid: str, timeout_s: int) -> None:
+        self._call("restart", cid, timeout=timeout_s)
+
+    def pause(self, cid: str) -> None:
+        self._call("pause", cid)
+
+    def unpause(self, cid: str) -> None:
+        self._call("unpause", cid)
+
+    def kill(self, cid: str, signal: str | None) -> None:
+        self._call("kill", cid, signal=signal or "SIGKILL")
+
+    def execute(self, cid: str, command: list[str]) -> tuple[str, int]:
+        """Run ``command`` inside; returns its combined output and exit code."""
+        exec_id = self._call("exec_create", cid, command, stdout=True, stderr=True)["Id"]
+        output = self._call("exec_start", exec_id)
+        code = self._call("exec_inspect", exec_id)["ExitCode"]
+        return output[-EXEC_OUTPUT_MAX_BYTES:].decode(errors="replace"), int(code if code is not None else -1)
+
+    def logs(self, cid: str, *, stdout: bool, stderr: bool, timestamps: bool, tail: str | int, since: int | None) -> str:
+        kwargs: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "timestamps": timestamps, "tail": tail}
+        if since:
+            kwargs["since"] = since
+        return self._call("logs", cid, **kwargs).decode(errors="replace")
+
+    def top(self, cid: str, ps_args: str | None) -> dict:
+        return self._call("top", cid, ps_args=ps_args or None)
+
+    def stats(self, cid: str) -> dict:
+        """Zun's summary of one stats sample."""
+        s = self._call("stats", cid, decode=False, stream=False)
+        cpu_delta = s["cpu_stats"]["cpu_usage"]["total_usage"] - s["precpu_stats"]["cpu_usage"]["total_usage"]
+        sys_delta = s["cpu_stats"].get("system_cpu_usage", 0) - s["precpu_stats"].get("system_cpu_usage", 0)
+        ncpu = s["cpu_stats"].get("online_cpus") or len(s["cpu_stats"]["cpu_usage"].get("percpu_usage") or [1])
+        cpu_pct = (cpu_delta / sys_delta) * ncpu * 100.0 if sys_delta > 0 else 0.0
+        mem = s.get("memory_stats", {})
+        usage, limit = mem.get("usage", 0), mem.get("limit", 0)
+        io_read = io_write = 0
+        for entry in (s.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []:
+            if entry["op"] == "Read":
+                io_read += entry["value"]
+            elif entry["op"] == "Write":
+                io_write += entry["value"]
+        nets = s.get("networks") or {}
+        return {
+            "CONTAINER": s.get("name", "").lstrip("/"),
+            "CPU %": round(cpu_pct, 2),
+            "MEM USAGE(MiB)": round(usage / (1 << 20), 2),
+            "MEM LIMIT(MiB)": round(limit / (1 << 20), 2),
+            "MEM %": round(usage / limit * 100.0, 2) if limit else 0.0,
+            "BLOCK I/O(B)": f"{io_read}/{io_write}",
+            "NET I/O(B)": f"{sum(n.get('rx_bytes', 0) for n in nets.values())}/{sum(n.get('tx_bytes', 0) for n in nets.values())}",
+        }
+
+    def get_archive(self, cid: str, path: str) -> tuple[bytes, dict]:
+        stream, stat = self._call("get_archive", cid, path)
+        return b"".join(stream), stat
+
+    def put_archive(self, cid: str, path: str, data: bytes) -> None:
+        if not self._call("put_archive", cid, path, data):
+            raise InvalidSpec(f"could not extract the archive into {path}", field="path")
+
+    def update(self, cid: str, *, cpu: float | None, memory_mb: int | None) -> None:
+        kwargs: dict[str, Any] = {}
+        if cpu is not None:
+            kwargs["nano_cpus"] = int(cpu * 1e9)
+        if memory_mb is not None:
+            kwargs["mem_limit"] = f"{memory_mb}m"
+            kwargs["memswap_limit"] = f"{memory_mb}m"
+        if kwargs:
+            # docker-py's update_container lacks nano_cpus: send the raw API call
+            api = self.runtime._api  # noqa: SLF001
+            body = {"NanoCpus": kwargs.get("nano_cpus"), "Memory": _mb(memory_mb), "MemorySwap": _mb(memory_mb)}
+            body = {k: v for k, v in body.items() if v is not None}
+            resp = api._post_json(api._url("/containers/{0}/update", cid), data=body)  # noqa: SLF001
+            self.runtime._call("_raise_for_status", resp)  # noqa: SLF001
+
+    def rename(self, cid: str, name: str) -> None:
+        self._call("rename", cid, name)
+
+    def commit(self, cid: str, repository: str, tag: str | None) -> str:
+        return self._call("commit", cid, repository=repository, tag=tag)["Id"]
+
+
+def _mb(memory_mb: int | None) -> int | None:
+    return None if memory_mb is None else memory_mb * 1024 * 1024
+
+
+def encode_archive(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def stat_header(stat: dict) -> str:
+    return json.dumps(stat)

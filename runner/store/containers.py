@@ -1,0 +1,174 @@
+"""Zun container queries and the container action log."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from runner.containers import Container, ContainerStatus
+from runner.errors import Conflict, NotFound
+from runner.models import CapsuleSpec
+from runner.store.base import StoreBase
+from runner.store.schema import container_actions, containers
+
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
+
+
+def _row_to_container(row: sa.Row) -> Container:
+    m = row._mapping
+    return Container(
+        uuid=m["uuid"],
+        name=m["name"],
+        project_id=m["project_id"],
+        user_id=m["user_id"],
+        capsule=CapsuleSpec.from_dict(m["capsule"]),
+        status=ContainerStatus(m["status"]),
+        task_state=m["task_state"],
+        status_reason=m["status_reason"],
+        status_detail=m["status_detail"],
+        host=m["host"],
+        container_id=m["container_id"],
+        start_on_create=bool(m["start_on_create"]),
+        spec=dict(m["spec"] or {}),
+        trace_context=dict(m["trace_context"] or {}),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        started_at=m["started_at"],
+    )
+
+
+class ContainerQueries(StoreBase):
+    """Zun containers (a capsule of one that stays up) and their actions."""
+
+    def create_container(self, c: Container) -> Container:
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                containers.insert().values(
+                    uuid=c.uuid,
+                    name=c.name,
+                    project_id=c.project_id,
+                    user_id=c.user_id,
+                    status=c.status.value,
+                    task_state=c.task_state,
+                    status_reason=c.status_reason,
+                    status_detail=c.status_detail,
+                    host=c.host,
+                    container_id=None,
+                    start_on_create=c.start_on_create,
+                    capsule=c.capsule.to_dict(),
+                    spec=c.spec,
+                    trace_context=c.trace_context,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return self.get_container(c.uuid)
+
+    def get_container(self, ident: str, *, project_id: str | None = None) -> Container:
+        """By uuid, or by name when unique in scope; 404 if absent, 409 if ambiguous."""
+        query = containers.select()
+        if project_id is not None:
+            query = query.where(containers.c.project_id == project_id)
+        with self._read() as conn:
+            if _UUID_RE.match(ident):
+                row = conn.execute(query.where(containers.c.uuid == ident)).one_or_none()
+                rows = [row] if row is not None else []
+            else:
+                rows = list(conn.execute(query.where(containers.c.name == ident).limit(2)))
+        if not rows:
+            raise NotFound(f"Container {ident} could not be found.")
+        if len(rows) > 1:
+            raise Conflict(f"Multiple containers exist with same name {ident}. Please use the container uuid instead.")
+        return _row_to_container(rows[0])
+
+    def list_containers(
+        self,
+        *,
+        project_id: str | None,
+        limit: int = 1000,
+        marker: str | None = None,
+        sort_key: str = "created_at",
+        sort_dir: str = "asc",
+        host: str | None = None,
+        statuses: Iterable[ContainerStatus] = (),
+    ) -> list[Container]:
+        column = containers.c[sort_key]
+        order = (column.asc(), containers.c.uuid.asc()) if sort_dir == "asc" else (column.desc(), containers.c.uuid.desc())
+        query = containers.select().order_by(*order).limit(limit)
+        if project_id is not None:
+            query = query.where(containers.c.project_id == project_id)
+        if host is not None:
+            query = query.where(containers.c.host == host)
+        wanted = [s.value for s in statuses]
+        if wanted:
+            query = query.where(containers.c.status.in_(wanted))
+        with self._read() as conn:
+            if marker is not None:
+                mark = conn.execute(sa.select(column).where(containers.c.uuid == marker)).one_or_none()
+                if mark is None:
+                    raise NotFound(f"marker {marker} not found")
+                value = mark[0]
+                if sort_dir == "asc":
+                    query = query.where(sa.or_(column > value, sa.and_(column == value, containers.c.uuid > marker)))
+                else:
+                    query = query.where(sa.or_(column < value, sa.and_(column == value, containers.c.uuid < marker)))
+            return [_row_to_container(r) for r in conn.execute(query)]
+
+    def update_container(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Container | None:
+        """Set columns; with ``only_in``, only while the status is one of those.
+
+        Returns the updated container, or None if ``only_in`` did not match.
+        """
+        values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
+        if "capsule" in values and isinstance(values["capsule"], CapsuleSpec):
+            values["capsule"] = values["capsule"].to_dict()
+        query = containers.update().where(containers.c.uuid == uuid)
+        if only_in is not None:
+            query = query.where(containers.c.status.in_([s.value for s in only_in]))
+        with self._write() as conn:
+            if conn.execute(query.values(updated_at=time.time(), **values)).rowcount == 0:
+                return None
+            return _row_to_container(conn.execute(containers.select().where(containers.c.uuid == uuid)).one())
+
+    def claim_container_host(self, uuid: str, host: str) -> Container | None:
+        """Place a container still waiting for a host (compare-and-set)."""
+        with self._write() as conn:
+            done = conn.execute(
+                containers.update()
+                .where(containers.c.uuid == uuid, containers.c.status == ContainerStatus.CREATING.value, containers.c.host.is_(None))
+                .values(host=host, status_reason=f"placed on {host}", updated_at=time.time())
+            ).rowcount
+            if not done:
+                return None
+            return _row_to_container(conn.execute(containers.select().where(containers.c.uuid == uuid)).one())
+
+    def delete_container(self, uuid: str) -> None:
+        with self._write() as conn:
+            conn.execute(containers.delete().where(containers.c.uuid == uuid))
+
+    # -- the action log (Zun's container_actions) -------------------------
+    def start_action(self, uuid: str, action: str, *, request_id: str, user_id: str, project_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                container_actions.insert().values(
+                    container_uuid=uuid, action=action, request_id=request_id, user_id=user_id, project_id=project_id, start_time=time.time()
+                )
+            )
+
+    def finish_action(self, uuid: str, request_id: str, *, error: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                container_actions.update()
+                .where(container_actions.c.container_uuid == uuid, container_actions.c.request_id == request_id)
+                .values(finish_time=time.time(), result="Error" if error else "Success", message=error)
+            )
+
+    def list_actions(self, uuid: str) -> list[dict[str, Any]]:
+        query = container_actions.select().where(container_actions.c.container_uuid == uuid).order_by(container_actions.c.id.desc())
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
