@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PLACEMENT = "placement"
 RESYNC_EVERY_S = 5.0
+CONTAINER_SYNC_S = 2.0
 
 
 def node_actor_name(host: str) -> str:
@@ -87,10 +88,11 @@ class RayNode(NodeActor):
             store=Store(settings.store_url_resolved),
             runtime=runtime,
             settings=settings,
-            finished=lambda job_id: placement.finished.remote(job_id),
+            finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind),
         )
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
+        _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
 
 
 def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:

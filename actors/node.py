@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+from actors.node_containers import CONTAINER_ROLE, ContainerHost
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
@@ -34,8 +35,8 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor:
-    """One per host: runs the jobs placed on it through its runtime."""
+class NodeActor(ContainerHost):
+    """One per host: runs the jobs and Zun containers placed on it."""
 
     def __init__(
         self,
@@ -44,13 +45,13 @@ class NodeActor:
         store: Store,
         runtime: DockerRuntime,
         settings: Settings,
-        finished: Callable[[str], None],
+        finished: Callable[..., None],
     ) -> None:
         self.name = name
         self.store = store
         self.runtime = runtime
         self.settings = settings
-        self.finished = finished  # tells placement that a job's attempt ended
+        self.finished = finished  # (id, kind="job"): tells placement a capsule released its host
         self._runs: dict[str, CapsuleRun] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -211,7 +212,8 @@ class NodeActor:
             return
         by_capsule: dict[str, list] = defaultdict(list)
         for c in found:
-            by_capsule[c.labels.get("zunray.capsule", "")].append(c)
+            if c.labels.get("zunray.role") != CONTAINER_ROLE:  # Zun containers live on: sync_containers follows them
+                by_capsule[c.labels.get("zunray.capsule", "")].append(c)
         active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
         for job in active:
             containers = by_capsule.pop(job.id, [])

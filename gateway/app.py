@@ -12,6 +12,10 @@ from fastapi import FastAPI, Request
 from gateway import errors
 from gateway.cluster import Cluster
 from gateway.routes import health, jobs
+from gateway.zun import containers as zun_containers
+from gateway.zun import hosts as zun_hosts
+from gateway.zun import root as zun_root
+from gateway.zun.microversion import version_headers
 from gateway.watch import StoreWatcher
 from runner.settings import Settings
 from runner.store import Store
@@ -42,9 +46,14 @@ def create_app(settings: Settings) -> FastAPI:
         request.state.request_id = f"req-{uuid.uuid4()}"
         response = await call_next(request)
         response.headers["x-openstack-request-id"] = request.state.request_id
+        if errors.domain(request.url.path) == "container":
+            response.headers.update(version_headers(getattr(request.state, "api_version", None)))
         return response
 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(zun_root.router)
+    app.include_router(zun_containers.router)
+    app.include_router(zun_hosts.router)
     return app

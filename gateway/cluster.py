@@ -13,7 +13,7 @@ import logging
 import ray
 
 from actors.bootstrap import PLACEMENT, ensure_actors, node_actor_name
-from runner.errors import Unavailable
+from runner.errors import Unavailable, ZunrayError
 from runner.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,17 @@ class Cluster:
                 raise Unavailable(f"host {host} has no node actor") from exc
         return handle
 
-    def submit(self, job_id: str) -> None:
-        self.placement.submit.remote(job_id)  # fire and forget: the store has it
+    def submit(self, obj_id: str, *, kind: str = "job") -> None:
+        self.placement.submit.remote(obj_id, kind)  # fire and forget: the store has it
 
-    async def call(self, ref: ray.ObjectRef):  # noqa: ANN201
+    async def call(self, ref: ray.ObjectRef, *, timeout_s: float = CALL_TIMEOUT_S):  # noqa: ANN201
+        """Await an actor call; the actor's own ZunrayError comes back as itself."""
         try:
-            return await asyncio.wait_for(ref, CALL_TIMEOUT_S)
+            return await asyncio.wait_for(ref, timeout_s)
+        except ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, ZunrayError):
+                raise exc.cause from None
+            raise Unavailable(f"cluster call failed: {exc}") from exc
         except (asyncio.TimeoutError, ray.exceptions.RayError) as exc:
             raise Unavailable(f"cluster call failed: {exc}") from exc
 

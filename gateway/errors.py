@@ -14,10 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.zun.microversion import VersionNotAcceptable
 from runner import errors as e
+
+ZUNRAY_PATHS = ("/v1/jobs", "/healthz", "/docs", "/openapi.json")
 
 #: error class -> HTTP status; the first matching base class wins
 STATUS: list[tuple[type[e.ZunrayError], int]] = [
+    (VersionNotAcceptable, 406),
     (e.InvalidSpec, 400),
     (e.NotFound, 404),
     (e.Conflict, 409),
@@ -32,12 +36,17 @@ def _kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+def domain(path: str) -> str:
+    """``zunray`` for Zunray's own routes, ``container`` for the Zun API (as Zun names them)."""
+    return "zunray" if path.startswith(ZUNRAY_PATHS) else "container"
+
+
 def error_body(request: Request, status: int, code: str, title: str, detail: str) -> dict:
     return {
         "errors": [
             {
                 "request_id": getattr(request.state, "request_id", ""),
-                "code": f"zunray.{code}",
+                "code": f"{domain(request.url.path)}.{code}",
                 "status": status,
                 "title": title,
                 "detail": detail,

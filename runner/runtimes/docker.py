@@ -32,6 +32,22 @@ _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
 
 
 @dataclass(frozen=True, slots=True)
+class LongRunning:
+    """Options of a container that stays up (a Zun container), beyond a job's."""
+
+    restart_policy: dict | None = None  # Docker's {"Name": ..., "MaximumRetryCount": n}
+    auto_remove: bool = False
+    entrypoint: list[str] | None = None
+    hostname: str | None = None
+    tty: bool = False
+    interactive: bool = False
+    privileged: bool = False
+    user_labels: dict[str, str] | None = None
+    healthcheck: dict | None = None  # Docker's Healthcheck (Test, Interval, ...)
+    volumes: list[str] | None = None  # binds "name:/path[:ro]" of named volumes
+
+
+@dataclass(frozen=True, slots=True)
 class ManagedContainer:
     """A container found by its labels."""
 
@@ -129,8 +145,10 @@ class DockerRuntime:
         labels: dict[str, str],
         runtime: str = "runc",
         network_mode: str = "none",
+        long_running: LongRunning | None = None,
     ) -> str:
         """Create (not start) a container; returns its id."""
+        lr = long_running or LongRunning()
         if runtime not in _DOCKER_RUNTIMES:
             raise InvalidSpec(f"unknown runtime {runtime!r}; known: {sorted(_DOCKER_RUNTIMES)}", field="runtime")
         if runtime == "runsc" and network_mode not in ("none",) and not network_mode.startswith("container:"):
@@ -146,6 +164,10 @@ class DockerRuntime:
             init=True,  # a real PID 1 forwards signals and reaps zombies
             security_opt=["no-new-privileges:true"],
             log_config={"type": "json-file", "config": {"max-size": str(self.log_max_bytes), "max-file": "2"}},
+            restart_policy=lr.restart_policy,
+            auto_remove=lr.auto_remove,
+            privileged=lr.privileged,
+            binds=lr.volumes or None,
         )
         kwargs = dict(
             image=spec.image,
@@ -153,9 +175,14 @@ class DockerRuntime:
             name=name,
             environment=dict(spec.env),
             working_dir=spec.workdir,
-            labels=labels,
+            labels={**(lr.user_labels or {}), **labels},
             host_config=host_config,
             network_disabled=network_mode == "none",
+            entrypoint=lr.entrypoint,
+            hostname=lr.hostname,
+            tty=lr.tty,
+            stdin_open=lr.interactive,
+            healthcheck=lr.healthcheck,
         )
         try:
             try:

@@ -1,0 +1,211 @@
+"""The Zun-container half of a NodeActor: create, act on, watch and delete
+long-running containers placed on this host.
+
+A mixin of ``NodeActor`` (it uses its store, runtime, name and ``finished``
+callback). Status always follows what Docker reports after each operation, and
+a periodic ``sync_containers`` catches changes Docker makes by itself (a
+process that exits, a restart policy at work, auto-remove).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from typing import Any
+
+from runner.containers import DOCKER_STATES, Container, ContainerStatus
+from runner.errors import InvalidSpec, NotFound, ZunrayError
+from runner.runtimes.docker import LongRunning
+from runner.runtimes.docker_ops import ContainerOps
+
+log = logging.getLogger(__name__)
+
+CONTAINER_ROLE = "container"
+DEFAULT_STOP_TIMEOUT_S = 10
+
+
+def _restart_policy(spec: dict) -> dict | None:
+    policy = spec.get("restart_policy") or {}
+    name = policy.get("Name") or policy.get("name")
+    if not name or name == "no":
+        return None
+    out = {"Name": name}
+    if name == "on-failure":
+        out["MaximumRetryCount"] = int(policy.get("MaximumRetryCount") or 0)
+    return out
+
+
+def long_running_options(c: Container) -> LongRunning:
+    spec = c.spec
+    entrypoint = spec.get("entrypoint")
+    if isinstance(entrypoint, str):
+        entrypoint = entrypoint.split()
+    volumes = [f"{m['source']}:{m['destination']}" for m in spec.get("mounts") or () if m.get("type", "volume") == "volume" and m.get("source")]
+    return LongRunning(
+        restart_policy=_restart_policy(spec),
+        auto_remove=bool(spec.get("auto_remove")),
+        entrypoint=entrypoint or None,
+        hostname=spec.get("hostname"),
+        tty=bool(spec.get("tty")),
+        interactive=bool(spec.get("interactive")),
+        privileged=bool(spec.get("privileged")),
+        user_labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+        volumes=volumes or None,
+    )
+
+
+class ContainerHost:
+    """Mixin: Zun containers on this node."""
+
+    # -- creation ---------------------------------------------------------
+    def create_container(self, c: Container) -> None:
+        """Create (and with ``run`` start) a placed container; returns at once."""
+        threading.Thread(target=self._create_container, args=(c,), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
+
+    def _create_container(self, c: Container) -> None:
+        main = c.capsule.containers[0]
+        try:
+            self.store.update_container(c.uuid, task_state="image_pulling")
+            self.runtime.ensure_image(main.image, main.pull_policy)
+            self.store.update_container(c.uuid, task_state="container_creating")
+            labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
+            cid = self.runtime.create(
+                main,
+                name=f"{self.runtime.instance}-{c.uuid}",
+                labels=labels,
+                runtime=c.capsule.runtime,
+                network_mode=c.capsule.network or "none",
+                long_running=long_running_options(c),
+            )
+            c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
+            if c.start_on_create:
+                self.store.update_container(c.uuid, task_state="container_starting")
+                self._ops().start(cid)
+                self.store.update_container(c.uuid, started_at=time.time())
+            self._refresh(c.uuid)
+        except ZunrayError as exc:
+            self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
+
+    def _ops(self) -> ContainerOps:
+        return ContainerOps(self.runtime)
+
+    def _refresh(self, uuid: str) -> Container | None:
+        """Set the stored status from what Docker reports now."""
+        c = self.store.get_container(uuid)
+        if not c.container_id:
+            return c
+        try:
+            state = self._ops().state(c.container_id)
+        except NotFound:
+            if c.spec.get("auto_remove"):
+                self._forget(c)
+                return None
+            return self.store.update_container(uuid, status=ContainerStatus.ERROR, task_state=None, status_reason="the container disappeared from Docker")
+        status = DOCKER_STATES.get(state.get("Status", ""), ContainerStatus.UNKNOWN)
+        reason = state.get("Error") or ("" if status is not ContainerStatus.STOPPED else f"exited with {state.get('ExitCode')}")
+        if status is ContainerStatus.STOPPED and state.get("OOMKilled"):
+            reason += " (OOMKilled)"
+        if status is c.status and c.task_state is None and reason == c.status_reason:
+            return c
+        return self.store.update_container(uuid, status=status, task_state=None, status_reason=reason)
+
+    def _forget(self, c: Container) -> None:
+        self.store.delete_container(c.uuid)
+        self.finished(c.uuid, "container")
+
+    # -- actions ----------------------------------------------------------
+    def container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
+        """Run one Zun action on a container of this host; returns its result."""
+        c = self.store.get_container(uuid)
+        handler = getattr(self, f"_act_{action}", None)
+        if handler is None:
+            raise InvalidSpec(f"unknown action {action}")
+        if not c.container_id and action not in ("delete",):
+            raise NotFound(f"container {uuid} has no Docker container on {self.name}")
+        result = handler(c, **params)
+        if action != "delete":
+            self._refresh(uuid)
+        return result
+
+    def _act_start(self, c: Container) -> None:
+        self._ops().start(c.container_id)
+        self.store.update_container(c.uuid, started_at=time.time())
+
+    def _act_stop(self, c: Container, timeout: int = DEFAULT_STOP_TIMEOUT_S) -> None:
+        self._ops().stop(c.container_id, timeout)
+
+    def _act_reboot(self, c: Container, timeout: int = DEFAULT_STOP_TIMEOUT_S) -> None:
+        self._ops().restart(c.container_id, timeout)
+        self.store.update_container(c.uuid, started_at=time.time())
+
+    def _act_pause(self, c: Container) -> None:
+        self._ops().pause(c.container_id)
+
+    def _act_unpause(self, c: Container) -> None:
+        self._ops().unpause(c.container_id)
+
+    def _act_kill(self, c: Container, signal: str | None = None) -> None:
+        self._ops().kill(c.container_id, signal)
+
+    def _act_execute(self, c: Container, command: list[str]) -> dict:
+        output, code = self._ops().execute(c.container_id, command)
+        return {"output": output, "exit_code": code}
+
+    def _act_logs(self, c: Container, **kwargs: Any) -> str:
+        return self._ops().logs(c.container_id, **kwargs)
+
+    def _act_top(self, c: Container, ps_args: str | None = None) -> dict:
+        return self._ops().top(c.container_id, ps_args)
+
+    def _act_stats(self, c: Container) -> dict:
+        return self._ops().stats(c.container_id)
+
+    def _act_get_archive(self, c: Container, path: str) -> dict:
+        data, stat = self._ops().get_archive(c.container_id, path)
+        return {"data": base64.b64encode(data).decode(), "stat": stat}
+
+    def _act_put_archive(self, c: Container, path: str, data: bytes) -> None:
+        self._ops().put_archive(c.container_id, path, data)
+
+    def _act_update(self, c: Container, cpu: float | None = None, memory_mb: int | None = None) -> None:
+        self._ops().update(c.container_id, cpu=cpu, memory_mb=memory_mb)
+
+    def _act_rename(self, c: Container, name: str) -> None:
+        pass  # the Docker name carries the uuid, not the Zun name: nothing to do on the host
+
+    def _act_commit(self, c: Container, repository: str, tag: str | None = None) -> dict:
+        return {"uuid": self._ops().commit(c.container_id, repository, tag)}
+
+    def _act_network_list(self, c: Container) -> list:
+        return []  # containers have no network until per-project networks arrive
+
+    def _act_rebuild(self, c: Container, image: str | None = None) -> None:
+        """Recreate the container from its (possibly new) image, keeping its status."""
+        was_running = c.status is ContainerStatus.RUNNING
+        self.store.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
+        self.runtime.remove(c.container_id)
+        fresh = self.store.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
+        self._create_container(fresh)
+
+    def _act_delete(self, c: Container, stop: bool = False, force: bool = False) -> None:
+        self.store.update_container(c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting")
+        if c.container_id:
+            if stop and not force:
+                try:
+                    self._ops().stop(c.container_id, DEFAULT_STOP_TIMEOUT_S)
+                except ZunrayError:
+                    pass
+            self.runtime.remove(c.container_id)
+        self._forget(c)
+
+    # -- watching ---------------------------------------------------------
+    def sync_containers(self) -> None:
+        """Follow status changes Docker made by itself (exits, restarts, auto-remove)."""
+        for c in self.store.list_containers(project_id=None, host=self.name):
+            if c.container_id and c.task_state is None and c.status not in (ContainerStatus.DELETING, ContainerStatus.REBUILDING):
+                try:
+                    self._refresh(c.uuid)
+                except ZunrayError:
+                    log.exception("cannot refresh container %s", c.uuid)

@@ -1,0 +1,1 @@
+"""The OpenStack Zun container API (v1, microversions 1.1–1.40)."""

@@ -1,0 +1,310 @@
+"""Zun's /v1/containers: create/run, list, show, update, delete and the actions.
+
+Each container is a capsule of one placed by the placement actor and run by
+the node actor of its host, like a job. The state rules are Zun's
+(``runner.containers.VALID_STATES``); an action in a wrong state is 409. Most
+action parameters arrive in the query string, as zunclient sends them.
+Mutating actions are written to the container's action log with the
+request id of the call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid as uuidlib
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from gateway.context import CallerDep
+from gateway.zun.create import container_from_body
+from gateway.zun.microversion import Version, VersionDep, api_version
+from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
+from runner.containers import Container, ContainerStatus, check_action
+from runner.errors import Conflict, InvalidSpec, NotFound, ZunrayError
+from runner.store import Store
+
+router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
+
+ACTION_TIMEOUT_S = 120.0
+MAX_BODY_BYTES = 16 << 20
+SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _scope(caller, all_projects: Any) -> str | None:  # noqa: ANN001
+    return None if (caller.is_admin and as_bool(all_projects or False, "all_projects")) else caller.project_id
+
+
+def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
+    return request.app.state.store.get_container(ident, project_id=_scope(caller, all_projects))
+
+
+async def _act(request: Request, caller, c: Container, action: str, params: dict[str, Any], *, check: str | None = None, log: bool = True) -> Any:  # noqa: ANN001
+    """Check the state, run ``action`` on the container's node, log it."""
+    check_action(c.uuid, c.status, check or action)
+    store: Store = request.app.state.store
+    if not c.host:
+        raise Conflict(f"Container {c.uuid} is not on a host yet ({c.status.value})")
+    rid = request.state.request_id
+    if log:
+        store.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
+    cluster = request.app.state.cluster
+    try:
+        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=ACTION_TIMEOUT_S)
+    except ZunrayError as exc:
+        if log:
+            store.finish_action(c.uuid, rid, error=exc.message)
+        raise
+    if log:
+        store.finish_action(c.uuid, rid)
+    return result
+
+
+@router.post("", status_code=202)
+@router.post("/", status_code=202, include_in_schema=False)
+async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidSpec(f"request body is over {MAX_BODY_BYTES} bytes")
+    cluster = request.app.state.cluster
+    if down := cluster.docker_down_reason():
+        from runner.errors import Unavailable
+
+        raise Unavailable(down)
+    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb())
+    store: Store = request.app.state.store
+    c = store.create_container(c)
+    store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
+    store.finish_action(c.uuid, request.state.request_id)
+    cluster.submit(c.uuid, kind="container")
+    return JSONResponse(container_view(c, version, _base(request)), status_code=202, headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"})
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+def list_containers(
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    limit: int | None = None,
+    marker: str | None = None,
+    sort_key: str = "created_at",
+    sort_dir: str = "asc",
+    all_projects: str = "false",
+    name: str | None = None,
+    image: str | None = None,
+    status: str | None = None,
+    host: str | None = None,
+) -> dict:
+    if sort_key not in SORT_KEYS:
+        raise InvalidSpec(f"sort_key must be one of {', '.join(SORT_KEYS)}", field="sort_key")
+    if sort_dir not in ("asc", "desc"):
+        raise InvalidSpec("sort_dir must be asc or desc", field="sort_dir")
+    if limit is not None and limit < 1:
+        raise InvalidSpec("limit must be positive", field="limit")
+    page = min(limit or 1000, 1000)
+    store: Store = request.app.state.store
+    found = store.list_containers(project_id=_scope(caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
+    found = [c for c in found if (name is None or c.name == name) and (image is None or c.image == image) and (status is None or c.status.value == status)]
+    next_link = None
+    if limit is not None and len(found) == page:
+        next_link = f"{_base(request)}/v1/containers?limit={limit}&marker={found[-1].uuid}&sort_key={sort_key}&sort_dir={sort_dir}"
+    return {"containers": [container_view(c, version, _base(request)) for c in found], "next": next_link}
+
+
+@router.get("/{ident}")
+def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> dict:
+    return container_view(_get(request, caller, ident, all_projects), version, _base(request))
+
+
+@router.patch("/{ident}")
+async def update(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    try:
+        patch = await request.json()
+    except ValueError:
+        raise InvalidSpec("the body must be a JSON object") from None
+    if not isinstance(patch, dict) or not patch or set(patch) - {"cpu", "memory", "name", "auto_heal"}:
+        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=",".join(sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"})) or None)
+    c = _get(request, caller, ident)
+    check_action(c.uuid, c.status, "update")
+    store: Store = request.app.state.store
+    new_cpu = cpu(patch["cpu"]) if "cpu" in patch else None
+    new_mem = memory_mb(patch["memory"]) if "memory" in patch else None
+    if new_cpu is not None or new_mem is not None:
+        await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem}) if c.container_id else None
+        main = c.capsule.containers[0]
+        res = main.resources
+        from dataclasses import replace
+
+        new_res = replace(res, cpu=new_cpu if new_cpu is not None else res.cpu, memory_mb=new_mem if new_mem is not None else res.memory_mb)
+        capsule = replace(c.capsule, containers=(replace(main, resources=new_res),))
+        store.update_container(c.uuid, capsule=capsule)
+    fields: dict[str, Any] = {}
+    if "name" in patch:
+        fields["name"] = str(patch["name"])
+    if "auto_heal" in patch:
+        fields["spec"] = {**c.spec, "auto_heal": as_bool(patch["auto_heal"], "auto_heal")}
+    if fields:
+        store.update_container(c.uuid, **fields)
+    return container_view(store.get_container(c.uuid), version, _base(request))
+
+
+@router.delete("/{ident}", status_code=204)
+async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, force: str = "false", stop: str = "false", all_projects: str = "false") -> Response:
+    c = _get(request, caller, ident, all_projects)
+    force_b, stop_b = as_bool(force, "force"), as_bool(stop, "stop")
+    check = "delete_force" if force_b else "delete_after_stop" if stop_b else "delete"
+    check_action(c.uuid, c.status, check)
+    store: Store = request.app.state.store
+    if not c.host:  # still waiting for a host: nothing runs yet
+        store.delete_container(c.uuid)
+        request.app.state.cluster.placement.finished.remote(c.uuid, "container")
+    else:
+        await _act(request, caller, c, "delete", {"force": force_b, "stop": stop_b}, check=check)
+    return Response(status_code=204)
+
+
+def _simple(action: str, status_code: int = 202):  # noqa: ANN202
+    async def handler(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> Response:
+        await _act(request, caller, _get(request, caller, ident), action, {})
+        return Response(status_code=status_code)
+
+    handler.__name__ = action
+    return handler
+
+
+for _action in ("start", "pause", "unpause"):
+    router.add_api_route(f"/{{ident}}/{_action}", _simple(_action), methods=["POST"], status_code=202)
+
+
+@router.post("/{ident}/stop", status_code=202)
+async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
+    await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": timeout})
+    return Response(status_code=202)
+
+
+@router.post("/{ident}/reboot", status_code=202)
+async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
+    await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": timeout})
+    return Response(status_code=202)
+
+
+@router.post("/{ident}/kill", status_code=202)
+async def kill(ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None) -> Response:
+    await _act(request, caller, _get(request, caller, ident), "kill", {"signal": signal})
+    return Response(status_code=202)
+
+
+@router.post("/{ident}/execute")
+async def execute(ident: str, request: Request, caller: CallerDep, version: VersionDep, command: str, run: str = "true", interactive: str = "false") -> dict:
+    if as_bool(interactive, "interactive"):
+        raise InvalidSpec("interactive exec sessions are not supported; use run=true", field="interactive")
+    if not as_bool(run, "run"):
+        raise InvalidSpec("only run=true is supported", field="run")
+    argv = command_list(command)
+    if not argv:
+        raise InvalidSpec("command is empty", field="command")
+    result = await _act(request, caller, _get(request, caller, ident), "execute", {"command": argv}, log=False)
+    return {**result, "exec_id": None, "proxy_url": None}
+
+
+@router.post("/{ident}/rename")
+async def rename(ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str) -> dict:
+    c = _get(request, caller, ident)
+    check_action(c.uuid, c.status, "rename")
+    store: Store = request.app.state.store
+    store.start_action(c.uuid, "rename", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
+    c = store.update_container(c.uuid, name=name) or c
+    store.finish_action(c.uuid, request.state.request_id)
+    return container_view(c, version, _base(request))
+
+
+@router.post("/{ident}/rebuild", status_code=202)
+async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
+    c = _get(request, caller, ident)
+    if image and image != c.image:
+        from dataclasses import replace
+
+        main = c.capsule.containers[0]
+        check_action(c.uuid, c.status, "rebuild")
+        c = request.app.state.store.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
+    await _act(request, caller, c, "rebuild", {})
+    return Response(status_code=202)
+
+
+@router.post("/{ident}/commit", status_code=202)
+async def commit(ident: str, request: Request, caller: CallerDep, version: VersionDep, repository: str, tag: str | None = None) -> dict:
+    return await _act(request, caller, _get(request, caller, ident), "commit", {"repository": repository, "tag": tag})
+
+
+@router.get("/{ident}/logs")
+async def logs(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep,
+    stdout: str = "true", stderr: str = "true", timestamps: str = "false", tail: str = "all", since: int | None = None,
+) -> JSONResponse:
+    params = {"stdout": as_bool(stdout, "stdout"), "stderr": as_bool(stderr, "stderr"), "timestamps": as_bool(timestamps, "timestamps"), "tail": tail if tail == "all" else int(tail), "since": since}
+    return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params, log=False))
+
+
+@router.get("/{ident}/top")
+async def top(ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None) -> dict:
+    if ps_args in ("", "None"):  # zunclient sends the string "None" when no args are given
+        ps_args = None
+    return await _act(request, caller, _get(request, caller, ident), "top", {"ps_args": ps_args}, log=False)
+
+
+@router.get("/{ident}/stats")
+async def stats(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    return await _act(request, caller, _get(request, caller, ident), "stats", {}, log=False)
+
+
+@router.get("/{ident}/get_archive")
+async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
+    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": path}, log=False)
+    if version < Version(1, 25):
+        result["data"] = base64.b64decode(result["data"]).decode("latin-1")
+    return result
+
+
+@router.post("/{ident}/put_archive")
+async def put_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> Response:
+    body = await request.json()
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, str):
+        raise InvalidSpec("the body needs 'data'", field="data")
+    try:
+        raw = base64.b64decode(data, validate=True) if version >= Version(1, 25) else data.encode("latin-1")
+    except (binascii.Error, ValueError):
+        raise InvalidSpec("data is not valid base64", field="data") from None
+    await _act(request, caller, _get(request, caller, ident), "put_archive", {"path": path, "data": raw})
+    return Response(status_code=200)
+
+
+@router.get("/{ident}/network_list")
+async def network_list(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    return {"networks": await _act(request, caller, _get(request, caller, ident), "network_list", {}, log=False)}
+
+
+@router.get("/{ident}/container_actions")
+def list_actions(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    c = _get(request, caller, ident)
+    return {"containerActions": [action_view(a) for a in request.app.state.store.list_actions(c.uuid)]}
+
+
+@router.get("/{ident}/container_actions/{request_id}")
+def show_action(ident: str, request_id: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    c = _get(request, caller, ident)
+    for a in request.app.state.store.list_actions(c.uuid):
+        if a["request_id"] == request_id:
+            event = {"event": f"compute__do_container_{a['action']}", "start_time": action_view(a)["start_time"], "finish_time": None, "result": a["result"], "traceback": None}
+            return {**action_view(a), "events": [event]}
+    raise NotFound(f"Action {request_id} could not be found for container {c.uuid}.")
+
+
+_ = (ContainerStatus, uuidlib)

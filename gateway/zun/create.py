@@ -1,0 +1,127 @@
+"""Turning a Zun create request body into a ``Container`` record, with Zun's checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from gateway.schemas import IMAGE_RE
+from gateway.zun.microversion import Version
+from gateway.zun.views import as_bool, command_list, cpu, memory_mb
+from runner.containers import Container
+from runner.errors import InvalidSpec
+from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources
+
+#: field -> the microversion that introduced it (Zun's version_check)
+FIELDS: dict[str, Version] = {
+    **{f: Version(1, 1) for f in ("name", "image", "command", "cpu", "memory", "environment", "workdir", "labels", "image_pull_policy", "restart_policy", "interactive", "image_driver", "security_groups", "hints", "nets", "availability_zone")},
+    "auto_remove": Version(1, 3),
+    "runtime": Version(1, 5),
+    "hostname": Version(1, 9),
+    "mounts": Version(1, 11),
+    "disk": Version(1, 1),
+    "privileged": Version(1, 21),
+    "healthcheck": Version(1, 22),
+    "exposed_ports": Version(1, 24),
+    "auto_heal": Version(1, 16),
+    "cpu_policy": Version(1, 1),
+    "registry": Version(1, 31),
+    "host": Version(1, 1),
+    "tty": Version(1, 36),
+    "entrypoint": Version(1, 40),
+}
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+DEFAULT_CPU = 1.0
+DEFAULT_MEMORY_MB = 512
+
+
+def _restart_policy(value: Any) -> dict | None:
+    if value in (None, {}, ""):
+        return None
+    if not isinstance(value, dict) or "Name" not in value:
+        raise InvalidSpec("restart_policy must be an object with Name", field="restart_policy")
+    name = value["Name"]
+    if name not in RESTART_POLICIES:
+        raise InvalidSpec(f"restart_policy Name must be one of {', '.join(RESTART_POLICIES)}", field="restart_policy.Name")
+    try:
+        count = int(value.get("MaximumRetryCount", 0) or 0)
+    except (TypeError, ValueError):
+        raise InvalidSpec("MaximumRetryCount must be an integer", field="restart_policy.MaximumRetryCount") from None
+    if count < 0 or (count and name != "on-failure"):
+        raise InvalidSpec("MaximumRetryCount is a non-negative count, for on-failure only", field="restart_policy.MaximumRetryCount")
+    return {"Name": name, "MaximumRetryCount": str(count)}
+
+
+def container_from_body(raw: bytes, *, caller, version: Version, run: bool, largest_memory_mb: float | None) -> Container:  # noqa: ANN001
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise InvalidSpec("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidSpec("the body must be a JSON object")
+    unknown = sorted(k for k in body if k not in FIELDS)
+    if unknown:
+        raise InvalidSpec(f"Additional properties are not allowed ({', '.join(unknown)} unexpected)", field=unknown[0])
+    too_new = sorted(k for k in body if FIELDS[k] > version)
+    if too_new:
+        raise InvalidSpec(f"{too_new[0]} needs API version {FIELDS[too_new[0]]} or later (this request is {version})", field=too_new[0])
+    image = body.get("image")
+    if not isinstance(image, str) or not image:
+        raise InvalidSpec("image is required", field="image")
+    if not IMAGE_RE.match(image):
+        raise InvalidSpec(f"not a valid image reference: {image!r}", field="image")
+    name = body.get("name") or f"zun-{uuid.uuid4().hex[:12]}"
+    if not isinstance(name, str) or not NAME_RE.match(name) or len(name) > 255:
+        raise InvalidSpec(f"Invalid name {name!r}: letters, digits, '_', '.', '-'; two characters at least", field="name")
+    mem = memory_mb(body["memory"]) if body.get("memory") not in (None, "") else DEFAULT_MEMORY_MB
+    if largest_memory_mb is not None and mem > largest_memory_mb:
+        raise InvalidSpec(f"{mem} MB is more than the largest host has ({largest_memory_mb:g} MB)", field="memory")
+    env = body.get("environment") or {}
+    if not isinstance(env, dict):
+        raise InvalidSpec("environment must be an object", field="environment")
+    runtime = body.get("runtime") or "runc"
+    if runtime not in ("runc", "runsc"):
+        raise InvalidSpec(f"runtime must be runc or runsc, got {runtime!r}", field="runtime")
+    pull = (body.get("image_pull_policy") or "ifnotpresent").lower()
+    if pull not in ("ifnotpresent", "always", "never"):
+        raise InvalidSpec("image_pull_policy must be ifnotpresent, always or never", field="image_pull_policy")
+    mounts = body.get("mounts") or []
+    for m in mounts:
+        if m.get("type", "volume") != "volume":
+            raise InvalidSpec("only named volume mounts are supported", field="mounts")
+    try:
+        disk = int(body.get("disk") or 0)
+    except (TypeError, ValueError):
+        raise InvalidSpec("disk must be an integer number of GB", field="disk") from None
+    main = ContainerSpec(
+        image=image,
+        command=tuple(command_list(body.get("command"))),
+        env={str(k): str(v) for k, v in env.items()},
+        workdir=body.get("workdir"),
+        resources=Resources(cpu=cpu(body["cpu"]) if body.get("cpu") not in (None, "") else DEFAULT_CPU, memory_mb=mem, disk_gb=disk),
+        pull_policy=PullPolicy(pull),
+    )
+    spec = {k: body[k] for k in ("labels", "hints", "hostname", "security_groups", "availability_zone", "healthcheck", "exposed_ports", "cpu_policy", "host", "entrypoint", "registry", "nets") if body.get(k) is not None}
+    spec.update(
+        restart_policy=_restart_policy(body.get("restart_policy")),
+        auto_remove=as_bool(body.get("auto_remove", False), "auto_remove"),
+        auto_heal=as_bool(body.get("auto_heal", False), "auto_heal"),
+        interactive=as_bool(body.get("interactive", False), "interactive"),
+        tty=as_bool(body.get("tty", False), "tty"),
+        privileged=as_bool(body.get("privileged", False), "privileged"),
+        image_pull_policy=body.get("image_pull_policy"),
+        image_driver=body.get("image_driver") or "docker",
+        mounts=mounts,
+    )
+    return Container(
+        uuid=str(uuid.uuid4()),
+        name=name,
+        project_id=caller.project_id,
+        user_id=caller.user_id,
+        capsule=CapsuleSpec(containers=(main,), runtime=runtime),
+        start_on_create=run,
+        spec=spec,
+    )

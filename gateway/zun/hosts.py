@@ -1,0 +1,55 @@
+"""Zun's /v1/hosts: the hosts as their node actors report them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.zun.microversion import api_version
+from runner.errors import NotFound
+
+router = APIRouter(prefix="/v1/hosts", tags=["zun hosts"], dependencies=[Depends(api_version)])
+
+
+def _host_view(h: dict, request: Request) -> dict:
+    host_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, h["name"]))
+    base = str(request.base_url).rstrip("/")
+    return {
+        "uuid": host_uuid,
+        "hostname": h["name"],
+        "mem_total": int(h["memory_mb"]),
+        "mem_used": int(h["memory_used_mb"]),
+        "total_containers": h.get("containers", 0),
+        "cpus": h["cpus"],
+        "cpu_used": h["cpu_used"],
+        "disk_total": 0,
+        "disk_used": 0,
+        "architecture": "x86_64",
+        "os_type": "linux",
+        "os": "Debian GNU/Linux",
+        "kernel_version": "",
+        "labels": {},
+        "runtimes": h["runtimes"],
+        "enable_cpu_pinning": False,
+        "links": [{"href": f"{base}/v1/hosts/{host_uuid}", "rel": "self"}],
+    }
+
+
+def _hosts(request: Request) -> list[dict]:
+    health = request.app.state.cluster.health or {"hosts": []}
+    return [_host_view(h, request) for h in health["hosts"]]
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+def list_hosts(request: Request) -> dict:
+    return {"hosts": _hosts(request), "next": None}
+
+
+@router.get("/{ident}")
+def show_host(ident: str, request: Request) -> dict:
+    for h in _hosts(request):
+        if ident in (h["uuid"], h["hostname"]):
+            return h
+    raise NotFound(f"Host {ident} could not be found.")
