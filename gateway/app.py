@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
         request.state.request_id = f"req-{uuid.uuid4()}"
         response = await call_next(request)
         response.headers["x-openstack-request-id"] = request.state.request_id
-        if errors.domain(request.url.path) == "container":
+        if request.url.path.startswith("/v1/") and errors.domain(request.url.path) == "container":
             response.headers.update(version_headers(getattr(request.state, "api_version", None)))
         return response
 

@@ -1,8 +1,12 @@
 """Errors to HTTP, in one table, with one body shape (Zun's).
 
-Body: ``{"errors": [{"request_id", "code", "status", "title", "detail", "links"}]}``
-with ``code`` like ``zunray.invalid-spec``. Routes raise ``runner.errors``
-classes; nothing else turns into an HTTP error.
+Body: ``{"errors": [{"request_id", "code", "status", "title", "detail", "links"}]}``.
+``code`` is ``<domain>.<name>``: ``zunray.`` on Zunray's own routes (jobs,
+health), ``container.`` on the Zun API, with the names Zun gives its
+exceptions (``container.invalid-state-exception``, ``container.container-not-found``).
+``title`` and ``detail`` both carry the message, as in Zun (zunclient shows
+``title``). Routes raise ``runner.errors`` classes; nothing else becomes an
+HTTP error.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.zun.microversion import VersionNotAcceptable
 from runner import errors as e
+from runner.containers import InvalidState
 
-ZUNRAY_PATHS = ("/v1/jobs", "/healthz", "/docs", "/openapi.json")
+ZUNRAY_PATHS = ("/v1/jobs", "/healthz", "/docs", "/openapi.json", "/redoc")
 
 #: error class -> HTTP status; the first matching base class wins
 STATUS: list[tuple[type[e.ZunrayError], int]] = [
@@ -30,6 +35,24 @@ STATUS: list[tuple[type[e.ZunrayError], int]] = [
     (e.RuntimeFailure, 500),
     (e.ZunrayError, 500),
 ]
+
+
+#: the names Zun's own exceptions have, for the Zun routes
+ZUN_CODES: list[tuple[type[e.ZunrayError], str]] = [
+    (VersionNotAcceptable, ""),
+    (InvalidState, "invalid-state-exception"),
+    (e.NotFound, "container-not-found"),
+    (e.InvalidSpec, "invalid-value"),
+    (e.Conflict, "conflict"),
+]
+
+
+def _code(path: str, exc: e.ZunrayError) -> str:
+    if domain(path) == "container":
+        for cls, name in ZUN_CODES:
+            if isinstance(exc, cls):
+                return name
+    return _kebab(type(exc).__name__)
 
 
 def _kebab(name: str) -> str:
@@ -64,9 +87,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(e.ZunrayError)
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
-        detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
-        title = _kebab(type(exc).__name__).replace("-", " ").capitalize()
-        return JSONResponse(error_body(request, status, _kebab(type(exc).__name__), title, detail), status_code=status)
+        detail = exc.message if not exc.field or exc.field in exc.message else f"{exc.field}: {exc.message}"
+        return JSONResponse(error_body(request, status, _code(request.url.path, exc), detail, detail), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -74,13 +96,15 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
             problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
-        return JSONResponse(error_body(request, 422, "invalid-spec", "Invalid spec", "; ".join(problems)), status_code=422)
+        detail = "; ".join(problems)
+        code = "invalid-spec" if domain(request.url.path) == "zunray" else "invalid-value"
+        return JSONResponse(error_body(request, 422, code, detail, detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         return JSONResponse(
-            error_body(request, exc.status_code, _kebab(title.replace(" ", "")), title, str(exc.detail)),
+            error_body(request, exc.status_code, _kebab(title.replace(" ", "")) if domain(request.url.path) == "zunray" else "", title, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid as uuidlib
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,15 +20,17 @@ from fastapi.responses import JSONResponse
 
 from gateway.context import CallerDep
 from gateway.zun.create import container_from_body
-from gateway.zun.microversion import Version, VersionDep, api_version
+from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
-from runner.containers import Container, ContainerStatus, check_action
-from runner.errors import Conflict, InvalidSpec, NotFound, ZunrayError
+from runner.containers import Container, check_action
+from runner.errors import Conflict, InvalidSpec, NotFound, Unavailable, ZunrayError
 from runner.store import Store
 
 router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
 
 ACTION_TIMEOUT_S = 120.0
+#: actions Zun writes to a container's action log (compute/api.py)
+LOGGED = frozenset({"create", "delete", "reboot", "rebuild", "stop", "start", "pause", "unpause", "kill", "commit"})
 MAX_BODY_BYTES = 16 << 20
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
 
@@ -45,8 +47,13 @@ def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Con
     return request.app.state.store.get_container(ident, project_id=_scope(caller, all_projects))
 
 
-async def _act(request: Request, caller, c: Container, action: str, params: dict[str, Any], *, check: str | None = None, log: bool = True) -> Any:  # noqa: ANN001
-    """Check the state, run ``action`` on the container's node, log it."""
+def _view(request: Request, caller, c: Container, version: Version) -> dict:  # noqa: ANN001
+    return container_view(c, version, _base(request), admin=caller.is_admin)
+
+
+async def _act(request: Request, caller, c: Container, action: str, params: dict[str, Any], *, check: str | None = None) -> Any:  # noqa: ANN001
+    """Check the state, run ``action`` on the container's node, log it as Zun does."""
+    log = action in LOGGED
     check_action(c.uuid, c.status, check or action)
     store: Store = request.app.state.store
     if not c.host:
@@ -59,7 +66,7 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
         result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=ACTION_TIMEOUT_S)
     except ZunrayError as exc:
         if log:
-            store.finish_action(c.uuid, rid, error=exc.message)
+            store.finish_action(c.uuid, rid, error="Error")
         raise
     if log:
         store.finish_action(c.uuid, rid)
@@ -74,8 +81,6 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
         raise InvalidSpec(f"request body is over {MAX_BODY_BYTES} bytes")
     cluster = request.app.state.cluster
     if down := cluster.docker_down_reason():
-        from runner.errors import Unavailable
-
         raise Unavailable(down)
     c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb())
     store: Store = request.app.state.store
@@ -83,7 +88,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
     store.finish_action(c.uuid, request.state.request_id)
     cluster.submit(c.uuid, kind="container")
-    return JSONResponse(container_view(c, version, _base(request)), status_code=202, headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"})
+    return JSONResponse(_view(request, caller, c, version), status_code=202, headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"})
 
 
 @router.get("")
@@ -115,12 +120,12 @@ def list_containers(
     next_link = None
     if limit is not None and len(found) == page:
         next_link = f"{_base(request)}/v1/containers?limit={limit}&marker={found[-1].uuid}&sort_key={sort_key}&sort_dir={sort_dir}"
-    return {"containers": [container_view(c, version, _base(request)) for c in found], "next": next_link}
+    return {"containers": [container_view(c, version, None, admin=caller.is_admin) for c in found], "next": next_link}
 
 
 @router.get("/{ident}")
 def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> dict:
-    return container_view(_get(request, caller, ident, all_projects), version, _base(request))
+    return _view(request, caller, _get(request, caller, ident, all_projects), version)
 
 
 @router.patch("/{ident}")
@@ -140,8 +145,6 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem}) if c.container_id else None
         main = c.capsule.containers[0]
         res = main.resources
-        from dataclasses import replace
-
         new_res = replace(res, cpu=new_cpu if new_cpu is not None else res.cpu, memory_mb=new_mem if new_mem is not None else res.memory_mb)
         capsule = replace(c.capsule, containers=(replace(main, resources=new_res),))
         store.update_container(c.uuid, capsule=capsule)
@@ -152,13 +155,17 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         fields["spec"] = {**c.spec, "auto_heal": as_bool(patch["auto_heal"], "auto_heal")}
     if fields:
         store.update_container(c.uuid, **fields)
-    return container_view(store.get_container(c.uuid), version, _base(request))
+    return _view(request, caller, store.get_container(c.uuid), version)
 
 
 @router.delete("/{ident}", status_code=204)
 async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, force: str = "false", stop: str = "false", all_projects: str = "false") -> Response:
     c = _get(request, caller, ident, all_projects)
     force_b, stop_b = as_bool(force, "force"), as_bool(stop, "stop")
+    if force_b:
+        check_param(version, "force", "1.7")
+    if stop_b:
+        check_param(version, "stop", "1.12")
     check = "delete_force" if force_b else "delete_after_stop" if stop_b else "delete"
     check_action(c.uuid, c.status, check)
     store: Store = request.app.state.store
@@ -173,7 +180,7 @@ async def delete(ident: str, request: Request, caller: CallerDep, version: Versi
 def _simple(action: str, status_code: int = 202):  # noqa: ANN202
     async def handler(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> Response:
         await _act(request, caller, _get(request, caller, ident), action, {})
-        return Response(status_code=status_code)
+        return JSONResponse(None, status_code=status_code)
 
     handler.__name__ = action
     return handler
@@ -186,19 +193,20 @@ for _action in ("start", "pause", "unpause"):
 @router.post("/{ident}/stop", status_code=202)
 async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
     await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": timeout})
-    return Response(status_code=202)
+    return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/reboot", status_code=202)
 async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
     await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": timeout})
-    return Response(status_code=202)
+    return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/kill", status_code=202)
 async def kill(ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None) -> Response:
+    signal = None if signal in (None, "", "None") else signal  # zunclient sends "None" for no signal
     await _act(request, caller, _get(request, caller, ident), "kill", {"signal": signal})
-    return Response(status_code=202)
+    return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/execute")
@@ -210,32 +218,30 @@ async def execute(ident: str, request: Request, caller: CallerDep, version: Vers
     argv = command_list(command)
     if not argv:
         raise InvalidSpec("command is empty", field="command")
-    result = await _act(request, caller, _get(request, caller, ident), "execute", {"command": argv}, log=False)
+    result = await _act(request, caller, _get(request, caller, ident), "execute", {"command": argv})
     return {**result, "exec_id": None, "proxy_url": None}
 
 
 @router.post("/{ident}/rename")
 async def rename(ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str) -> dict:
+    """Only up to 1.13; later versions rename with PATCH ``name``."""
+    require(version, until="1.13")
     c = _get(request, caller, ident)
-    check_action(c.uuid, c.status, "rename")
-    store: Store = request.app.state.store
-    store.start_action(c.uuid, "rename", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
-    c = store.update_container(c.uuid, name=name) or c
-    store.finish_action(c.uuid, request.state.request_id)
-    return container_view(c, version, _base(request))
+    if c.name == name:
+        raise Conflict("The new name for the container is the same as the old name.")
+    c = request.app.state.store.update_container(c.uuid, name=name) or c
+    return _view(request, caller, c, version)
 
 
 @router.post("/{ident}/rebuild", status_code=202)
 async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
     c = _get(request, caller, ident)
     if image and image != c.image:
-        from dataclasses import replace
-
         main = c.capsule.containers[0]
         check_action(c.uuid, c.status, "rebuild")
         c = request.app.state.store.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
     await _act(request, caller, c, "rebuild", {})
-    return Response(status_code=202)
+    return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/commit", status_code=202)
@@ -249,24 +255,24 @@ async def logs(
     stdout: str = "true", stderr: str = "true", timestamps: str = "false", tail: str = "all", since: int | None = None,
 ) -> JSONResponse:
     params = {"stdout": as_bool(stdout, "stdout"), "stderr": as_bool(stderr, "stderr"), "timestamps": as_bool(timestamps, "timestamps"), "tail": tail if tail == "all" else int(tail), "since": since}
-    return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params, log=False))
+    return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params))
 
 
 @router.get("/{ident}/top")
 async def top(ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None) -> dict:
     if ps_args in ("", "None"):  # zunclient sends the string "None" when no args are given
         ps_args = None
-    return await _act(request, caller, _get(request, caller, ident), "top", {"ps_args": ps_args}, log=False)
+    return await _act(request, caller, _get(request, caller, ident), "top", {"ps_args": ps_args})
 
 
 @router.get("/{ident}/stats")
 async def stats(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
-    return await _act(request, caller, _get(request, caller, ident), "stats", {}, log=False)
+    return await _act(request, caller, _get(request, caller, ident), "stats", {})
 
 
 @router.get("/{ident}/get_archive")
 async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
-    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": path}, log=False)
+    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": path})
     if version < Version(1, 25):
         result["data"] = base64.b64decode(result["data"]).decode("latin-1")
     return result
@@ -283,12 +289,13 @@ async def put_archive(ident: str, request: Request, caller: CallerDep, version: 
     except (binascii.Error, ValueError):
         raise InvalidSpec("data is not valid base64", field="data") from None
     await _act(request, caller, _get(request, caller, ident), "put_archive", {"path": path, "data": raw})
-    return Response(status_code=200)
+    return JSONResponse(None, status_code=200)
 
 
 @router.get("/{ident}/network_list")
 async def network_list(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
-    return {"networks": await _act(request, caller, _get(request, caller, ident), "network_list", {}, log=False)}
+    require(version, since="1.13")
+    return {"networks": await _act(request, caller, _get(request, caller, ident), "network_list", {})}
 
 
 @router.get("/{ident}/container_actions")
@@ -302,9 +309,15 @@ def show_action(ident: str, request_id: str, request: Request, caller: CallerDep
     c = _get(request, caller, ident)
     for a in request.app.state.store.list_actions(c.uuid):
         if a["request_id"] == request_id:
-            event = {"event": f"compute__do_container_{a['action']}", "start_time": action_view(a)["start_time"], "finish_time": None, "result": a["result"], "traceback": None}
+            view = action_view(a)
+            event = {"event": f"compute__do_container_{a['action']}", "start_time": view["start_time"], "finish_time": view["finish_time"], "result": a["result"], "traceback": None}
             return {**action_view(a), "events": [event]}
-    raise NotFound(f"Action {request_id} could not be found for container {c.uuid}.")
+    raise NotFound(f"The Action resource {request_id} could not be found.")
 
 
-_ = (ContainerStatus, uuidlib)
+@router.post("/{ident}/add_security_group", include_in_schema=False)
+@router.post("/{ident}/remove_security_group", include_in_schema=False)
+def security_groups(ident: str, version: VersionDep) -> None:
+    """Security groups need Neutron; Zun dropped these actions after 1.14."""
+    require(version, until="1.14")
+    raise InvalidSpec("security groups are not supported: containers have no Neutron ports here")

@@ -8,30 +8,22 @@ import uuid
 from typing import Any
 
 from gateway.schemas import IMAGE_RE
-from gateway.zun.microversion import Version
+from gateway.zun.microversion import Version, check_param
 from gateway.zun.views import as_bool, command_list, cpu, memory_mb
 from runner.containers import Container
 from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources
 
-#: field -> the microversion that introduced it (Zun's version_check)
-FIELDS: dict[str, Version] = {
-    **{f: Version(1, 1) for f in ("name", "image", "command", "cpu", "memory", "environment", "workdir", "labels", "image_pull_policy", "restart_policy", "interactive", "image_driver", "security_groups", "hints", "nets", "availability_zone")},
-    "auto_remove": Version(1, 3),
-    "runtime": Version(1, 5),
-    "hostname": Version(1, 9),
-    "mounts": Version(1, 11),
-    "disk": Version(1, 1),
-    "privileged": Version(1, 21),
-    "healthcheck": Version(1, 22),
-    "exposed_ports": Version(1, 24),
-    "auto_heal": Version(1, 16),
-    "cpu_policy": Version(1, 1),
-    "registry": Version(1, 31),
-    "host": Version(1, 1),
-    "tty": Version(1, 36),
-    "entrypoint": Version(1, 40),
-}
+BASE_FIELDS = frozenset(
+    ("name", "image", "command", "cpu", "memory", "disk", "environment", "workdir", "labels", "image_pull_policy", "restart_policy",
+     "interactive", "tty", "image_driver", "security_groups", "hints", "nets", "availability_zone", "auto_heal", "cpu_policy",
+     "auto_remove", "runtime", "hostname", "mounts", "privileged", "healthcheck", "exposed_ports", "registry")
+)
+#: fields the schema itself only knows from a version on ("Additional properties are not allowed" before)
+SCHEMA_FIELDS = {"host": Version(1, 39), "entrypoint": Version(1, 40)}
+#: fields Zun's handler refuses below a version (api_utils.version_check: 400 invalid-param-in-version)
+PARAM_VERSIONS = {"auto_remove": "1.3", "runtime": "1.5", "hostname": "1.9", "mounts": "1.11", "privileged": "1.21",
+                  "healthcheck": "1.22", "exposed_ports": "1.24", "registry": "1.31"}
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_CPU = 1.0
@@ -55,6 +47,17 @@ def _restart_policy(value: Any) -> dict | None:
     return {"Name": name, "MaximumRetryCount": str(count)}
 
 
+def _healthcheck(value: Any) -> dict | None:
+    if not value:
+        return None
+    if not isinstance(value, dict) or set(value) - {"cmd", "test", "interval", "retries", "timeout"}:
+        raise InvalidSpec("healthcheck takes cmd, interval, retries and timeout", field="healthcheck")
+    out = dict(value)
+    if "cmd" in out:
+        out["test"] = out.pop("cmd")
+    return out
+
+
 def container_from_body(raw: bytes, *, caller, version: Version, run: bool, largest_memory_mb: float | None) -> Container:  # noqa: ANN001
     try:
         body = json.loads(raw or b"{}")
@@ -62,12 +65,14 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
         raise InvalidSpec("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidSpec("the body must be a JSON object")
-    unknown = sorted(k for k in body if k not in FIELDS)
+    unknown = sorted(k for k in body if k not in BASE_FIELDS and not (k in SCHEMA_FIELDS and version >= SCHEMA_FIELDS[k]))
     if unknown:
-        raise InvalidSpec(f"Additional properties are not allowed ({', '.join(unknown)} unexpected)", field=unknown[0])
-    too_new = sorted(k for k in body if FIELDS[k] > version)
-    if too_new:
-        raise InvalidSpec(f"{too_new[0]} needs API version {FIELDS[too_new[0]]} or later (this request is {version})", field=too_new[0])
+        raise InvalidSpec(f"Additional properties are not allowed ({', '.join(repr(k) for k in unknown)} {'was' if len(unknown) == 1 else 'were'} unexpected)", field=unknown[0])
+    for name_, since in PARAM_VERSIONS.items():
+        if body.get(name_) not in (None, [], {}):
+            check_param(version, name_, since)
+    if version >= Version(1, 20) and isinstance(body.get("command"), str):
+        raise InvalidSpec(f"Invalid input for field 'command'. Value: {body['command']!r}. It is not of type 'array', 'null'", field="command")
     image = body.get("image")
     if not isinstance(image, str) or not image:
         raise InvalidSpec("image is required", field="image")
@@ -104,13 +109,16 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
         resources=Resources(cpu=cpu(body["cpu"]) if body.get("cpu") not in (None, "") else DEFAULT_CPU, memory_mb=mem, disk_gb=disk),
         pull_policy=PullPolicy(pull),
     )
-    spec = {k: body[k] for k in ("labels", "hints", "hostname", "security_groups", "availability_zone", "healthcheck", "exposed_ports", "cpu_policy", "host", "entrypoint", "registry", "nets") if body.get(k) is not None}
+    spec = {k: body[k] for k in ("labels", "hints", "hostname", "security_groups", "availability_zone", "exposed_ports", "cpu_policy", "host", "entrypoint", "registry", "nets") if body.get(k) is not None}
+    if body.get("healthcheck"):
+        spec["healthcheck"] = _healthcheck(body["healthcheck"])
     spec.update(
         restart_policy=_restart_policy(body.get("restart_policy")),
         auto_remove=as_bool(body.get("auto_remove", False), "auto_remove"),
         auto_heal=as_bool(body.get("auto_heal", False), "auto_heal"),
         interactive=as_bool(body.get("interactive", False), "interactive"),
-        tty=as_bool(body.get("tty", False), "tty"),
+        # 1.20-1.35: tty follows interactive; from 1.36 it is its own field
+        tty=as_bool(body.get("tty", body.get("interactive", False)) if version >= Version(1, 36) else body.get("interactive", False), "tty"),
         privileged=as_bool(body.get("privileged", False), "privileged"),
         image_pull_policy=body.get("image_pull_policy"),
         image_driver=body.get("image_driver") or "docker",

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.zun.microversion import api_version
+from gateway.zun.microversion import VersionDep, api_version, require
 from runner.errors import NotFound
 
 router = APIRouter(prefix="/v1/hosts", tags=["zun hosts"], dependencies=[Depends(api_version)])
@@ -43,13 +43,15 @@ def _hosts(request: Request) -> list[dict]:
 
 @router.get("")
 @router.get("/", include_in_schema=False)
-def list_hosts(request: Request) -> dict:
+def list_hosts(request: Request, version: VersionDep) -> dict:
+    require(version, since="1.4")
     return {"hosts": _hosts(request), "next": None}
 
 
 @router.get("/{ident}")
-def show_host(ident: str, request: Request) -> dict:
+def show_host(ident: str, request: Request, version: VersionDep) -> dict:
+    require(version, since="1.4")
     for h in _hosts(request):
         if ident in (h["uuid"], h["hostname"]):
             return h
-    raise NotFound(f"Host {ident} could not be found.")
+    raise NotFound(f"Compute node {ident} could not be found.")

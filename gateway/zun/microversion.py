@@ -1,7 +1,7 @@
 """Zun microversions: ``OpenStack-API-Version: container X.Y`` on requests and responses.
 
-No header means 1.1 (Zun's rule); ``latest`` means 1.40; a malformed value is
-400 and one outside [1.1, 1.40] is 406, as in Zun. The negotiated version is
+No header means 1.1 (Zun's rule); ``latest`` means 1.40; a malformed value,
+another service's name or a version outside [1.1, 1.40] is 406, as in Zun. The negotiated version is
 ``request.state.api_version``; the middleware adds the version headers to
 every response of the Zun routes.
 """
@@ -32,7 +32,7 @@ class Version:
     def parse(cls, text: str) -> Version:
         m = re.fullmatch(r"\s*(\d+)\.(\d+)\s*", text)
         if not m:
-            raise InvalidSpec(f"Invalid API version format: {text!r}; expected X.Y or 'latest'")
+            raise VersionNotAcceptable("Invalid value for OpenStack-API-Version header")
         return cls(int(m.group(1)), int(m.group(2)))
 
 
@@ -47,19 +47,35 @@ class VersionNotAcceptable(ZunrayError):
 def negotiate(header: str | None) -> Version:
     if not header:
         return MIN_VERSION
-    wanted = None
-    for item in header.split(","):
-        parts = item.strip().split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == SERVICE:
-            wanted = parts[1].strip()
-    if wanted is None:
-        return MIN_VERSION  # a header for another service: as if absent
-    if wanted.lower() == "latest":
+    parts = header.strip().split()
+    if len(parts) != 2 or parts[0] != SERVICE:
+        raise VersionNotAcceptable("Invalid service type for OpenStack-API-Version header")
+    if parts[1].lower() == "latest":
         return MAX_VERSION
-    version = Version.parse(wanted)
+    version = Version.parse(parts[1])
+    if version.major != MAX_VERSION.major:
+        raise VersionNotAcceptable(
+            f"Mutually exclusive versions requested. Version {version} requested but not supported by this service. "
+            f"The supported version range is: [{SERVICE} {MIN_VERSION}, {SERVICE} {MAX_VERSION}]."
+        )
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise VersionNotAcceptable(f"Version {version} was requested but the minor version is not supported by this version of Zun API. Supported versions are {MIN_VERSION} to {MAX_VERSION}.")
+        raise VersionNotAcceptable(
+            f"Version {version} was requested but the minor version is not supported by this service. "
+            f"The supported version range is: [{SERVICE} {MIN_VERSION}, {SERVICE} {MAX_VERSION}]."
+        )
     return version
+
+
+def require(version: Version, *, since: str | None = None, until: str | None = None) -> None:
+    """406 when an endpoint does not exist at ``version`` (Zun's per-version routing)."""
+    if (since and version < Version.parse(since)) or (until and version > Version.parse(until)):
+        raise VersionNotAcceptable(f"Version {version} was requested but the requested API is not supported for this version.")
+
+
+def check_param(version: Version, name: str, since: str) -> None:
+    """400 for a parameter newer than the request's version (Zun's version_check)."""
+    if version < Version.parse(since):
+        raise InvalidSpec(f"Invalid param {name} because current request version is {version}. {name} is only supported from version {since}", field=name)
 
 
 def api_version(request: Request) -> Version:

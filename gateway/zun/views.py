@@ -62,11 +62,21 @@ def command_list(value: Any, field: str = "command") -> list[str]:
     raise InvalidSpec(f"{field} must be a string or a list of strings", field=field)
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None).isoformat()
+def zun_time(ts: float | None) -> str | None:
+    """Zun prints times as str(datetime) in UTC: "2019-05-18 21:02:12.304734"."""
+    return None if ts is None else str(datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None))
 
 
-def container_view(c: Container, version: Version, base_url: str) -> dict[str, Any]:
+def action_time(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+NO_RESTART = {"Name": "no", "MaximumRetryCount": "0"}
+ADMIN_ONLY = ("host", "image_pull_policy", "privileged", "runtime")
+
+
+def container_view(c: Container, version: Version, base_url: str | None, *, admin: bool) -> dict[str, Any]:
+    """The container as Zun shows it; ``base_url`` None (lists) leaves out the links."""
     main = c.capsule.containers[0]
     spec = c.spec
     command: Any = list(main.command)
@@ -74,10 +84,6 @@ def container_view(c: Container, version: Version, base_url: str) -> dict[str, A
         command = shlex.join(command) if command else None
     view = {
         "uuid": c.uuid,
-        "links": [
-            {"href": f"{base_url}/v1/containers/{c.uuid}", "rel": "self"},
-            {"href": f"{base_url}/containers/{c.uuid}", "rel": "bookmark"},
-        ],
         "user_id": c.user_id,
         "project_id": c.project_id,
         "name": c.name,
@@ -90,30 +96,38 @@ def container_view(c: Container, version: Version, base_url: str) -> dict[str, A
         "memory": str(main.resources.memory_mb),
         "environment": dict(main.env),
         "workdir": main.workdir,
-        "ports": spec.get("ports", []),
+        "ports": spec.get("ports"),
         "hostname": spec.get("hostname"),
         "labels": spec.get("labels", {}),
-        "addresses": {},
+        "addresses": None,
         "image_pull_policy": spec.get("image_pull_policy"),
         "host": c.host,
-        "restart_policy": spec.get("restart_policy"),
+        "restart_policy": spec.get("restart_policy") or NO_RESTART,
         "status_detail": c.status_detail or None,
         "interactive": bool(spec.get("interactive")),
         "tty": bool(spec.get("tty")),
         "image_driver": spec.get("image_driver", "docker"),
-        "security_groups": spec.get("security_groups", []),
+        "security_groups": spec.get("security_groups"),
         "auto_remove": bool(spec.get("auto_remove")),
         "runtime": c.capsule.runtime,
         "disk": int(main.resources.disk_gb),
         "auto_heal": bool(spec.get("auto_heal")),
         "privileged": bool(spec.get("privileged")),
-        "healthcheck": spec.get("healthcheck", {}),
+        "healthcheck": spec.get("healthcheck"),
         "cpu_policy": spec.get("cpu_policy") or "shared",
         "registry_id": spec.get("registry_id"),
         "entrypoint": spec.get("entrypoint"),
-        "created_at": _iso(c.created_at),
-        "updated_at": _iso(c.updated_at),
+        "created_at": zun_time(c.created_at),
+        "updated_at": zun_time(c.updated_at),
     }
+    if base_url is not None:
+        view["links"] = [
+            {"href": f"{base_url}/v1/containers/{c.uuid}", "rel": "self"},
+            {"href": f"{base_url}/containers/{c.uuid}", "rel": "bookmark"},
+        ]
+    if not admin:
+        for key in ADMIN_ONLY:
+            view.pop(key)
     return view
 
 
@@ -124,6 +138,7 @@ def action_view(a: dict[str, Any]) -> dict[str, Any]:
         "request_id": a["request_id"],
         "user_id": a["user_id"],
         "project_id": a["project_id"],
-        "start_time": _iso(a["start_time"]),
+        "start_time": action_time(a["start_time"]),
+        "finish_time": action_time(a["finish_time"]),
         "message": a["message"],
     }
