@@ -67,10 +67,8 @@ class RayPlacement(PlacementActor):
         handle = self._nodes.get(host)
         if handle is None:
             handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self._namespace)
-        if kind == requests.JOB:
-            handle.run.remote(record)
-        else:
-            handle.create_container.remote(record)
+        method = {requests.JOB: handle.run, requests.CONTAINER: handle.create_container, requests.CAPSULE: handle.create_capsule}[kind]
+        method.remote(record)
 
 
 class RayNode(NodeActor):
@@ -93,6 +91,7 @@ class RayNode(NodeActor):
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
         _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
+        _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
 
 
 def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:

@@ -15,7 +15,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from actors.node_containers import CONTAINER_ROLE, ContainerHost
+from actors.node_capsules import CapsuleHost
+from actors.node_containers import ContainerHost
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
@@ -35,7 +36,7 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor(ContainerHost):
+class NodeActor(ContainerHost, CapsuleHost):
     """One per host: runs the jobs and Zun containers placed on it."""
 
     def __init__(
@@ -55,8 +56,14 @@ class NodeActor(ContainerHost):
         self._runs: dict[str, CapsuleRun] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
+        self._object_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one operation at a time per object
         self._inventory: dict | None = None
         self.reconcile()
+
+    def object_lock(self, uuid: str) -> threading.Lock:
+        """Serialises create/act/delete on one Zun container or capsule."""
+        with self._lock:
+            return self._object_locks[uuid]
 
     # -- reports ----------------------------------------------------------
     def report(self) -> dict:
@@ -212,8 +219,11 @@ class NodeActor(ContainerHost):
             return
         by_capsule: dict[str, list] = defaultdict(list)
         for c in found:
-            if c.labels.get("zunray.role") != CONTAINER_ROLE:  # Zun containers live on: sync_containers follows them
-                by_capsule[c.labels.get("zunray.capsule", "")].append(c)
+            by_capsule[c.labels.get("zunray.capsule", "")].append(c)
+        for cap in self.store.list_capsules(project_id=None, host=self.name):
+            by_capsule.pop(cap.uuid, None)  # Zun capsules live on: sync_capsules follows them
+        for ctr in self.store.list_containers(project_id=None, host=self.name):
+            by_capsule.pop(ctr.uuid, None)  # so do Zun containers: sync_containers follows them
         active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
         for job in active:
             containers = by_capsule.pop(job.id, [])

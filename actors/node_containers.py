@@ -65,6 +65,10 @@ class ContainerHost:
         threading.Thread(target=self._create_container, args=(c,), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
 
     def _create_container(self, c: Container) -> None:
+        with self.object_lock(c.uuid):
+            self._build_container(c)
+
+    def _build_container(self, c: Container) -> None:
         main = c.capsule.containers[0]
         try:
             self.store.update_container(c.uuid, task_state="image_pulling")
@@ -118,6 +122,10 @@ class ContainerHost:
     # -- actions ----------------------------------------------------------
     def container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
         """Run one Zun action on a container of this host; returns its result."""
+        with self.object_lock(uuid):
+            return self._container_action(uuid, action, params)
+
+    def _container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
         c = self.store.get_container(uuid)
         handler = getattr(self, f"_act_{action}", None)
         if handler is None:
@@ -187,7 +195,7 @@ class ContainerHost:
         self.store.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
         self.runtime.remove(c.container_id)
         fresh = self.store.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
-        self._create_container(fresh)
+        self._build_container(fresh)  # the action already holds this container's lock
 
     def _act_delete(self, c: Container, stop: bool = False, force: bool = False) -> None:
         self.store.update_container(c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting")

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from policies import Demand
-from runner.containers import Container, ContainerStatus
+from runner.containers import Capsule, Container, ContainerStatus
 from runner.errors import InvalidTransition, NotFound
 from runner.models import Job, JobStatus
 from runner.store import Store
 
-JOB, CONTAINER = "job", "container"
+JOB, CONTAINER, CAPSULE = "job", "container", "capsule"
 _ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
@@ -31,7 +31,7 @@ class Request:
     host: str | None = None
 
 
-def _demand(record: Job | Container) -> Demand:
+def _demand(record: Job | Container | Capsule) -> Demand:
     d = record.demand()
     return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.capsule.runtime)
 
@@ -44,12 +44,19 @@ def from_container(c: Container) -> Request:
     return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host)
 
 
+def from_capsule(c: Capsule) -> Request:
+    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host)
+
+
 def load(store: Store, kind: str, obj_id: str) -> Request | None:
     """The request if the object still waits for a host."""
     try:
         if kind == JOB:
             job = store.get_job(obj_id)
             return from_job(job) if job.status is JobStatus.QUEUED else None
+        if kind == CAPSULE:
+            cap = store.get_capsule(obj_id)
+            return from_capsule(cap) if cap.status is ContainerStatus.CREATING and cap.host is None else None
         c = store.get_container(obj_id)
         return from_container(c) if c.status is ContainerStatus.CREATING and c.host is None else None
     except NotFound:
@@ -58,22 +65,26 @@ def load(store: Store, kind: str, obj_id: str) -> Request | None:
 
 def waiting(store: Store) -> list[Request]:
     jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED])]
-    pending = store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING])
-    return jobs + [from_container(c) for c in pending if c.host is None]
+    containers = [from_container(c) for c in store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
+    caps = [from_capsule(c) for c in store.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
+    return jobs + containers + caps
 
 
 def holding(store: Store) -> list[Request]:
     """Everything that holds resources on a host now."""
     jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host]
-    placed = [from_container(c) for c in store.list_containers(project_id=None) if c.host and c.status is not ContainerStatus.DELETED]
-    return jobs + placed
+    containers = [from_container(c) for c in store.list_containers(project_id=None) if c.host]
+    caps = [from_capsule(c) for c in store.list_capsules(project_id=None) if c.host]
+    return jobs + containers + caps
 
 
-def claim(store: Store, req: Request, host: str) -> Job | Container | None:
+def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | None:
     """Record the placement; None if the object no longer waits (cancelled, deleted)."""
     try:
         if req.kind == JOB:
             return store.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
+        if req.kind == CAPSULE:
+            return store.claim_capsule_host(req.id, host)
         return store.claim_container_host(req.id, host)
     except (InvalidTransition, NotFound):
         return None
@@ -83,4 +94,6 @@ def note(store: Store, req: Request, reason: str) -> bool:
     """Show why it waits; False if it no longer waits."""
     if req.kind == JOB:
         return store.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
+    if req.kind == CAPSULE:
+        return store.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
     return store.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from gateway import errors
 from gateway.cluster import Cluster
 from gateway.routes import health, jobs
+from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
 from gateway.zun import root as zun_root
@@ -56,4 +57,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_hosts.router)
+    app.include_router(zun_capsules.router)
     return app

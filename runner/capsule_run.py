@@ -13,7 +13,7 @@ import time
 
 from runner.errors import RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources
-from runner.runtimes.docker import DockerRuntime, ManagedContainer
+from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
 from runner.telemetry import tracer
 
 INFRA_IMAGE = "busybox:latest"
@@ -42,45 +42,56 @@ class CapsuleRun:
     def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer]) -> CapsuleRun:
         """Rebuild a run from containers found by their labels after a restart."""
         run = cls(runtime, capsule_id=capsule_id, project=project, spec=spec)
-        order = {"init": 0, "infra": 1, "app": 2}
+        order = {"infra": 0, "init": 1, "app": 2}
         for c in sorted(found, key=lambda c: order.get(c.labels.get("zunray.role", "app"), 2)):
             run.containers.append((c.labels.get("zunray.role", "app"), c.labels.get("zunray.container", "main"), c.id))
         return run
 
-    def _create(self, spec: ContainerSpec, role: str, network_mode: str) -> str:
+    def volume_name(self, volume: str) -> str:
+        return f"{self.runtime.instance}-{self.capsule_id}-{volume}"
+
+    def _create(self, spec: ContainerSpec, role: str, network_mode: str, restart_policy: dict | None = None) -> str:
         labels = self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=spec.name, role=role)
+        binds = [f"{self.volume_name(m.volume)}:{m.path}{':ro' if m.read_only else ''}" for m in spec.mounts]
         cid = self.runtime.create(
             spec,
             name=f"{self.runtime.instance}-{self.capsule_id}-{spec.name}",
             labels=labels,
             runtime=self.spec.runtime,
             network_mode=network_mode,
+            long_running=LongRunning(restart_policy=restart_policy, volumes=binds or None),
         )
         self.containers.append((role, spec.name, cid))
         return cid
 
-    def start(self, *, deadline: float | None = None) -> bool:
-        """Pull, create and start everything. False if ``deadline`` passed in init."""
+    def start(self, *, deadline: float | None = None, sandbox: bool = False, restart_policy: dict | None = None) -> bool:
+        """Pull, create and start everything. False if ``deadline`` passed in init.
+
+        ``sandbox`` always gives the capsule an infra container (Zun capsules
+        have one); otherwise only several containers get one. A failure
+        half-way leaves the created parts in ``containers``: call ``remove``.
+        """
         with tracer().start_as_current_span("image.ensure"):
             for spec in (*self.spec.init_containers, *self.spec.containers):
                 self.runtime.ensure_image(spec.image, spec.pull_policy)
-        base_network = self.spec.network or "none"
+        for volume in self.spec.volumes:
+            self.runtime.create_volume(self.volume_name(volume), labels=self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=volume, role="volume"))
+        network = self.spec.network or "none"
+        if sandbox or len(self.spec.containers) > 1 or self.spec.init_containers:
+            self.runtime.ensure_image(INFRA_IMAGE, _INFRA.pull_policy)
+            infra = self._create(_INFRA, "infra", network)
+            self.runtime.start(infra)
+            network = f"container:{infra}"
         for spec in self.spec.init_containers:
-            cid = self._create(spec, "init", base_network)
+            cid = self._create(spec, "init", network)
             self.runtime.start(cid)
             code = self.runtime.wait(cid, _remaining(deadline))
             if code is None:
                 return False
             if code != 0:
                 raise InitFailed(spec.name, code)
-        app_network = base_network
-        if len(self.spec.containers) > 1:
-            self.runtime.ensure_image(INFRA_IMAGE, _INFRA.pull_policy)
-            infra = self._create(_INFRA, "infra", base_network)
-            self.runtime.start(infra)
-            app_network = f"container:{infra}"
         with tracer().start_as_current_span("container.create"):
-            app_ids = [self._create(spec, "app", app_network) for spec in self.spec.containers]
+            app_ids = [self._create(spec, "app", network, restart_policy) for spec in self.spec.containers]
         with tracer().start_as_current_span("container.start"):
             for cid in app_ids:
                 self.runtime.start(cid)
@@ -115,8 +126,11 @@ class CapsuleRun:
         return b"".join(f"==> {name} <==\n".encode() + self.runtime.logs(cid) for _, name, cid in shown)
 
     def remove(self) -> None:
+        """Remove every container and volume of the capsule."""
         for _, _, cid in reversed(self.containers):
             self.runtime.remove(cid)
+        for volume in self.spec.volumes:
+            self.runtime.remove_volume(self.volume_name(volume))
 
 
 def _remaining(deadline: float | None) -> float | None:

@@ -116,3 +116,28 @@ class Container:
 
     def demand(self) -> Resources:
         return self.capsule.demand()
+
+
+@dataclass(frozen=True, slots=True)
+class Capsule:
+    """A Zun capsule: init and app containers together on one host, sharing a
+    network namespace (held by a sandbox container) and named volumes."""
+
+    uuid: str
+    name: str
+    project_id: str
+    user_id: str
+    capsule: CapsuleSpec
+    status: ContainerStatus = ContainerStatus.CREATING
+    status_reason: str = ""
+    host: str | None = None
+    restart_policy: str = "always"  # always | on-failure | no (Zun maps Always/OnFailure/Never)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # container name -> {uuid, status}
+    trace_context: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    def demand(self) -> Resources:
+        return self.capsule.demand()

@@ -62,6 +62,16 @@ class ContainerSpec:
     resources: Resources = Resources()
     name: str = "main"  # unique within its capsule
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    mounts: tuple[VolumeMount, ...] = ()  # the capsule's volumes mounted into this container
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    """A capsule volume seen inside one container."""
+
+    volume: str  # a name from CapsuleSpec.volumes
+    path: str  # absolute path inside the container
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,7 @@ class CapsuleSpec:
     init_containers: tuple[ContainerSpec, ...] = ()
     runtime: str = "runc"  # runc | runsc
     network: str | None = None  # None: no network at all
+    volumes: tuple[str, ...] = ()  # named volumes shared by the capsule's containers
 
     def demand(self) -> Resources:
         """Peak resources: app containers run together, init ones one by one."""
@@ -99,6 +110,7 @@ class CapsuleSpec:
                 resources=Resources(**c.get("resources", {})),
                 name=c.get("name", "main"),
                 pull_policy=PullPolicy(c.get("pull_policy", PullPolicy.IF_NOT_PRESENT)),
+                mounts=tuple(VolumeMount(**m) for m in c.get("mounts", ())),
             )
 
         return cls(
@@ -106,6 +118,7 @@ class CapsuleSpec:
             init_containers=tuple(container(c) for c in data.get("init_containers", ())),
             runtime=data.get("runtime", "runc"),
             network=data.get("network"),
+            volumes=tuple(data.get("volumes", ())),
         )
 
 

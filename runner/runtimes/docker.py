@@ -244,6 +244,17 @@ class DockerRuntime:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise RuntimeFailure(f"cannot remove {cid[:12]}: {_explain(exc)}") from exc
 
+    def create_volume(self, name: str, *, labels: dict[str, str]) -> None:
+        self._call("create_volume", name=name, driver="local", labels=labels)
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self._api.remove_volume(name, force=True)
+        except derr.NotFound:
+            pass
+        except derr.APIError as exc:
+            raise RuntimeFailure(f"cannot remove volume {name}: {_explain(exc)}") from exc
+
     def managed(self, **label_filters: str) -> list[ManagedContainer]:
         """Containers of this instance (and node), filtered by label values."""
         wanted = [f"{LABEL}.instance={self.instance}"] + [f"{LABEL}.{k}={v}" for k, v in label_filters.items()]

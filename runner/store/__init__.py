@@ -6,11 +6,12 @@ and actors need, grouped by object kind. Every job status change goes through
 ``Store.transition_job``.
 """
 
+from runner.store.capsules import CapsuleQueries
 from runner.store.containers import ContainerQueries
 from runner.store.jobs import JobQueries
 
 
-class Store(JobQueries, ContainerQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries):
     """Durable state shared by the gateway and the actors."""
 
 

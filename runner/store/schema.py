@@ -92,3 +92,24 @@ container_actions = sa.Table(
     sa.Column("message", sa.Text, nullable=True),
     sa.Index("ix_container_actions_uuid", "container_uuid"),
 )
+
+capsules = sa.Table(
+    "capsules",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("restart_policy", sa.String(16), nullable=False),
+    sa.Column("capsule", sa.JSON, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("members", sa.JSON, nullable=False),
+    sa.Column("trace_context", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_capsules_project_name", "project_id", "name"),
+)

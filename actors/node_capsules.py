@@ -1,0 +1,81 @@
+"""The Zun-capsule half of a NodeActor: start a capsule all-or-nothing, follow
+its containers, delete all of it.
+
+A mixin of ``NodeActor``. A capsule always gets a sandbox (infra) container
+that holds the network namespace; its init containers run in order to
+completion, then the app containers start with the capsule's restart policy.
+If any step fails, everything created so far (containers and volumes) is
+removed and the capsule ends in Error with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from runner.capsule_run import CapsuleRun
+from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
+from runner.errors import ZunrayError
+
+log = logging.getLogger(__name__)
+
+#: Zun's capsule restart policy -> Docker's, for the app containers
+_RESTART = {"always": {"Name": "always"}, "on-failure": {"Name": "on-failure", "MaximumRetryCount": 10}, "no": None}
+
+
+class CapsuleHost:
+    """Mixin: Zun capsules on this node."""
+
+    def create_capsule(self, cap: Capsule) -> None:
+        threading.Thread(target=self._create_capsule, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
+
+    def _capsule_run(self, cap: Capsule) -> CapsuleRun:
+        return CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
+
+    def _create_capsule(self, cap: Capsule) -> None:
+        with self.object_lock(cap.uuid):
+            self._start_capsule(cap)
+
+    def _start_capsule(self, cap: Capsule) -> None:
+        run = self._capsule_run(cap)
+        try:
+            run.start(sandbox=True, restart_policy=_RESTART.get(cap.restart_policy))
+        except ZunrayError as exc:
+            try:
+                run.remove()  # all or nothing: nothing of a failed capsule stays
+            except ZunrayError:
+                log.exception("cannot clean up capsule %s", cap.uuid)
+            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, run, failed=True))
+            return
+        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, run))
+
+    def _members(self, cap: Capsule, run: CapsuleRun, *, failed: bool = False) -> dict:
+        members = dict(cap.members)
+        ids = {name: cid for _, name, cid in run.containers}
+        for name, info in members.items():
+            state = ContainerStatus.ERROR if failed else (ContainerStatus.STOPPED if info.get("init") else ContainerStatus.RUNNING)
+            members[name] = {**info, "status": state.value, "container_id": None if failed else ids.get(name)}
+        return members
+
+    def delete_capsule(self, uuid: str) -> None:
+        """Remove the capsule's containers and volumes, then forget it."""
+        with self.object_lock(uuid):
+            self._remove_capsule(uuid)
+
+    def _remove_capsule(self, uuid: str) -> None:
+        cap = self.store.get_capsule(uuid)
+        self.store.update_capsule(uuid, status=ContainerStatus.DELETING)
+        found = self.runtime.managed(capsule=uuid)
+        CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=found).remove()
+        self.store.delete_capsule(uuid)
+        self.finished(uuid, "capsule")
+
+    def sync_capsules(self) -> None:
+        """Follow the app containers' states (exits, restarts) into the capsule."""
+        for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+            states = {c.labels.get("zunray.container"): c.state for c in self.runtime.managed(capsule=cap.uuid) if c.labels.get("zunray.role") == "app"}
+            members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
+            running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
+            status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
+            if members != cap.members or status is not cap.status:
+                self.store.update_capsule(cap.uuid, members=members, status=status)

@@ -1,0 +1,131 @@
+"""Zun's /v1/capsules: create from a template, list, show, delete.
+
+A capsule is placed as one request (all its containers on one host) and
+started by that host's node actor all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from gateway.context import CallerDep
+from gateway.zun.capsule_template import capsule_from_body
+from gateway.zun.microversion import Version, VersionDep, api_version
+from gateway.zun.views import as_bool, zun_time
+from runner.containers import Capsule
+from runner.errors import InvalidSpec, Unavailable
+from runner.models import ContainerSpec
+
+router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
+MAX_BODY_BYTES = 1 << 20
+
+
+def _member_view(cap: Capsule, spec: ContainerSpec, admin: bool) -> dict:
+    info = cap.members.get(spec.name, {})
+    view = {
+        "uuid": info.get("uuid"),
+        "name": spec.name,
+        "image": spec.image,
+        "command": list(spec.command),
+        "status": info.get("status", cap.status.value),
+        "cpu": spec.resources.cpu,
+        "memory": str(spec.resources.memory_mb),
+        "environment": dict(spec.env),
+        "workdir": spec.workdir,
+        "restart_policy": {"MaximumRetryCount": "10", "Name": "on-failure"} if cap.restart_policy == "always" else {"MaximumRetryCount": "0", "Name": cap.restart_policy},
+        "project_id": cap.project_id,
+        "user_id": cap.user_id,
+    }
+    if admin:
+        view["host"] = cap.host
+    return view
+
+
+def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) -> dict:
+    d = cap.demand()
+    view = {
+        "uuid": cap.uuid,
+        "links": [{"href": f"{base_url}/v1/capsules/{cap.uuid}", "rel": "self"}, {"href": f"{base_url}/capsules/{cap.uuid}", "rel": "bookmark"}],
+        "user_id": cap.user_id,
+        "project_id": cap.project_id,
+        "created_at": zun_time(cap.created_at),
+        "updated_at": zun_time(cap.updated_at),
+        "addresses": None,
+        "status": cap.status.value,
+        "status_reason": cap.status_reason or None,
+        "restart_policy": {"MaximumRetryCount": "0", "Name": cap.restart_policy},
+        "name": cap.name,
+        "labels": cap.labels,
+        "annotations": cap.annotations,
+        "memory": str(d.memory_mb),
+        "cpu": d.cpu,
+        "init_containers": [_member_view(cap, c, admin) for c in cap.capsule.init_containers],
+        "containers": [_member_view(cap, c, admin) for c in cap.capsule.containers],
+    }
+    if admin:
+        view["host"] = cap.host
+    if version < Version(1, 32):  # the legacy shape
+        view["meta_name"] = view.pop("name")
+        view["meta_labels"] = view.pop("labels")
+        view["restart_policy"] = cap.restart_policy
+        view.update(volumes_info={}, containers_uuids=[m["uuid"] for m in view["containers"]], init_containers_uuids=[m["uuid"] for m in view["init_containers"]], capsule_version="")
+    return view
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.post("", status_code=202)
+@router.post("/", status_code=202, include_in_schema=False)
+async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidSpec(f"the template is over {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise InvalidSpec("the body is not valid JSON") from None
+    cluster = request.app.state.cluster
+    if down := cluster.docker_down_reason():
+        raise Unavailable(down)
+    cap = capsule_from_body(body, caller=caller)
+    largest = cluster.largest_host_memory_mb()
+    if largest is not None and cap.demand().memory_mb > largest:
+        raise InvalidSpec(f"the capsule needs {cap.demand().memory_mb} MB; the largest host has {largest:g} MB", field="spec.containers")
+    cap = request.app.state.store.create_capsule(cap)
+    cluster.submit(cap.uuid, kind="capsule")
+    return JSONResponse(capsule_view(cap, version, _base(request), admin=caller.is_admin), status_code=202, headers={"Location": f"{_base(request)}/v1/capsules/{cap.uuid}"})
+
+
+@router.get("")
+@router.get("/", include_in_schema=False)
+def list_capsules(request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
+    scope = None if caller.is_admin and as_bool(all_projects, "all_projects") else caller.project_id
+    page = min(limit or 1000, 1000)
+    caps = request.app.state.store.list_capsules(project_id=scope, limit=page, marker=marker)
+    next_link = f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}" if limit and len(caps) == page else None
+    return {"capsules": [capsule_view(c, version, _base(request), admin=caller.is_admin) for c in caps], "next": next_link}
+
+
+@router.get("/{ident}")
+def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+    cap = request.app.state.store.get_capsule(ident, project_id=caller.project_id)
+    return capsule_view(cap, version, _base(request), admin=caller.is_admin)
+
+
+@router.delete("/{ident}", status_code=204)
+async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> Response:
+    scope = None if caller.is_admin and as_bool(all_projects, "all_projects") else caller.project_id
+    store = request.app.state.store
+    cap = store.get_capsule(ident, project_id=scope)
+    cluster = request.app.state.cluster
+    if cap.host:
+        await cluster.call(cluster.node(cap.host).delete_capsule.remote(cap.uuid), timeout_s=120)
+    else:
+        store.delete_capsule(cap.uuid)
+        cluster.placement.finished.remote(cap.uuid, "capsule")
+    return Response(status_code=204)

@@ -1,0 +1,108 @@
+"""Zun capsule queries."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from runner.containers import Capsule, ContainerStatus
+from runner.errors import Conflict, NotFound
+from runner.models import CapsuleSpec
+from runner.store.base import StoreBase
+from runner.store.containers import _UUID_RE
+from runner.store.schema import capsules
+
+
+def _row_to_capsule(row: sa.Row) -> Capsule:
+    m = row._mapping
+    return Capsule(
+        uuid=m["uuid"],
+        name=m["name"],
+        project_id=m["project_id"],
+        user_id=m["user_id"],
+        capsule=CapsuleSpec.from_dict(m["capsule"]),
+        status=ContainerStatus(m["status"]),
+        status_reason=m["status_reason"],
+        host=m["host"],
+        restart_policy=m["restart_policy"],
+        labels=dict(m["labels"] or {}),
+        annotations=dict(m["annotations"] or {}),
+        members=dict(m["members"] or {}),
+        trace_context=dict(m["trace_context"] or {}),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+class CapsuleQueries(StoreBase):
+    """Zun capsules."""
+
+    def create_capsule(self, c: Capsule) -> Capsule:
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                capsules.insert().values(
+                    uuid=c.uuid, name=c.name, project_id=c.project_id, user_id=c.user_id, status=c.status.value, status_reason=c.status_reason,
+                    host=None, restart_policy=c.restart_policy, capsule=c.capsule.to_dict(), labels=c.labels, annotations=c.annotations,
+                    members=c.members, trace_context=c.trace_context, created_at=now, updated_at=now,
+                )
+            )
+        return self.get_capsule(c.uuid)
+
+    def get_capsule(self, ident: str, *, project_id: str | None = None) -> Capsule:
+        query = capsules.select()
+        if project_id is not None:
+            query = query.where(capsules.c.project_id == project_id)
+        query = query.where(capsules.c.uuid == ident) if _UUID_RE.match(ident) else query.where(capsules.c.name == ident).limit(2)
+        with self._read() as conn:
+            rows = list(conn.execute(query))
+        if not rows:
+            raise NotFound(f"Capsule {ident} could not be found.")
+        if len(rows) > 1:
+            raise Conflict(f"Multiple capsules exist with same name {ident}. Please use the capsule uuid instead.")
+        return _row_to_capsule(rows[0])
+
+    def list_capsules(self, *, project_id: str | None, limit: int = 1000, marker: str | None = None, statuses: Iterable[ContainerStatus] = (), host: str | None = None) -> list[Capsule]:
+        query = capsules.select().order_by(capsules.c.created_at, capsules.c.uuid).limit(limit)
+        if project_id is not None:
+            query = query.where(capsules.c.project_id == project_id)
+        if host is not None:
+            query = query.where(capsules.c.host == host)
+        wanted = [s.value for s in statuses]
+        if wanted:
+            query = query.where(capsules.c.status.in_(wanted))
+        with self._read() as conn:
+            if marker is not None:
+                mark = conn.execute(sa.select(capsules.c.created_at).where(capsules.c.uuid == marker)).one_or_none()
+                if mark is None:
+                    raise NotFound(f"marker {marker} not found")
+                query = query.where(sa.or_(capsules.c.created_at > mark[0], sa.and_(capsules.c.created_at == mark[0], capsules.c.uuid > marker)))
+            return [_row_to_capsule(r) for r in conn.execute(query)]
+
+    def update_capsule(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Capsule | None:
+        values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
+        query = capsules.update().where(capsules.c.uuid == uuid)
+        if only_in is not None:
+            query = query.where(capsules.c.status.in_([s.value for s in only_in]))
+        with self._write() as conn:
+            if conn.execute(query.values(updated_at=time.time(), **values)).rowcount == 0:
+                return None
+            return _row_to_capsule(conn.execute(capsules.select().where(capsules.c.uuid == uuid)).one())
+
+    def claim_capsule_host(self, uuid: str, host: str) -> Capsule | None:
+        """Place a capsule still waiting for a host (compare-and-set)."""
+        with self._write() as conn:
+            done = conn.execute(
+                capsules.update()
+                .where(capsules.c.uuid == uuid, capsules.c.status == ContainerStatus.CREATING.value, capsules.c.host.is_(None))
+                .values(host=host, status_reason=f"placed on {host}", updated_at=time.time())
+            ).rowcount
+            if not done:
+                return None
+            return _row_to_capsule(conn.execute(capsules.select().where(capsules.c.uuid == uuid)).one())
+
+    def delete_capsule(self, uuid: str) -> None:
+        with self._write() as conn:
+            conn.execute(capsules.delete().where(capsules.c.uuid == uuid))
