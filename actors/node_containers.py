@@ -13,12 +13,14 @@ import base64
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.runtimes.docker import LongRunning
 from runner.runtimes.docker_ops import ContainerOps
+from runner.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,25 @@ class ContainerHost:
         with self.object_lock(c.uuid):
             self._build_container(c)
 
+    def _registry_auth(self, c: Container) -> tuple[str, dict[str, str] | None]:
+        """The image reference and credentials, through the container's registry if it has one."""
+        main = c.capsule.containers[0]
+        registry_id = c.spec.get("registry_id")
+        if not registry_id:
+            return main.image, None
+        reg = self.store.get_registry(registry_id)
+        image = main.image if main.image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{main.image}"
+        auth = {"username": reg["username"], "password": SecretBox(self.settings).open(reg["password"])} if reg["username"] else None
+        return image, auth
+
     def _build_container(self, c: Container) -> None:
         main = c.capsule.containers[0]
         try:
             self.store.update_container(c.uuid, task_state="image_pulling")
-            self.runtime.ensure_image(main.image, main.pull_policy)
+            image, auth = self._registry_auth(c)
+            if image != main.image:
+                main = replace(main, image=image)
+            self.runtime.ensure_image(main.image, main.pull_policy, auth=auth)
             self.store.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             cid = self.runtime.create(

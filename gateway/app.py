@@ -15,9 +15,12 @@ from gateway.routes import health, jobs
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
+from gateway.zun import quotas as zun_quotas
+from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
 from gateway.zun.microversion import version_headers
 from gateway.watch import StoreWatcher
+from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import setup_tracing
@@ -32,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         cluster = Cluster(settings)
         await asyncio.to_thread(cluster.connect)
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
+        app.state.secrets = SecretBox(settings)
         watcher = app.state.watcher = StoreWatcher(store)
         watcher.start()
         poller = asyncio.create_task(cluster.follow_health())
@@ -58,4 +62,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_containers.router)
     app.include_router(zun_hosts.router)
     app.include_router(zun_capsules.router)
+    app.include_router(zun_quotas.router)
+    app.include_router(zun_registries.router)
     return app

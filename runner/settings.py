@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
 
+    # Fernet key sealing stored secrets (registry passwords); default: <data_dir>/secret.key
+    secret_key: str | None = None
+
     # telemetry: none | console | file:<path> | otlp:<endpoint>
     trace_exporter: str = "none"
     trace_sample_ratio: float = 1.0

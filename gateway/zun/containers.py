@@ -84,6 +84,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
         raise Unavailable(down)
     c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb())
     store: Store = request.app.state.store
+    if registry := c.spec.pop("registry", None):
+        c.spec["registry_id"] = store.get_registry(str(registry), project_id=caller.project_id)["uuid"]
     c = store.create_container(c)
     store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
     store.finish_action(c.uuid, request.state.request_id)

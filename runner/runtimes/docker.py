@@ -93,7 +93,7 @@ class DockerRuntime:
         }
 
     # -- images -----------------------------------------------------------
-    def ensure_image(self, image: str, policy: PullPolicy) -> None:
+    def ensure_image(self, image: str, policy: PullPolicy, *, auth: dict[str, str] | None = None) -> None:
         """Make ``image`` present locally according to ``policy``.
 
         Images seen present are remembered for ``IMAGE_CACHE_S``; if one
@@ -109,7 +109,7 @@ class DockerRuntime:
             raise ImageUnavailable(f"image {image} is not present on host {self.node} and the pull policy is 'never'")
         repo, tag = parse_repository_tag(image)
         try:
-            self._api.pull(repo, tag=tag or "latest")
+            self._api.pull(repo, tag=tag or "latest", auth_config=auth)
         except (requests.exceptions.RequestException, derr.DockerException) as exc:
             where = "present locally but" if present else "not present locally and"
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc

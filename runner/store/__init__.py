@@ -9,9 +9,11 @@ and actors need, grouped by object kind. Every job status change goes through
 from runner.store.capsules import CapsuleQueries
 from runner.store.containers import ContainerQueries
 from runner.store.jobs import JobQueries
+from runner.store.quotas import QuotaQueries
+from runner.store.registries import RegistryQueries
 
 
-class Store(JobQueries, ContainerQueries, CapsuleQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries):
     """Durable state shared by the gateway and the actors."""
 
 

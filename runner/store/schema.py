@@ -113,3 +113,33 @@ capsules = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Index("ix_capsules_project_name", "project_id", "name"),
 )
+
+quotas = sa.Table(
+    "quotas",
+    metadata,
+    sa.Column("project_id", sa.String(64), primary_key=True),
+    sa.Column("resource", sa.String(32), primary_key=True),
+    sa.Column("hard_limit", sa.Float, nullable=False),
+)
+
+quota_classes = sa.Table(
+    "quota_classes",
+    metadata,
+    sa.Column("class_name", sa.String(64), primary_key=True),
+    sa.Column("resource", sa.String(32), primary_key=True),
+    sa.Column("hard_limit", sa.Float, nullable=False),
+)
+
+registries = sa.Table(
+    "registries",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("username", sa.String(255), nullable=True),
+    sa.Column("password", sa.Text, nullable=True),  # encrypted (runner.secrets)
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,79 @@
+"""Zun's /v1/quotas/{project_id} and /v1/quota_classes/{name}, in Zun's shapes.
+
+Limits are stored and shown here; enforcement on create and resize arrives
+with Keystone projects (see the Keystone/quotas issue).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from gateway.context import CallerDep
+from gateway.zun.microversion import api_version
+from runner.errors import InvalidSpec, NotFound
+from runner.store.quotas import RESOURCES
+
+router = APIRouter(tags=["zun quotas"], dependencies=[Depends(api_version)])
+
+
+def _limits(body: Any) -> dict[str, float]:
+    if not isinstance(body, dict) or not body:
+        raise InvalidSpec("give one or more of containers, cpu, memory, disk")
+    unknown = sorted(set(body) - set(RESOURCES))
+    if unknown:
+        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0]!r} was unexpected)", field=unknown[0])
+    out = {}
+    for res, value in body.items():
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value))):
+            raise InvalidSpec(f"{res} must be an integer (-1: unlimited)", field=res)
+        if int(value) < -1:
+            raise InvalidSpec(f"{res} must be -1 or more", field=res)
+        out[res] = float(int(value))
+    return out
+
+
+def _owner_or_admin(caller, project_id: str) -> None:  # noqa: ANN001
+    if not caller.is_admin and caller.project_id != project_id:
+        raise NotFound(f"Project {project_id} could not be found.")
+
+
+@router.get("/v1/quotas/{project_id}")
+def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str | None = None) -> dict:
+    _owner_or_admin(caller, project_id)
+    store = request.app.state.store
+    limits = store.quota(project_id)
+    if not usages:  # Zun: any non-empty value selects the usage form
+        return limits
+    used = store.usage(project_id)
+    return {res: {"limit": limits[res], "in_use": used[res]} for res in RESOURCES}
+
+
+@router.put("/v1/quotas/{project_id}")
+async def update_quota(project_id: str, request: Request, caller: CallerDep) -> dict:
+    return request.app.state.store.set_quota(project_id, _limits(await request.json()))
+
+
+@router.get("/v1/quotas/{project_id}/defaults")
+def quota_defaults(project_id: str, request: Request, caller: CallerDep) -> dict:
+    _owner_or_admin(caller, project_id)
+    return request.app.state.store.quota_class()
+
+
+@router.delete("/v1/quotas/{project_id}")
+def delete_quota(project_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    request.app.state.store.delete_quota(project_id)
+    return JSONResponse(None, status_code=200)  # Zun answers 200 with null, not 204
+
+
+@router.get("/v1/quota_classes/{name}")
+def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
+    return request.app.state.store.quota_class(name)
+
+
+@router.put("/v1/quota_classes/{name}")
+async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
+    return request.app.state.store.set_quota_class(name, _limits(await request.json()))
