@@ -10,11 +10,29 @@ import pytest
 from runner.errors import Conflict, InvalidTransition, NotFound
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus
 from runner.store import Store
+from tests import postgres
+from tests.conftest import free_port
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'z.db'}")
+@pytest.fixture(scope="session")
+def postgres_url():
+    if not postgres.available():
+        pytest.skip("PostgreSQL is not installed (scripts/setup.sh installs it)")
+    with postgres.postgres_server(free_port(low=26000)) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same store tests on SQLite (WAL) and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'z.db'}")
+    else:
+        s = Store(request.getfixturevalue("postgres_url"))
+        s.migrate()
+        with s.engine.begin() as conn:  # a clean slate for each test on the shared server
+            for table in ("job_logs", "job_events", "jobs", "container_actions", "containers", "capsules", "quotas", "quota_classes", "registries"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
     s.migrate()
     yield s
     s.close()
