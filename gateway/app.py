@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 
 from gateway import errors
 from gateway.cluster import Cluster
+from gateway.limits import BodyLimit
 from gateway.routes import health, jobs
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(zun_root.router)

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     retry_max_s: float = 60.0
 
     # limits
+    max_request_bytes: int = 16 << 20  # request bodies (archives travel base64-encoded)
     log_max_bytes: int = 1 << 20  # per job, kept after the container is gone
     max_timeout_s: float = 7 * 24 * 3600.0
     default_timeout_s: float | None = None

@@ -20,7 +20,6 @@ from runner.errors import InvalidSpec, Unavailable
 from runner.models import ContainerSpec
 
 router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
-MAX_BODY_BYTES = 1 << 20
 
 
 def _member_view(cap: Capsule, spec: ContainerSpec, admin: bool) -> dict:
@@ -83,8 +82,6 @@ def _base(request: Request) -> str:
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
     raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidSpec(f"the template is over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw or b"null")
     except ValueError:

@@ -31,7 +31,6 @@ router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencie
 ACTION_TIMEOUT_S = 120.0
 #: actions Zun writes to a container's action log (compute/api.py)
 LOGGED = frozenset({"create", "delete", "reboot", "rebuild", "stop", "start", "pause", "unpause", "kill", "commit"})
-MAX_BODY_BYTES = 16 << 20
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
 
 
@@ -77,8 +76,6 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
     raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidSpec(f"request body is over {MAX_BODY_BYTES} bytes")
     cluster = request.app.state.cluster
     if down := cluster.docker_down_reason():
         raise Unavailable(down)

@@ -88,3 +88,12 @@ def test_bad_create_bodies_are_400_naming_the_field(zunray, version, body, field
     assert resp.status_code == 400, resp.text
     assert field in resp.json()["errors"][0]["detail"]
     assert len(zunray.http.get("/v1/containers").json()["containers"]) == before
+
+
+def test_body_over_the_limit_is_413(zunray):
+    big = b'{"image": "busybox:latest", "labels": {"x": "' + b"a" * (17 << 20) + b'"}}'
+    resp = zunray.http.post("/v1/containers", content=big, headers={"Content-Type": "application/json", H: "container latest"})
+    assert resp.status_code == 413
+    assert resp.json()["errors"][0]["code"] == "container.request-too-large"
+    jobs = zunray.http.post("/v1/jobs", content=big, headers={"Content-Type": "application/json"})
+    assert jobs.status_code == 413 and jobs.json()["errors"][0]["code"] == "zunray.request-too-large"
