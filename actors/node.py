@@ -88,7 +88,15 @@ class NodeActor(ContainerHost, CapsuleHost):
 
     def _run_traced(self, job: Job) -> None:
         with continued(job.trace_context, "node.run", **{"zunray.job": job.id, "zunray.host": self.name}):
-            self._run(job)
+            try:
+                self._run(job)
+            except Exception as exc:  # a bug must not leave the job hanging: end it and free the host
+                log.exception("job %s failed inside the node actor", job.id)
+                try:
+                    self.store.transition_job(job.id, JobStatus.FAILED, reason=f"internal error: {exc}", finished_at=time.time())
+                except ZunrayError:
+                    pass
+                self.finished(job.id)
 
     def cancel(self, job_id: str) -> None:
         """Kill a job's containers; its thread records it as Cancelled."""

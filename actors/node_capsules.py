@@ -34,7 +34,11 @@ class CapsuleHost:
 
     def _create_capsule(self, cap: Capsule) -> None:
         with self.object_lock(cap.uuid):
-            self._start_capsule(cap)
+            try:
+                self._start_capsule(cap)
+            except Exception as exc:  # a bug must not leave the capsule Creating forever
+                log.exception("creating capsule %s failed", cap.uuid)
+                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=f"internal error: {exc}")
 
     def _start_capsule(self, cap: Capsule) -> None:
         run = self._capsule_run(cap)

@@ -18,6 +18,7 @@ from typing import Any
 
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
+from runner.images.glance import GlanceImages
 from runner.runtimes.docker import LongRunning
 from runner.runtimes.docker_ops import ContainerOps
 from runner.secrets import SecretBox
@@ -85,10 +86,13 @@ class ContainerHost:
         main = c.capsule.containers[0]
         try:
             self.store.update_container(c.uuid, task_state="image_pulling")
-            image, auth = self._registry_auth(c)
-            if image != main.image:
-                main = replace(main, image=image)
-            self.runtime.ensure_image(main.image, main.pull_policy, auth=auth)
+            if c.spec.get("image_driver") == "glance":
+                self._glance().ensure_image(self.runtime, main.image, main.pull_policy)
+            else:
+                image, auth = self._registry_auth(c)
+                if image != main.image:
+                    main = replace(main, image=image)
+                self.runtime.ensure_image(main.image, main.pull_policy, auth=auth)
             self.store.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             cid = self.runtime.create(
@@ -107,6 +111,14 @@ class ContainerHost:
             self._refresh(c.uuid)
         except ZunrayError as exc:
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
+        except Exception as exc:  # a bug must not leave the container Creating forever
+            log.exception("creating container %s failed", c.uuid)
+            self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
+
+    def _glance(self) -> GlanceImages:
+        if not self.settings.glance_url:
+            raise InvalidSpec("image_driver glance needs glance_url in the configuration", field="image_driver")
+        return GlanceImages(endpoint=self.settings.glance_url)
 
     def _ops(self) -> ContainerOps:
         return ContainerOps(self.runtime)

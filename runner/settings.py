@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     ray_namespace: str = "zunray"
 
     docker_url: str = "unix:///var/run/docker.sock"
+    glance_url: str | None = None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
     docker_timeout_s: float = 60.0
 
     # placement

@@ -89,6 +89,8 @@ def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
         retry_base_s=0.2,
         retry_max_s=1.0,
         trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
+        # the Glance stand-in (tests/glance_standin.py) listens here when a test starts it
+        glance_url=f"http://127.0.0.1:{free_port(low=24000)}",
     )
     values.update(overrides)
     return Settings(**values)

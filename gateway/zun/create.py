@@ -90,6 +90,9 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
     runtime = body.get("runtime") or "runc"
     if runtime not in ("runc", "runsc"):
         raise InvalidSpec(f"runtime must be runc or runsc, got {runtime!r}", field="runtime")
+    driver = body.get("image_driver") or "docker"
+    if driver not in ("docker", "glance"):
+        raise InvalidSpec("Invalid input for image_driver, it should be within the image drivers list (docker, glance)", field="image_driver")
     pull = (body.get("image_pull_policy") or "ifnotpresent").lower()
     if pull not in ("ifnotpresent", "always", "never"):
         raise InvalidSpec("image_pull_policy must be ifnotpresent, always or never", field="image_pull_policy")
@@ -121,7 +124,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
         tty=as_bool(body.get("tty", body.get("interactive", False)) if version >= Version(1, 36) else body.get("interactive", False), "tty"),
         privileged=as_bool(body.get("privileged", False), "privileged"),
         image_pull_policy=body.get("image_pull_policy"),
-        image_driver=body.get("image_driver") or "docker",
+        image_driver=driver,
         mounts=mounts,
     )
     return Container(

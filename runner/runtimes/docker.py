@@ -115,6 +115,28 @@ class DockerRuntime:
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
         self._present[image] = time.monotonic()
 
+    def image_present(self, image: str) -> bool:
+        return self._image_present(image)
+
+    def load_image(self, data: bytes, *, tag_as: str) -> None:
+        """``docker load`` a saved image and tag it ``tag_as`` (repo:tag)."""
+        try:
+            messages = list(self._api.load_image(data))
+        except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            raise ImageUnavailable(f"cannot load image {tag_as}: {_explain(exc)}") from exc
+        loaded = None
+        for m in messages:
+            text = str(m.get("stream", ""))
+            if "Loaded image ID:" in text or "Loaded image:" in text:
+                loaded = text.split(":", 1)[1].strip()
+            if m.get("error"):
+                raise ImageUnavailable(f"cannot load image {tag_as}: {m['error']}")
+        if loaded is None:
+            raise ImageUnavailable(f"the data for {tag_as} held no image")
+        repo, tag = tag_as.rsplit(":", 1)
+        self._call("tag", loaded, repo, tag)
+        self._present[tag_as] = time.monotonic()
+
     def _image_present(self, image: str) -> bool:
         try:
             self._api.inspect_image(image)
