@@ -46,6 +46,15 @@ def long_running_options(c: Container) -> LongRunning:
     if isinstance(entrypoint, str):
         entrypoint = entrypoint.split()
     volumes = [f"{m['source']}:{m['destination']}" for m in spec.get("mounts") or () if m.get("type", "volume") == "volume" and m.get("source")]
+    healthcheck = None
+    if hc := spec.get("healthcheck"):
+        seconds = 1_000_000_000
+        healthcheck = {
+            "Test": ["CMD-SHELL", hc["test"]] if isinstance(hc.get("test"), str) else hc.get("test"),
+            "Interval": int(hc.get("interval") or 0) * seconds,
+            "Timeout": int(hc.get("timeout") or 0) * seconds,
+            "Retries": int(hc.get("retries") or 0),
+        }
     return LongRunning(
         restart_policy=_restart_policy(spec),
         auto_remove=bool(spec.get("auto_remove")),
@@ -55,6 +64,7 @@ def long_running_options(c: Container) -> LongRunning:
         interactive=bool(spec.get("interactive")),
         privileged=bool(spec.get("privileged")),
         user_labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+        healthcheck=healthcheck,
         volumes=volumes or None,
     )
 
@@ -238,10 +248,22 @@ class ContainerHost:
 
     # -- watching ---------------------------------------------------------
     def sync_containers(self) -> None:
-        """Follow status changes Docker made by itself (exits, restarts, auto-remove)."""
+        """Follow status changes Docker made by itself (exits, restarts, auto-remove).
+
+        A container with ``auto_heal`` that stopped without being asked to
+        (its last action was not stop or kill) is started again.
+        """
         for c in self.store.list_containers(project_id=None, host=self.name):
             if c.container_id and c.task_state is None and c.status not in (ContainerStatus.DELETING, ContainerStatus.REBUILDING):
                 try:
-                    self._refresh(c.uuid)
+                    fresh = self._refresh(c.uuid)
+                    if fresh and fresh.status is ContainerStatus.STOPPED and fresh.spec.get("auto_heal") and not self._stopped_on_purpose(fresh):
+                        log.info("auto-healing container %s", fresh.uuid)
+                        self._ops().start(fresh.container_id)
+                        self._refresh(fresh.uuid)
                 except ZunrayError:
                     log.exception("cannot refresh container %s", c.uuid)
+
+    def _stopped_on_purpose(self, c: Container) -> bool:
+        actions = self.store.list_actions(c.uuid)
+        return bool(actions) and actions[0]["action"] in ("stop", "kill")

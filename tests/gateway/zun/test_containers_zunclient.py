@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import time
 
 import pytest
 from zunclient import exceptions as zexc
@@ -171,3 +172,24 @@ def test_image_that_cannot_be_had_ends_in_error(zc, made):
     made.append(c.uuid)
     failed = wait_for(zc, c.uuid, "Error")
     assert "zunray-test/absent:1" in failed.status_reason
+
+
+def test_auto_heal_restarts_a_container_that_died_but_not_one_stopped_on_purpose(zc, zunray, made):
+    c = run(zc, made, auto_heal=True)
+    zunray.docker.containers.get(docker_container(zunray, c.uuid).id).kill()  # dies behind Zun's back
+    deadline = time.monotonic() + 20
+    while docker_container(zunray, c.uuid).attrs["State"]["Running"] is False or zc.containers.get(c.uuid).status != "Running":
+        assert time.monotonic() < deadline, "not healed"
+        time.sleep(0.2)
+    zc.containers.stop(c.uuid, timeout=1)
+    wait_for(zc, c.uuid, "Stopped")
+    time.sleep(3)  # two sync rounds
+    assert zc.containers.get(c.uuid).status == "Stopped"
+
+
+def test_restart_policy_and_healthcheck_reach_docker(zc, zunray, made):
+    c = run(zc, made, restart_policy={"Name": "on-failure", "MaximumRetryCount": "2"}, healthcheck={"cmd": "true", "interval": 5, "retries": 2, "timeout": 3})
+    attrs = docker_container(zunray, c.uuid).attrs
+    assert attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert attrs["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
+    assert zc.containers.get(c.uuid).restart_policy == {"Name": "on-failure", "MaximumRetryCount": "2"}
