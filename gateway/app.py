@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 
-from gateway import errors
+from gateway import auth, errors
+from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.limits import BodyLimit
 from gateway.routes import health, jobs
@@ -21,6 +22,7 @@ from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
 from gateway.zun.microversion import version_headers
 from gateway.watch import StoreWatcher
+from policies.access import load_rules
 from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
@@ -37,17 +39,24 @@ def create_app(settings: Settings) -> FastAPI:
         await asyncio.to_thread(cluster.connect)
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
         app.state.secrets = SecretBox(settings)
+        app.state.rules = load_rules(settings.policy_file)
+        app.state.auth = KeystoneAuth(settings) if settings.auth_mode == "keystone" else None
         watcher = app.state.watcher = StoreWatcher(store)
         watcher.start()
         poller = asyncio.create_task(cluster.follow_health())
         yield
         poller.cancel()
         await watcher.stop()
+        if app.state.auth is not None:
+            await app.state.auth.close()
         store.close()
 
     app = FastAPI(title="Zunray", version="0.1.0", lifespan=lifespan, description="Jobs, functions and Zun containers on Ray")
 
-    @app.middleware("http")
+    errors.install(app)
+    auth.install(app, settings)  # inside the request id middleware, so its 401s carry the id
+
+    @app.middleware("http")  # added last: the outermost, every response gets an id
     async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
         request.state.request_id = f"req-{uuid.uuid4()}"
         response = await call_next(request)
@@ -56,7 +65,6 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers.update(version_headers(getattr(request.state, "api_version", None)))
         return response
 
-    errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(jobs.router)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
+from policies.access import allowed
+from runner.errors import Forbidden
 from runner.store import Store
 
 NOAUTH_PROJECT = "default"
@@ -24,9 +26,20 @@ class Caller:
         return "admin" in self.roles
 
 
-def caller(x_project_id: Annotated[str | None, Header()] = None) -> Caller:
+def noauth_caller(project_id: str | None) -> Caller:
     """noauth: everyone is an admin of the project named by X-Project-Id (or "default")."""
-    return Caller(project_id=x_project_id or NOAUTH_PROJECT, user_id=NOAUTH_USER, roles=("admin", "member"))
+    return Caller(project_id=project_id or NOAUTH_PROJECT, user_id=NOAUTH_USER, roles=("admin", "member"))
+
+
+def caller(request: Request) -> Caller:
+    """Set by the authentication middleware (gateway/auth.py)."""
+    return request.state.caller
+
+
+def enforce(request: Request, rule: str) -> None:
+    """403 unless the access rule allows the caller (policies/access.py)."""
+    if not allowed(request.app.state.rules, rule, request.state.caller.roles):
+        raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
 
 
 def store(request: Request) -> Store:

@@ -28,6 +28,8 @@ ZUNRAY_PATHS = ("/v1/jobs", "/healthz", "/docs", "/openapi.json", "/redoc")
 STATUS: list[tuple[type[e.ZunrayError], int]] = [
     (VersionNotAcceptable, 406),
     (e.InvalidSpec, 400),
+    (e.Unauthorized, 401),
+    (e.Forbidden, 403),
     (e.NotFound, 404),
     (e.Conflict, 409),
     (e.Unavailable, 503),
@@ -41,13 +43,15 @@ STATUS: list[tuple[type[e.ZunrayError], int]] = [
 ZUN_CODES: list[tuple[type[e.ZunrayError], str]] = [
     (VersionNotAcceptable, ""),
     (InvalidState, "invalid-state-exception"),
+    (e.OverQuota, "over-quota"),
+    (e.Forbidden, "policy-not-authorized"),
     (e.NotFound, "container-not-found"),
     (e.InvalidSpec, "invalid-value"),
     (e.Conflict, "conflict"),
 ]
 
 
-def _code(path: str, exc: e.ZunrayError) -> str:
+def code_of(path: str, exc: e.ZunrayError) -> str:
     if domain(path) == "container":
         for cls, name in ZUN_CODES:
             if isinstance(exc, cls):
@@ -88,7 +92,7 @@ def install(app: FastAPI) -> None:
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
         detail = exc.message if not exc.field or exc.field in exc.message else f"{exc.field}: {exc.message}"
-        return JSONResponse(error_body(request, status, _code(request.url.path, exc), detail, detail), status_code=status)
+        return JSONResponse(error_body(request, status, code_of(request.url.path, exc), detail, detail), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

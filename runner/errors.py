@@ -6,6 +6,9 @@ status in one table (``gateway/errors.py``).
 
     ZunrayError
     ├── InvalidSpec            bad input, names the field            (400/422)
+    ├── Unauthorized           no valid token                        (401)
+    ├── Forbidden              an access rule says no                (403)
+    │   └── OverQuota          the project's quota would be exceeded
     ├── NotFound               no such object (or not yours)         (404)
     ├── Conflict               the object is in the wrong state      (409)
     │   └── InvalidTransition  a status change the state machine refuses
@@ -28,6 +31,18 @@ class ZunrayError(Exception):
 
 class InvalidSpec(ZunrayError):
     """The request is malformed or asks for something impossible."""
+
+
+class Unauthorized(ZunrayError):
+    """The request carries no valid token."""
+
+
+class Forbidden(ZunrayError):
+    """An access rule does not allow this caller to do this."""
+
+
+class OverQuota(Forbidden):
+    """Admitting the request would exceed the project's quota."""
 
 
 class NotFound(ZunrayError):

@@ -28,7 +28,17 @@ class Settings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 9517
-    auth_mode: Literal["noauth"] = "noauth"
+    # noauth: one machine, everyone is admin of the project in X-Project-Id (or "default").
+    # keystone: X-Auth-Token is validated against keystone_url with the service user below.
+    auth_mode: Literal["noauth", "keystone"] = "noauth"
+    keystone_url: str | None = None  # e.g. http://127.0.0.1:5000/v3
+    keystone_service_user: str = "zunray"
+    keystone_service_password: str | None = None
+    keystone_service_project: str = "service"
+    keystone_domain: str = "default"
+    token_cache_s: float = 60.0  # a revoked token keeps working at most this long (never past its expiry)
+    token_cache_size: int = 10_000
+    policy_file: Path | None = None  # JSON {rule: "admin" | "any" | "role:<name>"} overriding policies/access.py
 
     # Ray: `zunray up` starts a head on this address unless ray_address is set
     ray_address: str | None = None  # join an existing cluster (host:port)

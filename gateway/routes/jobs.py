@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.cluster import Cluster
-from gateway.context import CallerDep, StoreDep
+from gateway.context import CallerDep, StoreDep, enforce
 from gateway.schemas import JobIn, job_out
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, PullPolicy, Resources
@@ -38,6 +38,8 @@ def submit(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
     """Accepted once committed to the store; the same submission id gives the same job."""
+    if "runtime" in body.model_fields_set:
+        enforce(request, "job:create:runtime")
     cluster = _cluster(request)
     settings = request.app.state.settings
     down = cluster.docker_down_reason()

@@ -11,7 +11,7 @@ import json
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep
+from gateway.context import CallerDep, enforce
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
@@ -93,7 +93,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     largest = cluster.largest_host_memory_mb()
     if largest is not None and cap.demand().memory_mb > largest:
         raise InvalidSpec(f"the capsule needs {cap.demand().memory_mb} MB; the largest host has {largest:g} MB", field="spec.containers")
-    cap = request.app.state.store.create_capsule(cap)
+    store = request.app.state.store
+    cap = store.create_capsule(cap, limits=store.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")
     return JSONResponse(capsule_view(cap, version, _base(request), admin=caller.is_admin), status_code=202, headers={"Location": f"{_base(request)}/v1/capsules/{cap.uuid}"})
 
@@ -101,7 +102,10 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
 @router.get("")
 @router.get("/", include_in_schema=False)
 def list_capsules(request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
-    scope = None if caller.is_admin and as_bool(all_projects, "all_projects") else caller.project_id
+    scope = caller.project_id
+    if as_bool(all_projects, "all_projects"):
+        enforce(request, "capsule:get_all_all_projects")
+        scope = None
     page = min(limit or 1000, 1000)
     caps = request.app.state.store.list_capsules(project_id=scope, limit=page, marker=marker)
     next_link = f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}" if limit and len(caps) == page else None
@@ -116,7 +120,10 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -
 
 @router.delete("/{ident}", status_code=204)
 async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> Response:
-    scope = None if caller.is_admin and as_bool(all_projects, "all_projects") else caller.project_id
+    scope = caller.project_id
+    if as_bool(all_projects, "all_projects"):
+        enforce(request, "capsule:get_all_all_projects")
+        scope = None
     store = request.app.state.store
     cap = store.get_capsule(ident, project_id=scope)
     cluster = request.app.state.cluster

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep
+from gateway.context import CallerDep, enforce
 from gateway.zun.create import container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
@@ -38,12 +38,16 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _scope(caller, all_projects: Any) -> str | None:  # noqa: ANN001
-    return None if (caller.is_admin and as_bool(all_projects or False, "all_projects")) else caller.project_id
+def _scope(request: Request, caller, all_projects: Any) -> str | None:  # noqa: ANN001
+    """None (every project) for an allowed all_projects, else the caller's project."""
+    if as_bool(all_projects or False, "all_projects"):
+        enforce(request, "container:get_all_all_projects")
+        return None
+    return caller.project_id
 
 
 def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
-    return request.app.state.store.get_container(ident, project_id=_scope(caller, all_projects))
+    return request.app.state.store.get_container(ident, project_id=_scope(request, caller, all_projects))
 
 
 def _view(request: Request, caller, c: Container, version: Version) -> dict:  # noqa: ANN001
@@ -80,10 +84,19 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     if down := cluster.docker_down_reason():
         raise Unavailable(down)
     c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb())
+    runtime_requested = c.spec.pop("runtime_requested")
+    for rule, asked in (
+        ("container:create:privileged", c.spec.get("privileged")),
+        ("container:create:requested_destination", c.spec.get("host")),
+        ("container:create:runtime", runtime_requested),
+        ("container:create:image_pull_policy", c.spec.get("image_pull_policy")),
+    ):
+        if asked:
+            enforce(request, rule)
     store: Store = request.app.state.store
     if registry := c.spec.pop("registry", None):
         c.spec["registry_id"] = store.get_registry(str(registry), project_id=caller.project_id)["uuid"]
-    c = store.create_container(c)
+    c = store.create_container(c, limits=store.quota(caller.project_id))
     store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
     store.finish_action(c.uuid, request.state.request_id)
     cluster.submit(c.uuid, kind="container")
@@ -114,7 +127,7 @@ def list_containers(
         raise InvalidSpec("limit must be positive", field="limit")
     page = min(limit or 1000, 1000)
     store: Store = request.app.state.store
-    found = store.list_containers(project_id=_scope(caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
+    found = store.list_containers(project_id=_scope(request, caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
     found = [c for c in found if (name is None or c.name == name) and (image is None or c.image == image) and (status is None or c.status.value == status)]
     next_link = None
     if limit is not None and len(found) == page:
@@ -163,6 +176,7 @@ async def delete(ident: str, request: Request, caller: CallerDep, version: Versi
     force_b, stop_b = as_bool(force, "force"), as_bool(stop, "stop")
     if force_b:
         check_param(version, "force", "1.7")
+        enforce(request, "container:delete_force")
     if stop_b:
         check_param(version, "stop", "1.12")
     check = "delete_force" if force_b else "delete_after_stop" if stop_b else "delete"

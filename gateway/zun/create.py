@@ -125,6 +125,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
         privileged=as_bool(body.get("privileged", False), "privileged"),
         image_pull_policy=body.get("image_pull_policy"),
         image_driver=driver,
+        runtime_requested=body.get("runtime") is not None,
         mounts=mounts,
     )
     return Container(

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
+from gateway.context import enforce
 from gateway.zun.microversion import VersionDep, api_version, require
 from runner.errors import NotFound
 
@@ -45,12 +46,14 @@ def _hosts(request: Request) -> list[dict]:
 @router.get("/", include_in_schema=False)
 def list_hosts(request: Request, version: VersionDep) -> dict:
     require(version, since="1.4")
+    enforce(request, "host:get_all")
     return {"hosts": _hosts(request), "next": None}
 
 
 @router.get("/{ident}")
 def show_host(ident: str, request: Request, version: VersionDep) -> dict:
     require(version, since="1.4")
+    enforce(request, "host:get")
     for h in _hosts(request):
         if ident in (h["uuid"], h["hostname"]):
             return h

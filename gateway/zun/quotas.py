@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep
+from gateway.context import CallerDep, enforce
 from gateway.zun.microversion import api_version
 from runner.errors import InvalidSpec, NotFound
 from runner.store.quotas import RESOURCES
@@ -54,6 +54,8 @@ def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str 
 
 @router.put("/v1/quotas/{project_id}")
 async def update_quota(project_id: str, request: Request, caller: CallerDep) -> dict:
+    """Accepted even below current usage (as Zun): new admissions then wait or fail."""
+    enforce(request, "quota:update")
     return request.app.state.store.set_quota(project_id, _limits(await request.json()))
 
 
@@ -65,15 +67,18 @@ def quota_defaults(project_id: str, request: Request, caller: CallerDep) -> dict
 
 @router.delete("/v1/quotas/{project_id}")
 def delete_quota(project_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    enforce(request, "quota:delete")
     request.app.state.store.delete_quota(project_id)
     return JSONResponse(None, status_code=200)  # Zun answers 200 with null, not 204
 
 
 @router.get("/v1/quota_classes/{name}")
 def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
+    enforce(request, "quota_class:get")
     return request.app.state.store.quota_class(name)
 
 
 @router.put("/v1/quota_classes/{name}")
 async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
+    enforce(request, "quota_class:update")
     return request.app.state.store.set_quota_class(name, _limits(await request.json()))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from runner.containers import Capsule, ContainerStatus
 from runner.errors import Conflict, NotFound
 from runner.models import CapsuleSpec
-from runner.store.base import StoreBase
+from runner.store.quotas import QuotaQueries, demand_of
 from runner.store.containers import _UUID_RE
 from runner.store.schema import capsules
 
@@ -36,12 +36,15 @@ def _row_to_capsule(row: sa.Row) -> Capsule:
     )
 
 
-class CapsuleQueries(StoreBase):
+class CapsuleQueries(QuotaQueries):
     """Zun capsules."""
 
-    def create_capsule(self, c: Capsule) -> Capsule:
+    def create_capsule(self, c: Capsule, *, limits: dict[str, float] | None = None) -> Capsule:
+        """Insert; with ``limits``, only if the project's quota admits it (one transaction)."""
         now = time.time()
         with self._write() as conn:
+            if limits is not None:
+                self._admit(conn, c.project_id, demand_of(c.capsule), limits)
             conn.execute(
                 capsules.insert().values(
                     uuid=c.uuid, name=c.name, project_id=c.project_id, user_id=c.user_id, status=c.status.value, status_reason=c.status_reason,

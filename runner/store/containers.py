@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from runner.containers import Container, ContainerStatus
 from runner.errors import Conflict, NotFound
 from runner.models import CapsuleSpec
-from runner.store.base import StoreBase
+from runner.store.quotas import QuotaQueries, demand_of
 from runner.store.schema import container_actions, containers
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -41,12 +41,15 @@ def _row_to_container(row: sa.Row) -> Container:
     )
 
 
-class ContainerQueries(StoreBase):
+class ContainerQueries(QuotaQueries):
     """Zun containers (a capsule of one that stays up) and their actions."""
 
-    def create_container(self, c: Container) -> Container:
+    def create_container(self, c: Container, *, limits: dict[str, float] | None = None) -> Container:
+        """Insert; with ``limits``, only if the project's quota admits it (one transaction)."""
         now = time.time()
         with self._write() as conn:
+            if limits is not None:
+                self._admit(conn, c.project_id, demand_of(c.capsule), limits)
             conn.execute(
                 containers.insert().values(
                     uuid=c.uuid,

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runner.containers import ContainerStatus
+from runner.errors import OverQuota
 from runner.store.base import StoreBase
 from runner.store.schema import capsules, containers, quota_classes, quotas
 
@@ -55,16 +56,44 @@ class QuotaQueries(StoreBase):
 
     def usage(self, project_id: str) -> dict[str, Any]:
         """What the project's Zun containers and capsules hold now."""
-        used = {"containers": 0, "cpu": 0.0, "memory": 0, "disk": 0}
-        live = [s.value for s in ContainerStatus if s is not ContainerStatus.DELETED]
         with self._read() as conn:
-            rows = list(conn.execute(sa.select(containers.c.capsule).where(containers.c.project_id == project_id, containers.c.status.in_(live))))
-            rows += list(conn.execute(sa.select(capsules.c.capsule).where(capsules.c.project_id == project_id)))
-        for (capsule,) in rows:
-            for c in capsule["containers"]:
-                r = c.get("resources", {})
-                used["containers"] += 1
-                used["cpu"] += float(r.get("cpu", 0))
-                used["memory"] += int(r.get("memory_mb", 0))
-                used["disk"] += int(r.get("disk_gb", 0))
-        return used
+            return _usage(conn, project_id)
+
+    def _admit(self, conn: sa.Connection, project_id: str, demand: dict[str, float], limits: dict[str, float]) -> None:
+        """Raise OverQuota unless ``demand`` fits under ``limits`` now.
+
+        Runs inside the creating transaction with the project locked, so
+        concurrent admissions are serialised: SQLite's BEGIN IMMEDIATE already
+        is; PostgreSQL takes a transaction-scoped advisory lock per project.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-quota:{project_id}"})
+        used = _usage(conn, project_id)
+        over = [res for res in RESOURCES if limits[res] >= 0 and used[res] + demand.get(res, 0) > limits[res]]
+        if over:
+            raise OverQuota(f"Quota exceeded for resources: {over}")
+
+
+def _usage(conn: sa.Connection, project_id: str) -> dict[str, Any]:
+    used = {"containers": 0, "cpu": 0.0, "memory": 0, "disk": 0}
+    live = [s.value for s in ContainerStatus if s is not ContainerStatus.DELETED]
+    rows = list(conn.execute(sa.select(containers.c.capsule).where(containers.c.project_id == project_id, containers.c.status.in_(live))))
+    rows += list(conn.execute(sa.select(capsules.c.capsule).where(capsules.c.project_id == project_id)))
+    for (capsule,) in rows:
+        for c in capsule["containers"]:
+            r = c.get("resources", {})
+            used["containers"] += 1
+            used["cpu"] += float(r.get("cpu", 0))
+            used["memory"] += int(r.get("memory_mb", 0))
+            used["disk"] += int(r.get("disk_gb", 0))
+    return used
+
+
+def demand_of(capsule_spec) -> dict[str, float]:  # noqa: ANN001
+    """A capsule's quota demand: its containers counted one by one."""
+    return {
+        "containers": len(capsule_spec.containers),
+        "cpu": sum(c.resources.cpu for c in capsule_spec.containers),
+        "memory": sum(c.resources.memory_mb for c in capsule_spec.containers),
+        "disk": sum(c.resources.disk_gb for c in capsule_spec.containers),
+    }

@@ -126,3 +126,27 @@ def test_list_pages_newest_first(store):
 def test_migrate_twice_is_harmless(store):
     store.migrate()
     store.ping()
+
+
+def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runner.containers import Container
+    from runner.errors import OverQuota
+    from runner.models import Resources
+
+    limits = {"containers": 10, "cpu": -1, "memory": -1, "disk": -1}
+
+    def admit(i: int) -> bool:
+        spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=0.1, memory_mb=16)),))
+        try:
+            store.create_container(Container(uuid=str(uuid.uuid4()), name=f"c{i}", project_id="race", user_id="u", capsule=spec), limits=limits)
+            return True
+        except OverQuota:
+            return False
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(admit, range(50)))
+    assert results.count(True) == 10
+    assert store.usage("race")["containers"] == 10
+    assert len(store.list_containers(project_id="race")) == 10

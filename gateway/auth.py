@@ -1,0 +1,120 @@
+"""Who is calling: Keystone token validation (or ``noauth``), as a middleware.
+
+In ``keystone`` mode every route but the public ones needs ``X-Auth-Token``.
+The gateway validates it with Keystone (``GET /v3/auth/tokens``) using its
+own service user's token, and caches the answer for at most
+``token_cache_s`` and never past the token's expiry: a revoked token keeps
+working for at most ``token_cache_s`` seconds (the documented revocation
+delay). Missing or invalid tokens get 401 with ``WWW-Authenticate`` naming
+Keystone; Keystone unreachable gives 503, never 500.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import datetime
+
+import httpx
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from gateway import errors
+from gateway.context import Caller, noauth_caller
+from runner.errors import Unauthorized, Unavailable, ZunrayError
+from runner.settings import Settings
+
+PUBLIC_PATHS = frozenset({"/", "/v1", "/v1/", "/healthz", "/openapi.json", "/docs", "/redoc"})
+SERVICE_TOKEN_MARGIN_S = 60.0
+
+
+def _expiry(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class KeystoneAuth:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.keystone_url or not settings.keystone_service_password:
+            raise ValueError("auth_mode keystone needs keystone_url and keystone_service_password")
+        self.settings = settings
+        self.url = settings.keystone_url.rstrip("/")
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        self._service: tuple[str, float] | None = None
+        self._cache: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _service_token(self, *, fresh: bool = False) -> str:
+        if self._service and not fresh and self._service[1] - SERVICE_TOKEN_MARGIN_S > time.time():
+            return self._service[0]
+        s = self.settings
+        body = {
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": {"name": s.keystone_service_user, "domain": {"id": s.keystone_domain}, "password": s.keystone_service_password}}},
+                "scope": {"project": {"name": s.keystone_service_project, "domain": {"id": s.keystone_domain}}},
+            }
+        }
+        try:
+            resp = await self._http.post(f"{self.url}/auth/tokens?nocatalog", json=body)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"Keystone unreachable at {self.url}: {exc}") from exc
+        if resp.status_code != 201:
+            raise Unavailable(f"the Zunray service user cannot log in to Keystone ({resp.status_code})")
+        self._service = (resp.headers["X-Subject-Token"], _expiry(resp.json()["token"]["expires_at"]))
+        return self._service[0]
+
+    async def validate(self, token: str) -> Caller:
+        now = time.time()
+        cached = self._cache.get(token)
+        if cached and cached[1] > now:
+            self._cache.move_to_end(token)
+            return cached[0]
+        resp = await self._ask(token)
+        if resp.status_code == 401:  # our own token expired or was revoked: log in again once
+            self._service = None
+            resp = await self._ask(token, fresh=True)
+        if resp.status_code in (401, 403, 404):
+            raise Unauthorized("The request you have made requires authentication: the token is invalid or expired.")
+        if resp.status_code != 200:
+            raise Unavailable(f"Keystone answered {resp.status_code} while validating a token")
+        data = resp.json()["token"]
+        project = data.get("project")
+        if not project:
+            raise Unauthorized("the token is not scoped to a project")
+        caller = Caller(project_id=project["id"], user_id=data["user"]["id"], roles=tuple(r["name"] for r in data.get("roles", ())))
+        until = min(now + self.settings.token_cache_s, _expiry(data["expires_at"]))
+        self._cache[token] = (caller, until)
+        while len(self._cache) > self.settings.token_cache_size:
+            self._cache.popitem(last=False)
+        return caller
+
+    async def _ask(self, token: str, *, fresh: bool = False) -> httpx.Response:
+        service = await self._service_token(fresh=fresh)
+        try:
+            return await self._http.get(f"{self.url}/auth/tokens?nocatalog", headers={"X-Auth-Token": service, "X-Subject-Token": token})
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"Keystone unreachable at {self.url}: {exc}") from exc
+
+
+def install(app, settings: Settings) -> None:  # noqa: ANN001
+    """Set ``request.state.caller`` on every request (or answer 401/503)."""
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next):  # noqa: ANN202
+        if settings.auth_mode == "noauth":
+            request.state.caller = noauth_caller(request.headers.get("X-Project-Id"))
+            return await call_next(request)
+        if request.url.path in PUBLIC_PATHS:
+            return await call_next(request)
+        token = request.headers.get("X-Auth-Token")
+        try:
+            if not token:
+                raise Unauthorized("The request you have made requires authentication: send X-Auth-Token.")
+            request.state.caller = await request.app.state.auth.validate(token)
+        except ZunrayError as exc:
+            status = errors.status_of(exc)
+            headers = {"WWW-Authenticate": f'Keystone uri="{settings.keystone_url}"'} if status == 401 else {}
+            body = errors.error_body(request, status, errors.code_of(request.url.path, exc), exc.message, exc.message)
+            return JSONResponse(body, status_code=status, headers=headers)
+        return await call_next(request)

@@ -1,0 +1,57 @@
+"""Access rules: which caller may do what, as a table of defaults.
+
+A rule is ``"admin"`` (the admin role), ``"any"`` (any authenticated caller of
+the project) or ``"role:<name>"``. Operators override rules with a JSON file
+(``Settings.policy_file``); unknown rule names in it are refused at start-up.
+Names follow Zun's policy names where Zun has one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+DEFAULT_RULES: dict[str, str] = {
+    "container:create:privileged": "admin",
+    "container:create:requested_destination": "admin",  # the `host` hint
+    "container:create:runtime": "admin",
+    "container:create:image_pull_policy": "admin",
+    "container:create:host_network": "admin",
+    "container:create:bind_mounts": "admin",
+    "container:delete_force": "admin",
+    "container:get_all_all_projects": "admin",
+    "capsule:get_all_all_projects": "admin",
+    "job:create:runtime": "admin",
+    "host:get_all": "admin",
+    "host:get": "admin",
+    "quota:update": "admin",
+    "quota:delete": "admin",
+    "quota_class:get": "admin",
+    "quota_class:update": "admin",
+}
+
+
+def load_rules(path: Path | None) -> dict[str, str]:
+    rules = dict(DEFAULT_RULES)
+    if path is None:
+        return rules
+    overrides = json.loads(Path(path).read_text())
+    unknown = sorted(set(overrides) - set(DEFAULT_RULES))
+    if unknown:
+        raise ValueError(f"unknown access rules in {path}: {unknown}; known: {sorted(DEFAULT_RULES)}")
+    for name, rule in overrides.items():
+        if rule not in ("admin", "any") and not str(rule).startswith("role:"):
+            raise ValueError(f"rule {name}: {rule!r} is not admin, any or role:<name>")
+    rules.update(overrides)
+    return rules
+
+
+def allowed(rules: dict[str, str], name: str, roles: Iterable[str]) -> bool:
+    rule = rules[name]
+    roles = set(roles)
+    if rule == "any":
+        return True
+    if rule == "admin":
+        return "admin" in roles
+    return rule.removeprefix("role:") in roles or "admin" in roles
