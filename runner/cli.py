@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -24,7 +25,9 @@ class ApiError(Exception):
 
 
 def _client(settings: Settings) -> httpx.Client:
-    return httpx.Client(base_url=settings.gateway_url, timeout=httpx.Timeout(90.0, connect=5.0))
+    """HTTP client of the gateway; with Keystone, the token comes from $OS_TOKEN."""
+    headers = {"X-Auth-Token": os.environ["OS_TOKEN"]} if os.environ.get("OS_TOKEN") else {}
+    return httpx.Client(base_url=settings.gateway_url, timeout=httpx.Timeout(90.0, connect=5.0), headers=headers)
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -153,6 +156,34 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if job["status"] == "Succeeded" else 1
 
 
+def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
+    """Catalog entry (type container) and the gateway's service user, in an existing Keystone."""
+    from runner.keystone_admin import KeystoneAdmin
+
+    admin = KeystoneAdmin(args.keystone_url, username=args.admin_user, password=args.admin_password, project=args.admin_project)
+    admin.service_user(name=settings.keystone_service_user, password=args.service_password, project=settings.keystone_service_project)
+    endpoint = args.endpoint or f"{settings.gateway_url}/v1"
+    admin.register_service(endpoint=endpoint)
+    print(f"registered service type 'container' at {endpoint} and service user {settings.keystone_service_user!r}")
+    print(f"start Zunray with: ZUNRAY_AUTH_MODE=keystone ZUNRAY_KEYSTONE_URL={args.keystone_url} ZUNRAY_KEYSTONE_SERVICE_PASSWORD=... zunray up")
+    return 0
+
+
+def cmd_keystone_local(settings: Settings, args: argparse.Namespace) -> int:
+    """A local Keystone (its own venv, SQLite) on 127.0.0.1 for trying authentication."""
+    from runner import keystone_local
+
+    home = settings.data_dir / "keystone"
+    if args.action == "down":
+        print("stopped" if keystone_local.stop(home) else "was not running")
+        return 0
+    venv = keystone_local.ensure_installed()
+    keystone_local.bootstrap(home, port=args.port, admin_password=args.admin_password, venv=venv)
+    keystone_local.serve(home, port=args.port, venv=venv)
+    print(f"Keystone is up: http://127.0.0.1:{args.port}/v3 (admin / {args.admin_password}); stop it with: zunray keystone-local down")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -178,6 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id")
         c.set_defaults(fn=fn)
+    kr = sub.add_parser("keystone-register", help="register Zunray in Keystone's catalog and create its service user")
+    kr.add_argument("--keystone-url", required=True, help="e.g. http://127.0.0.1:5000/v3")
+    kr.add_argument("--admin-user", default="admin")
+    kr.add_argument("--admin-password", required=True)
+    kr.add_argument("--admin-project", default="admin")
+    kr.add_argument("--service-password", required=True, help="password for the gateway's service user")
+    kr.add_argument("--endpoint", help="public URL of the Zun API (default: the gateway URL + /v1)")
+    kr.set_defaults(fn=cmd_keystone_register)
+    kl = sub.add_parser("keystone-local", help="run a local Keystone for trying authentication")
+    kl.add_argument("action", choices=["up", "down"])
+    kl.add_argument("--port", type=int, default=5000)
+    kl.add_argument("--admin-password", default="admin")
+    kl.set_defaults(fn=cmd_keystone_local)
     lg = sub.add_parser("logs", help="a job's output")
     lg.add_argument("id")
     lg.add_argument("-f", "--follow", action="store_true")

@@ -1,0 +1,85 @@
+"""A real Keystone (PyPI keystone, SQLite, gunicorn on loopback) and a Zunray
+stack that authenticates against it, with two projects set up through
+Keystone's own API: p1 (alice: member, carol: admin) and p2 (bob: member)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from runner import keystone_local
+from runner.keystone_admin import KeystoneAdmin
+from tests.conftest import free_port, run_stack, test_settings
+
+ADMIN_PASSWORD = "admin-secret"
+SERVICE_PASSWORD = "service-secret"
+
+
+@dataclass
+class Tenants:
+    url: str
+    home: object
+    port: int
+    admin: KeystoneAdmin
+    projects: dict
+    tokens: dict  # user name -> token
+    passwords: dict
+
+    def token(self, user: str) -> str:
+        project = {"alice": "p1", "carol": "p1", "bob": "p2"}[user]
+        return self.admin.login(user, self.passwords[user], project)
+
+
+@pytest.fixture(scope="session")
+def keystone(tmp_path_factory):
+    home = tmp_path_factory.mktemp("keystone")
+    port = free_port(low=23000)
+    venv = keystone_local.ensure_installed()
+    keystone_local.bootstrap(home, port=port, admin_password=ADMIN_PASSWORD, venv=venv)
+    keystone_local.serve(home, port=port, venv=venv)
+    url = f"http://127.0.0.1:{port}/v3"
+    try:
+        admin = KeystoneAdmin(url, username="admin", password=ADMIN_PASSWORD)
+        admin.service_user(name="zunray", password=SERVICE_PASSWORD)
+        projects = {name: admin.project(name) for name in ("p1", "p2")}
+        passwords = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
+        for user, project, role in (("alice", "p1", "member"), ("bob", "p2", "member"), ("carol", "p1", "admin")):
+            u = admin.user(user, passwords[user], project_id=projects[project]["id"])
+            admin.grant(project_id=projects[project]["id"], user_id=u["id"], role=role)
+            admin.grant(project_id=projects[project]["id"], user_id=u["id"], role="reader")
+        tenants = Tenants(url=url, home=home, port=port, admin=admin, projects=projects, tokens={}, passwords=passwords)
+        tenants.tokens = {u: tenants.token(u) for u in passwords}
+        yield tenants
+    finally:
+        keystone_local.stop(home)
+
+
+@pytest.fixture(scope="session")
+def secured(tmp_path_factory, keystone):
+    """A Zunray stack with auth_mode keystone, registered in the catalog."""
+    settings = test_settings(
+        tmp_path_factory.mktemp("secured"),
+        auth_mode="keystone",
+        keystone_url=keystone.url,
+        keystone_service_password=SERVICE_PASSWORD,
+        token_cache_s=2.0,
+    )
+    keystone.admin.register_service(endpoint=f"{settings.gateway_url}/v1")
+    yield from run_stack(settings)  # stack.up polls /healthz, which is public
+
+
+@pytest.fixture
+def as_user(secured, keystone):
+    """An HTTP client acting as one of the users: as_user("alice")."""
+    clients = []
+
+    def make(user: str) -> httpx.Client:
+        client = httpx.Client(base_url=secured.settings.gateway_url, timeout=60, headers={"X-Auth-Token": keystone.tokens[user], "OpenStack-API-Version": "container latest"})
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()

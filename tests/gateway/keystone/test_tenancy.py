@@ -1,0 +1,122 @@
+"""Keystone projects: authentication, isolation on every route, access rules, quotas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.ray]
+
+JOB = {"image": "busybox:latest", "command": ["sh", "-c", "echo secret-of-p1; sleep 30"], "resources": {"cpu": 0.1, "memory_mb": 16}}
+CONTAINER = {"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 16}
+
+
+def test_missing_or_bad_token_is_401_pointing_at_keystone(secured, keystone):
+    resp = secured.http.get("/v1/jobs")
+    assert resp.status_code == 401
+    assert resp.headers["WWW-Authenticate"] == f'Keystone uri="{keystone.url}"'
+    assert resp.json()["errors"][0]["status"] == 401
+    bad = secured.http.get("/v1/containers", headers={"X-Auth-Token": "not-a-token"})
+    assert bad.status_code == 401 and bad.json()["errors"][0]["code"] == "container.unauthorized"
+    assert secured.http.get("/").status_code == 200  # version discovery stays public
+
+
+def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
+    alice, bob, carol = as_user("alice"), as_user("bob"), as_user("carol")
+    job = alice.post("/v1/jobs", json=JOB).json()
+    ctr = alice.post("/v1/containers?run=true", json=CONTAINER).json()
+    try:
+        assert job["project_id"] == ctr["project_id"]
+        for path in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/logs", f"/v1/containers/{ctr['uuid']}", f"/v1/containers/{ctr['uuid']}/container_actions"):
+            assert bob.get(path).status_code == 404, path
+        assert bob.post(f"/v1/jobs/{job['id']}/cancel").status_code == 404
+        assert bob.delete(f"/v1/containers/{ctr['uuid']}?force=true").status_code in (403, 404)
+        assert bob.post(f"/v1/containers/{ctr['uuid']}/stop").status_code == 404
+        assert job["id"] not in [j["id"] for j in bob.get("/v1/jobs").json()["jobs"]]
+        assert ctr["uuid"] not in [c["uuid"] for c in bob.get("/v1/containers").json()["containers"]]
+        assert job["id"] in [j["id"] for j in alice.get("/v1/jobs").json()["jobs"]]
+        everyone = carol.get("/v1/containers?all_projects=True").json()["containers"]
+        assert ctr["uuid"] in [c["uuid"] for c in everyone]
+    finally:
+        alice.post(f"/v1/jobs/{job['id']}/cancel")
+        carol.delete(f"/v1/containers/{ctr['uuid']}?force=True&all_projects=True")
+
+
+@pytest.mark.parametrize(
+    "method, path, body, rule",
+    [
+        ("post", "/v1/containers", {**CONTAINER, "privileged": True}, "container:create:privileged"),
+        ("post", "/v1/containers", {**CONTAINER, "runtime": "runsc"}, "container:create:runtime"),
+        ("post", "/v1/containers", {**CONTAINER, "host": "somewhere"}, "container:create:requested_destination"),
+        ("post", "/v1/jobs", {**JOB, "runtime": "runsc"}, "job:create:runtime"),
+        ("get", "/v1/hosts/", None, "host:get_all"),
+        ("put", "/v1/quotas/anything", {"containers": 1}, "quota:update"),
+        ("get", "/v1/containers?all_projects=True", None, "container:get_all_all_projects"),
+    ],
+    ids=["privileged", "runtime", "host-hint", "job-runtime", "hosts", "quota-update", "all-projects"],
+)
+def test_admin_only_rules_deny_members_with_the_rule_name(as_user, method, path, body, rule):
+    resp = getattr(as_user("alice"), method)(path, **({"json": body} if body is not None else {}))
+    assert resp.status_code == 403, resp.text
+    assert rule in resp.json()["errors"][0]["detail"]
+
+
+def test_quota_refuses_zun_creates_over_the_limit(as_user, keystone):
+    carol, alice = as_user("carol"), as_user("alice")
+    p1 = keystone.projects["p1"]["id"]
+    assert carol.put(f"/v1/quotas/{p1}", json={"containers": 1}).status_code == 200
+    made = []
+    try:
+        first = alice.post("/v1/containers", json=CONTAINER)
+        assert first.status_code == 202
+        made.append(first.json()["uuid"])
+        second = alice.post("/v1/containers", json=CONTAINER)
+        assert second.status_code == 403
+        err = second.json()["errors"][0]
+        assert err["code"] == "container.over-quota" and "containers" in err["detail"]
+        usage = alice.get(f"/v1/quotas/{p1}?usages=True").json()
+        assert usage["containers"] == {"limit": 1, "in_use": 1}
+        assert alice.get(f"/v1/quotas/{keystone.projects['p2']['id']}").status_code == 404  # not yours
+    finally:
+        for u in made:
+            carol.delete(f"/v1/containers/{u}?force=True")
+        carol.delete(f"/v1/quotas/{p1}")
+
+
+def test_revoked_token_stops_working_within_the_cache_ttl(secured, keystone):
+    token = keystone.token("alice")
+    headers = {"X-Auth-Token": token}
+    assert secured.http.get("/v1/jobs", headers=headers).status_code == 200
+    keystone.admin.revoke(token)
+    deadline = time.monotonic() + secured.settings.token_cache_s + 3
+    while secured.http.get("/v1/jobs", headers=headers).status_code == 200:
+        assert time.monotonic() < deadline, "a revoked token outlived the cache TTL"
+        time.sleep(0.2)
+    assert secured.http.get("/v1/jobs", headers=headers).status_code == 401
+
+
+def test_openstack_cli_with_password_auth_through_the_catalog(secured, keystone):
+    openstack = str(Path(sys.executable).with_name("openstack"))
+    env_args = ["--os-auth-url", keystone.url, "--os-username", "alice", "--os-password", keystone.passwords["alice"], "--os-project-name", "p1",
+                "--os-user-domain-id", "default", "--os-project-domain-id", "default", "--os-identity-api-version", "3"]
+    done = subprocess.run([openstack, *env_args, "appcontainer", "list", "-f", "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), list)
+
+
+def test_keystone_down_is_503_never_500(secured, keystone):
+    from runner import keystone_local
+
+    fresh = keystone.token("bob")  # never seen by the gateway: it must ask Keystone
+    keystone_local.stop(keystone.home)
+    try:
+        resp = secured.http.get("/v1/jobs", headers={"X-Auth-Token": fresh})
+        assert resp.status_code == 503
+        assert "Keystone unreachable" in resp.json()["errors"][0]["detail"]
+    finally:
+        keystone_local.serve(keystone.home, port=keystone.port)
