@@ -171,9 +171,17 @@ class PlacementActor:
             return
         now = self.clock()
         hosts = self._snapshot()
+        usage: dict[str, tuple[dict, dict]] = {}  # project -> (used, limits), read once per round
         for obj_id, req in list(self.pending.items()):
             if req.not_before and req.not_before > now:
                 continue
+            if req.kind == requests.JOB:
+                if req.project_id not in usage:
+                    usage[req.project_id] = (self._project_usage(req.project_id), self.store.quota(req.project_id))
+                used, limits = usage[req.project_id]
+                if blocked := requests.quota_block(req, used, limits):
+                    self._note(req, blocked)
+                    continue
             decision = decide(req.demand, hosts, self.filters, self.scores, explain=False)
             self.decisions += 1
             if decision.host is None:
@@ -191,13 +199,27 @@ class PlacementActor:
                 continue  # cancelled or deleted meanwhile
             req.host = decision.host
             self.claims[obj_id] = req
+            if req.project_id in usage:
+                for res, amount in req.quota.items():
+                    usage[req.project_id][0][res] += amount
             row = hosts.names.index(decision.host)
             hosts.cpu_used[row] += req.demand.cpu
             hosts.memory_used[row] += req.demand.memory_mb
             self.dispatch(req.kind, decision.host, record)
 
+    def _project_usage(self, project_id: str) -> dict[str, float]:
+        """Zun objects from the store plus the jobs this actor has placed."""
+        used = self.store.usage(project_id)
+        for r in self.claims.values():
+            if r.kind == requests.JOB and r.project_id == project_id:
+                for res, amount in r.quota.items():
+                    used[res] += amount
+        return used
+
     def _note_pending(self, req: Request, decision: Decision) -> None:
-        reason = f"waiting for a host: {decision.summary()}"
+        self._note(req, f"waiting for a host: {decision.summary()}")
+
+    def _note(self, req: Request, reason: str) -> None:
         if self.last_reason.get(req.id) != reason:
             self.last_reason[req.id] = reason
             if not requests.note(self.store, req, reason):

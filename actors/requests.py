@@ -14,6 +14,7 @@ from runner.containers import Capsule, Container, ContainerStatus
 from runner.errors import InvalidTransition, NotFound
 from runner.models import Job, JobStatus
 from runner.store import Store
+from runner.store.quotas import RESOURCES, demand_of
 
 JOB, CONTAINER, CAPSULE = "job", "container", "capsule"
 _ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
@@ -29,6 +30,8 @@ class Request:
     trace_context: dict = field(default_factory=dict)
     not_before: float | None = None
     host: str | None = None
+    project_id: str = ""
+    quota: dict = field(default_factory=dict)  # what it counts against its project's quota
 
 
 def _demand(record: Job | Container | Capsule) -> Demand:
@@ -37,15 +40,15 @@ def _demand(record: Job | Container | Capsule) -> Demand:
 
 
 def from_job(job: Job) -> Request:
-    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host)
+    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id, demand_of(job.capsule))
 
 
 def from_container(c: Container) -> Request:
-    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host)
+    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, demand_of(c.capsule))
 
 
 def from_capsule(c: Capsule) -> Request:
-    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host)
+    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, demand_of(c.capsule))
 
 
 def load(store: Store, kind: str, obj_id: str) -> Request | None:
@@ -97,3 +100,17 @@ def note(store: Store, req: Request, reason: str) -> bool:
     if req.kind == CAPSULE:
         return store.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
     return store.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+
+
+def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) -> str | None:
+    """Why a job must wait for its project's quota, or None if it fits.
+
+    Zun containers and capsules were admitted when created; jobs are
+    admitted here, when they would start, so they wait instead of failing.
+    """
+    if req.kind != JOB:
+        return None
+    for res in RESOURCES:
+        if limits[res] >= 0 and used[res] + req.quota.get(res, 0) > limits[res]:
+            return f"waiting for quota: {res} {used[res]:g} of {limits[res]:g} in use, {req.quota.get(res, 0):g} asked"
+    return None

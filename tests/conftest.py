@@ -64,12 +64,12 @@ class Stack:
         assert resp.status_code == 202, resp.text
         return resp.json()
 
-    def wait(self, job_id: str, *, timeout_s: float = 60.0, until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut")) -> dict:
+    def wait(self, job_id: str, *, timeout_s: float = 60.0, until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut"), headers: dict | None = None) -> dict:
         import time
 
         deadline = time.monotonic() + timeout_s
         while True:
-            job = self.http.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5 if "Succeeded" in until else 0}).json()
+            job = self.http.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5 if "Succeeded" in until else 0}, headers=headers).json()
             if job["status"] in until:
                 return job
             assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job['status_reason']}"

@@ -154,6 +154,10 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
     new_cpu = cpu(patch["cpu"]) if "cpu" in patch else None
     new_mem = memory_mb(patch["memory"]) if "memory" in patch else None
     if new_cpu is not None or new_mem is not None:
+        res = c.capsule.containers[0].resources
+        delta = {"cpu": (new_cpu - res.cpu) if new_cpu is not None else 0, "memory": (new_mem - res.memory_mb) if new_mem is not None else 0}
+        if delta["cpu"] > 0 or delta["memory"] > 0:
+            store.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
         await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem}) if c.container_id else None
         main = c.capsule.containers[0]
         res = main.resources

@@ -59,6 +59,12 @@ class QuotaQueries(StoreBase):
         with self._read() as conn:
             return _usage(conn, project_id)
 
+    def check_quota(self, project_id: str, delta: dict[str, float]) -> None:
+        """Raise OverQuota unless growing by ``delta`` fits (a resize)."""
+        limits = self.quota(project_id)
+        with self._write() as conn:
+            self._admit(conn, project_id, delta, limits)
+
     def _admit(self, conn: sa.Connection, project_id: str, demand: dict[str, float], limits: dict[str, float]) -> None:
         """Raise OverQuota unless ``demand`` fits under ``limits`` now.
 

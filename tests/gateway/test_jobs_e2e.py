@@ -177,3 +177,22 @@ def test_healthz_reports_hosts(zunray):
     assert body["status"] == "ok"
     [host] = body["cluster"]["hosts"]
     assert host["docker_ok"] and "runc" in host["runtimes"]
+
+
+def test_jobs_over_the_project_quota_wait_queued_then_run(zunray):
+    project = {"X-Project-Id": "job-quota"}
+    assert zunray.http.put("/v1/quotas/job-quota", json={"containers": 1}, headers={"OpenStack-API-Version": "container latest"}).status_code == 200
+    try:
+        body = {"image": "busybox:latest", "resources": {"cpu": 0.1, "memory_mb": 16}}
+        first = zunray.http.post("/v1/jobs", json={**body, "command": ["sleep", "2"]}, headers=project).json()
+        zunray.wait(first["id"], until=("Running",), headers=project)
+        second = zunray.http.post("/v1/jobs", json={**body, "command": ["echo", "my turn"]}, headers=project).json()
+        time.sleep(0.5)
+        waiting = zunray.http.get(f"/v1/jobs/{second['id']}", headers=project).json()
+        assert waiting["status"] == "Queued"
+        assert "waiting for quota: containers 1 of 1 in use" in waiting["status_reason"]
+        done = zunray.http.get(f"/v1/jobs/{second['id']}", params={"wait_s": 30}, headers=project).json()
+        assert done["status"] == "Succeeded"
+        assert zunray.http.get(f"/v1/jobs/{first['id']}", headers=project).json()["finished_at"] <= done["started_at"]
+    finally:
+        zunray.http.delete("/v1/quotas/job-quota", headers={"OpenStack-API-Version": "container latest"})

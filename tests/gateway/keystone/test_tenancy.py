@@ -120,3 +120,12 @@ def test_keystone_down_is_503_never_500(secured, keystone):
         assert "Keystone unreachable" in resp.json()["errors"][0]["detail"]
     finally:
         keystone_local.serve(keystone.home, port=keystone.port)
+
+
+def test_token_of_a_disabled_project_is_401(secured, keystone):
+    fresh = keystone.token("bob")
+    keystone.admin.set_project_enabled(keystone.projects["p2"]["id"], False)
+    try:
+        assert secured.http.get("/v1/jobs", headers={"X-Auth-Token": fresh}).status_code == 401
+    finally:
+        keystone.admin.set_project_enabled(keystone.projects["p2"]["id"], True)
