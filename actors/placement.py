@@ -175,6 +175,11 @@ class PlacementActor:
         for obj_id, req in list(self.pending.items()):
             if req.not_before and req.not_before > now:
                 continue
+            decision = decide(req.demand, hosts, self.filters, self.scores, explain=False)
+            self.decisions += 1
+            if decision.host is None:
+                self._note_pending(req, decide(req.demand, hosts, self.filters, self.scores))
+                continue
             if req.kind == requests.JOB:
                 if req.project_id not in usage:
                     usage[req.project_id] = (self._project_usage(req.project_id), self.store.quota(req.project_id))
@@ -182,11 +187,6 @@ class PlacementActor:
                 if blocked := requests.quota_block(req, used, limits):
                     self._note(req, blocked)
                     continue
-            decision = decide(req.demand, hosts, self.filters, self.scores, explain=False)
-            self.decisions += 1
-            if decision.host is None:
-                self._note_pending(req, decide(req.demand, hosts, self.filters, self.scores))
-                continue
             try:
                 with continued(req.trace_context, "placement.decide", **{"zunray.job": obj_id, "zunray.kind": req.kind, "zunray.host": decision.host}):
                     record = requests.claim(self.store, req, decision.host)
