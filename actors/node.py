@@ -22,6 +22,7 @@ from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
 from runner.models import Job, JobStatus
 from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.networks import ProjectNetworks
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued, tracer
@@ -51,6 +52,7 @@ class NodeActor(ContainerHost, CapsuleHost):
         self.name = name
         self.store = store
         self.runtime = runtime
+        self.networks = ProjectNetworks(runtime)
         self.settings = settings
         self.finished = finished  # (id, kind="job"): tells placement a capsule released its host
         self._runs: dict[str, CapsuleRun] = {}
@@ -128,7 +130,7 @@ class NodeActor(ContainerHost, CapsuleHost):
             self.finished(job.id)
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
-        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule)
+        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks)
         with self._lock:
             self._runs[job.id] = run
             cancelled = job.cancel_requested or job.id in self._cancelled

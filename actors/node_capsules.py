@@ -30,7 +30,7 @@ class CapsuleHost:
         threading.Thread(target=self._create_capsule, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
 
     def _capsule_run(self, cap: Capsule) -> CapsuleRun:
-        return CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
+        return CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule, networks=self.networks)
 
     def _create_capsule(self, cap: Capsule) -> None:
         with self.object_lock(cap.uuid):

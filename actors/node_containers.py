@@ -110,7 +110,7 @@ class ContainerHost:
                 name=f"{self.runtime.instance}-{c.uuid}",
                 labels=labels,
                 runtime=c.capsule.runtime,
-                network_mode=c.capsule.network or "none",
+                network_mode=self.networks.resolve(c.capsule.network, c.project_id),
                 long_running=long_running_options(c),
             )
             c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c

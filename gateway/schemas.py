@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 from runner.models import Job
 
@@ -44,6 +44,13 @@ class JobIn(BaseModel):
     name: str = Field("", max_length=255)
     submission_id: str | None = Field(None, min_length=1, max_length=255, description="idempotency key (or the Idempotency-Key header)")
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
+    network: Literal["none", "project"] = Field("none", description="none, or the project's own network (fenced off from the host)")
+
+    @model_validator(mode="after")
+    def _runsc_has_no_network(self) -> JobIn:
+        if self.runtime == "runsc" and self.network != "none":
+            raise ValueError("network: runtime runsc runs without a network on these hosts")
+        return self
 
     @field_validator("image")
     @classmethod
@@ -85,6 +92,7 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         "workdir": main.workdir,
         "resources": {"cpu": main.resources.cpu, "memory_mb": main.resources.memory_mb, "disk_gb": main.resources.disk_gb, "pids": main.resources.pids},
         "runtime": job.capsule.runtime,
+        "network": job.capsule.network or "none",
         "image_pull_policy": main.pull_policy.value,
         "timeout_s": job.timeout_s,
         "max_retries": job.max_retries,

@@ -14,6 +14,7 @@ import time
 from runner.errors import RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
+from runner.runtimes.networks import ProjectNetworks
 from runner.telemetry import tracer
 
 INFRA_IMAGE = "busybox:latest"
@@ -31,8 +32,9 @@ class InitFailed(RuntimeFailure):
 class CapsuleRun:
     """The containers of one capsule on one host."""
 
-    def __init__(self, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec) -> None:
+    def __init__(self, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, networks: ProjectNetworks | None = None) -> None:
         self.runtime = runtime
+        self.networks = networks  # resolves spec.network "project"; None: no network at all
         self.capsule_id = capsule_id
         self.project = project
         self.spec = spec
@@ -76,7 +78,7 @@ class CapsuleRun:
                 self.runtime.ensure_image(spec.image, spec.pull_policy)
         for volume in self.spec.volumes:
             self.runtime.create_volume(self.volume_name(volume), labels=self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=volume, role="volume"))
-        network = self.spec.network or "none"
+        network = self.networks.resolve(self.spec.network, self.project) if self.networks else "none"
         if sandbox or len(self.spec.containers) > 1 or self.spec.init_containers:
             self.runtime.ensure_image(INFRA_IMAGE, _INFRA.pull_policy)
             infra = self._create(_INFRA, "infra", network)

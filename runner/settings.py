@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ray_namespace: str = "zunray"
 
     docker_url: str = "unix:///var/run/docker.sock"
+    # Zun containers and capsules join their project's own network (fenced off from the host);
+    # off: they get no network at all. Jobs choose per job ("network": "project").
+    project_networks: bool = False
     glance_url: str | None = None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
     docker_timeout_s: float = 60.0
 

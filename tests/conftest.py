@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 from runner import stack
+from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.networks import remove_project_networks
 from runner.settings import Settings
 
 
@@ -110,6 +112,9 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
         stack.down(settings)
         for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
             c.remove(force=True)
+        for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
+            v.remove(force=True)
+        remove_project_networks(DockerRuntime(url=settings.docker_url, instance=settings.instance, node="teardown"))
         client.close()
 
 

@@ -64,7 +64,7 @@ def submit(
         project_id=caller.project_id,
         user_id=caller.user_id,
         name=body.name,
-        capsule=CapsuleSpec(containers=(container,), runtime=body.runtime),
+        capsule=CapsuleSpec(containers=(container,), runtime=body.runtime, network=None if body.network == "none" else body.network),
         submission_id=key,
         timeout_s=body.timeout_s or settings.default_timeout_s,
         max_retries=body.max_retries,

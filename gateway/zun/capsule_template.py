@@ -73,7 +73,7 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
     )
 
 
-def capsule_from_body(body: Any, *, caller) -> Capsule:  # noqa: ANN001
+def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsule:  # noqa: ANN001
     if not isinstance(body, dict) or "template" not in body:
         raise InvalidSpec("'template' is a required property", field="template")
     if set(body) - {"template"}:
@@ -117,7 +117,7 @@ def capsule_from_body(body: Any, *, caller) -> Capsule:  # noqa: ANN001
         name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
-        capsule=CapsuleSpec(containers=apps, init_containers=inits, volumes=tuple(sorted(volumes))),
+        capsule=CapsuleSpec(containers=apps, init_containers=inits, volumes=tuple(sorted(volumes)), network=network),
         restart_policy=RESTART[policy],
         labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
         annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},

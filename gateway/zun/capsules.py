@@ -89,7 +89,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     cluster = request.app.state.cluster
     if down := cluster.docker_down_reason():
         raise Unavailable(down)
-    cap = capsule_from_body(body, caller=caller)
+    cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
     largest = cluster.largest_host_memory_mb()
     if largest is not None and cap.demand().memory_mb > largest:
         raise InvalidSpec(f"the capsule needs {cap.demand().memory_mb} MB; the largest host has {largest:g} MB", field="spec.containers")

@@ -83,7 +83,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     cluster = request.app.state.cluster
     if down := cluster.docker_down_reason():
         raise Unavailable(down)
-    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb())
+    network = "project" if request.app.state.settings.project_networks else None
+    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb(), network=network)
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
         ("container:create:privileged", c.spec.get("privileged")),

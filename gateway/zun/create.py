@@ -58,7 +58,7 @@ def _healthcheck(value: Any) -> dict | None:
     return out
 
 
-def container_from_body(raw: bytes, *, caller, version: Version, run: bool, largest_memory_mb: float | None) -> Container:  # noqa: ANN001
+def container_from_body(raw: bytes, *, caller, version: Version, run: bool, largest_memory_mb: float | None, network: str | None = None) -> Container:  # noqa: ANN001
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
@@ -133,7 +133,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
         name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
-        capsule=CapsuleSpec(containers=(main,), runtime=runtime),
+        capsule=CapsuleSpec(containers=(main,), runtime=runtime, network=network if runtime == "runc" else None),
         start_on_create=run,
         spec=spec,
     )
