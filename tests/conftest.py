@@ -114,7 +114,8 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
             c.remove(force=True)
         for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
             v.remove(force=True)
-        remove_project_networks(DockerRuntime(url=settings.docker_url, instance=settings.instance, node="teardown"))
+        # the real engine, even for a stack that was pointed at a missing one
+        remove_project_networks(DockerRuntime(url=Settings.model_fields["docker_url"].default, instance=settings.instance, node="teardown"))
         client.close()
 
 
