@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import sqlalchemy as sa
 
 from runner.store import Store
 from runner.store.engine import is_sqlite

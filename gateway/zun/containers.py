@@ -67,7 +67,7 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
     cluster = request.app.state.cluster
     try:
         result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=ACTION_TIMEOUT_S)
-    except ZunrayError as exc:
+    except ZunrayError:
         if log:
             store.finish_action(c.uuid, rid, error="Error")
         raise

@@ -8,10 +8,8 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from runner.containers import Capsule, ContainerStatus
-from runner.errors import Conflict, NotFound
 from runner.models import CapsuleSpec
 from runner.store.quotas import QuotaQueries, demand_of
-from runner.store.containers import _UUID_RE
 from runner.store.schema import capsules
 
 
@@ -55,17 +53,7 @@ class CapsuleQueries(QuotaQueries):
         return self.get_capsule(c.uuid)
 
     def get_capsule(self, ident: str, *, project_id: str | None = None) -> Capsule:
-        query = capsules.select()
-        if project_id is not None:
-            query = query.where(capsules.c.project_id == project_id)
-        query = query.where(capsules.c.uuid == ident) if _UUID_RE.match(ident) else query.where(capsules.c.name == ident).limit(2)
-        with self._read() as conn:
-            rows = list(conn.execute(query))
-        if not rows:
-            raise NotFound(f"Capsule {ident} could not be found.")
-        if len(rows) > 1:
-            raise Conflict(f"Multiple capsules exist with same name {ident}. Please use the capsule uuid instead.")
-        return _row_to_capsule(rows[0])
+        return _row_to_capsule(self._by_ident(capsules, ident, project_id=project_id, kind="capsule"))
 
     def list_capsules(self, *, project_id: str | None, limit: int = 1000, marker: str | None = None, statuses: Iterable[ContainerStatus] = (), host: str | None = None) -> list[Capsule]:
         query = capsules.select().order_by(capsules.c.created_at, capsules.c.uuid).limit(limit)
@@ -78,33 +66,19 @@ class CapsuleQueries(QuotaQueries):
             query = query.where(capsules.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                mark = conn.execute(sa.select(capsules.c.created_at).where(capsules.c.uuid == marker)).one_or_none()
-                if mark is None:
-                    raise NotFound(f"marker {marker} not found")
-                query = query.where(sa.or_(capsules.c.created_at > mark[0], sa.and_(capsules.c.created_at == mark[0], capsules.c.uuid > marker)))
+                query = query.where(self._after_marker(conn, capsules, capsules.c.created_at, marker))
             return [_row_to_capsule(r) for r in conn.execute(query)]
 
     def update_capsule(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Capsule | None:
         values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
-        query = capsules.update().where(capsules.c.uuid == uuid)
-        if only_in is not None:
-            query = query.where(capsules.c.status.in_([s.value for s in only_in]))
-        with self._write() as conn:
-            if conn.execute(query.values(updated_at=time.time(), **values)).rowcount == 0:
-                return None
-            return _row_to_capsule(conn.execute(capsules.select().where(capsules.c.uuid == uuid)).one())
+        conditions = [] if only_in is None else [capsules.c.status.in_([s.value for s in only_in])]
+        row = self._cas_update(capsules, uuid, *conditions, **values)
+        return None if row is None else _row_to_capsule(row)
 
     def claim_capsule_host(self, uuid: str, host: str) -> Capsule | None:
         """Place a capsule still waiting for a host (compare-and-set)."""
-        with self._write() as conn:
-            done = conn.execute(
-                capsules.update()
-                .where(capsules.c.uuid == uuid, capsules.c.status == ContainerStatus.CREATING.value, capsules.c.host.is_(None))
-                .values(host=host, status_reason=f"placed on {host}", updated_at=time.time())
-            ).rowcount
-            if not done:
-                return None
-            return _row_to_capsule(conn.execute(capsules.select().where(capsules.c.uuid == uuid)).one())
+        row = self._cas_update(capsules, uuid, capsules.c.status == ContainerStatus.CREATING.value, capsules.c.host.is_(None), host=host, status_reason=f"placed on {host}")
+        return None if row is None else _row_to_capsule(row)
 
     def delete_capsule(self, uuid: str) -> None:
         with self._write() as conn:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 
 from runner.containers import Container, ContainerStatus
-from runner.errors import Conflict, NotFound
 from runner.models import CapsuleSpec
 from runner.store.quotas import QuotaQueries, demand_of
 from runner.store.schema import container_actions, containers
 
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
 
 
@@ -74,20 +71,7 @@ class ContainerQueries(QuotaQueries):
 
     def get_container(self, ident: str, *, project_id: str | None = None) -> Container:
         """By uuid, or by name when unique in scope; 404 if absent, 409 if ambiguous."""
-        query = containers.select()
-        if project_id is not None:
-            query = query.where(containers.c.project_id == project_id)
-        with self._read() as conn:
-            if _UUID_RE.match(ident):
-                row = conn.execute(query.where(containers.c.uuid == ident)).one_or_none()
-                rows = [row] if row is not None else []
-            else:
-                rows = list(conn.execute(query.where(containers.c.name == ident).limit(2)))
-        if not rows:
-            raise NotFound(f"Container {ident} could not be found.")
-        if len(rows) > 1:
-            raise Conflict(f"Multiple containers exist with same name {ident}. Please use the container uuid instead.")
-        return _row_to_container(rows[0])
+        return _row_to_container(self._by_ident(containers, ident, project_id=project_id, kind="container"))
 
     def list_containers(
         self,
@@ -112,14 +96,7 @@ class ContainerQueries(QuotaQueries):
             query = query.where(containers.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                mark = conn.execute(sa.select(column).where(containers.c.uuid == marker)).one_or_none()
-                if mark is None:
-                    raise NotFound(f"marker {marker} not found")
-                value = mark[0]
-                if sort_dir == "asc":
-                    query = query.where(sa.or_(column > value, sa.and_(column == value, containers.c.uuid > marker)))
-                else:
-                    query = query.where(sa.or_(column < value, sa.and_(column == value, containers.c.uuid < marker)))
+                query = query.where(self._after_marker(conn, containers, column, marker, ascending=sort_dir == "asc"))
             return [_row_to_container(r) for r in conn.execute(query)]
 
     def update_container(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Container | None:
@@ -128,27 +105,18 @@ class ContainerQueries(QuotaQueries):
         Returns the updated container, or None if ``only_in`` did not match.
         """
         values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
-        if "capsule" in values and isinstance(values["capsule"], CapsuleSpec):
+        if isinstance(values.get("capsule"), CapsuleSpec):
             values["capsule"] = values["capsule"].to_dict()
-        query = containers.update().where(containers.c.uuid == uuid)
-        if only_in is not None:
-            query = query.where(containers.c.status.in_([s.value for s in only_in]))
-        with self._write() as conn:
-            if conn.execute(query.values(updated_at=time.time(), **values)).rowcount == 0:
-                return None
-            return _row_to_container(conn.execute(containers.select().where(containers.c.uuid == uuid)).one())
+        conditions = [] if only_in is None else [containers.c.status.in_([s.value for s in only_in])]
+        row = self._cas_update(containers, uuid, *conditions, **values)
+        return None if row is None else _row_to_container(row)
 
     def claim_container_host(self, uuid: str, host: str) -> Container | None:
         """Place a container still waiting for a host (compare-and-set)."""
-        with self._write() as conn:
-            done = conn.execute(
-                containers.update()
-                .where(containers.c.uuid == uuid, containers.c.status == ContainerStatus.CREATING.value, containers.c.host.is_(None))
-                .values(host=host, status_reason=f"placed on {host}", updated_at=time.time())
-            ).rowcount
-            if not done:
-                return None
-            return _row_to_container(conn.execute(containers.select().where(containers.c.uuid == uuid)).one())
+        row = self._cas_update(
+            containers, uuid, containers.c.status == ContainerStatus.CREATING.value, containers.c.host.is_(None), host=host, status_reason=f"placed on {host}"
+        )
+        return None if row is None else _row_to_container(row)
 
     def delete_container(self, uuid: str) -> None:
         with self._write() as conn:
