@@ -81,7 +81,7 @@ class NodeActor(ContainerHost, CapsuleHost):
         inv = self._inventory or {"cpus": 0, "memory_mb": 0, "runtimes": []}
         with self._lock:
             running = sorted(self._runs)
-        return {"name": self.name, **inv, "docker_ok": docker_ok, "docker_error": error, "running": running}
+        return {"name": self.name, **inv, "docker_ok": docker_ok, "docker_error": error, "running": running, "labels": dict(self.settings.node_labels)}
 
     # -- commands ---------------------------------------------------------
     def run(self, job: Job) -> None:

@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from actors import requests
 from actors.requests import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
+from policies.table import HostTable
 from runner.errors import ZunrayError
 from runner.settings import Settings
 from runner.store import Store
@@ -53,6 +52,7 @@ class PlacementActor:
         self.filters = make_filters(settings.placement_filters)
         self.scores = make_scores(settings.placement_scores)
         self.hosts: dict[str, HostState] = {}
+        self.table = HostTable()  # the same hosts as arrays, updated in place
         self.claims: dict[str, Request] = {}  # object id -> request with its host
         self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
         self.last_reason: dict[str, str] = {}
@@ -77,6 +77,16 @@ class PlacementActor:
             host.last_seen = self.clock()
             host.up = True
             host.info = report
+            s = self.settings
+            self.table.upsert(
+                name,
+                cpu_total=host.cpu_total,
+                cpu_capacity=host.cpu_total * s.cpu_allocation_ratio,
+                memory_capacity=host.memory_mb * s.memory_allocation_ratio,
+                runtimes=frozenset(host.runtimes),
+                up=host.docker_ok,
+                labels=report.get("labels") or {},
+            )
             self._schedule()
 
     def submit(self, obj_id: str, kind: str = requests.JOB) -> None:
@@ -90,7 +100,9 @@ class PlacementActor:
     def finished(self, obj_id: str, kind: str = requests.JOB) -> None:
         """A node released a capsule (job attempt ended, container deleted)."""
         with self._lock:
-            self.claims.pop(obj_id, None)
+            released = self.claims.pop(obj_id, None)
+            if released is not None:
+                self.table.release(released.host, released.demand)
             req = requests.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
                 self.pending[obj_id] = req
@@ -100,6 +112,9 @@ class PlacementActor:
         """Rebuild the queue and the claims from the store (the source of truth)."""
         with self._lock:
             self.claims = {r.id: r for r in requests.holding(self.store)}
+            self.table.clear_used()
+            for r in self.claims.values():
+                self.table.claim(r.host, r.demand)
             self.pending = {r.id: r for r in requests.waiting(self.store) if r.id not in self.claims}
             self._schedule()
 
@@ -110,6 +125,7 @@ class PlacementActor:
             for host in self.hosts.values():
                 if host.up and now - host.last_seen > self.settings.host_down_after_s:
                     host.up = False
+                    self.table.set_up(host.name, False)
                     log.warning("host %s missed its heartbeats; marked down", host.name)
             self._schedule()
 
@@ -126,8 +142,8 @@ class PlacementActor:
                         "cpus": h.cpu_total,
                         "memory_mb": h.memory_mb,
                         "runtimes": h.runtimes,
-                        "cpu_used": sum(r.demand.cpu for r in self.claims.values() if r.host == h.name),
-                        "memory_used_mb": sum(r.demand.memory_mb for r in self.claims.values() if r.host == h.name),
+                        "cpu_used": float(self.table.hosts.cpu_used[self.table.index[h.name]]),
+                        "memory_used_mb": float(self.table.hosts.memory_used[self.table.index[h.name]]),
                     }
                     for h in self.hosts.values()
                 ],
@@ -144,27 +160,7 @@ class PlacementActor:
 
     # -- the loop ---------------------------------------------------------
     def _snapshot(self) -> Hosts:
-        names = list(self.hosts)
-        used_cpu = dict.fromkeys(names, 0.0)
-        used_mem = dict.fromkeys(names, 0.0)
-        for r in self.claims.values():
-            if r.host in used_cpu:
-                used_cpu[r.host] += r.demand.cpu
-                used_mem[r.host] += r.demand.memory_mb
-        hs = [self.hosts[n] for n in names]
-        s = self.settings
-        return Hosts(
-            names=names,
-            cpu_total=np.array([h.cpu_total for h in hs], dtype=float),
-            cpu_capacity=np.array([h.cpu_total * s.cpu_allocation_ratio for h in hs], dtype=float),
-            cpu_used=np.array([used_cpu[n] for n in names], dtype=float),
-            memory_capacity=np.array([h.memory_mb * s.memory_allocation_ratio for h in hs], dtype=float),
-            memory_used=np.array([used_mem[n] for n in names], dtype=float),
-            disk_capacity=np.full(len(names), np.inf),
-            disk_used=np.zeros(len(names)),
-            runtimes=[frozenset(h.runtimes) for h in hs],
-            up=np.array([h.up and h.docker_ok for h in hs], dtype=bool),
-        )
+        return self.table.hosts
 
     def _schedule(self) -> None:
         if not self.pending:
@@ -199,12 +195,10 @@ class PlacementActor:
                 continue  # cancelled or deleted meanwhile
             req.host = decision.host
             self.claims[obj_id] = req
+            self.table.claim(decision.host, req.demand)
             if req.project_id in usage:
                 for res, amount in req.quota.items():
                     usage[req.project_id][0][res] += amount
-            row = hosts.names.index(decision.host)
-            hosts.cpu_used[row] += req.demand.cpu
-            hosts.memory_used[row] += req.demand.memory_mb
             self.dispatch(req.kind, decision.host, record)
 
     def _project_usage(self, project_id: str) -> dict[str, float]:

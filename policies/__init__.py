@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from policies.balanced import BalancedScore
 from policies.base import Demand, Filter, FilterResult, Hosts, Score
 from policies.binpack import BinPackScore
 from policies.fit import FitFilter, never_fits
+from policies.hints import LabelsFilter, RequestedHostFilter
+from policies.spread import SpreadScore
 
 #: name -> class; configuration enables them by name (filters) and weight (scores)
-FILTERS: dict[str, type] = {FitFilter.NAME: FitFilter}
-SCORES: dict[str, type] = {BinPackScore.NAME: BinPackScore}
+FILTERS: dict[str, type] = {cls.NAME: cls for cls in (FitFilter, RequestedHostFilter, LabelsFilter)}
+SCORES: dict[str, type] = {cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore)}
 
 __all__ = ["Decision", "Demand", "Hosts", "Filter", "Score", "FilterResult", "decide", "make_filters", "make_scores", "FILTERS", "SCORES"]
 

@@ -20,6 +20,8 @@ class Demand:
     memory_mb: float
     disk_gb: float = 0.0
     runtime: str = "runc"
+    host: str | None = None  # a requested destination (admin-only hint)
+    labels: tuple[tuple[str, str], ...] = ()  # host labels required (Zun hints "label:k=v")
 
 
 @dataclass(slots=True)
@@ -36,9 +38,21 @@ class Hosts:
     disk_used: np.ndarray
     runtimes: list[frozenset[str]]
     up: np.ndarray  # bool
+    labels: list[dict[str, str]] = field(default_factory=list)
+    _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def runtime_mask(self, runtime: str) -> np.ndarray:
+        """Which hosts offer ``runtime`` (cached: hosts change rarely, demands often)."""
+        mask = self._runtime_masks.get(runtime)
+        if mask is None or len(mask) != len(self.names):
+            mask = self._runtime_masks[runtime] = np.array([runtime in r for r in self.runtimes], dtype=bool)
+        return mask
+
+    def forget_masks(self) -> None:
+        self._runtime_masks.clear()
 
     @classmethod
     def build(cls, rows: list[dict]) -> Hosts:
@@ -58,6 +72,7 @@ class Hosts:
             disk_used=col("disk_used"),
             runtimes=[frozenset(r.get("runtimes", ("runc",))) for r in rows],
             up=np.array([r.get("up", True) for r in rows], dtype=bool),
+            labels=[dict(r.get("labels", {})) for r in rows],
         )
 
 

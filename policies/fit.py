@@ -1,4 +1,4 @@
-"""Resource-fit filter: cpu, memory and disk free, runtime present, host up."""
+"""Resource-fit filter: host up, runtime present, cpu, memory and disk free."""
 
 from __future__ import annotations
 
@@ -23,16 +23,22 @@ class FitFilter:
             (mem_free < demand.memory_mb, lambda i: f"insufficient memory: {max(mem_free[i], 0):g} MB free, {demand.memory_mb:g} MB asked"),
             (disk_free < demand.disk_gb, lambda i: f"insufficient disk: {max(disk_free[i], 0):g} GB free, {demand.disk_gb:g} GB asked"),
         ]
-        runtime_missing = np.array([demand.runtime not in r for r in hosts.runtimes], dtype=bool)
+        runtime_missing = ~hosts.runtime_mask(demand.runtime)
         checks.insert(1, (runtime_missing, lambda i: f"runtime {demand.runtime} missing"))
-        passed = np.ones(len(hosts), dtype=bool)
-        reasons: dict[int, str] = {}
-        for failed, why in checks:
-            newly = failed & passed
+        return run_checks(len(hosts), checks)
+
+
+def run_checks(n: int, checks: list) -> FilterResult:
+    """Apply (failed-mask, reason-of-row) checks in order; each host keeps its first reason."""
+    passed = np.ones(n, dtype=bool)
+    reasons: dict[int, str] = {}
+    for failed, why in checks:
+        newly = failed & passed
+        if newly.any():
             for i in np.flatnonzero(newly):
                 reasons[int(i)] = why(int(i))
             passed &= ~failed
-        return FilterResult(passed=passed, reasons=reasons)
+    return FilterResult(passed=passed, reasons=reasons)
 
 
 def never_fits(demand: Demand, hosts: Hosts) -> str | None:

@@ -58,3 +58,45 @@ def test_unknown_policy_names_are_refused():
 @pytest.mark.parametrize("attempt, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 1.0, 4.0), (10, 1.0, 60.0)])
 def test_backoff_grows_exponentially_within_bounds(attempt, rand, expected):
     assert backoff_s(attempt, base_s=1.0, max_s=60.0, rand=rand) == pytest.approx(expected)
+
+
+def test_requested_host_and_labels_filter_with_reasons():
+    filters = make_filters(["fit", "host", "labels"])
+    snapshot = Hosts.build(
+        [
+            {"name": "a", "cpu_total": 4, "memory_capacity": 1000, "labels": {"nic": "sriov"}},
+            {"name": "b", "cpu_total": 4, "memory_capacity": 1000, "labels": {"nic": "virtio"}},
+        ]
+    )
+    d = decide(Demand(cpu=1, memory_mb=10, labels=(("nic", "sriov"),)), snapshot, filters, SCORES)
+    assert d.host == "a" and d.reasons == {"b": "missing label nic=sriov"}
+    d = decide(Demand(cpu=1, memory_mb=10, host="b"), snapshot, filters, SCORES)
+    assert d.host == "b" and d.reasons == {"a": "not the requested host b"}
+
+
+@pytest.mark.parametrize("score, expected", [("binpack", "busy"), ("spread", "idle"), ("balanced", "even")], ids=["binpack", "spread", "balanced"])
+def test_scores_pick_their_kind_of_host(score, expected):
+    snapshot = Hosts.build(
+        [
+            {"name": "busy", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 8, "memory_capacity": 1000, "memory_used": 100},
+            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 0},
+            {"name": "even", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 4, "memory_capacity": 1000, "memory_used": 400},
+        ]
+    )
+    assert decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, make_scores({score: 1.0})).host == expected
+
+
+def test_host_table_updates_in_place_on_claim_and_release():
+    from policies.table import HostTable
+
+    table = HostTable()
+    table.upsert("h1", cpu_total=2, cpu_capacity=8, memory_capacity=1000, runtimes=frozenset({"runc"}))
+    table.upsert("h2", cpu_total=2, cpu_capacity=8, memory_capacity=1000, runtimes=frozenset({"runc", "runsc"}))
+    d = Demand(cpu=2, memory_mb=300, runtime="runsc")
+    assert decide(d, table.hosts, FILTERS, SCORES).host == "h2"
+    table.claim("h2", d)
+    table.claim("h2", d)
+    table.claim("h2", d)
+    assert decide(d, table.hosts, FILTERS, SCORES).host is None  # 900 of 1000 MB used
+    table.release("h2", d)
+    assert decide(d, table.hosts, FILTERS, SCORES).host == "h2"

@@ -1,0 +1,72 @@
+"""Live host arrays for the placement actor, updated in place on claim and release.
+
+Adding or changing a host re-allocates (rare); a claim or a release touches
+two numbers. ``hosts`` is the ``Hosts`` view the filters and scores read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from policies.base import Demand, Hosts
+
+
+def _empty() -> Hosts:
+    z = np.zeros(0)
+    return Hosts(names=[], cpu_total=z, cpu_capacity=z, cpu_used=z, memory_capacity=z, memory_used=z, disk_capacity=z, disk_used=z, runtimes=[], up=np.zeros(0, dtype=bool), labels=[])
+
+
+class HostTable:
+    def __init__(self) -> None:
+        self.hosts = _empty()
+        self.index: dict[str, int] = {}
+
+    def upsert(
+        self,
+        name: str,
+        *,
+        cpu_total: float,
+        cpu_capacity: float,
+        memory_capacity: float,
+        runtimes: frozenset[str],
+        up: bool = True,
+        labels: dict[str, str] | None = None,
+        disk_capacity: float = np.inf,
+    ) -> None:
+        h = self.hosts
+        row = self.index.get(name)
+        if row is None:
+            row = self.index[name] = len(h.names)
+            h.names.append(name)
+            for attr in ("cpu_total", "cpu_capacity", "cpu_used", "memory_capacity", "memory_used", "disk_capacity", "disk_used"):
+                setattr(h, attr, np.append(getattr(h, attr), 0.0))
+            h.up = np.append(h.up, True)
+            h.runtimes.append(runtimes)
+            h.labels.append({})
+            h.forget_masks()
+        h.cpu_total[row], h.cpu_capacity[row], h.memory_capacity[row], h.disk_capacity[row] = cpu_total, cpu_capacity, memory_capacity, disk_capacity
+        h.up[row] = up
+        if h.runtimes[row] != runtimes:
+            h.runtimes[row] = runtimes
+            h.forget_masks()
+        h.labels[row] = dict(labels or {})
+
+    def set_up(self, name: str, up: bool) -> None:
+        if name in self.index:
+            self.hosts.up[self.index[name]] = up
+
+    def claim(self, name: str, demand: Demand, sign: float = 1.0) -> None:
+        row = self.index.get(name)
+        if row is None:
+            return
+        self.hosts.cpu_used[row] += sign * demand.cpu
+        self.hosts.memory_used[row] += sign * demand.memory_mb
+        self.hosts.disk_used[row] += sign * demand.disk_gb
+
+    def release(self, name: str, demand: Demand) -> None:
+        self.claim(name, demand, -1.0)
+
+    def clear_used(self) -> None:
+        self.hosts.cpu_used[:] = 0.0
+        self.hosts.memory_used[:] = 0.0
+        self.hosts.disk_used[:] = 0.0
