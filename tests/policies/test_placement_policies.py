@@ -79,7 +79,7 @@ def test_scores_pick_their_kind_of_host(score, expected):
     snapshot = Hosts.build(
         [
             {"name": "busy", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 8, "memory_capacity": 1000, "memory_used": 100},
-            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 0},
+            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 600},
             {"name": "even", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 4, "memory_capacity": 1000, "memory_used": 400},
         ]
     )
