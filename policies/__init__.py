@@ -66,7 +66,9 @@ def decide(demand: Demand, hosts: Hosts, filters: list[Filter], scores: list[tup
     passed = np.ones(len(hosts), dtype=bool)
     reasons: dict[str, str] = {}
     for f in filters:
-        result = f.filter(demand, hosts)
+        result = f.filter(demand, hosts, explain=explain)
+        if result is None:
+            continue
         for i, why in result.reasons.items():
             if passed[i]:
                 reasons[hosts.names[i]] = why

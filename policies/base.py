@@ -87,7 +87,9 @@ class FilterResult:
 class Filter(Protocol):
     NAME: str
 
-    def filter(self, demand: Demand, hosts: Hosts) -> FilterResult: ...
+    def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult | None:
+        """Which hosts pass; None when the demand does not engage this filter at all."""
+        ...
 
 
 class Score(Protocol):

@@ -9,11 +9,15 @@ from policies.base import Demand, Hosts
 NAME = "binpack"
 
 
+def allocated(used: np.ndarray, asked: float, capacity: np.ndarray) -> np.ndarray:
+    """Fraction of capacity in use after placing; 1 where there is no capacity."""
+    return np.divide(used + asked, capacity, out=np.ones_like(capacity), where=capacity > 0)
+
+
 class BinPackScore:
     NAME = NAME
 
     def score(self, demand: Demand, hosts: Hosts) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cpu = np.where(hosts.cpu_capacity > 0, (hosts.cpu_used + demand.cpu) / hosts.cpu_capacity, 1.0)
-            mem = np.where(hosts.memory_capacity > 0, (hosts.memory_used + demand.memory_mb) / hosts.memory_capacity, 1.0)
-        return np.clip((cpu + mem) / 2.0, 0.0, 1.0) * 100.0
+        cpu = allocated(hosts.cpu_used, demand.cpu, hosts.cpu_capacity)
+        mem = allocated(hosts.memory_used, demand.memory_mb, hosts.memory_capacity)
+        return np.clip((cpu + mem) * 50.0, 0.0, 100.0)

@@ -12,7 +12,7 @@ NAME = "fit"
 class FitFilter:
     NAME = NAME
 
-    def filter(self, demand: Demand, hosts: Hosts) -> FilterResult:
+    def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult:
         cpu_free = hosts.cpu_capacity - hosts.cpu_used
         mem_free = hosts.memory_capacity - hosts.memory_used
         disk_free = hosts.disk_capacity - hosts.disk_used
@@ -25,19 +25,22 @@ class FitFilter:
         ]
         runtime_missing = ~hosts.runtime_mask(demand.runtime)
         checks.insert(1, (runtime_missing, lambda i: f"runtime {demand.runtime} missing"))
-        return run_checks(len(hosts), checks)
+        return run_checks(len(hosts), checks, explain=explain)
 
 
-def run_checks(n: int, checks: list) -> FilterResult:
-    """Apply (failed-mask, reason-of-row) checks in order; each host keeps its first reason."""
+def run_checks(n: int, checks: list, *, explain: bool) -> FilterResult:
+    """Apply (failed-mask, reason-of-row) checks in order; each host keeps its first reason.
+
+    Reasons are only written when ``explain`` (formatting them for thousands
+    of rejected hosts would cost more than the decision itself).
+    """
     passed = np.ones(n, dtype=bool)
     reasons: dict[int, str] = {}
     for failed, why in checks:
-        newly = failed & passed
-        if newly.any():
-            for i in np.flatnonzero(newly):
+        if explain:
+            for i in np.flatnonzero(failed & passed):
                 reasons[int(i)] = why(int(i))
-            passed &= ~failed
+        passed &= ~failed
     return FilterResult(passed=passed, reasons=reasons)
 
 

@@ -12,11 +12,12 @@ class RequestedHostFilter:
 
     NAME = "host"
 
-    def filter(self, demand: Demand, hosts: Hosts) -> FilterResult:
+    def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult | None:
         if demand.host is None:
-            return FilterResult(passed=np.ones(len(hosts), dtype=bool))
+            return None  # no constraint
         passed = np.array([name == demand.host for name in hosts.names], dtype=bool)
-        return FilterResult(passed=passed, reasons={int(i): f"not the requested host {demand.host}" for i in np.flatnonzero(~passed)})
+        reasons = {int(i): f"not the requested host {demand.host}" for i in np.flatnonzero(~passed)} if explain else {}
+        return FilterResult(passed=passed, reasons=reasons)
 
 
 class LabelsFilter:
@@ -24,9 +25,9 @@ class LabelsFilter:
 
     NAME = "labels"
 
-    def filter(self, demand: Demand, hosts: Hosts) -> FilterResult:
+    def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult | None:
         if not demand.labels:
-            return FilterResult(passed=np.ones(len(hosts), dtype=bool))
+            return None  # no constraint
         labels = hosts.labels or [{}] * len(hosts)
         missing = [[f"{k}={v}" for k, v in demand.labels if host_labels.get(k) != v] for host_labels in labels]
         passed = np.array([not m for m in missing], dtype=bool)

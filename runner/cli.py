@@ -136,6 +136,18 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
+    with _client(settings) as client:
+        data = _check(client.get(f"/v1/jobs/{args.id}/why"))
+    print(f"job {data['id']}: {data['status']} - {data['status_reason']}")
+    print(f"placement now: {data['summary']}")
+    for host, reason in sorted(data["reasons"].items()):
+        print(f"  {host:<30} rejected: {reason}")
+    for host, scores in sorted(data["scores"].items()):
+        print(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
+    return 0
+
+
 def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
     with _client(settings) as client:
         job = _check(client.post(f"/v1/jobs/{args.id}/cancel"))
@@ -205,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     j = sub.add_parser("jobs", help="list jobs")
     j.add_argument("--limit", type=int, default=20)
     j.set_defaults(fn=cmd_jobs)
-    for name, fn, helptext in (("show", cmd_show, "a job as JSON"), ("cancel", cmd_cancel, "cancel a job")):
+    for name, fn, helptext in (("show", cmd_show, "a job as JSON"), ("cancel", cmd_cancel, "cancel a job"), ("why", cmd_why, "why a job waits: per-host reasons and scores")):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id")
         c.set_defaults(fn=fn)

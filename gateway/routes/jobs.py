@@ -160,6 +160,15 @@ async def logs(
     return StreamingResponse(stream(), media_type="text/plain")
 
 
+@router.get("/{job_id}/why", summary="Why a job waits: per-host reasons and scores")
+async def why(job_id: str, request: Request, caller: CallerDep) -> dict:
+    store: Store = request.app.state.store
+    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    cluster = _cluster(request)
+    explained = await cluster.call(cluster.placement.explain.remote(job.id))
+    return {"id": job.id, "status": job.status.value, "status_reason": job.status_reason, **explained}
+
+
 @router.post("/{job_id}/cancel", status_code=202, summary="Cancel a job")
 def cancel(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     job = store.request_cancel(job_id, project_id=caller.project_id)

@@ -196,3 +196,21 @@ def test_jobs_over_the_project_quota_wait_queued_then_run(zunray):
         assert zunray.http.get(f"/v1/jobs/{first['id']}", headers=project).json()["finished_at"] <= done["started_at"]
     finally:
         zunray.http.delete("/v1/quotas/job-quota", headers={"OpenStack-API-Version": "container latest"})
+
+
+def test_why_explains_per_host_and_the_cli_prints_it(zunray, monkeypatch, capsys):
+    from runner.cli import main as cli_main
+
+    big = zunray.submit(command=["true"], resources={"cpu": 64, "memory_mb": 32})
+    try:
+        why = zunray.http.get(f"/v1/jobs/{big['id']}/why").json()
+        assert why["host"] is None and "needs 64 cpus" in why["summary"]
+        [(host, reason)] = why["reasons"].items()
+        assert "host has" in reason and "64 asked" in reason
+        for key, value in zunray.settings.to_env().items():
+            monkeypatch.setenv(key, value)
+        assert cli_main(["why", big["id"]]) == 0
+        out = capsys.readouterr().out
+        assert "needs 64 cpus" in out and host in out
+    finally:
+        zunray.http.post(f"/v1/jobs/{big['id']}/cancel")
