@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PLACEMENT = "placement"
 RESYNC_EVERY_S = 5.0
+FOLLOW_NODES_S = 3.0
 CONTAINER_SYNC_S = 2.0
 
 
@@ -60,8 +61,15 @@ class RayPlacement(PlacementActor):
         self._namespace = settings.ray_namespace
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
         super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch)
+        self._settings_json = settings_json
+        self._known_nodes: set[str] = set()
         _every(0.25, self.tick, "placement-tick")
         _every(RESYNC_EVERY_S, self.resync, "placement-resync")
+        _every(FOLLOW_NODES_S, self._follow_nodes, "placement-follow-nodes")
+
+    def _follow_nodes(self) -> None:
+        """Every Ray node that joins gets a NodeActor (nodes that leave stop heartbeating)."""
+        self._known_nodes = ensure_node_actors(self._settings_json, namespace=self._namespace, known=self._known_nodes)
 
     def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
         handle = self._nodes.get(host)
@@ -86,7 +94,7 @@ class RayNode(NodeActor):
             store=Store(settings.store_url_resolved),
             runtime=runtime,
             settings=settings,
-            finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind),
+            finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind, name),
         )
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
@@ -114,13 +122,26 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
         .remote(settings_json)
     )
     ray.get(placement.health.remote())
+    ensure_node_actors(settings_json, namespace=settings.ray_namespace)
+    return placement
+
+
+def ensure_node_actors(settings_json: dict, *, namespace: str, known: set[str] | None = None) -> set[str]:
+    """A NodeActor on every live Ray node (pinned to it); returns the node ids seen.
+
+    ``known`` node ids are skipped without asking Ray about their actor.
+    """
+    seen: set[str] = set()
     for node in ray.nodes():
         if not node.get("Alive"):
+            continue
+        seen.add(node["NodeID"])
+        if known is not None and node["NodeID"] in known:
             continue
         name = host_name(node)
         ray.remote(RayNode).options(
             name=node_actor_name(name),
-            namespace=settings.ray_namespace,
+            namespace=namespace,
             lifetime="detached",
             get_if_exists=True,
             max_restarts=-1,
@@ -128,4 +149,5 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
             num_cpus=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False),
         ).remote(settings_json, name)
-    return placement
+        log.info("node actor for %s ensured", name)
+    return seen

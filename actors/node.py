@@ -130,7 +130,7 @@ class NodeActor(ContainerHost, CapsuleHost):
             self.finished(job.id)
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
-        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks)
+        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         with self._lock:
             self._runs[job.id] = run
             cancelled = job.cancel_requested or job.id in self._cancelled

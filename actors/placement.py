@@ -19,6 +19,7 @@ from actors.requests import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.table import HostTable
 from runner.errors import ZunrayError
+from runner.models import JobStatus
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued
@@ -97,12 +98,17 @@ class PlacementActor:
                 self.pending[obj_id] = req
                 self._schedule()
 
-    def finished(self, obj_id: str, kind: str = requests.JOB) -> None:
-        """A node released a capsule (job attempt ended, container deleted)."""
+    def finished(self, obj_id: str, kind: str = requests.JOB, host: str | None = None) -> None:
+        """A node released a capsule (job attempt ended, container deleted).
+
+        ``host`` is who says so: a host that was lost and came back must not
+        release the claim of the job's new placement elsewhere.
+        """
         with self._lock:
-            released = self.claims.pop(obj_id, None)
-            if released is not None:
-                self.table.release(released.host, released.demand)
+            claim = self.claims.get(obj_id)
+            if claim is not None and (host is None or claim.host == host):
+                del self.claims[obj_id]
+                self.table.release(claim.host, claim.demand)
             req = requests.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
                 self.pending[obj_id] = req
@@ -127,7 +133,33 @@ class PlacementActor:
                     host.up = False
                     self.table.set_up(host.name, False)
                     log.warning("host %s missed its heartbeats; marked down", host.name)
+                    self._host_lost(host.name)
             self._schedule()
+
+    def _host_lost(self, name: str) -> None:
+        """Jobs on a lost host go back to the queue; Zun objects there become Unknown."""
+        for obj_id, req in list(self.claims.items()):
+            if req.host != name:
+                continue
+            del self.claims[obj_id]
+            self.table.release(name, req.demand)
+            try:
+                if req.kind == requests.JOB:
+                    self._requeue_lost_job(obj_id, name)
+                else:
+                    requests.mark_unknown(self.store, req, f"host {name} lost")
+            except ZunrayError:
+                log.exception("cannot record the loss of %s on %s", obj_id, name)
+
+    def _requeue_lost_job(self, job_id: str, host: str) -> None:
+        job = self.store.get_job(job_id)
+        if not job.status.is_active():
+            return
+        if job.attempt <= job.max_retries + 1:  # a lost host is not the job's fault: one extra attempt
+            job = self.store.transition_job(job_id, JobStatus.QUEUED, reason=f"host {host} lost; placing again", host=None)
+            self.pending[job_id] = requests.from_job(job)
+        else:
+            self.store.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
 
     # -- queries ----------------------------------------------------------
     def health(self) -> dict:

@@ -117,3 +117,11 @@ def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) 
         if limits[res] >= 0 and used[res] + req.quota.get(res, 0) > limits[res]:
             return f"waiting for quota: {res} {used[res]:g} of {limits[res]:g} in use, {req.quota.get(res, 0):g} asked"
     return None
+
+
+def mark_unknown(store: Store, req: Request, reason: str) -> None:
+    """A Zun container or capsule whose host was lost: its state is no longer known."""
+    if req.kind == CONTAINER:
+        store.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
+    elif req.kind == CAPSULE:
+        store.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)

@@ -32,8 +32,11 @@ class InitFailed(RuntimeFailure):
 class CapsuleRun:
     """The containers of one capsule on one host."""
 
-    def __init__(self, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, networks: ProjectNetworks | None = None) -> None:
+    def __init__(
+        self, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, networks: ProjectNetworks | None = None, attempt: int = 0
+    ) -> None:
         self.runtime = runtime
+        self.attempt = attempt  # in container names: a new attempt never collides with a lost one
         self.networks = networks  # resolves spec.network "project"; None: no network at all
         self.capsule_id = capsule_id
         self.project = project
@@ -57,7 +60,7 @@ class CapsuleRun:
         binds = [f"{self.volume_name(m.volume)}:{m.path}{':ro' if m.read_only else ''}" for m in spec.mounts]
         cid = self.runtime.create(
             spec,
-            name=f"{self.runtime.instance}-{self.capsule_id}-{spec.name}",
+            name=f"{self.runtime.instance}-{self.capsule_id}-{spec.name}" + (f"-{self.attempt}" if self.attempt else ""),
             labels=labels,
             runtime=self.spec.runtime,
             network_mode=network_mode,

@@ -1,0 +1,61 @@
+"""Two Ray nodes on one machine (raylets on 127.0.0.2 and 127.0.0.3): a node that
+joins gets a NodeActor, and a job on a node that dies is placed again elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner import procs
+from tests.conftest import run_stack, test_settings
+
+pytestmark = [pytest.mark.docker, pytest.mark.ray]
+
+
+@pytest.fixture(scope="module")
+def two_nodes(tmp_path_factory):
+    settings = test_settings(
+        tmp_path_factory.mktemp("multinode"),
+        placement_scores={"spread": 1.0},
+        host_heartbeat_s=1.0,
+        host_down_after_s=4.0,
+    )
+    for stack in run_stack(settings):
+        ray_bin = str(Path(sys.executable).with_name("ray"))
+        procs.spawn(
+            "worker",
+            [ray_bin, "start", "--block", f"--address={settings.ray_address_resolved}", "--node-ip-address=127.0.0.3",
+             "--num-cpus=1", "--object-store-memory=80000000", "--disable-usage-stats"],
+            run_dir=settings.run_dir, log_dir=settings.data_dir / "logs", env=None,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(stack.http.get("/healthz").json()["cluster"]["hosts"]) < 2:
+                assert time.monotonic() < deadline, "the second node never registered"
+                time.sleep(0.5)
+            yield stack
+        finally:
+            procs.stop("worker", settings.run_dir)
+
+
+def test_a_joining_node_gets_a_node_actor_and_a_lost_node_gives_its_job_back(two_nodes):
+    hosts = {h["name"]: h for h in two_nodes.http.get("/healthz").json()["cluster"]["hosts"]}
+    head = next(name for name in hosts if name.endswith("127.0.0.2"))
+    worker = next(name for name in hosts if name.endswith("127.0.0.3"))
+    pin = two_nodes.http.post(
+        "/v1/containers?run=true",
+        json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 1, "memory": 64, "host": head},
+        headers={"OpenStack-API-Version": "container latest"},
+    ).json()
+    job = two_nodes.submit(command=["sh", "-c", "sleep 3; echo done"])
+    running = two_nodes.wait(job["id"], until=("Running",))
+    assert running["host"] == worker  # spread: the empty node
+    procs.stop("worker", two_nodes.settings.run_dir)  # the worker machine dies
+    done = two_nodes.wait(job["id"], timeout_s=90)
+    assert done["status"] == "Succeeded", (done["status_reason"], done["history"])
+    assert done["host"] == head
+    assert any(f"host {worker} lost" in h["reason"] for h in done["history"])
+    assert two_nodes.http.get(f"/v1/containers/{pin['uuid']}", headers={"OpenStack-API-Version": "container latest"}).json()["host"] == head
