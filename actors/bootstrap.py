@@ -18,6 +18,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from actors import requests
 from actors.node import NodeActor
 from actors.placement import PlacementActor
+from actors.schedules import TICK_S, ScheduleActor
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 from runner.store import Store
@@ -26,6 +27,7 @@ from runner.telemetry import setup_tracing
 log = logging.getLogger(__name__)
 
 PLACEMENT = "placement"
+SCHEDULES = "schedules"
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0
 CONTAINER_SYNC_S = 2.0
@@ -102,6 +104,28 @@ class RayNode(NodeActor):
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
 
 
+class RaySchedules(ScheduleActor):
+    """ScheduleActor with its store and clients built inside the Ray worker."""
+
+    def __init__(self, settings_json: dict) -> None:
+        settings = Settings(**settings_json)
+        setup_tracing(settings, "zunray-schedules")
+        namespace = settings.ray_namespace
+
+        def cancel(job) -> None:  # noqa: ANN001
+            ray.get_actor(node_actor_name(job.host), namespace=namespace).cancel.remote(job.id)
+
+        super().__init__(
+            store=Store(settings.store_url_resolved),
+            submit=lambda job_id: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(job_id),
+            cancel=cancel,
+        )
+        _every(TICK_S, self.tick, "schedules-tick")
+
+    def ping(self) -> bool:
+        return True
+
+
 def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
     """Create (or find) the placement actor and a node actor on every live node.
 
@@ -123,6 +147,10 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
     )
     ray.get(placement.health.remote())
     ensure_node_actors(settings_json, namespace=settings.ray_namespace)
+    schedules = ray.remote(RaySchedules).options(
+        name=SCHEDULES, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=4, num_cpus=0
+    ).remote(settings_json)
+    ray.get(schedules.ping.remote())
     return placement
 
 

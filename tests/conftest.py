@@ -123,3 +123,13 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
 def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared stack of the test session."""
     yield from run_stack(test_settings(tmp_path_factory.mktemp("zunray")))
+
+
+@pytest.fixture(scope="session")
+def ray_driver(zunray):
+    """This test process as a Ray driver of the shared stack (to kill actors)."""
+    import ray
+
+    ray.init(address=zunray.settings.ray_address_resolved, namespace=zunray.settings.ray_namespace, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()

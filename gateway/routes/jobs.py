@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-import uuid
 from typing import Annotated, AsyncIterator
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,7 +14,8 @@ from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.schemas import JobIn, job_out
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
-from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, PullPolicy, Resources
+from runner.job_spec import build_job
+from runner.models import Job, JobStatus
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
 
@@ -50,25 +50,12 @@ def submit(
         raise InvalidSpec(f"{body.resources.memory_mb} MB is more than the largest host has ({largest:g} MB)", field="resources.memory_mb")
     if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
         raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
-    key = idempotency_key or body.submission_id
-    container = ContainerSpec(
-        image=body.image,
-        command=tuple(body.command),
-        env=dict(body.env),
-        workdir=body.workdir,
-        resources=Resources(**body.resources.model_dump()),
-        pull_policy=PullPolicy(body.image_pull_policy),
-    )
-    job = Job(
-        id=str(uuid.uuid4()),
+    job = build_job(
+        body.model_dump(),
         project_id=caller.project_id,
         user_id=caller.user_id,
-        name=body.name,
-        capsule=CapsuleSpec(containers=(container,), runtime=body.runtime, network=None if body.network == "none" else body.network),
-        submission_id=key,
-        timeout_s=body.timeout_s or settings.default_timeout_s,
-        max_retries=body.max_retries,
-        status_reason="queued",
+        submission_id=idempotency_key or body.submission_id,
+        default_timeout_s=settings.default_timeout_s,
     )
     # inside the HTTP server span that FastAPI opens for the request
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:

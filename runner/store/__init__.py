@@ -11,9 +11,10 @@ from runner.store.containers import ContainerQueries
 from runner.store.jobs import JobQueries
 from runner.store.quotas import QuotaQueries
 from runner.store.registries import RegistryQueries
+from runner.store.schedules import ScheduleQueries
 
 
-class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries):
     """Durable state shared by the gateway and the actors."""
 
 

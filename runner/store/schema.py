@@ -143,3 +143,36 @@ registries = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("cron", sa.String(255), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("job", sa.JSON, nullable=False),  # the job template, as POST /v1/jobs takes it
+    sa.Column("concurrency_policy", sa.String(16), nullable=False),
+    sa.Column("starting_deadline_s", sa.Float, nullable=True),
+    sa.Column("successful_history_limit", sa.Integer, nullable=False),
+    sa.Column("failed_history_limit", sa.Integer, nullable=False),
+    sa.Column("suspend", sa.Boolean, nullable=False),
+    sa.Column("checked_until", sa.Float, nullable=False),  # fire times up to here are decided
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+schedule_runs = sa.Table(
+    "schedule_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("schedule_uuid", sa.String(36), nullable=False),
+    sa.Column("scheduled_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # Started | Skipped | Missed | Replaced
+    sa.Column("job_id", sa.String(36), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("schedule_uuid", "scheduled_at", name="uq_schedule_runs_time"),
+)

@@ -17,13 +17,6 @@ from runner.store import Store
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 
-@pytest.fixture(scope="module")
-def ray_driver(zunray):
-    ray.init(address=zunray.settings.ray_address_resolved, namespace=zunray.settings.ray_namespace, log_to_driver=False, logging_level="ERROR")
-    yield
-    ray.shutdown()
-
-
 def test_gateway_killed_right_after_202_the_job_still_runs_once(zunray):
     job = zunray.submit(command=["sh", "-c", "echo survived"])
     os.kill(procs.recorded("gateway", zunray.settings.run_dir), signal.SIGKILL)

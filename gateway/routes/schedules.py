@@ -1,0 +1,118 @@
+"""Cron schedules that create jobs: /v1/schedules and their runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from actors.schedules import MIN_STARTING_DEADLINE_S
+from gateway.context import CallerDep, StoreDep, enforce
+from gateway.schemas import JobIn
+from policies.schedule import BadSchedule, next_fire, validate
+from runner.errors import InvalidSpec, NotFound
+
+router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., min_length=1, max_length=255)
+    cron: str = Field(..., max_length=255, description="5 fields, or 6 with seconds first")
+    time_zone: str = "UTC"
+    job: JobIn
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Allow"
+    starting_deadline_s: float | None = Field(None, description=f"at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)")
+    successful_history_limit: int = Field(3, ge=0, le=1000)
+    failed_history_limit: int = Field(1, ge=0, le=1000)
+    suspend: bool = False
+
+
+class SchedulePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = Field(None, max_length=255)
+    time_zone: str | None = None
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] | None = None
+    starting_deadline_s: float | None = None
+    successful_history_limit: int | None = Field(None, ge=0, le=1000)
+    failed_history_limit: int | None = Field(None, ge=0, le=1000)
+    suspend: bool | None = None
+
+
+def _check(cron: str, time_zone: str, deadline: float | None) -> None:
+    try:
+        validate(cron, time_zone)
+    except BadSchedule as exc:
+        raise InvalidSpec(str(exc), field="time_zone" if "time zone" in str(exc) else "cron") from None
+    if deadline is not None and deadline < MIN_STARTING_DEADLINE_S:
+        raise InvalidSpec(f"must be at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)", field="starting_deadline_s")
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+
+
+def _view(s: dict) -> dict:
+    out = {k: s[k] for k in ("uuid", "name", "project_id", "user_id", "cron", "time_zone", "job", "concurrency_policy", "starting_deadline_s", "successful_history_limit", "failed_history_limit", "suspend")}
+    out["id"] = out.pop("uuid")
+    out["next_run_at"] = None if s["suspend"] else _iso(next_fire(s["cron"], s["time_zone"], datetime.fromtimestamp(s["checked_until"], timezone.utc)).timestamp())
+    out["created_at"], out["updated_at"] = _iso(s["created_at"]), _iso(s["updated_at"])
+    out["links"] = [{"rel": "self", "href": f"/v1/schedules/{s['uuid']}"}, {"rel": "runs", "href": f"/v1/schedules/{s['uuid']}/runs"}]
+    return out
+
+
+@router.post("", status_code=201, summary="Create a schedule")
+def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDep) -> dict:
+    _check(body.cron, body.time_zone, body.starting_deadline_s)
+    if "runtime" in body.job.model_fields_set:
+        enforce(request, "job:create:runtime")
+    values = body.model_dump()
+    values["job"] = body.job.model_dump()
+    s = store.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values})
+    return _view(s)
+
+
+@router.get("", summary="List schedules")
+def list_schedules(store: StoreDep, caller: CallerDep) -> dict:
+    return {"schedules": [_view(s) for s in store.list_schedules(project_id=caller.project_id)]}
+
+
+@router.get("/{ident}", summary="Show a schedule")
+def show(ident: str, store: StoreDep, caller: CallerDep) -> dict:
+    return _view(store.get_schedule(ident, project_id=caller.project_id))
+
+
+@router.patch("/{ident}", summary="Change or suspend a schedule")
+def update(ident: str, body: SchedulePatch, store: StoreDep, caller: CallerDep) -> dict:
+    s = store.get_schedule(ident, project_id=caller.project_id)
+    changes = body.model_dump(exclude_unset=True)
+    merged = {**s, **changes}
+    _check(merged["cron"], merged["time_zone"], merged["starting_deadline_s"])
+    return _view(store.update_schedule(s["uuid"], **changes) or s)
+
+
+@router.delete("/{ident}", status_code=204, summary="Delete a schedule (its run records stay unless purge=true)")
+def delete(ident: str, store: StoreDep, caller: CallerDep, purge: bool = False) -> Response:
+    s = store.get_schedule(ident, project_id=caller.project_id)
+    store.delete_schedule(s["uuid"], purge=purge)
+    return Response(status_code=204)
+
+
+@router.get("/{ident}/runs", summary="Each fire time: Started (with its job), Skipped or Missed, and why")
+def runs(ident: str, store: StoreDep, caller: CallerDep, limit: int = 100) -> dict:
+    s = store.get_schedule(ident, project_id=caller.project_id)
+    out = []
+    for r in store.list_runs(s["uuid"], limit=min(max(limit, 1), 1000)):
+        status = None
+        if r["job_id"]:
+            try:
+                status = store.get_job(r["job_id"]).status.value
+            except NotFound:  # pruned by the history limits
+                status = "Deleted"
+        out.append({"scheduled_at": _iso(r["scheduled_at"]), "outcome": r["outcome"], "reason": r["reason"], "job_id": r["job_id"], "job_status": status})
+    return {"runs": out}
