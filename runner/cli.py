@@ -168,6 +168,32 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if job["status"] == "Succeeded" else 1
 
 
+def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    """zunray schedule create|list|runs|suspend|resume|delete"""
+    with _client(settings) as client:
+        if args.action == "create":
+            job = {"image": args.image, "command": args.command, "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb}}
+            body = {"name": args.name, "cron": args.cron, "time_zone": args.time_zone, "job": job, "concurrency_policy": args.policy}
+            if args.starting_deadline_s:
+                body["starting_deadline_s"] = args.starting_deadline_s
+            s = _check(client.post("/v1/schedules", json=body))
+            print(f"schedule {s['id']} created; next run at {s['next_run_at']}")
+        elif args.action == "list":
+            for s in _check(client.get("/v1/schedules"))["schedules"]:
+                state = "suspended" if s["suspend"] else f"next {s['next_run_at']}"
+                print(f"{s['id']}  {s['name']:<20} {s['cron']:<16} {s['time_zone']:<12} {s['concurrency_policy']:<8} {state}")
+        elif args.action == "runs":
+            for r in _check(client.get(f"/v1/schedules/{args.id}/runs"))["runs"]:
+                print(f"{r['scheduled_at']}  {r['outcome']:<8} {r['job_status'] or '':<10} {r['job_id'] or ''}  {r['reason']}")
+        elif args.action in ("suspend", "resume"):
+            _check(client.patch(f"/v1/schedules/{args.id}", json={"suspend": args.action == "suspend"}))
+            print(f"schedule {args.id} {args.action}d")
+        elif args.action == "delete":
+            _check(client.delete(f"/v1/schedules/{args.id}", params={"purge": args.purge}))
+            print(f"schedule {args.id} deleted")
+    return 0
+
+
 def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
     """Catalog entry (type container) and the gateway's service user, in an existing Keystone."""
     from runner.keystone_admin import KeystoneAdmin
@@ -221,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id")
         c.set_defaults(fn=fn)
+    sc = sub.add_parser("schedule", help="cron schedules that create jobs").add_subparsers(dest="action", required=True)
+    create = sc.add_parser("create", help="create a schedule: zunray schedule create --name N --cron C IMAGE [COMMAND...]")
+    create.add_argument("image")
+    create.add_argument("command", nargs="*")
+    create.add_argument("--name", required=True)
+    create.add_argument("--cron", required=True, help="5 fields, or 6 with seconds first")
+    create.add_argument("--time-zone", default="UTC")
+    create.add_argument("--policy", choices=["Allow", "Forbid", "Replace"], default="Allow")
+    create.add_argument("--starting-deadline-s", type=float)
+    create.add_argument("--cpu", type=float, default=0.5)
+    create.add_argument("--memory-mb", type=int, default=256)
+    create.set_defaults(fn=cmd_schedule)
+    sc.add_parser("list", help="list schedules").set_defaults(fn=cmd_schedule)
+    for action, helptext in (("runs", "each fire time and what became of it"), ("suspend", "stop firing"), ("resume", "fire again"), ("delete", "delete a schedule")):
+        one = sc.add_parser(action, help=helptext)
+        one.add_argument("id")
+        if action == "delete":
+            one.add_argument("--purge", action="store_true", help="also remove the run records")
+        one.set_defaults(fn=cmd_schedule)
     kr = sub.add_parser("keystone-register", help="register Zunray in Keystone's catalog and create its service user")
     kr.add_argument("--keystone-url", required=True, help="e.g. http://127.0.0.1:5000/v3")
     kr.add_argument("--admin-user", default="admin")

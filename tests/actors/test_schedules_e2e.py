@@ -75,3 +75,19 @@ def test_forbid_skips_while_the_previous_run_is_active(zunray):
             if r["job_id"]:
                 zunray.http.post(f"/v1/jobs/{r['job_id']}/cancel")
         zunray.http.delete(f"/v1/schedules/{s['id']}")
+
+
+def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
+    from runner.cli import main as cli_main
+
+    for key, value in zunray.settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    assert cli_main(["schedule", "create", "--name", "nightly", "--cron", "0 3 * * *", "--time-zone", "Europe/Paris", "--starting-deadline-s", "600", "busybox:latest", "echo", "hi"]) == 0
+    sid = capsys.readouterr().out.split()[1]
+    assert cli_main(["schedule", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "nightly" in listed and "Europe/Paris" in listed
+    assert cli_main(["schedule", "suspend", sid]) == 0
+    assert zunray.http.get(f"/v1/schedules/{sid}").json()["suspend"] is True
+    assert cli_main(["schedule", "delete", sid, "--purge"]) == 0
+    assert zunray.http.get(f"/v1/schedules/{sid}").status_code == 404
