@@ -10,7 +10,9 @@ process that exits, a restart policy at work, auto-remove).
 from __future__ import annotations
 
 import base64
+import io
 import logging
+import tarfile
 import threading
 import time
 from dataclasses import replace
@@ -113,6 +115,7 @@ class ContainerHost:
                 network_mode=self.networks.resolve(c.capsule.network, c.project_id),
                 long_running=long_running_options(c),
             )
+            self._inject_files(c, cid)
             c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
             if c.start_on_create:
                 self.store.update_container(c.uuid, task_state="container_starting")
@@ -124,6 +127,20 @@ class ContainerHost:
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
+
+    def _inject_files(self, c: Container, cid: str) -> None:
+        """Zun's ``bind`` mounts carry a file's content: copy it in (no host path is mounted)."""
+        files = [m for m in c.spec.get("mounts") or () if m.get("type") == "bind"]
+        if not files:
+            return
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for m in files:
+                data = base64.b64decode(m["source"])
+                info = tarfile.TarInfo(m["destination"].lstrip("/"))
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+        self._ops().put_archive(cid, "/", buf.getvalue())
 
     def _glance(self) -> GlanceImages:
         if not self.settings.glance_url:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import uuid
@@ -27,6 +29,7 @@ PARAM_VERSIONS = {"auto_remove": "1.3", "runtime": "1.5", "hostname": "1.9", "mo
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_CPU = 1.0
+MAX_BIND_FILE_BYTES = 1 << 20
 DEFAULT_MEMORY_MB = 512
 
 
@@ -97,9 +100,18 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
     if pull not in ("ifnotpresent", "always", "never"):
         raise InvalidSpec("image_pull_policy must be ifnotpresent, always or never", field="image_pull_policy")
     mounts = body.get("mounts") or []
-    for m in mounts:
-        if m.get("type", "volume") != "volume":
-            raise InvalidSpec("only named volume mounts are supported", field="mounts")
+    for i, m in enumerate(mounts):
+        if not isinstance(m, dict) or not str(m.get("destination", "")).startswith("/"):
+            raise InvalidSpec(f"mounts[{i}] needs an absolute destination", field=f"mounts[{i}].destination")
+        kind = m.get("type", "volume")
+        if kind == "bind":  # Zun's file injection: the client sends the file's content, base64-encoded
+            try:
+                if len(base64.b64decode(m.get("source") or "", validate=True)) > MAX_BIND_FILE_BYTES:
+                    raise InvalidSpec(f"mounts[{i}]: the file is over {MAX_BIND_FILE_BYTES} bytes", field=f"mounts[{i}].source")
+            except binascii.Error:
+                raise InvalidSpec(f"mounts[{i}].source must be the file's content in base64", field=f"mounts[{i}].source") from None
+        elif kind != "volume":
+            raise InvalidSpec(f"mounts[{i}].type must be volume or bind", field=f"mounts[{i}].type")
     try:
         disk = int(body.get("disk") or 0)
     except (TypeError, ValueError):

@@ -193,3 +193,9 @@ def test_restart_policy_and_healthcheck_reach_docker(zc, zunray, made):
     assert attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     assert attrs["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
     assert zc.containers.get(c.uuid).restart_policy == {"Name": "on-failure", "MaximumRetryCount": "2"}
+
+
+def test_bind_mount_content_is_injected_as_zun_does(zc, made):
+    # zunclient itself base64-encodes a bind mount's source, the file content
+    c = run(zc, made, mounts=[{"type": "bind", "source": b"threads=4\n", "destination": "/etc/app/app.conf"}])
+    assert zc.containers.execute(c.uuid, command="cat /etc/app/app.conf", run=True)["output"] == "threads=4\n"
