@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,8 +50,6 @@ class Stack:
 
     def no_containers(self, job_id: str, *, within_s: float = 5.0) -> bool:
         """True once no container of ``job_id`` is left (removal follows the outcome)."""
-        import time
-
         deadline = time.monotonic() + within_s
         wanted = [f"zunray.instance={self.settings.instance}", f"zunray.uuid={job_id}"]
         while self.docker.api.containers(all=True, filters={"label": wanted}):  # no per-container inspect: no race
@@ -67,8 +66,6 @@ class Stack:
         return resp.json()
 
     def wait(self, job_id: str, *, timeout_s: float = 60.0, until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut"), headers: dict | None = None) -> dict:
-        import time
-
         deadline = time.monotonic() + timeout_s
         while True:
             job = self.http.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5 if "Succeeded" in until else 0}, headers=headers).json()

@@ -159,7 +159,8 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         delta = {"cpu": (new_cpu - res.cpu) if new_cpu is not None else 0, "memory": (new_mem - res.memory_mb) if new_mem is not None else 0}
         if delta["cpu"] > 0 or delta["memory"] > 0:
             store.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
-        await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem}) if c.container_id else None
+        if c.container_id:  # not created yet: the new limits apply at creation
+            await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem})
         main = c.capsule.containers[0]
         res = main.resources
         new_res = replace(res, cpu=new_cpu if new_cpu is not None else res.cpu, memory_mb=new_mem if new_mem is not None else res.memory_mb)

@@ -7,8 +7,6 @@ module to one job. Docker errors become ``runner.errors`` here too.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from runner.errors import InvalidSpec
@@ -101,34 +99,19 @@ class ContainerOps:
             raise InvalidSpec(f"could not extract the archive into {path}", field="path")
 
     def update(self, cid: str, *, cpu: float | None, memory_mb: int | None) -> None:
-        kwargs: dict[str, Any] = {}
+        """Change the live limits. docker-py's update_container has no NanoCpus: raw API call."""
+        body: dict[str, int] = {}
         if cpu is not None:
-            kwargs["nano_cpus"] = int(cpu * 1e9)
+            body["NanoCpus"] = int(cpu * 1e9)
         if memory_mb is not None:
-            kwargs["mem_limit"] = f"{memory_mb}m"
-            kwargs["memswap_limit"] = f"{memory_mb}m"
-        if kwargs:
-            # docker-py's update_container lacks nano_cpus: send the raw API call
-            api = self.runtime._api  # noqa: SLF001
-            body = {"NanoCpus": kwargs.get("nano_cpus"), "Memory": _mb(memory_mb), "MemorySwap": _mb(memory_mb)}
-            body = {k: v for k, v in body.items() if v is not None}
+            body["Memory"] = body["MemorySwap"] = memory_mb * 1024 * 1024
+        if body:
+            api = self.runtime._api  # noqa: SLF001 - the same driver
             resp = api._post_json(api._url("/containers/{0}/update", cid), data=body)  # noqa: SLF001
-            self.runtime._call("_raise_for_status", resp)  # noqa: SLF001
+            self._call("_raise_for_status", resp)
 
     def rename(self, cid: str, name: str) -> None:
         self._call("rename", cid, name)
 
     def commit(self, cid: str, repository: str, tag: str | None) -> str:
         return self._call("commit", cid, repository=repository, tag=tag)["Id"]
-
-
-def _mb(memory_mb: int | None) -> int | None:
-    return None if memory_mb is None else memory_mb * 1024 * 1024
-
-
-def encode_archive(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def stat_header(stat: dict) -> str:
-    return json.dumps(stat)
