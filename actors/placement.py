@@ -26,6 +26,8 @@ from runner.telemetry import continued
 
 log = logging.getLogger(__name__)
 
+FULL_ROUND_S = 2.0
+
 
 @dataclass(slots=True)
 class HostState:
@@ -58,6 +60,7 @@ class PlacementActor:
         self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
         self.last_reason: dict[str, str] = {}
         self.decisions = 0
+        self._last_round = 0.0
         self._lock = threading.RLock()
         self.resync()
 
@@ -70,6 +73,7 @@ class PlacementActor:
             if host is None:
                 host = self.hosts[name] = HostState(name=name, cpu_total=0, memory_mb=0, runtimes=[])
                 log.info("host %s registered", name)
+            before = (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels"))
             host.cpu_total = float(report["cpus"])
             host.memory_mb = float(report["memory_mb"])
             host.runtimes = list(report["runtimes"])
@@ -88,7 +92,8 @@ class PlacementActor:
                 up=host.docker_ok,
                 labels=report.get("labels") or {},
             )
-            self._schedule()
+            if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
+                self._schedule()  # only a changed host can change a decision
 
     def submit(self, obj_id: str, kind: str = requests.JOB) -> None:
         """A new job or container was committed to the store."""
@@ -125,16 +130,25 @@ class PlacementActor:
             self._schedule()
 
     def tick(self) -> None:
-        """Periodic: mark silent hosts down, retry jobs whose backoff ended."""
+        """Periodic: mark silent hosts down; place jobs whose retry backoff ended.
+
+        Everything else schedules on its event (submit, finished, a changed
+        host); a full round every ``FULL_ROUND_S`` is the safety net for
+        changes nobody announces (a quota raised, a clock jump).
+        """
         with self._lock:
             now = self.clock()
+            changed = False
             for host in self.hosts.values():
                 if host.up and now - host.last_seen > self.settings.host_down_after_s:
                     host.up = False
                     self.table.set_up(host.name, False)
                     log.warning("host %s missed its heartbeats; marked down", host.name)
                     self._host_lost(host.name)
-            self._schedule()
+                    changed = True
+            backoff_over = any(r.not_before and self._last_round < r.not_before <= now for r in self.pending.values())
+            if changed or backoff_over or now - self._last_round >= FULL_ROUND_S:
+                self._schedule()
 
     def _host_lost(self, name: str) -> None:
         """Jobs on a lost host go back to the queue; Zun objects there become Unknown."""
@@ -195,9 +209,10 @@ class PlacementActor:
         return self.table.hosts
 
     def _schedule(self) -> None:
+        now = self.clock()
+        self._last_round = now
         if not self.pending:
             return
-        now = self.clock()
         hosts = self._snapshot()
         usage: dict[str, tuple[dict, dict]] = {}  # project -> (used, limits), read once per round
         for obj_id, req in list(self.pending.items()):
