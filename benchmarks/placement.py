@@ -101,6 +101,22 @@ def first_fit_decreasing(trace: list[Demand], cpu: float, memory: float) -> int:
     return len(bins)
 
 
+def memory_mb(n_hosts: int, n_queued: int) -> float:
+    """What the placement actor holds for ``n_hosts`` hosts and ``n_queued`` waiting capsules."""
+    import tracemalloc
+
+    from actors.requests import JOB, Request
+
+    tracemalloc.start()
+    table = build_table(n_hosts)
+    demands = mixed_trace(n_queued, seed=3)
+    pending = {f"job-{i:06d}": Request(JOB, f"job-{i:06d}", d, {}, None, None, "project", {"containers": 1, "cpu": d.cpu, "memory": d.memory_mb, "disk": 0}) for i, d in enumerate(demands)}
+    current, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert table and pending
+    return current / (1 << 20)
+
+
 def main() -> None:
     print("decisions per second (mixed demands, claim in place after each):")
     for n_hosts, decisions, base_decisions in ((1_000, 5_000, 500), (10_000, 2_000, 100)):
@@ -113,6 +129,7 @@ def main() -> None:
     print(f"packing {len(trace)} capsules on identical hosts (64 cpus, 256 GiB), lower bound {bound} hosts:")
     for name, used in (("binpack", pack(trace, hosts, "binpack")), ("spread", pack(trace, hosts, "spread")), ("first-fit-decreasing (offline)", first_fit_decreasing(trace, cpu, memory))):
         print(f"  {name:<32} {used:4d} hosts   ratio {used / bound:.3f}")
+    print(f"placement state for 10,000 hosts and 100,000 queued capsules: {memory_mb(10_000, 100_000):.0f} MiB (tracemalloc)")
 
 
 if __name__ == "__main__":
