@@ -62,7 +62,7 @@ class RayPlacement(PlacementActor):
         setup_tracing(settings, "zunray-placement")
         self._namespace = settings.ray_namespace
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
-        super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch)
+        super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch, cancel=self._cancel)
         self._settings_json = settings_json
         self._known_nodes: set[str] = set()
         _every(0.25, self.tick, "placement-tick")
@@ -73,10 +73,17 @@ class RayPlacement(PlacementActor):
         """Every Ray node that joins gets a NodeActor (nodes that leave stop heartbeating)."""
         self._known_nodes = ensure_node_actors(self._settings_json, namespace=self._namespace, known=self._known_nodes)
 
-    def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
+    def _node(self, host: str) -> ray.actor.ActorHandle:
         handle = self._nodes.get(host)
         if handle is None:
             handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self._namespace)
+        return handle
+
+    def _cancel(self, host: str, job_id: str) -> None:
+        self._node(host).cancel.remote(job_id)
+
+    def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
+        handle = self._node(host)
         method = {requests.JOB: handle.run, requests.CONTAINER: handle.create_container, requests.CAPSULE: handle.create_capsule}[kind]
         method.remote(record)
 

@@ -20,7 +20,7 @@ from actors.node_containers import ContainerHost
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
-from runner.models import Job, JobStatus
+from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.networks import ProjectNetworks
 from runner.settings import Settings
@@ -142,6 +142,8 @@ class NodeActor(ContainerHost, CapsuleHost):
                 self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
                 return
             job = self.store.transition_job(job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time())
+            if job.parent_id:
+                self._array_started(job)
         except InitFailed as exc:
             self._finish(job, run, JobStatus.FAILED, exc.message, exit_code=exc.exit_code)
             return
@@ -192,7 +194,9 @@ class NodeActor(ContainerHost, CapsuleHost):
         except ZunrayError:
             logs = (b"", 0)
         now = time.time()
-        retryable = status in (JobStatus.FAILED, JobStatus.TIMED_OUT) and job.attempt <= job.max_retries
+        failed = status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
+        # a task of an array draws on the array's shared budget (backoff_limit)
+        retryable = failed and (job.attempt <= job.max_retries or (job.parent_id is not None and self.store.take_retry(job.parent_id)))
         try:
             if retryable:
                 delay = backoff_s(job.attempt, base_s=self.settings.retry_base_s, max_s=self.settings.retry_max_s)
@@ -218,6 +222,14 @@ class NodeActor(ContainerHost, CapsuleHost):
                 self._runs.pop(job.id, None)
                 self._cancelled.discard(job.id)
             self.finished(job.id)
+
+    def _array_started(self, task: Job) -> None:
+        try:
+            self.store.transition_job(
+                task.parent_id, JobStatus.RUNNING, reason="tasks running", table=ARRAY_TRANSITIONS, only_from=[JobStatus.QUEUED], started_at=time.time()
+            )
+        except (InvalidTransition, NotFound):
+            pass  # a sibling started it already
 
     # -- after a restart --------------------------------------------------
     def reconcile(self) -> None:

@@ -47,10 +47,19 @@ class HostState:
 class PlacementActor:
     """Places waiting capsules (jobs, Zun containers) on hosts and dispatches them."""
 
-    def __init__(self, *, store: Store, settings: Settings, dispatch: Callable[[str, str, object], None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        dispatch: Callable[[str, str, object], None],
+        cancel: Callable[[str, str], None] = lambda host, job_id: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.dispatch = dispatch  # (kind, host, record) -> None: hand it to that host's node
+        self.cancel = cancel  # (host, job id) -> None: kill a running job there
         self.clock = clock
         self.filters = make_filters(settings.placement_filters)
         self.scores = make_scores(settings.placement_scores)
@@ -117,6 +126,10 @@ class PlacementActor:
             req = requests.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
                 self.pending[obj_id] = req
+            elif kind == requests.JOB:
+                parent_id = claim.parent_id if claim is not None else self._parent_of(obj_id)
+                if parent_id:
+                    self._settle_array(parent_id)
             self._schedule()
 
     def resync(self) -> None:
@@ -149,6 +162,25 @@ class PlacementActor:
             backoff_over = any(r.not_before and self._last_round < r.not_before <= now for r in self.pending.values())
             if changed or backoff_over or now - self._last_round >= FULL_ROUND_S:
                 self._schedule()
+
+    def _parent_of(self, job_id: str) -> str | None:
+        try:
+            return self.store.get_job(job_id).parent_id
+        except ZunrayError:
+            return None
+
+    def _settle_array(self, parent_id: str) -> None:
+        try:
+            for task in requests.settle_array(self.store, parent_id, self.clock()):
+                try:
+                    cancelled = self.store.request_cancel(task.id, project_id=None)
+                except ZunrayError:
+                    continue
+                if cancelled.host and not cancelled.status.is_terminal():
+                    self.cancel(cancelled.host, cancelled.id)
+                self.pending.pop(task.id, None)
+        except ZunrayError:
+            log.exception("cannot settle array %s", parent_id)
 
     def _host_lost(self, name: str) -> None:
         """Jobs on a lost host go back to the queue; Zun objects there become Unknown."""
@@ -222,6 +254,9 @@ class PlacementActor:
             self.decisions += 1
             if decision.host is None:
                 self._note_pending(req, decide(req.demand, hosts, self.filters, self.scores))
+                continue
+            if req.parent_id and sum(1 for c in self.claims.values() if c.parent_id == req.parent_id) >= req.parallelism:
+                self._note(req, f"waiting: the array's parallelism ({req.parallelism}) is in use")
                 continue
             if req.kind == requests.JOB:
                 if req.project_id not in usage:

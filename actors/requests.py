@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from policies import Demand
 from runner.containers import Capsule, Container, ContainerStatus
 from runner.errors import InvalidTransition, NotFound
-from runner.models import Job, JobStatus
+from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.store import Store
 from runner.store.quotas import RESOURCES, demand_of
 
@@ -32,6 +32,8 @@ class Request:
     host: str | None = None
     project_id: str = ""
     quota: dict = field(default_factory=dict)  # what it counts against its project's quota
+    parent_id: str | None = None  # a task of a job array
+    parallelism: int = 1  # the array's tasks running at once, at most
 
 
 def _demand(record: Job | Container | Capsule) -> Demand:
@@ -43,7 +45,7 @@ def _demand(record: Job | Container | Capsule) -> Demand:
 
 
 def from_job(job: Job) -> Request:
-    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id, demand_of(job.capsule))
+    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id, demand_of(job.capsule), job.parent_id, job.parallelism)
 
 
 def from_container(c: Container) -> Request:
@@ -59,7 +61,7 @@ def load(store: Store, kind: str, obj_id: str) -> Request | None:
     try:
         if kind == JOB:
             job = store.get_job(obj_id)
-            return from_job(job) if job.status is JobStatus.QUEUED else None
+            return from_job(job) if job.status is JobStatus.QUEUED and not job.is_array else None
         if kind == CAPSULE:
             cap = store.get_capsule(obj_id)
             return from_capsule(cap) if cap.status is ContainerStatus.CREATING and cap.host is None else None
@@ -70,7 +72,7 @@ def load(store: Store, kind: str, obj_id: str) -> Request | None:
 
 
 def waiting(store: Store) -> list[Request]:
-    jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED])]
+    jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED]) if not j.is_array]  # an array's parent never runs itself
     containers = [from_container(c) for c in store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
     caps = [from_capsule(c) for c in store.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
     return jobs + containers + caps
@@ -78,7 +80,7 @@ def waiting(store: Store) -> list[Request]:
 
 def holding(store: Store) -> list[Request]:
     """Everything that holds resources on a host now."""
-    jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host]
+    jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array]
     containers = [from_container(c) for c in store.list_containers(project_id=None) if c.host]
     caps = [from_capsule(c) for c in store.list_capsules(project_id=None) if c.host]
     return jobs + containers + caps
@@ -125,3 +127,24 @@ def mark_unknown(store: Store, req: Request, reason: str) -> None:
         store.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
     elif req.kind == CAPSULE:
         store.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
+
+
+def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:
+    """Decide an array from its tasks; returns the tasks to cancel (after a final failure).
+
+    All tasks succeeded: the array succeeded. A task that failed for good (the
+    shared backoff_limit is spent): the array failed and the others are cancelled.
+    """
+    parent = store.get_job(parent_id)
+    if parent.status.is_terminal():
+        return []
+    tasks = store.tasks_of(parent_id)
+    failed = [t for t in tasks if t.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)]
+    if failed:
+        t = failed[0]
+        reason = f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
+        store.transition_job(parent_id, JobStatus.FAILED, reason=reason, table=ARRAY_TRANSITIONS, finished_at=now)
+        return [t for t in tasks if not t.status.is_terminal()]
+    if tasks and all(t.status is JobStatus.SUCCEEDED for t in tasks):
+        store.transition_job(parent_id, JobStatus.SUCCEEDED, reason=f"all {len(tasks)} tasks succeeded", table=ARRAY_TRANSITIONS, only_from=[JobStatus.RUNNING], finished_at=now, exit_code=0)
+    return []

@@ -45,6 +45,9 @@ class JobIn(BaseModel):
     submission_id: str | None = Field(None, min_length=1, max_length=255, description="idempotency key (or the Idempotency-Key header)")
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
     network: Literal["none", "project"] = Field("none", description="none, or the project's own network (fenced off from the host)")
+    completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
+    parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
+    backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
@@ -104,6 +107,8 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         "finished_at": _iso(job.finished_at),
         "links": [{"rel": "self", "href": f"/v1/jobs/{job.id}"}, {"rel": "logs", "href": f"/v1/jobs/{job.id}/logs"}],
     }
+    if job.completions > 1 or job.parent_id:
+        out.update(completions=job.completions, parallelism=job.parallelism, backoff_limit=job.backoff_limit, retries_used=job.retries_used, parent_id=job.parent_id, task_index=job.task_index)
     if history is not None:
         out["history"] = [{"at": _iso(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
     return out

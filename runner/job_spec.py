@@ -12,11 +12,16 @@ from typing import Any
 from runner.models import CapsuleSpec, ContainerSpec, Job, PullPolicy, Resources
 
 
-def build_job(fields: dict[str, Any], *, project_id: str, user_id: str, submission_id: str | None, default_timeout_s: float | None) -> Job:
+def build_job(
+    fields: dict[str, Any], *, project_id: str, user_id: str, submission_id: str | None, default_timeout_s: float | None, task_index: int | None = None, parent_id: str | None = None
+) -> Job:
+    env = dict(fields.get("env") or {})
+    if task_index is not None:
+        env["JOB_INDEX"] = str(task_index)
     container = ContainerSpec(
         image=fields["image"],
         command=tuple(fields.get("command") or ()),
-        env=dict(fields.get("env") or {}),
+        env=env,
         workdir=fields.get("workdir"),
         resources=Resources(**fields["resources"]),
         pull_policy=PullPolicy(fields.get("image_pull_policy", "ifnotpresent")),
@@ -30,6 +35,21 @@ def build_job(fields: dict[str, Any], *, project_id: str, user_id: str, submissi
         capsule=CapsuleSpec(containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network),
         submission_id=submission_id,
         timeout_s=fields.get("timeout_s") or default_timeout_s,
-        max_retries=fields.get("max_retries", 0),
+        max_retries=0 if parent_id else fields.get("max_retries", 0),  # an array's tasks share its backoff_limit
         status_reason="queued",
+        completions=fields.get("completions", 1),
+        parallelism=fields.get("parallelism", 1),
+        backoff_limit=fields.get("backoff_limit", 0),
+        parent_id=parent_id,
+        task_index=task_index,
     )
+
+
+def build_array(fields: dict[str, Any], **common: Any) -> tuple[Job, list[Job]]:
+    """An array's parent and its ``completions`` indexed tasks."""
+    parent = build_job(fields, **common)
+    tasks = [
+        build_job({**fields, "name": f"{fields.get('name') or 'task'}-{i}"}, **{**common, "submission_id": None}, task_index=i, parent_id=parent.id)
+        for i in range(parent.completions)
+    ]
+    return parent, tasks

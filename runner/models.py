@@ -154,17 +154,23 @@ JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.CANCELLED: frozenset(),
     S.TIMED_OUT: frozenset(),
 }
+#: an array's parent never runs itself: Running from its first task's start to its end
+ARRAY_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    **{s: frozenset() for s in (S.PLACED, S.STARTING, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.TIMED_OUT)},
+}
 del S
 
 
-def sources_of(target: JobStatus) -> frozenset[JobStatus]:
+def sources_of(target: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS) -> frozenset[JobStatus]:
     """Every status from which ``target`` may be reached."""
-    return frozenset(src for src, dests in JOB_TRANSITIONS.items() if target in dests)
+    return frozenset(src for src, dests in table.items() if target in dests)
 
 
-def check_transition(job_id: str, current: JobStatus, wanted: JobStatus) -> None:
+def check_transition(job_id: str, current: JobStatus, wanted: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS) -> None:
     """Raise ``InvalidTransition`` unless ``current -> wanted`` is allowed."""
-    if wanted not in JOB_TRANSITIONS[current]:
+    if wanted not in table[current]:
         raise InvalidTransition("job", job_id, current.value, wanted.value)
 
 
@@ -192,6 +198,17 @@ class Job:
     updated_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    # job arrays: a parent with completions > 1 runs as indexed child tasks
+    completions: int = 1
+    parallelism: int = 1
+    backoff_limit: int = 0  # retries allowed across all tasks of an array
+    retries_used: int = 0
+    parent_id: str | None = None  # set on a task of an array
+    task_index: int | None = None
+
+    @property
+    def is_array(self) -> bool:
+        return self.completions > 1 and self.parent_id is None
 
     def demand(self) -> Resources:
         return self.capsule.demand()

@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from runner.errors import Conflict, InvalidTransition, NotFound
-from runner.models import CapsuleSpec, Job, JobStatus, sources_of
+from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
 from runner.store.base import StoreBase
 from runner.store.schema import job_events, job_logs, jobs
 
@@ -38,40 +38,57 @@ def _row_to_job(row: sa.Row) -> Job:
         updated_at=m["updated_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        completions=m["completions"],
+        parallelism=m["parallelism"],
+        backoff_limit=m["backoff_limit"],
+        retries_used=m["retries_used"],
+        parent_id=m["parent_id"],
+        task_index=m["task_index"],
     )
+
+
+def _insert_values(job: Job, now: float) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "project_id": job.project_id,
+        "user_id": job.user_id,
+        "name": job.name,
+        "submission_id": job.submission_id,
+        "status": job.status.value,
+        "status_reason": job.status_reason,
+        "capsule": job.capsule.to_dict(),
+        "timeout_s": job.timeout_s,
+        "max_retries": job.max_retries,
+        "attempt": 0,
+        "cancel_requested": False,
+        "trace_context": job.trace_context,
+        "created_at": now,
+        "updated_at": now,
+        "completions": job.completions,
+        "parallelism": job.parallelism,
+        "backoff_limit": job.backoff_limit,
+        "retries_used": 0,
+        "parent_id": job.parent_id,
+        "task_index": job.task_index,
+    }
 
 
 class JobQueries(StoreBase):
     """Jobs, their history events and their kept logs."""
 
     # -- jobs -------------------------------------------------------------
-    def create_job(self, job: Job) -> tuple[Job, bool]:
-        """Insert ``job``; with a known ``submission_id`` return the existing one.
+    def create_job(self, job: Job, *, tasks: Iterable[Job] = ()) -> tuple[Job, bool]:
+        """Insert ``job`` (and an array's ``tasks``, in the same transaction);
+        with a known ``submission_id`` return the existing one.
 
         Returns ``(job, created)``. Idempotent per (project, submission_id).
         """
         now = time.time()
-        values = {
-            "id": job.id,
-            "project_id": job.project_id,
-            "user_id": job.user_id,
-            "name": job.name,
-            "submission_id": job.submission_id,
-            "status": job.status.value,
-            "status_reason": job.status_reason,
-            "capsule": job.capsule.to_dict(),
-            "timeout_s": job.timeout_s,
-            "max_retries": job.max_retries,
-            "attempt": 0,
-            "cancel_requested": False,
-            "trace_context": job.trace_context,
-            "created_at": now,
-            "updated_at": now,
-        }
         try:
             with self._write() as conn:
-                conn.execute(jobs.insert().values(**values))
-                conn.execute(job_events.insert().values(job_id=job.id, at=now, status=job.status.value, reason="submitted"))
+                for row in (job, *tasks):
+                    conn.execute(jobs.insert().values(**_insert_values(row, now)))
+                    conn.execute(job_events.insert().values(job_id=row.id, at=now, status=row.status.value, reason="submitted"))
         except sa.exc.IntegrityError:
             if job.submission_id is None:
                 raise
@@ -137,6 +154,7 @@ class JobQueries(StoreBase):
         reason: str = "",
         only_from: Iterable[JobStatus] | None = None,
         logs: tuple[bytes, int] | None = None,
+        table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS,
         **fields: Any,
     ) -> Job:
         """Move a job to ``to`` in one transaction, or raise ``InvalidTransition``.
@@ -145,7 +163,7 @@ class JobQueries(StoreBase):
         ``only_from`` narrows that further (compare-and-set). ``fields`` are
         other columns to set at the same time; ``logs`` saves the kept logs.
         """
-        allowed = sources_of(to)
+        allowed = sources_of(to, table)
         if only_from is not None:
             allowed = allowed & frozenset(only_from)
         now = time.time()
@@ -166,6 +184,19 @@ class JobQueries(StoreBase):
                 self._save_logs(conn, job_id, *logs)
             row = conn.execute(jobs.select().where(jobs.c.id == job_id)).one()
         return _row_to_job(row)
+
+    def tasks_of(self, parent_id: str) -> list[Job]:
+        query = jobs.select().where(jobs.c.parent_id == parent_id).order_by(jobs.c.task_index)
+        with self._read() as conn:
+            return [_row_to_job(r) for r in conn.execute(query)]
+
+    def take_retry(self, parent_id: str) -> bool:
+        """Use one retry of an array's shared budget (backoff_limit); False when none is left."""
+        with self._write() as conn:
+            done = conn.execute(
+                jobs.update().where(jobs.c.id == parent_id, jobs.c.retries_used < jobs.c.backoff_limit).values(retries_used=jobs.c.retries_used + 1)
+            ).rowcount
+        return done > 0
 
     def update_job(self, job_id: str, *, only_in: Iterable[JobStatus] | None = None, **fields: Any) -> bool:
         """Set non-status columns (e.g. a queued job's pending reason).

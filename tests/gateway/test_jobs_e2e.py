@@ -214,3 +214,33 @@ def test_why_explains_per_host_and_the_cli_prints_it(zunray, monkeypatch, capsys
         assert "needs 64 cpus" in out and host in out
     finally:
         zunray.http.post(f"/v1/jobs/{big['id']}/cancel")
+
+
+def test_job_array_runs_indexed_tasks_at_most_parallelism_at_once(zunray):
+    body = {"image": "busybox:latest", "command": ["sh", "-c", "echo task $JOB_INDEX; sleep 1"], "resources": {"cpu": 0.1, "memory_mb": 16}, "completions": 4, "parallelism": 2, "name": "arr"}
+    array = zunray.http.post("/v1/jobs", json=body).json()
+    done = zunray.wait(array["id"], timeout_s=90)
+    assert done["status"] == "Succeeded", done["status_reason"]
+    tasks = done["tasks"]
+    assert sorted(t["index"] for t in tasks) == [0, 1, 2, 3]
+    spans = []
+    for t in tasks:
+        task = zunray.http.get(f"/v1/jobs/{t['id']}").json()
+        assert task["status"] == "Succeeded" and task["parent_id"] == array["id"]
+        assert zunray.http.get(f"/v1/jobs/{t['id']}/logs").text == f"task {t['index']}\n"
+        spans.append((task["started_at"], task["finished_at"]))
+    for start, _ in spans:  # at no moment were more than 2 running
+        assert sum(1 for s, f in spans if s <= start < f) <= 2
+
+
+def test_job_array_fails_when_its_backoff_limit_is_spent_and_cancels_the_rest(zunray):
+    body = {"image": "busybox:latest", "command": ["sh", "-c", "[ $JOB_INDEX != 1 ] || exit 5; sleep 20"], "resources": {"cpu": 0.1, "memory_mb": 16}, "completions": 3, "parallelism": 3, "backoff_limit": 1}
+    array = zunray.http.post("/v1/jobs", json=body).json()
+    done = zunray.wait(array["id"], timeout_s=90)
+    assert done["status"] == "Failed"
+    assert "task 1 Failed" in done["status_reason"] and "backoff limit 1 reached" in done["status_reason"]
+    assert done["retries_used"] == 1
+    for t in done["tasks"]:
+        final = zunray.wait(t["id"], timeout_s=30)
+        assert final["status"] == ("Failed" if t["index"] == 1 else "Cancelled")
+        assert zunray.no_containers(t["id"])
