@@ -91,3 +91,22 @@ def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
     assert zunray.http.get(f"/v1/schedules/{sid}").json()["suspend"] is True
     assert cli_main(["schedule", "delete", sid, "--purge"]) == 0
     assert zunray.http.get(f"/v1/schedules/{sid}").status_code == 404
+
+
+def test_replace_cancels_the_running_job_and_starts_the_new_one(zunray):
+    job = {**JOB, "command": ["sleep", "30"]}
+    s = zunray.http.post("/v1/schedules", json={"name": "replace", "cron": "*/3 * * * * *", "job": job, "concurrency_policy": "Replace", "starting_deadline_s": 10}).json()
+    try:
+        deadline = time.monotonic() + 20
+        while len([r for r in runs(zunray, s["id"]) if r["outcome"] == "Started"]) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        zunray.http.patch(f"/v1/schedules/{s['id']}", json={"suspend": True})
+        started = sorted((r for r in runs(zunray, s["id"]) if r["outcome"] == "Started"), key=lambda r: r["scheduled_at"])
+        first = zunray.wait(started[0]["job_id"], timeout_s=30)
+        assert first["status"] == "Cancelled"
+    finally:
+        for r in runs(zunray, s["id"]):
+            if r["job_id"]:
+                zunray.http.post(f"/v1/jobs/{r['job_id']}/cancel")
+        zunray.http.delete(f"/v1/schedules/{s['id']}")
