@@ -19,6 +19,7 @@ from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
+from runner.cpus import CpuPinning, numa_nodes
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime
@@ -53,6 +54,7 @@ class NodeActor(ContainerHost, CapsuleHost):
         self.store = store
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
+        self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
         self.settings = settings
         self.finished = finished  # (id, kind="job"): tells placement a capsule released its host
         self._runs: dict[str, CapsuleRun] = {}
@@ -81,7 +83,16 @@ class NodeActor(ContainerHost, CapsuleHost):
         inv = self._inventory or {"cpus": 0, "memory_mb": 0, "runtimes": []}
         with self._lock:
             running = sorted(self._runs)
-        return {"name": self.name, **inv, "docker_ok": docker_ok, "docker_error": error, "running": running, "labels": dict(self.settings.node_labels)}
+        return {
+            "name": self.name,
+            **inv,
+            "docker_ok": docker_ok,
+            "docker_error": error,
+            "running": running,
+            "labels": dict(self.settings.node_labels),
+            "dedicated_free": self.pinning.dedicated_free(),
+            "pinned_cpus": self.pinning.pinned_cpus(),
+        }
 
     # -- commands ---------------------------------------------------------
     def run(self, job: Job) -> None:
@@ -131,6 +142,11 @@ class NodeActor(ContainerHost, CapsuleHost):
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
+        try:
+            run.cpuset = self._cpuset(job)
+        except ZunrayError as exc:
+            self._finish(job, run, JobStatus.FAILED, exc.message)
+            return
         with self._lock:
             self._runs[job.id] = run
             cancelled = job.cancel_requested or job.id in self._cancelled
@@ -221,7 +237,14 @@ class NodeActor(ContainerHost, CapsuleHost):
             with self._lock:
                 self._runs.pop(job.id, None)
                 self._cancelled.discard(job.id)
+            self.pinning.release(job.id)
             self.finished(job.id)
+
+    def _cpuset(self, job: Job) -> tuple[str | None, str | None]:
+        """Pinned cpus for a dedicated job, else the cpus nobody pinned."""
+        if job.capsule.cpu_policy == "dedicated":
+            return self.pinning.pin(job.id, int(job.demand().cpu))
+        return self.pinning.shared_cpuset(), None
 
     def _array_started(self, task: Job) -> None:
         try:

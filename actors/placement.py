@@ -100,6 +100,7 @@ class PlacementActor:
                 runtimes=frozenset(host.runtimes),
                 up=host.docker_ok,
                 labels=report.get("labels") or {},
+                dedicated_free=float(report.get("dedicated_free", 0)) - self._pending_pins(name, report),
             )
             if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
                 self._schedule()  # only a changed host can change a decision
@@ -162,6 +163,11 @@ class PlacementActor:
             backoff_over = any(r.not_before and self._last_round < r.not_before <= now for r in self.pending.values())
             if changed or backoff_over or now - self._last_round >= FULL_ROUND_S:
                 self._schedule()
+
+    def _pending_pins(self, host: str, report: dict) -> float:
+        """Dedicated cpus claimed here but not yet pinned by the node when it reported."""
+        running = set(report.get("running", ()))
+        return sum(r.demand.cpu for r in self.claims.values() if r.host == host and r.demand.dedicated and r.id not in running)
 
     def _parent_of(self, job_id: str) -> str | None:
         try:

@@ -41,7 +41,8 @@ def _demand(record: Job | Container | Capsule) -> Demand:
     spec = getattr(record, "spec", {})  # Zun containers carry hints and a requested host
     labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in (spec.get("hints") or {}).values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in (spec.get("hints") or {}).items() if k.startswith("label:"))
-    return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.capsule.runtime, host=spec.get("host"), labels=labels)
+    dedicated = record.capsule.cpu_policy == "dedicated"
+    return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.capsule.runtime, host=spec.get("host"), labels=labels, dedicated=dedicated)
 
 
 def from_job(job: Job) -> Request:

@@ -45,6 +45,7 @@ class JobIn(BaseModel):
     submission_id: str | None = Field(None, min_length=1, max_length=255, description="idempotency key (or the Idempotency-Key header)")
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
     network: Literal["none", "project"] = Field("none", description="none, or the project's own network (fenced off from the host)")
+    cpu_policy: Literal["shared", "dedicated"] = Field("shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)")
     completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
     parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
     backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
@@ -53,6 +54,8 @@ class JobIn(BaseModel):
     def _runsc_has_no_network(self) -> JobIn:
         if self.runtime == "runsc" and self.network != "none":
             raise ValueError("network: runtime runsc runs without a network on these hosts")
+        if self.cpu_policy == "dedicated" and (self.resources.cpu != int(self.resources.cpu) or self.resources.cpu < 1):
+            raise ValueError(f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}")
         return self
 
     @field_validator("image")
@@ -96,6 +99,7 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         "resources": {"cpu": main.resources.cpu, "memory_mb": main.resources.memory_mb, "disk_gb": main.resources.disk_gb, "pids": main.resources.pids},
         "runtime": job.capsule.runtime,
         "network": job.capsule.network or "none",
+        "cpu_policy": job.capsule.cpu_policy,
         "image_pull_policy": main.pull_policy.value,
         "timeout_s": job.timeout_s,
         "max_retries": job.max_retries,

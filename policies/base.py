@@ -22,6 +22,7 @@ class Demand:
     runtime: str = "runc"
     host: str | None = None  # a requested destination (admin-only hint)
     labels: tuple[tuple[str, str], ...] = ()  # host labels required (Zun hints "label:k=v")
+    dedicated: bool = False  # whole cpus pinned on one NUMA node (cpu_policy dedicated)
 
 
 @dataclass(slots=True)
@@ -39,6 +40,7 @@ class Hosts:
     runtimes: list[frozenset[str]]
     up: np.ndarray  # bool
     labels: list[dict[str, str]] = field(default_factory=list)
+    dedicated_free: np.ndarray | None = None  # cpus one capsule could pin now (one NUMA node)
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -73,6 +75,7 @@ class Hosts:
             runtimes=[frozenset(r.get("runtimes", ("runc",))) for r in rows],
             up=np.array([r.get("up", True) for r in rows], dtype=bool),
             labels=[dict(r.get("labels", {})) for r in rows],
+            dedicated_free=np.array([r.get("dedicated_free", 0) for r in rows], dtype=float),
         )
 
 

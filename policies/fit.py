@@ -25,6 +25,9 @@ class FitFilter:
         ]
         runtime_missing = ~hosts.runtime_mask(demand.runtime)
         checks.insert(1, (runtime_missing, lambda i: f"runtime {demand.runtime} missing"))
+        if demand.dedicated:
+            pinnable = hosts.dedicated_free if hosts.dedicated_free is not None else np.zeros(len(hosts))
+            checks.append((pinnable < demand.cpu, lambda i: f"{pinnable[i]:g} cpus free to pin on one NUMA node, {demand.cpu:g} asked"))
         return run_checks(len(hosts), checks, explain=explain)
 
 

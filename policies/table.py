@@ -13,7 +13,10 @@ from policies.base import Demand, Hosts
 
 def _empty() -> Hosts:
     z = np.zeros(0)
-    return Hosts(names=[], cpu_total=z, cpu_capacity=z, cpu_used=z, memory_capacity=z, memory_used=z, disk_capacity=z, disk_used=z, runtimes=[], up=np.zeros(0, dtype=bool), labels=[])
+    return Hosts(
+        names=[], cpu_total=z, cpu_capacity=z, cpu_used=z, memory_capacity=z, memory_used=z, disk_capacity=z, disk_used=z,
+        runtimes=[], up=np.zeros(0, dtype=bool), labels=[], dedicated_free=z,
+    )
 
 
 class HostTable:
@@ -32,13 +35,14 @@ class HostTable:
         up: bool = True,
         labels: dict[str, str] | None = None,
         disk_capacity: float = np.inf,
+        dedicated_free: float = 0.0,
     ) -> None:
         h = self.hosts
         row = self.index.get(name)
         if row is None:
             row = self.index[name] = len(h.names)
             h.names.append(name)
-            for attr in ("cpu_total", "cpu_capacity", "cpu_used", "memory_capacity", "memory_used", "disk_capacity", "disk_used"):
+            for attr in ("cpu_total", "cpu_capacity", "cpu_used", "memory_capacity", "memory_used", "disk_capacity", "disk_used", "dedicated_free"):
                 setattr(h, attr, np.append(getattr(h, attr), 0.0))
             h.up = np.append(h.up, True)
             h.runtimes.append(runtimes)
@@ -46,6 +50,7 @@ class HostTable:
             h.forget_masks()
         h.cpu_total[row], h.cpu_capacity[row], h.memory_capacity[row], h.disk_capacity[row] = cpu_total, cpu_capacity, memory_capacity, disk_capacity
         h.up[row] = up
+        h.dedicated_free[row] = dedicated_free
         if h.runtimes[row] != runtimes:
             h.runtimes[row] = runtimes
             h.forget_masks()
@@ -62,6 +67,8 @@ class HostTable:
         self.hosts.cpu_used[row] += sign * demand.cpu
         self.hosts.memory_used[row] += sign * demand.memory_mb
         self.hosts.disk_used[row] += sign * demand.disk_gb
+        if demand.dedicated:
+            self.hosts.dedicated_free[row] -= sign * demand.cpu
 
     def release(self, name: str, demand: Demand) -> None:
         self.claim(name, demand, -1.0)

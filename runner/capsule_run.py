@@ -37,6 +37,7 @@ class CapsuleRun:
     ) -> None:
         self.runtime = runtime
         self.attempt = attempt  # in container names: a new attempt never collides with a lost one
+        self.cpuset: tuple[str | None, str | None] = (None, None)  # (cpus, mems) for every container
         self.networks = networks  # resolves spec.network "project"; None: no network at all
         self.capsule_id = capsule_id
         self.project = project
@@ -64,7 +65,7 @@ class CapsuleRun:
             labels=labels,
             runtime=self.spec.runtime,
             network_mode=network_mode,
-            long_running=LongRunning(restart_policy=restart_policy, volumes=binds or None),
+            long_running=LongRunning(restart_policy=restart_policy, volumes=binds or None, cpuset_cpus=self.cpuset[0] or None, cpuset_mems=self.cpuset[1]),
         )
         self.containers.append((role, spec.name, cid))
         return cid

@@ -32,7 +32,9 @@ def build_job(
         project_id=project_id,
         user_id=user_id,
         name=fields.get("name", ""),
-        capsule=CapsuleSpec(containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network),
+        capsule=CapsuleSpec(
+            containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network, cpu_policy=fields.get("cpu_policy", "shared")
+        ),
         submission_id=submission_id,
         timeout_s=fields.get("timeout_s") or default_timeout_s,
         max_retries=0 if parent_id else fields.get("max_retries", 0),  # an array's tasks share its backoff_limit

@@ -87,6 +87,7 @@ class CapsuleSpec:
     runtime: str = "runc"  # runc | runsc
     network: str | None = None  # None: no network at all
     volumes: tuple[str, ...] = ()  # named volumes shared by the capsule's containers
+    cpu_policy: str = "shared"  # shared | dedicated (whole cpus pinned on one NUMA node)
 
     def demand(self) -> Resources:
         """Peak resources: app containers run together, init ones one by one."""
@@ -119,6 +120,7 @@ class CapsuleSpec:
             runtime=data.get("runtime", "runc"),
             network=data.get("network"),
             volumes=tuple(data.get("volumes", ())),
+            cpu_policy=data.get("cpu_policy", "shared"),
         )
 
 

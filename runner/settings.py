@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     docker_timeout_s: float = 60.0
 
     # placement
-    node_labels: dict[str, str] = {}  # this node's labels, matched by Zun hints "label:key=value"
+    node_labels: dict[str, str] = {}
+    reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take  # this node's labels, matched by Zun hints "label:key=value"
     placement_filters: tuple[str, ...] = ("fit", "host", "labels")
     placement_scores: dict[str, float] = {"binpack": 1.0}
     cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core

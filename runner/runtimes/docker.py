@@ -45,6 +45,8 @@ class LongRunning:
     user_labels: dict[str, str] | None = None
     healthcheck: dict | None = None  # Docker's Healthcheck (Test, Interval, ...)
     volumes: list[str] | None = None  # binds "name:/path[:ro]" of named volumes
+    cpuset_cpus: str | None = None  # pinned (dedicated) or the unpinned cpus (shared)
+    cpuset_mems: str | None = None  # the NUMA node of pinned cpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,8 @@ class DockerRuntime:
             auto_remove=lr.auto_remove,
             privileged=lr.privileged,
             binds=lr.volumes or None,
+            cpuset_cpus=lr.cpuset_cpus,
+            cpuset_mems=lr.cpuset_mems,
         )
         kwargs = dict(
             image=spec.image,

@@ -100,3 +100,9 @@ def test_host_table_updates_in_place_on_claim_and_release():
     assert decide(d, table.hosts, FILTERS, SCORES).host is None  # 900 of 1000 MB used
     table.release("h2", d)
     assert decide(d, table.hosts, FILTERS, SCORES).host == "h2"
+
+
+def test_dedicated_cpus_need_a_numa_node_with_enough_unpinned_cpus():
+    snapshot = Hosts.build([{"name": "a", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 1}, {"name": "b", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 4}])
+    d = decide(Demand(cpu=2, memory_mb=10, dedicated=True), snapshot, FILTERS, SCORES)
+    assert d.host == "b" and d.reasons == {"a": "1 cpus free to pin on one NUMA node, 2 asked"}
