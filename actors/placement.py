@@ -66,6 +66,7 @@ class PlacementActor:
         self.hosts: dict[str, HostState] = {}
         self.table = HostTable()  # the same hosts as arrays, updated in place
         self.claims: dict[str, Request] = {}  # object id -> request with its host
+        self._pins: dict[str, dict[str, float]] = {}  # host -> dedicated claims there: id -> cpus
         self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
         self.last_reason: dict[str, str] = {}
         self.decisions = 0
@@ -122,8 +123,7 @@ class PlacementActor:
         with self._lock:
             claim = self.claims.get(obj_id)
             if claim is not None and (host is None or claim.host == host):
-                del self.claims[obj_id]
-                self.table.release(claim.host, claim.demand)
+                self._drop_claim(obj_id)
             req = requests.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
                 self.pending[obj_id] = req
@@ -136,10 +136,10 @@ class PlacementActor:
     def resync(self) -> None:
         """Rebuild the queue and the claims from the store (the source of truth)."""
         with self._lock:
-            self.claims = {r.id: r for r in requests.holding(self.store)}
+            self.claims, self._pins = {}, {}
             self.table.clear_used()
-            for r in self.claims.values():
-                self.table.claim(r.host, r.demand)
+            for r in requests.holding(self.store):
+                self._add_claim(r)
             self.pending = {r.id: r for r in requests.waiting(self.store) if r.id not in self.claims}
             self._schedule()
 
@@ -164,10 +164,25 @@ class PlacementActor:
             if changed or backoff_over or now - self._last_round >= FULL_ROUND_S:
                 self._schedule()
 
+    def _add_claim(self, req: Request) -> None:
+        self.claims[req.id] = req
+        self.table.claim(req.host, req.demand)
+        if req.demand.dedicated:
+            self._pins.setdefault(req.host, {})[req.id] = req.demand.cpu
+
+    def _drop_claim(self, obj_id: str) -> Request:
+        req = self.claims.pop(obj_id)
+        self.table.release(req.host, req.demand)
+        self._pins.get(req.host, {}).pop(obj_id, None)
+        return req
+
     def _pending_pins(self, host: str, report: dict) -> float:
         """Dedicated cpus claimed here but not yet pinned by the node when it reported."""
+        pins = self._pins.get(host)
+        if not pins:
+            return 0.0
         running = set(report.get("running", ()))
-        return sum(r.demand.cpu for r in self.claims.values() if r.host == host and r.demand.dedicated and r.id not in running)
+        return sum(cpu for job_id, cpu in pins.items() if job_id not in running)
 
     def _parent_of(self, job_id: str) -> str | None:
         try:
@@ -193,8 +208,7 @@ class PlacementActor:
         for obj_id, req in list(self.claims.items()):
             if req.host != name:
                 continue
-            del self.claims[obj_id]
-            self.table.release(name, req.demand)
+            self._drop_claim(obj_id)
             try:
                 if req.kind == requests.JOB:
                     self._requeue_lost_job(obj_id, name)
@@ -282,8 +296,7 @@ class PlacementActor:
             if record is None:
                 continue  # cancelled or deleted meanwhile
             req.host = decision.host
-            self.claims[obj_id] = req
-            self.table.claim(decision.host, req.demand)
+            self._add_claim(req)
             if req.project_id in usage:
                 for res, amount in req.quota.items():
                     usage[req.project_id][0][res] += amount
