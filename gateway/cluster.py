@@ -13,7 +13,7 @@ import logging
 import ray
 
 from actors.bootstrap import PLACEMENT, ensure_actors, node_actor_name
-from runner.errors import Unavailable, ZunrayError
+from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,14 @@ class Cluster:
         if not self.health or not self.health["hosts"]:
             return None
         return max(h["memory_mb"] for h in self.health["hosts"]) * self.settings.memory_allocation_ratio
+
+    def admit(self, memory_mb: float, *, field: str) -> None:
+        """Refuse new work now: 503 when no host can run containers, 400 when no host has the memory."""
+        if down := self.docker_down_reason():
+            raise Unavailable(down)
+        largest = self.largest_host_memory_mb()
+        if largest is not None and memory_mb > largest:
+            raise InvalidSpec(f"{memory_mb:g} MB is more than the largest host has ({largest:g} MB)", field=field)
 
     async def follow_health(self) -> None:
         """Background task: refresh the placement actor's health report."""

@@ -36,6 +36,14 @@ def caller(request: Request) -> Caller:
     return request.state.caller
 
 
+def project_scope(request: Request, all_projects: bool, rule: str) -> str | None:
+    """The project to look in: the caller's, or None (every project) for an allowed all_projects."""
+    if all_projects:
+        enforce(request, rule)
+        return None
+    return request.state.caller.project_id
+
+
 def enforce(request: Request, rule: str) -> None:
     """403 unless the access rule allows the caller (policies/access.py)."""
     if not allowed(request.app.state.rules, rule, request.state.caller.roles):

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.schemas import JobIn, job_out
-from runner.errors import Conflict, InvalidSpec, Unavailable, ZunrayError
+from runner.errors import Conflict, InvalidSpec, ZunrayError
 from runner.job_spec import build_array, build_job
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.store import Store
@@ -42,12 +42,7 @@ def submit(
         enforce(request, "job:create:runtime")
     cluster = _cluster(request)
     settings = request.app.state.settings
-    down = cluster.docker_down_reason()
-    if down:
-        raise Unavailable(down)
-    largest = cluster.largest_host_memory_mb()
-    if largest is not None and body.resources.memory_mb > largest:
-        raise InvalidSpec(f"{body.resources.memory_mb} MB is more than the largest host has ({largest:g} MB)", field="resources.memory_mb")
+    cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
     if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
         raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
     common = dict(project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id, default_timeout_s=settings.default_timeout_s)

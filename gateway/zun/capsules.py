@@ -11,12 +11,12 @@ import json
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep, enforce
+from gateway.context import CallerDep, project_scope
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
 from runner.containers import Capsule
-from runner.errors import InvalidSpec, Unavailable
+from runner.errors import InvalidSpec
 from runner.models import ContainerSpec
 
 router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
@@ -87,12 +87,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     except ValueError:
         raise InvalidSpec("the body is not valid JSON") from None
     cluster = request.app.state.cluster
-    if down := cluster.docker_down_reason():
-        raise Unavailable(down)
     cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
-    largest = cluster.largest_host_memory_mb()
-    if largest is not None and cap.demand().memory_mb > largest:
-        raise InvalidSpec(f"the capsule needs {cap.demand().memory_mb} MB; the largest host has {largest:g} MB", field="spec.containers")
+    cluster.admit(cap.demand().memory_mb, field="spec.containers")
     store = request.app.state.store
     cap = store.create_capsule(cap, limits=store.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")
@@ -102,10 +98,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
 @router.get("")
 @router.get("/", include_in_schema=False)
 def list_capsules(request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
-    scope = caller.project_id
-    if as_bool(all_projects, "all_projects"):
-        enforce(request, "capsule:get_all_all_projects")
-        scope = None
+    scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
     page = min(limit or 1000, 1000)
     caps = request.app.state.store.list_capsules(project_id=scope, limit=page, marker=marker)
     next_link = f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}" if limit and len(caps) == page else None
@@ -120,10 +113,7 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -
 
 @router.delete("/{ident}", status_code=204)
 async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> Response:
-    scope = caller.project_id
-    if as_bool(all_projects, "all_projects"):
-        enforce(request, "capsule:get_all_all_projects")
-        scope = None
+    scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
     store = request.app.state.store
     cap = store.get_capsule(ident, project_id=scope)
     cluster = request.app.state.cluster

@@ -18,12 +18,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep, enforce
+from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.create import container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from runner.containers import Container, check_action
-from runner.errors import Conflict, InvalidSpec, NotFound, Unavailable, ZunrayError
+from runner.errors import Conflict, InvalidSpec, NotFound, ZunrayError
 from runner.store import Store
 
 router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
@@ -39,11 +39,7 @@ def _base(request: Request) -> str:
 
 
 def _scope(request: Request, caller, all_projects: Any) -> str | None:  # noqa: ANN001
-    """None (every project) for an allowed all_projects, else the caller's project."""
-    if as_bool(all_projects or False, "all_projects"):
-        enforce(request, "container:get_all_all_projects")
-        return None
-    return caller.project_id
+    return project_scope(request, as_bool(all_projects or False, "all_projects"), "container:get_all_all_projects")
 
 
 def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
@@ -81,10 +77,9 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
 async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
     raw = await request.body()
     cluster = request.app.state.cluster
-    if down := cluster.docker_down_reason():
-        raise Unavailable(down)
     network = "project" if request.app.state.settings.project_networks else None
-    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), largest_memory_mb=cluster.largest_host_memory_mb(), network=network)
+    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), network=network)
+    cluster.admit(c.resources.memory_mb, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
         ("container:create:privileged", c.spec.get("privileged")),

@@ -61,7 +61,7 @@ def _healthcheck(value: Any) -> dict | None:
     return out
 
 
-def container_from_body(raw: bytes, *, caller, version: Version, run: bool, largest_memory_mb: float | None, network: str | None = None) -> Container:  # noqa: ANN001
+def container_from_body(raw: bytes, *, caller, version: Version, run: bool, network: str | None = None) -> Container:  # noqa: ANN001
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
@@ -85,8 +85,6 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, larg
     if not isinstance(name, str) or not NAME_RE.match(name) or len(name) > 255:
         raise InvalidSpec(f"Invalid name {name!r}: letters, digits, '_', '.', '-'; two characters at least", field="name")
     mem = memory_mb(body["memory"]) if body.get("memory") not in (None, "") else DEFAULT_MEMORY_MB
-    if largest_memory_mb is not None and mem > largest_memory_mb:
-        raise InvalidSpec(f"{mem} MB is more than the largest host has ({largest_memory_mb:g} MB)", field="memory")
     env = body.get("environment") or {}
     if not isinstance(env, dict):
         raise InvalidSpec("environment must be an object", field="environment")
