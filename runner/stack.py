@@ -90,13 +90,16 @@ def up(settings: Settings) -> dict:
     store.migrate()
     store.close()
     _start_ray(settings)
-    if procs.recorded("gateway", settings.run_dir) is None:
-        procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=_env(settings))
+    started = False
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not _settled(body := health(settings)):
         if procs.recorded("gateway", settings.run_dir) is None:
-            tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
-            raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
+            # also when a gateway that was still dying at the first look is gone now
+            if started:
+                tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
+                raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
+            procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=_env(settings))
+            started = True
         if time.monotonic() > deadline:
             raise Unavailable(f"the gateway is not ready after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")
         time.sleep(0.2)
