@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import ray
 
@@ -32,6 +33,7 @@ class Cluster:
 
     def connect(self) -> None:
         if not ray.is_initialized():
+            os.environ.update(self.settings.ray_env())  # Ray reads its auth mode from the environment only
             ray.init(
                 address=self.settings.ray_address_resolved,
                 namespace=self.settings.ray_namespace,

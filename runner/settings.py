@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     ray_port: int = 26379  # must stay outside Ray's worker port range 10002-19999
     ray_object_store_mb: int = 128
     ray_namespace: str = "zunray"
+    # token: every Ray connection must carry the token in ray_auth_token_path (`zunray up`
+    # writes one when missing; copy it to the other nodes). disabled: anyone who reaches
+    # the Ray ports runs code.
+    ray_auth_mode: Literal["token", "disabled"] = "token"
+    ray_auth_token_path: Path | None = None  # default: <data_dir>/ray_auth_token
 
     docker_url: str = "unix:///var/run/docker.sock"
     # Zun containers and capsules join their project's own network (fenced off from the host);
@@ -56,7 +61,7 @@ class Settings(BaseSettings):
 
     # placement
     node_labels: dict[str, str] = {}
-    reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take  # this node's labels, matched by Zun hints "label:key=value"
+    reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take
     placement_filters: tuple[str, ...] = ("fit", "host", "labels")
     placement_scores: dict[str, float] = {"binpack": 1.0}
     cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core
@@ -72,6 +77,14 @@ class Settings(BaseSettings):
     max_timeout_s: float = 7 * 24 * 3600.0
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
+
+    # functions
+    function_payload_max_bytes: int = 6 << 20  # invocation request and result bodies
+    function_code_max_bytes: int = 256 << 10  # inline handler source
+    function_concurrency_per_project: int = 100  # running invocations of one project, over all its functions
+    function_queue_max: int = 1000  # invocations waiting for an instance, per function
+    function_max_instances_limit: int = 100  # the most a function may ask for
+    function_start_timeout_s: float = 60.0  # an instance that is not serving by then is replaced
 
     # Fernet key sealing stored secrets (registry passwords); default: <data_dir>/secret.key
     secret_key: str | None = None
@@ -95,6 +108,17 @@ class Settings(BaseSettings):
     @property
     def ray_address_resolved(self) -> str:
         return self.ray_address or f"{self.ray_node_ip}:{self.ray_port}"
+
+    def ray_env(self) -> dict[str, str]:
+        """What Ray itself reads from the environment, for every process that talks to Ray."""
+        env = {"RAY_AUTH_MODE": self.ray_auth_mode, "RAY_USAGE_STATS_ENABLED": "0"}
+        if self.ray_auth_mode == "token":
+            env["RAY_AUTH_TOKEN_PATH"] = str(self.ray_token_file)
+        return env
+
+    @property
+    def ray_token_file(self) -> Path:
+        return self.ray_auth_token_path or self.data_dir / "ray_auth_token"
 
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings in a child process."""

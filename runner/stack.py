@@ -7,6 +7,7 @@ creates the actors (``actors.bootstrap.ensure_actors``) when it starts.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -25,10 +26,10 @@ def _log_dir(settings: Settings) -> Path:
     return settings.data_dir / "logs"
 
 
-def _env(settings: Settings) -> dict[str, str]:
+def process_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.to_env())
-    env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    env.update(settings.ray_env())
     return env
 
 
@@ -45,9 +46,21 @@ def _settled(body: dict | None) -> bool:
     return body is not None and bool((body.get("cluster") or {}).get("hosts"))
 
 
+def ensure_ray_token(settings: Settings) -> None:
+    """Write a Ray auth token (owner-only) unless there is one; see Settings.ray_auth_mode."""
+    path = settings.ray_token_file
+    if settings.ray_auth_mode != "token" or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+
+
 def _start_ray(settings: Settings) -> None:
     if settings.ray_address or procs.recorded("ray", settings.run_dir):
         return
+    ensure_ray_token(settings)
     ray_bin = str(Path(sys.executable).with_name("ray"))
     log_path = _log_dir(settings) / "ray.log"
     start = log_path.stat().st_size if log_path.exists() else 0
@@ -64,7 +77,7 @@ def _start_ray(settings: Settings) -> None:
         ],
         run_dir=settings.run_dir,
         log_dir=_log_dir(settings),
-        env=_env(settings),
+        env=process_env(settings),
     )
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -98,7 +111,7 @@ def up(settings: Settings) -> dict:
             if started:
                 tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
                 raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
-            procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=_env(settings))
+            procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=process_env(settings))
             started = True
         if time.monotonic() > deadline:
             raise Unavailable(f"the gateway is not ready after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")

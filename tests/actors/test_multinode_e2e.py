@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner import procs
+from runner.stack import process_env as stack_env
 from tests.conftest import run_stack, test_settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
@@ -29,7 +30,7 @@ def two_nodes(tmp_path_factory):
             "worker",
             [ray_bin, "start", "--block", f"--address={settings.ray_address_resolved}", "--node-ip-address=127.0.0.3",
              "--num-cpus=1", "--object-store-memory=80000000", "--disable-usage-stats"],
-            run_dir=settings.run_dir, log_dir=settings.data_dir / "logs", env=None,
+            run_dir=settings.run_dir, log_dir=settings.data_dir / "logs", env=stack_env(settings),
         )
         try:
             deadline = time.monotonic() + 60
