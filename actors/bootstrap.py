@@ -16,6 +16,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import requests
+from actors.functions import FunctionActor
 from actors.node import NodeActor
 from actors.placement import PlacementActor
 from actors.schedules import TICK_S, ScheduleActor
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 PLACEMENT = "placement"
 SCHEDULES = "schedules"
+FUNCTIONS = "functions"
+FUNCTION_TICK_S = 1.0
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0
 CONTAINER_SYNC_S = 2.0
@@ -84,7 +87,7 @@ class RayPlacement(PlacementActor):
 
     def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
         handle = self._node(host)
-        method = {requests.JOB: handle.run, requests.CONTAINER: handle.create_container, requests.CAPSULE: handle.create_capsule}[kind]
+        method = {requests.JOB: handle.run, requests.CONTAINER: handle.create_container, requests.CAPSULE: handle.create_capsule, requests.INSTANCE: handle.start_instance}[kind]
         method.remote(record)
 
 
@@ -104,6 +107,7 @@ class RayNode(NodeActor):
             runtime=runtime,
             settings=settings,
             finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind, name),
+            instance_changed=lambda uuid: ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(uuid),
         )
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
@@ -133,6 +137,32 @@ class RaySchedules(ScheduleActor):
         return True
 
 
+class RayFunctions(FunctionActor):
+    """FunctionActor with its store and clients built inside the Ray worker."""
+
+    def __init__(self, settings_json: dict) -> None:
+        settings = Settings(**settings_json)
+        setup_tracing(settings, "zunray-functions")
+        namespace = settings.ray_namespace
+        me = ray.get_runtime_context()
+        node = next(n for n in ray.nodes() if n["NodeID"] == me.get_node_id())
+
+        def node_actor(host: str) -> ray.actor.ActorHandle:
+            return ray.get_actor(node_actor_name(host), namespace=namespace)
+
+        super().__init__(
+            store=Store(settings.store_url_resolved),
+            settings=settings,
+            host=host_name(node),
+            submit_instance=lambda uuid: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(uuid, requests.INSTANCE),
+            stop_instance=lambda host, uuid: node_actor(host).stop_instance.remote(uuid),
+            invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(host).invoke_instance.remote(uuid, header, payload, timeout_s),
+            instance_logs=lambda host, uuid: node_actor(host).instance_logs.remote(uuid),
+        )
+        handle = me.current_actor
+        _every(FUNCTION_TICK_S, lambda: handle.tick.remote(), "functions-tick")
+
+
 def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
     """Create (or find) the placement actor and a node actor on every live node.
 
@@ -158,6 +188,12 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
         name=SCHEDULES, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=4, num_cpus=0
     ).remote(settings_json)
     ray.get(schedules.ping.remote())
+    functions = ray.remote(RayFunctions).options(
+        name=FUNCTIONS, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=1000, num_cpus=0,
+        # on the gateway's node: a warm call to a local instance is one Ray hop and a unix socket
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True),
+    ).remote(settings_json)
+    ray.get(functions.ping.remote())
     return placement
 
 

@@ -10,6 +10,7 @@ so no container leaks and no job hangs. It is a plain class;
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
+from actors.node_functions import FunctionHost
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
@@ -38,8 +40,8 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor(ContainerHost, CapsuleHost):
-    """One per host: runs the jobs and Zun containers placed on it."""
+class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
+    """One per host: runs the jobs, Zun containers, capsules and function instances placed on it."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class NodeActor(ContainerHost, CapsuleHost):
         runtime: DockerRuntime,
         settings: Settings,
         finished: Callable[..., None],
+        instance_changed: Callable[[str], None] = lambda uuid: None,
     ) -> None:
         self.name = name
         self.store = store
@@ -62,6 +65,9 @@ class NodeActor(ContainerHost, CapsuleHost):
         self._lock = threading.Lock()
         self._object_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one operation at a time per object
         self._inventory: dict | None = None
+        self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
+        self._instances: dict[str, CapsuleRun] = {}  # serving function instances
+        self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
         self.reconcile()
 
     def object_lock(self, uuid: str) -> threading.Lock:
@@ -280,6 +286,7 @@ class NodeActor(ContainerHost, CapsuleHost):
                 self._adopt(job, run)
             else:
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
+        self.reconcile_instances(by_capsule)
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)

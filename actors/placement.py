@@ -278,7 +278,7 @@ class PlacementActor:
             if req.parent_id and sum(1 for c in self.claims.values() if c.parent_id == req.parent_id) >= req.parallelism:
                 self._note(req, f"waiting: the array's parallelism ({req.parallelism}) is in use")
                 continue
-            if req.kind == requests.JOB:
+            if req.kind in requests.QUEUED_KINDS:
                 if req.project_id not in usage:
                     usage[req.project_id] = (self._project_usage(req.project_id), self.store.quota(req.project_id))
                 used, limits = usage[req.project_id]
@@ -306,7 +306,7 @@ class PlacementActor:
         """Zun objects from the store plus the jobs this actor has placed."""
         used = self.store.usage(project_id)
         for r in self.claims.values():
-            if r.kind == requests.JOB and r.project_id == project_id:
+            if r.kind in requests.QUEUED_KINDS and r.project_id == project_id:
                 for res, amount in r.quota.items():
                     used[res] += amount
         return used

@@ -1,6 +1,7 @@
-"""What the placement actor places: jobs and Zun containers, seen as requests.
+"""What the placement actor places: jobs, Zun containers and capsules, and
+function instances, seen as requests.
 
-Both are capsules; this module is the one place that knows how each kind is
+All are capsules; this module is the one place that knows how each kind is
 stored: which records wait for a host, which hold a claim, and how a claim is
 recorded (a compare-and-set in the store, so two placements never both win).
 """
@@ -12,11 +13,14 @@ from dataclasses import dataclass, field
 from policies import Demand
 from runner.containers import Capsule, Container, ContainerStatus
 from runner.errors import InvalidTransition, NotFound
+from runner.functions.instance import capsule_of
+from runner.functions.model import Instance, InstanceStatus
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.store import Store
 from runner.store.quotas import RESOURCES, demand_of
 
-JOB, CONTAINER, CAPSULE = "job", "container", "capsule"
+JOB, CONTAINER, CAPSULE, INSTANCE = "job", "container", "capsule", "instance"
+QUEUED_KINDS = (JOB, INSTANCE)  # admitted against the project's quota when placed, not when created
 _ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
@@ -36,7 +40,10 @@ class Request:
     parallelism: int = 1  # the array's tasks running at once, at most
 
 
-def _demand(record: Job | Container | Capsule) -> Demand:
+def _demand(record: Job | Container | Capsule | Instance) -> Demand:
+    if isinstance(record, Instance):
+        d = record.demand()
+        return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.spec.runtime)
     d = record.demand()
     spec = getattr(record, "spec", {})  # Zun containers carry hints and a requested host
     labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in (spec.get("hints") or {}).values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
@@ -57,12 +64,19 @@ def from_capsule(c: Capsule) -> Request:
     return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, demand_of(c.capsule))
 
 
+def from_instance(i: Instance) -> Request:
+    return Request(INSTANCE, i.uuid, _demand(i), i.trace_context, None, i.host, i.project_id, demand_of(capsule_of(i)))
+
+
 def load(store: Store, kind: str, obj_id: str) -> Request | None:
     """The request if the object still waits for a host."""
     try:
         if kind == JOB:
             job = store.get_job(obj_id)
             return from_job(job) if job.status is JobStatus.QUEUED and not job.is_array else None
+        if kind == INSTANCE:
+            inst = store.get_instance(obj_id)
+            return from_instance(inst) if inst.status is InstanceStatus.CREATING and inst.host is None else None
         if kind == CAPSULE:
             cap = store.get_capsule(obj_id)
             return from_capsule(cap) if cap.status is ContainerStatus.CREATING and cap.host is None else None
@@ -76,7 +90,8 @@ def waiting(store: Store) -> list[Request]:
     jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED]) if not j.is_array]  # an array's parent never runs itself
     containers = [from_container(c) for c in store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
     caps = [from_capsule(c) for c in store.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
-    return jobs + containers + caps
+    instances = [from_instance(i) for i in store.list_instances(statuses=[InstanceStatus.CREATING]) if i.host is None]
+    return jobs + containers + caps + instances
 
 
 def holding(store: Store) -> list[Request]:
@@ -84,16 +99,19 @@ def holding(store: Store) -> list[Request]:
     jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array]
     containers = [from_container(c) for c in store.list_containers(project_id=None) if c.host]
     caps = [from_capsule(c) for c in store.list_capsules(project_id=None) if c.host]
-    return jobs + containers + caps
+    instances = [from_instance(i) for i in store.list_instances(statuses=[InstanceStatus.CREATING, InstanceStatus.READY, InstanceStatus.STOPPING]) if i.host]
+    return jobs + containers + caps + instances
 
 
-def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | None:
+def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | Instance | None:
     """Record the placement; None if the object no longer waits (cancelled, deleted)."""
     try:
         if req.kind == JOB:
             return store.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
         if req.kind == CAPSULE:
             return store.claim_capsule_host(req.id, host)
+        if req.kind == INSTANCE:
+            return store.claim_instance_host(req.id, host)
         return store.claim_container_host(req.id, host)
     except (InvalidTransition, NotFound):
         return None
@@ -105,16 +123,19 @@ def note(store: Store, req: Request, reason: str) -> bool:
         return store.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
     if req.kind == CAPSULE:
         return store.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+    if req.kind == INSTANCE:
+        return store.update_instance(req.id, only_in=[InstanceStatus.CREATING], status_reason=reason) is not None
     return store.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
 
 
 def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) -> str | None:
     """Why a job must wait for its project's quota, or None if it fits.
 
-    Zun containers and capsules were admitted when created; jobs are
-    admitted here, when they would start, so they wait instead of failing.
+    Zun containers and capsules were admitted when created; jobs and function
+    instances are admitted here, when they would start, so they wait instead
+    of failing.
     """
-    if req.kind != JOB:
+    if req.kind not in QUEUED_KINDS:
         return None
     for res in RESOURCES:
         if limits[res] >= 0 and used[res] + req.quota.get(res, 0) > limits[res]:
@@ -123,11 +144,13 @@ def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) 
 
 
 def mark_unknown(store: Store, req: Request, reason: str) -> None:
-    """A Zun container or capsule whose host was lost: its state is no longer known."""
+    """A Zun container, capsule or function instance whose host was lost."""
     if req.kind == CONTAINER:
         store.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
     elif req.kind == CAPSULE:
         store.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
+    elif req.kind == INSTANCE:
+        store.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)  # the function actor replaces it
 
 
 def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:

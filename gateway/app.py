@@ -13,7 +13,7 @@ from gateway import auth, errors
 from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.limits import BodyLimit
-from gateway.routes import health, jobs, schedules
+from gateway.routes import functions, health, jobs, schedules
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(schedules.router)
+    app.include_router(functions.router)
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_hosts.router)

@@ -13,7 +13,7 @@ import os
 
 import ray
 
-from actors.bootstrap import PLACEMENT, ensure_actors, node_actor_name
+from actors.bootstrap import FUNCTIONS, PLACEMENT, ensure_actors, node_actor_name
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
 
@@ -29,6 +29,7 @@ class Cluster:
         self.health: dict | None = None
         self.health_error: str = "not checked yet"
         self._placement = None
+        self._functions = None
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
 
     def connect(self) -> None:
@@ -47,6 +48,12 @@ class Cluster:
         if self._placement is None:
             self._placement = ray.get_actor(PLACEMENT, namespace=self.settings.ray_namespace)
         return self._placement
+
+    @property
+    def functions(self) -> ray.actor.ActorHandle:
+        if self._functions is None:
+            self._functions = ray.get_actor(FUNCTIONS, namespace=self.settings.ray_namespace)
+        return self._functions
 
     def node(self, host: str) -> ray.actor.ActorHandle:
         handle = self._nodes.get(host)

@@ -22,18 +22,22 @@ from gateway.zun.microversion import VersionNotAcceptable
 from runner import errors as e
 from runner.containers import InvalidState
 
-ZUNRAY_PATHS = ("/v1/jobs", "/v1/schedules", "/healthz", "/docs", "/openapi.json", "/redoc")
+ZUNRAY_PATHS = ("/v1/jobs", "/v1/schedules", "/v1/functions", "/v1/invocations", "/healthz", "/docs", "/openapi.json", "/redoc")
 
 #: error class -> HTTP status; the first matching base class wins
 STATUS: list[tuple[type[e.ZunrayError], int]] = [
     (VersionNotAcceptable, 406),
+    (e.TooLarge, 413),
     (e.InvalidSpec, 400),
     (e.Unauthorized, 401),
     (e.Forbidden, 403),
     (e.NotFound, 404),
     (e.Conflict, 409),
     (e.Unavailable, 503),
+    (e.Throttled, 429),
     (e.ImageUnavailable, 400),
+    (e.FunctionFailed, 502),
+    (e.FunctionTimedOut, 504),
     (e.RuntimeFailure, 500),
     (e.ZunrayError, 500),
 ]
@@ -92,7 +96,10 @@ def install(app: FastAPI) -> None:
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
         detail = exc.message if not exc.field or exc.field in exc.message else f"{exc.field}: {exc.message}"
-        return JSONResponse(error_body(request, status, code_of(request.url.path, exc), detail, detail), status_code=status)
+        body = error_body(request, status, code_of(request.url.path, exc), detail, detail)
+        if isinstance(exc, e.FunctionFailed) and exc.error:
+            body["errors"][0]["function_error"] = exc.error  # the handler's type, message, traceback, stderr tail
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

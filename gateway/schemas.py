@@ -76,7 +76,7 @@ class JobIn(BaseModel):
         return v
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
 
 
@@ -105,14 +105,14 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         "max_retries": job.max_retries,
         "attempt": job.attempt,
         "submission_id": job.submission_id,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso_time(job.created_at),
+        "updated_at": iso_time(job.updated_at),
+        "started_at": iso_time(job.started_at),
+        "finished_at": iso_time(job.finished_at),
         "links": [{"rel": "self", "href": f"/v1/jobs/{job.id}"}, {"rel": "logs", "href": f"/v1/jobs/{job.id}/logs"}],
     }
     if job.completions > 1 or job.parent_id:
         out.update(completions=job.completions, parallelism=job.parallelism, backoff_limit=job.backoff_limit, retries_used=job.retries_used, parent_id=job.parent_id, task_index=job.task_index)
     if history is not None:
-        out["history"] = [{"at": _iso(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
+        out["history"] = [{"at": iso_time(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
     return out

@@ -23,6 +23,7 @@ DEFAULT_RULES: dict[str, str] = {
     "container:get_all_all_projects": "admin",
     "capsule:get_all_all_projects": "admin",
     "job:create:runtime": "admin",
+    "function:create:runtime": "admin",
     "host:get_all": "admin",
     "host:get": "admin",
     "quota:update": "admin",

@@ -38,6 +38,7 @@ class CapsuleRun:
         self.runtime = runtime
         self.attempt = attempt  # in container names: a new attempt never collides with a lost one
         self.cpuset: tuple[str | None, str | None] = (None, None)  # (cpus, mems) for every container
+        self.host_binds: list[str] = []  # "host-path:/path[:ro]" for the app containers (set by the node, never by users)
         self.networks = networks  # resolves spec.network "project"; None: no network at all
         self.capsule_id = capsule_id
         self.project = project
@@ -59,6 +60,8 @@ class CapsuleRun:
     def _create(self, spec: ContainerSpec, role: str, network_mode: str, restart_policy: dict | None = None) -> str:
         labels = self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=spec.name, role=role)
         binds = [f"{self.volume_name(m.volume)}:{m.path}{':ro' if m.read_only else ''}" for m in spec.mounts]
+        if role == "app":
+            binds += self.host_binds
         cid = self.runtime.create(
             spec,
             name=f"{self.runtime.instance}-{self.capsule_id}-{spec.name}" + (f"-{self.attempt}" if self.attempt else ""),

@@ -6,6 +6,7 @@ status in one table (``gateway/errors.py``).
 
     ZunrayError
     ├── InvalidSpec            bad input, names the field            (400/422)
+    │   └── TooLarge           a body over its limit                 (413)
     ├── Unauthorized           no valid token                        (401)
     ├── Forbidden              an access rule says no                (403)
     │   └── OverQuota          the project's quota would be exceeded
@@ -13,8 +14,11 @@ status in one table (``gateway/errors.py``).
     ├── Conflict               the object is in the wrong state      (409)
     │   └── InvalidTransition  a status change the state machine refuses
     ├── Unavailable            a dependency is down (Docker, Ray)    (503)
+    ├── Throttled              a cap on running work is reached      (429)
     └── RuntimeFailure         the container runtime failed an operation
-        └── ImageUnavailable   image neither local nor pullable
+        ├── ImageUnavailable   image neither local nor pullable
+        ├── FunctionFailed     a function's handler raised or its instance died (502)
+        └── FunctionTimedOut   a function did not answer in its timeout (504)
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ class ZunrayError(Exception):
 
 class InvalidSpec(ZunrayError):
     """The request is malformed or asks for something impossible."""
+
+
+class TooLarge(InvalidSpec):
+    """A request body (or invocation payload) is over its limit."""
 
 
 class Unauthorized(ZunrayError):
@@ -72,3 +80,23 @@ class RuntimeFailure(ZunrayError):
 
 class ImageUnavailable(RuntimeFailure):
     """The image is not present locally and could not be pulled."""
+
+
+class Throttled(ZunrayError):
+    """A cap on running work (such as a project's concurrent invocations) is reached."""
+
+
+class FunctionFailed(RuntimeFailure):
+    """A function's handler raised, or its instance died while serving.
+
+    ``error`` is what the handler side reported: type, message, traceback and
+    the tail of its stderr (empty when the process died without a word).
+    """
+
+    def __init__(self, message: str, *, error: dict | None = None) -> None:
+        super().__init__(message)
+        self.error = error or {}
+
+
+class FunctionTimedOut(RuntimeFailure):
+    """A function did not answer within its timeout; its instance was replaced."""

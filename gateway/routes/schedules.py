@@ -53,15 +53,15 @@ def _check(cron: str, time_zone: str, deadline: float | None) -> None:
         raise InvalidSpec(f"must be at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)", field="starting_deadline_s")
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
 
 
 def _view(s: dict) -> dict:
     out = {k: s[k] for k in ("uuid", "name", "project_id", "user_id", "cron", "time_zone", "job", "concurrency_policy", "starting_deadline_s", "successful_history_limit", "failed_history_limit", "suspend")}
     out["id"] = out.pop("uuid")
-    out["next_run_at"] = None if s["suspend"] else _iso(next_fire(s["cron"], s["time_zone"], datetime.fromtimestamp(s["checked_until"], timezone.utc)).timestamp())
-    out["created_at"], out["updated_at"] = _iso(s["created_at"]), _iso(s["updated_at"])
+    out["next_run_at"] = None if s["suspend"] else iso_time(next_fire(s["cron"], s["time_zone"], datetime.fromtimestamp(s["checked_until"], timezone.utc)).timestamp())
+    out["created_at"], out["updated_at"] = iso_time(s["created_at"]), iso_time(s["updated_at"])
     out["links"] = [{"rel": "self", "href": f"/v1/schedules/{s['uuid']}"}, {"rel": "runs", "href": f"/v1/schedules/{s['uuid']}/runs"}]
     return out
 
@@ -114,5 +114,5 @@ def runs(ident: str, store: StoreDep, caller: CallerDep, limit: int = 100) -> di
                 status = store.get_job(r["job_id"]).status.value
             except NotFound:  # pruned by the history limits
                 status = "Deleted"
-        out.append({"scheduled_at": _iso(r["scheduled_at"]), "outcome": r["outcome"], "reason": r["reason"], "job_id": r["job_id"], "job_status": status})
+        out.append({"scheduled_at": iso_time(r["scheduled_at"]), "outcome": r["outcome"], "reason": r["reason"], "job_id": r["job_id"], "job_status": status})
     return {"runs": out}

@@ -7,7 +7,11 @@ module to one job. Docker errors become ``runner.errors`` here too.
 
 from __future__ import annotations
 
+import socket
+import struct
+import time
 from typing import Any
+
 
 from runner.errors import InvalidSpec
 from runner.runtimes.docker import DockerRuntime
@@ -54,6 +58,27 @@ class ContainerOps:
         output = self._call("exec_start", exec_id)
         code = self._call("exec_inspect", exec_id)["ExitCode"]
         return output[-EXEC_OUTPUT_MAX_BYTES:].decode(errors="replace"), int(code if code is not None else -1)
+
+    def execute_stdin(self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float) -> tuple[bytes, bytes, int]:
+        """Run ``command`` inside with ``stdin`` as its input; (stdout, stderr, exit code).
+
+        Raises ``TimeoutError`` when it does not finish within ``timeout_s``
+        (the process is left to the caller, who replaces the container).
+        """
+        exec_id = self._call("exec_create", cid, command, stdin=True, stdout=True, stderr=True)["Id"]
+        sock = self._call("exec_start", exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.settimeout(timeout_s)
+            raw.sendall(stdin)
+            raw.shutdown(socket.SHUT_WR)
+            out, err = _demux(raw, time.monotonic() + timeout_s)
+        except (socket.timeout, TimeoutError) as exc:
+            raise TimeoutError(f"no answer within {timeout_s:g} s") from exc
+        finally:
+            sock.close()
+        code = self._call("exec_inspect", exec_id)["ExitCode"]
+        return out[-EXEC_OUTPUT_MAX_BYTES:], err[-EXEC_OUTPUT_MAX_BYTES:], int(code if code is not None else -1)
 
     def logs(self, cid: str, *, stdout: bool, stderr: bool, timestamps: bool, tail: str | int, since: int | None) -> str:
         kwargs: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "timestamps": timestamps, "tail": tail}
@@ -115,3 +140,25 @@ class ContainerOps:
 
     def commit(self, cid: str, repository: str, tag: str | None) -> str:
         return self._call("commit", cid, repository=repository, tag=tag)["Id"]
+
+
+def _demux(raw: socket.socket, deadline: float) -> tuple[bytes, bytes]:
+    """Read Docker's multiplexed exec stream (8-byte frame headers) until EOF or ``deadline``."""
+    streams: dict[int, list[bytes]] = {1: [], 2: []}
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        raw.settimeout(left)
+        chunk = raw.recv(1 << 16)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            stream, size = struct.unpack(">BxxxL", buf[:8])
+            if len(buf) < 8 + size:
+                break
+            streams.setdefault(stream, []).append(buf[8 : 8 + size])
+            buf = buf[8 + size :]
+    return b"".join(streams[1]), b"".join(streams[2])

@@ -182,3 +182,56 @@ schedule_runs = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("schedule_uuid", "scheduled_at", name="uq_schedule_runs_time"),
 )
+
+functions = sa.Table(
+    "functions",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),  # runner.functions.model.FunctionSpec
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_functions_name"),
+)
+
+function_instances = sa.Table(
+    "function_instances",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("function_uuid", sa.String(36), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),  # the function's spec at that version
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("trace_context", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_function_instances_function", "function_uuid"),
+)
+
+invocations = sa.Table(
+    "invocations",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("function_uuid", sa.String(36), nullable=False),
+    sa.Column("function_name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("result", sa.LargeBinary, nullable=True),
+    sa.Column("result_kind", sa.String(8), nullable=True),  # json | bytes
+    sa.Column("error", sa.JSON, nullable=True),  # the handler's type, message, traceback, stderr tail
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Index("ix_invocations_status", "status"),
+    sa.Index("ix_invocations_project_created", "project_id", "created_at"),
+)

@@ -1,0 +1,410 @@
+"""FunctionActor: keeps each function's warm instances and routes invocations.
+
+Owns: the pools (which instances serve which function, how busy each is), the
+invocations waiting for an instance, the counters, and the running of
+asynchronous invocations recorded in the store. Dies with: its node (it is
+placed on the gateway's node, so a warm call to a local instance costs one Ray
+hop plus a unix socket). Nothing it holds is the only copy: on start it
+rebuilds its pools from the store's instance records and picks up queued
+asynchronous invocations. A plain class with async methods; ``actors.bootstrap``
+wraps it with ``ray.remote`` (an async actor: one event loop, no locks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid as uuidlib
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from policies.warm_pool import instances_to_start, instances_to_stop
+from runner.errors import FunctionFailed, FunctionTimedOut, InvalidTransition, NotFound, Throttled, Unavailable, ZunrayError
+from runner.functions import wire
+from runner.functions.instance import InstanceFiles
+from runner.functions.model import SHIM, Function, Instance, InstanceStatus, InvocationStatus
+from runner.settings import Settings
+from runner.store import Store
+
+log = logging.getLogger(__name__)
+
+ASYNC_BATCH = 100  # queued asynchronous invocations picked up per tick
+
+
+@dataclass
+class Slot:
+    """One serving instance as the router sees it."""
+
+    inst: Instance
+    local: bool  # on this actor's host: called over its socket directly
+    inflight: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    conns: list = field(default_factory=list)  # idle (reader, writer) pairs to a local shim
+
+
+@dataclass
+class Pool:
+    fn: Function
+    slots: dict[str, Slot] = field(default_factory=dict)
+    starting: set[str] = field(default_factory=set)
+    waiters: deque = field(default_factory=deque)  # futures waiting for a slot
+    deleted: bool = False
+    cold_starts: int = 0
+    warm_hits: int = 0
+    invocations: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    last_error: str = ""
+
+    def stats(self) -> dict:
+        busy = sum(1 for s in self.slots.values() if s.inflight)
+        return {
+            "instances": len(self.slots), "starting": len(self.starting), "busy": busy, "idle": len(self.slots) - busy,
+            "queue_length": len(self.waiters), "cold_starts": self.cold_starts, "warm_hits": self.warm_hits,
+            "invocations": self.invocations, "errors": self.errors, "timeouts": self.timeouts, "last_error": self.last_error,
+        }
+
+
+class FunctionActor:
+    """Warm pools and the invocation router, for every function of every project."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        host: str,
+        submit_instance: Callable[[str], None],
+        stop_instance: Callable[[str, str], None],
+        invoke_remote: Callable[[str, str, dict, bytes, float], Awaitable[wire.Reply]],
+        instance_logs: Callable[[str, str], Awaitable[bytes]],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.host = host
+        self.submit_instance = submit_instance  # (instance uuid): placement finds it a host
+        self.stop_instance = stop_instance  # (host, instance uuid): the node removes it and its record
+        self.invoke_remote = invoke_remote  # (host, instance uuid, header, payload, timeout_s): the node serves it
+        self.instance_logs = instance_logs  # (host, instance uuid): what the instance printed
+        self.pools: dict[str, Pool] = {}
+        self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
+        self._async: set[str] = set()  # asynchronous invocations in progress here
+        self._tasks: set[asyncio.Task] = set()
+        self._rebuild()
+
+    # -- after a start ----------------------------------------------------
+    def _rebuild(self) -> None:
+        for inst in self.store.list_instances():
+            try:
+                pool = self._pool_now(inst.function_uuid)
+            except NotFound:
+                pool = None
+            if pool is None or inst.status in (InstanceStatus.FAILED, InstanceStatus.STOPPING):
+                self._stop(inst, pool)
+            elif inst.status is InstanceStatus.READY:
+                pool.slots[inst.uuid] = Slot(inst, local=inst.host == self.host)
+            else:
+                pool.starting.add(inst.uuid)
+        for inv in self.store.invocations_with_status([InvocationStatus.RUNNING]):
+            try:  # it was running in the previous actor: run it again
+                self.store.transition_invocation(inv["uuid"], InvocationStatus.QUEUED, reason="queued again: the function actor restarted")
+            except ZunrayError:
+                pass
+
+    def _pool_now(self, fn_uuid: str) -> Pool:
+        pool = self.pools.get(fn_uuid)
+        if pool is None:
+            pool = self.pools[fn_uuid] = Pool(self.store.get_function(fn_uuid, project_id=None))
+        return pool
+
+    async def _pool(self, fn_uuid: str, version: int) -> Pool:
+        pool = self.pools.get(fn_uuid)
+        if pool is None or pool.deleted or pool.fn.version < version:
+            pool = self._pool_now(fn_uuid)
+            pool.fn = self.store.get_function(fn_uuid, project_id=None)
+        return pool
+
+    # -- invocations ------------------------------------------------------
+    async def invoke(self, fn_uuid: str, version: int, payload: bytes, header: dict | None = None) -> wire.Reply:
+        """Run one invocation on a warm instance (starting one if none is free)."""
+        pool = await self._pool(fn_uuid, version)
+        project = pool.fn.project_id
+        cap = self.settings.function_concurrency_per_project
+        if self.running[project] >= cap:
+            raise Throttled(f"project {project} has {cap} invocations running, its limit (function_concurrency_per_project)")
+        self.running[project] += 1
+        pool.invocations += 1
+        try:
+            slot = await self._acquire(pool)
+            try:
+                header = {**(header or {}), "function": pool.fn.name, "version": slot.inst.version, "deadline": time.time() + pool.fn.spec.timeout_s}
+                return await self._call(pool, slot, header, payload)
+            finally:
+                self._release(pool, slot)
+        finally:
+            self.running[project] -= 1
+
+    async def _acquire(self, pool: Pool) -> Slot:
+        slot = self._idle_slot(pool)
+        if slot is not None:
+            slot.inflight += 1
+            pool.warm_hits += 1
+            return slot
+        if len(pool.waiters) >= self.settings.function_queue_max:
+            raise Throttled(f"function {pool.fn.name} has {len(pool.waiters)} invocations waiting, the limit (function_queue_max)")
+        future = asyncio.get_running_loop().create_future()
+        pool.waiters.append(future)
+        pool.cold_starts += self._scale(pool)
+        try:
+            return await asyncio.wait_for(future, self.settings.function_start_timeout_s + pool.fn.spec.timeout_s)
+        except TimeoutError as exc:
+            raise Unavailable(f"no instance of {pool.fn.name} became free in time") from exc
+        finally:
+            if future in pool.waiters:
+                pool.waiters.remove(future)
+
+    def _idle_slot(self, pool: Pool) -> Slot | None:
+        """The least busy current-version instance with room, if any."""
+        best = None
+        for slot in pool.slots.values():
+            if slot.inst.version == pool.fn.version and slot.inflight < pool.fn.spec.concurrency:
+                if best is None or slot.inflight < best.inflight:
+                    best = slot
+        return best
+
+    def _release(self, pool: Pool, slot: Slot) -> None:
+        slot.inflight -= 1
+        slot.last_used = time.monotonic()
+        self._wake(pool)
+
+    def _wake(self, pool: Pool) -> None:
+        while pool.waiters:
+            slot = self._idle_slot(pool)
+            if slot is None:
+                return
+            future = pool.waiters.popleft()
+            if not future.done():
+                slot.inflight += 1
+                future.set_result(slot)
+
+    async def _call(self, pool: Pool, slot: Slot, header: dict, payload: bytes) -> wire.Reply:
+        spec = slot.inst.spec
+        try:
+            if slot.local and spec.protocol == SHIM:
+                reply = await self._call_local(slot, header, payload, spec.timeout_s)
+            else:
+                reply = await self._remote(self.invoke_remote(slot.inst.host, slot.inst.uuid, header, payload, spec.timeout_s), spec.timeout_s + 5)
+        except wire.InvocationTimeout as exc:
+            pool.timeouts += 1
+            self._retire(pool, slot)
+            raise FunctionTimedOut(f"function {pool.fn.name} did not answer within its timeout of {spec.timeout_s:g} s; its instance was replaced") from exc
+        except FunctionFailed as exc:  # the instance died under the call
+            pool.errors += 1
+            logs = await self._logs(slot)
+            pool.last_error = f"instance died: {logs[-200:]}"
+            self._retire(pool, slot)
+            raise FunctionFailed(f"the instance of {pool.fn.name} died while serving ({exc.message}); it was replaced", error={"type": "InstanceDied", "message": exc.message, "traceback": "", "stderr": logs}) from exc
+        if reply.kind == "error":
+            pool.errors += 1
+            err = reply.error
+            pool.last_error = f"{err.get('type')}: {err.get('message')}"[:500]
+            raise FunctionFailed(f"function {pool.fn.name} failed: {err.get('type')}: {err.get('message')}", error=err)
+        if len(reply.body) > self.settings.function_payload_max_bytes:
+            raise FunctionFailed(f"function {pool.fn.name} returned {len(reply.body)} bytes, over the limit of {self.settings.function_payload_max_bytes}")
+        return reply
+
+    async def _call_local(self, slot: Slot, header: dict, payload: bytes, timeout_s: float) -> wire.Reply:
+        if slot.conns:
+            reader, writer = slot.conns.pop()
+        else:
+            try:
+                reader, writer = await asyncio.open_unix_connection(str(InstanceFiles(self.settings.data_dir, slot.inst.uuid).socket))
+            except OSError as exc:
+                raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
+        try:
+            reply = await wire.call_async(reader, writer, header, payload, timeout_s)
+        except ZunrayError:
+            writer.close()
+            raise
+        slot.conns.append((reader, writer))
+        return reply
+
+    @staticmethod
+    async def _remote(ref: Awaitable, timeout_s: float):  # noqa: ANN205
+        """Await a node actor's answer; its own ZunrayError comes back as itself."""
+        try:
+            return await asyncio.wait_for(ref, timeout_s)
+        except TimeoutError as exc:
+            raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
+        except Exception as exc:  # RayTaskError carries the actor's own error as its cause
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, ZunrayError):
+                raise cause from None
+            raise wire.InstanceLost(f"the node actor did not answer: {exc}") from exc
+
+    async def _logs(self, slot: Slot) -> str:
+        try:
+            data = await asyncio.wait_for(self.instance_logs(slot.inst.host, slot.inst.uuid), 5)
+        except Exception:  # noqa: BLE001 - the logs only explain; never fail on them
+            return ""
+        return data.decode(errors="replace")[-4096:]
+
+    # -- instances --------------------------------------------------------
+    def _scale(self, pool: Pool) -> int:
+        """Start what the sizing policy asks for; returns how many started."""
+        if pool.deleted:
+            return 0
+        spec = pool.fn.spec
+        current = sum(1 for s in pool.slots.values() if s.inst.version == pool.fn.version)
+        n = instances_to_start(
+            waiting=len(pool.waiters), starting=len(pool.starting), serving=current, concurrency=spec.concurrency,
+            min_instances=spec.min_instances, max_instances=spec.max_instances,
+        )
+        for _ in range(n):
+            inst = self.store.create_instance(Instance(str(uuidlib.uuid4()), pool.fn.uuid, pool.fn.project_id, pool.fn.version, spec))
+            pool.starting.add(inst.uuid)
+            self.submit_instance(inst.uuid)
+        return n
+
+    async def instance_changed(self, uuid: str) -> None:
+        """A node says an instance serves now, or failed."""
+        try:
+            inst = self.store.get_instance(uuid)
+        except NotFound:
+            return
+        pool = self.pools.get(inst.function_uuid)
+        if pool is None:
+            self._stop(inst, None)
+            return
+        pool.starting.discard(uuid)
+        if inst.status is InstanceStatus.READY:
+            pool.slots[uuid] = Slot(inst, local=inst.host == self.host)
+            self._wake(pool)
+        elif inst.status is InstanceStatus.FAILED:
+            pool.slots.pop(uuid, None)
+            pool.last_error = inst.status_reason
+            self.store.delete_instance(uuid)
+            if not pool.slots and not pool.starting:  # nothing will serve them: say why
+                while pool.waiters:
+                    future = pool.waiters.popleft()
+                    if not future.done():
+                        future.set_exception(FunctionFailed(f"no instance of {pool.fn.name} could start: {inst.status_reason}"))
+
+    def _retire(self, pool: Pool, slot: Slot) -> None:
+        pool.slots.pop(slot.inst.uuid, None)
+        self._stop(slot.inst, pool)
+        self._scale(pool)
+
+    def _stop(self, inst: Instance, pool: Pool | None) -> None:
+        if pool is not None:
+            slot = pool.slots.pop(inst.uuid, None)
+            for _, writer in slot.conns if slot else ():
+                writer.close()
+        if inst.host is None:
+            self.store.delete_instance(inst.uuid)
+            return
+        self.store.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
+        self.stop_instance(inst.host, inst.uuid)
+
+    async def function_changed(self, fn_uuid: str) -> None:
+        """The gateway changed or deleted a function: new version, or drain it."""
+        pool = self.pools.get(fn_uuid)
+        try:
+            fn = self.store.get_function(fn_uuid, project_id=None)
+        except NotFound:
+            if pool is not None:
+                pool.deleted = True
+                while pool.waiters:
+                    future = pool.waiters.popleft()
+                    if not future.done():
+                        future.set_exception(NotFound(f"function {pool.fn.name} was deleted"))
+            await self.tick()
+            return
+        if pool is None:
+            pool = self.pools[fn_uuid] = Pool(fn)
+        pool.fn = fn
+        self._scale(pool)
+
+    async def tick(self) -> None:
+        """Every second: stop idle and outdated instances, keep min_instances, run queued async calls."""
+        now = time.monotonic()
+        for fn_uuid, pool in list(self.pools.items()):
+            idle = {u: now - s.last_used for u, s in pool.slots.items() if not s.inflight}
+            outdated = [u for u in idle if pool.slots[u].inst.version != pool.fn.version]
+            if pool.deleted:
+                stop = list(idle)
+            else:
+                current = sum(1 for s in pool.slots.values() if s.inst.version == pool.fn.version)
+                current_idle = {u: t for u, t in idle.items() if u not in outdated}
+                stop = outdated + instances_to_stop(current_idle, serving=current, min_instances=pool.fn.spec.min_instances, idle_ttl_s=pool.fn.spec.idle_ttl_s)
+            for u in stop:
+                self._stop(pool.slots[u].inst, pool)
+            if pool.deleted:
+                if not pool.slots and not pool.starting:
+                    del self.pools[fn_uuid]
+            else:
+                self._scale(pool)
+        self._pick_up_async()
+
+    # -- asynchronous invocations -----------------------------------------
+    async def submit_async(self, inv_uuid: str) -> None:
+        """Run a recorded asynchronous invocation (once, however often told)."""
+        if inv_uuid in self._async:
+            return
+        self._async.add(inv_uuid)
+        task = asyncio.get_running_loop().create_task(self._run_async(inv_uuid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _pick_up_async(self) -> None:
+        """The store is the truth: queued invocations nobody told us about run too."""
+        for inv in self.store.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
+            if inv["uuid"] not in self._async:
+                self._async.add(inv["uuid"])
+                task = asyncio.get_running_loop().create_task(self._run_async(inv["uuid"]))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _run_async(self, inv_uuid: str) -> None:
+        try:
+            inv = self.store.get_invocation(inv_uuid)
+            if inv["status"] != InvocationStatus.QUEUED.value:
+                return
+            fn = self.store.get_function(inv["function_uuid"], project_id=None)
+            self.store.transition_invocation(inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time())
+            try:
+                reply = await self.invoke(fn.uuid, fn.version, inv["payload"], {"invocation_id": inv_uuid})
+            except Throttled as exc:
+                self.store.transition_invocation(inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}")
+                return
+            except FunctionTimedOut as exc:
+                self.store.transition_invocation(inv_uuid, InvocationStatus.TIMED_OUT, reason=exc.message, finished_at=time.time())
+                return
+            except ZunrayError as exc:
+                error = exc.error if isinstance(exc, FunctionFailed) else None
+                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason=exc.message, error=error, finished_at=time.time())
+                return
+            self.store.transition_invocation(
+                inv_uuid, InvocationStatus.SUCCEEDED, reason="returned", result=reply.body, result_kind=reply.kind, finished_at=time.time()
+            )
+        except NotFound:
+            try:
+                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason="the function was deleted", finished_at=time.time())
+            except ZunrayError:
+                pass
+        except InvalidTransition:
+            pass
+        except Exception:  # a bug must not lose the invocation: it stays in the store
+            log.exception("asynchronous invocation %s", inv_uuid)
+        finally:
+            self._async.discard(inv_uuid)
+
+    # -- queries ----------------------------------------------------------
+    async def stats(self, fn_uuid: str) -> dict:
+        pool = self.pools.get(fn_uuid)
+        return pool.stats() if pool is not None else Pool.stats(Pool(fn=None))  # type: ignore[arg-type]
+
+    async def ping(self) -> bool:
+        return True

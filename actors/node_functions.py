@@ -1,0 +1,153 @@
+"""The function half of a NodeActor: start, serve and stop warm instances.
+
+A mixin of ``NodeActor``. An instance is a capsule of one container (see
+``runner/functions/instance.py``). ``start_instance`` returns at once and
+reports through ``instance_changed`` when the instance serves or failed;
+``invoke_instance`` serves one invocation (the function actor calls it for
+instances on other hosts and for the command protocol, which needs Docker).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from runner.capsule_run import CapsuleRun
+from runner.errors import FunctionFailed, NotFound, ZunrayError
+from runner.functions import wire
+from runner.functions.instance import InstanceFiles, capsule_of
+from runner.functions.model import COMMAND, Instance, InstanceStatus
+from runner.runtimes.docker_ops import ContainerOps
+
+log = logging.getLogger(__name__)
+
+START_POLL_S = 0.005
+STDERR_TAIL = 4096
+
+
+class FunctionHost:
+    """Mixin: warm function instances on this node."""
+
+    def start_instance(self, inst: Instance) -> None:
+        threading.Thread(target=self._start_instance, args=(inst,), name=f"fn-{inst.uuid[:8]}", daemon=True).start()
+
+    def _start_instance(self, inst: Instance) -> None:
+        instances = self._instances
+        files = InstanceFiles(self.settings.data_dir, inst.uuid)
+        run = CapsuleRun(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), networks=None)
+        try:
+            run.host_binds = files.prepare(inst)
+            run.cpuset = (self.pinning.shared_cpuset(), None)
+            run.start()
+            self._wait_serving(inst, run, files)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, nothing of the instance stays
+            reason = exc.message if isinstance(exc, ZunrayError) else f"internal error: {exc}"
+            log.info("instance %s of %s failed to start: %s", inst.uuid, inst.function_uuid, reason)
+            self._drop_instance(inst.uuid, run, files)
+            self.store.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason=reason)
+            self.finished(inst.uuid, "instance")
+            self.instance_changed(inst.uuid)
+            return
+        instances[inst.uuid] = run
+        self.store.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.name}")
+        self.instance_changed(inst.uuid)
+
+    def _wait_serving(self, inst: Instance, run: CapsuleRun, files: InstanceFiles) -> None:
+        """Until the shim's socket accepts (or, for a command, the container runs)."""
+        deadline = time.monotonic() + self.settings.function_start_timeout_s
+        cid = run.app_ids()[0]
+        checked = 0.0
+        while time.monotonic() < deadline:
+            if inst.spec.protocol == COMMAND or files.socket.exists():
+                return
+            if time.monotonic() - checked > 0.1:  # a handler that fails to import exits at once
+                checked = time.monotonic()
+                state = ContainerOps(self.runtime).state(cid)
+                if not state.get("Running"):
+                    raise FunctionFailed(f"the instance exited with {state.get('ExitCode')} before serving: {_tail(run.logs())}")
+            time.sleep(START_POLL_S)
+        raise FunctionFailed(f"the instance was not serving after {self.settings.function_start_timeout_s:g} s: {_tail(run.logs())}")
+
+    def stop_instance(self, uuid: str) -> None:
+        """Remove an instance's container and files, forget it, free its claim."""
+        instances = self._instances
+        run = instances.get(uuid)
+        if run is None:
+            try:
+                inst = self.store.get_instance(uuid)
+                run = CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=inst.project_id, spec=capsule_of(inst), found=self.runtime.managed(capsule=uuid))
+            except NotFound:
+                run = None
+        self._drop_instance(uuid, run, InstanceFiles(self.settings.data_dir, uuid))
+        self.store.delete_instance(uuid)
+        self.finished(uuid, "instance")
+
+    def _drop_instance(self, uuid: str, run: CapsuleRun | None, files: InstanceFiles) -> None:
+        instances, conns = self._instances, self._conns
+        instances.pop(uuid, None)
+        for conn in conns.pop(uuid, []):
+            conn.close()
+        if run is not None:
+            try:
+                run.remove()
+            except ZunrayError:
+                log.exception("cannot remove instance %s", uuid)
+        files.remove()
+
+    def instance_logs(self, uuid: str) -> bytes:
+        run = self._instances.get(uuid)
+        return run.logs() if run is not None else b""
+
+    def invoke_instance(self, uuid: str, header: dict, payload: bytes, timeout_s: float) -> wire.Reply:
+        """Serve one invocation on a local instance (shim socket or exec)."""
+        instances, conns = self._instances, self._conns
+        run = instances.get(uuid)
+        if run is None:
+            raise wire.InstanceLost(f"instance {uuid} is not on {self.name}")
+        inst = self.store.get_instance(uuid)
+        if inst.spec.protocol == COMMAND:
+            return self._exec(run, inst, payload, timeout_s)
+        try:
+            conn = conns[uuid].pop()
+        except IndexError:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(str(InstanceFiles(self.settings.data_dir, uuid).socket))
+        try:
+            reply = wire.call_sync(conn, header, payload, timeout_s)
+        except ZunrayError:
+            conn.close()
+            raise
+        conns[uuid].append(conn)
+        return reply
+
+    def _exec(self, run: CapsuleRun, inst: Instance, payload: bytes, timeout_s: float) -> wire.Reply:
+        try:
+            out, err, code = ContainerOps(self.runtime).execute_stdin(run.app_ids()[0], list(inst.spec.command), payload, timeout_s=timeout_s)
+        except TimeoutError as exc:
+            raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
+        if code != 0:
+            return wire.Reply("error", wire.error_body(f"the command exited with {code}", stderr=err.decode(errors="replace")[-STDERR_TAIL:], type="ExitCode"))
+        return wire.Reply("bytes", out)
+
+    def reconcile_instances(self, found_by_capsule: dict[str, list]) -> None:
+        """After a restart: keep this host's serving instances, end the rest."""
+        instances = self._instances
+        for inst in self.store.list_instances(host=self.name):
+            containers = found_by_capsule.pop(inst.uuid, [])
+            run = CapsuleRun.adopt(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), found=containers)
+            if inst.status is InstanceStatus.READY and containers and all(c.state == "running" for c in containers):
+                instances[inst.uuid] = run
+                continue
+            if inst.status is InstanceStatus.CREATING and not containers:
+                self.start_instance(inst)  # the dispatch died with the previous actor
+                continue
+            self._drop_instance(inst.uuid, run, InstanceFiles(self.settings.data_dir, inst.uuid))
+            self.store.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason="lost while the node actor restarted")
+            self.finished(inst.uuid, "instance")
+            self.instance_changed(inst.uuid)
+
+
+def _tail(logs: bytes) -> str:
+    return logs.decode(errors="replace")[-STDERR_TAIL:].strip() or "(no output)"

@@ -1,0 +1,137 @@
+"""Request and response bodies of the function API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+
+from gateway.schemas import ENV_NAME_RE, IMAGE_RE, ResourcesIn, iso_time
+from runner.functions.model import Function
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class FunctionResourcesIn(ResourcesIn):
+    cpu: float = Field(0.5, gt=0, le=64)
+    memory_mb: int = Field(128, ge=6, le=64 * 1024)
+    pids: int = Field(256, ge=8, le=100_000)
+
+
+class FunctionFields(BaseModel):
+    """What POST creates and PATCH changes (PATCH: only the fields sent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: Annotated[str, Field(min_length=1, max_length=512)]
+    handler: str | None = Field(None, description="module:function, served by the Python shim (images with python3)")
+    code: str | None = Field(None, description="inline Python source of the handler's module")
+    command: Annotated[list[StrictStr], Field(max_length=256)] = Field([], description="any image: payload on stdin, result from stdout")
+    runtime: Literal["runc"] = "runc"
+    resources: FunctionResourcesIn = FunctionResourcesIn()
+    env: dict[StrictStr, StrictStr] = {}
+    timeout_s: float = Field(30.0, gt=0, le=3600, description="per invocation; past it: 504 and the instance is replaced")
+    concurrency: int = Field(1, ge=1, le=1000, description="invocations one instance serves at once")
+    min_instances: int = Field(0, ge=0, description="kept warm even when idle")
+    max_instances: int = Field(10, ge=1)
+    idle_ttl_s: float = Field(300.0, ge=1, le=7 * 24 * 3600, description="an idle instance above min_instances goes after this")
+    image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
+
+    @model_validator(mode="after")
+    def _one_protocol(self) -> FunctionFields:
+        if bool(self.handler) == bool(self.command):
+            raise ValueError("give exactly one of handler (module:function, Python shim) or command (any image)")
+        if self.code is not None and not self.handler:
+            raise ValueError("code: inline code needs a handler naming its module and function")
+        if self.min_instances > self.max_instances:
+            raise ValueError(f"min_instances: {self.min_instances} is more than max_instances {self.max_instances}")
+        return self
+
+    @field_validator("handler")
+    @classmethod
+    def _handler(cls, v: str | None) -> str | None:
+        if v is not None and not HANDLER_RE.match(v):
+            raise ValueError(f"not module:function: {v!r}")
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if not IMAGE_RE.match(v):
+            raise ValueError(f"not a valid image reference: {v!r}")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not ENV_NAME_RE.match(k) or k.startswith("ZUNRAY_")]
+        if bad:
+            raise ValueError(f"invalid environment variable names (or reserved ZUNRAY_*): {bad}")
+        return v
+
+
+class FunctionIn(FunctionFields):
+    """POST /v1/functions"""
+
+    name: str = Field(..., description="unique in the project")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("1-63 letters, digits, '_', '.', '-', starting with a letter or digit")
+        return v
+
+
+def function_out(fn: Function, stats: dict | None = None) -> dict:
+    spec = fn.spec
+    out = {
+        "id": fn.uuid,
+        "name": fn.name,
+        "project_id": fn.project_id,
+        "version": fn.version,
+        "image": spec.image,
+        "handler": spec.handler,
+        "command": list(spec.command),
+        "protocol": spec.protocol,
+        "has_code": spec.code is not None,
+        "runtime": spec.runtime,
+        "resources": {"cpu": spec.resources.cpu, "memory_mb": spec.resources.memory_mb, "pids": spec.resources.pids},
+        "env": dict(spec.env),
+        "timeout_s": spec.timeout_s,
+        "concurrency": spec.concurrency,
+        "min_instances": spec.min_instances,
+        "max_instances": spec.max_instances,
+        "idle_ttl_s": spec.idle_ttl_s,
+        "image_pull_policy": spec.pull_policy.value,
+        "created_at": iso_time(fn.created_at),
+        "updated_at": iso_time(fn.updated_at),
+        "links": [{"rel": "self", "href": f"/v1/functions/{fn.name}"}, {"rel": "invoke", "href": f"/v1/functions/{fn.name}/invoke"}],
+    }
+    if stats is not None:
+        out["stats"] = stats
+    return out
+
+
+def invocation_out(inv: dict) -> dict:
+    out = {
+        "id": inv["uuid"],
+        "function": inv["function_name"],
+        "status": inv["status"],
+        "status_reason": inv["status_reason"],
+        "created_at": iso_time(inv["created_at"]),
+        "started_at": iso_time(inv["started_at"]),
+        "finished_at": iso_time(inv["finished_at"]),
+        "error": inv["error"],
+        "links": [{"rel": "self", "href": f"/v1/invocations/{inv['uuid']}"}],
+    }
+    if inv["result"] is not None:
+        if inv["result_kind"] == "json":
+            out["result"] = json.loads(inv["result"])
+        else:
+            out["result_base64"] = base64.b64encode(inv["result"]).decode()
+    return out
