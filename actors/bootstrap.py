@@ -16,6 +16,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import requests
+from actors.api import ApiActor
 from actors.functions import FunctionActor
 from actors.node import NodeActor
 from actors.placement import PlacementActor
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 PLACEMENT = "placement"
 SCHEDULES = "schedules"
 FUNCTIONS = "functions"
+API = "api"
 FUNCTION_TICK_S = 1.0
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0
@@ -163,6 +165,26 @@ class RayFunctions(FunctionActor):
         _every(FUNCTION_TICK_S, lambda: handle.tick.remote(), "functions-tick")
 
 
+class RayApi(ApiActor):
+    """ApiActor with its store and clients built inside the Ray worker."""
+
+    def __init__(self, settings_json: dict) -> None:
+        settings = Settings(**settings_json)
+        namespace = settings.ray_namespace
+
+        def actor(name: str) -> ray.actor.ActorHandle:
+            return ray.get_actor(name, namespace=namespace)
+
+        super().__init__(
+            store=Store(settings.store_url_resolved),
+            settings=settings,
+            place=lambda job_id: actor(PLACEMENT).submit.remote(job_id),
+            signal_cancel=lambda host, job_id: actor(node_actor_name(host)).cancel.remote(job_id),
+            node_logs=lambda host, job_id: ray.get(actor(node_actor_name(host)).logs.remote(job_id), timeout=30),
+            run_async=lambda inv_id: actor(FUNCTIONS).submit_async.remote(inv_id),
+        )
+
+
 def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
     """Create (or find) the placement actor and a node actor on every live node.
 
@@ -194,6 +216,10 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True),
     ).remote(settings_json)
     ray.get(functions.ping.remote())
+    api = ray.remote(RayApi).options(
+        name=API, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=32, num_cpus=0
+    ).remote(settings_json)
+    ray.get(api.ping.remote())
     return placement
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 import ray
 
 from actors.bootstrap import FUNCTIONS, PLACEMENT, ensure_actors, node_actor_name
+from runner.ray_connect import connect
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
 
@@ -33,14 +33,7 @@ class Cluster:
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
 
     def connect(self) -> None:
-        if not ray.is_initialized():
-            os.environ.update(self.settings.ray_env())  # Ray reads its auth mode from the environment only
-            ray.init(
-                address=self.settings.ray_address_resolved,
-                namespace=self.settings.ray_namespace,
-                logging_level=logging.WARNING,
-                log_to_driver=False,
-            )
+        connect(self.settings)
         self._placement = ensure_actors(self.settings)
 
     @property

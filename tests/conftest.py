@@ -127,7 +127,8 @@ def ray_driver(zunray):
     """This test process as a Ray driver of the shared stack (to kill actors)."""
     import ray
 
-    os.environ.update(zunray.settings.ray_env())
-    ray.init(address=zunray.settings.ray_address_resolved, namespace=zunray.settings.ray_namespace, log_to_driver=False, logging_level="ERROR")
+    from runner.ray_connect import connect
+
+    connect(zunray.settings)
     yield
     ray.shutdown()

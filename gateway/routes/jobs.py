@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from typing import Annotated, AsyncIterator
 
@@ -13,9 +12,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.schemas import JobIn, job_out
-from runner.errors import Conflict, InvalidSpec, ZunrayError
-from runner.job_spec import build_array, build_job
-from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.errors import InvalidSpec, ZunrayError
+from runner import job_ops
+from runner.models import Job, JobStatus
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
 
@@ -45,21 +44,15 @@ def submit(
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
     if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
         raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
-    common = dict(project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id, default_timeout_s=settings.default_timeout_s)
-    tasks: list[Job] = []
-    if body.completions > 1:
-        job, tasks = build_array(body.model_dump(), **common)
-    else:
-        job = build_job(body.model_dump(), **common)
     # inside the HTTP server span that FastAPI opens for the request
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
-        carrier = current_carrier()
-        job = dataclasses.replace(job, trace_context=carrier)
-        job, created = store.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks])
+        job, created, to_place = job_ops.accept(
+            store, body.model_dump(), project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id,
+            default_timeout_s=settings.default_timeout_s, trace_context=current_carrier(),
+        )
         span.set_attribute("zunray.job", job.id)
-        if created:
-            for task in tasks or [job]:
-                cluster.submit(task.id)
+        for task in to_place:
+            cluster.submit(task.id)
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -157,20 +150,9 @@ async def why(job_id: str, request: Request, caller: CallerDep) -> dict:
 
 @router.post("/{job_id}/cancel", status_code=202, summary="Cancel a job")
 def cancel(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
-    job = store.request_cancel(job_id, project_id=caller.project_id)
-    targets = [job]
-    if job.is_array:  # cancelling an array cancels its tasks, then the array itself
-        for task in store.tasks_of(job.id):
-            if not task.status.is_terminal():
-                try:
-                    targets.append(store.request_cancel(task.id, project_id=None))
-                except Conflict:
-                    pass  # it just ended
-        if job.status is JobStatus.RUNNING:
-            job = store.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
-    for target in targets:
-        if target.host and not target.status.is_terminal():
-            _cluster(request).node(target.host).cancel.remote(target.id)
+    job, placed = job_ops.cancel(store, job_id, project_id=caller.project_id)
+    for target in placed:
+        _cluster(request).node(target.host).cancel.remote(target.id)
     return job_out(job)
 
 

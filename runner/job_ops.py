@@ -1,0 +1,49 @@
+"""Job operations shared by the HTTP routes and the SDK's Ray entrance:
+accepting a validated submission and cancelling (an array with its tasks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from runner.errors import Conflict
+from runner.job_spec import build_array, build_job
+from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.store import Store
+
+
+def accept(
+    store: Store, fields: dict[str, Any], *, project_id: str, user_id: str, submission_id: str | None, default_timeout_s: float | None, trace_context: dict | None = None
+) -> tuple[Job, bool, list[Job]]:
+    """Commit a submission (validated as ``POST /v1/jobs`` does); (job, created, what to place).
+
+    ``created`` is False when the submission id was seen before: the same job
+    comes back and nothing new is placed.
+    """
+    common = dict(project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=default_timeout_s)
+    tasks: list[Job] = []
+    if fields.get("completions", 1) > 1:
+        job, tasks = build_array(fields, **common)
+    else:
+        job = build_job(fields, **common)
+    carrier = trace_context or {}
+    job = dataclasses.replace(job, trace_context=carrier)
+    job, created = store.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks])
+    return job, created, (tasks or [job]) if created else []
+
+
+def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, list[Job]]:
+    """Ask a job (and an array's tasks) to stop; (the job, the placed ones to signal)."""
+    job = store.request_cancel(job_id, project_id=project_id)
+    targets = [job]
+    if job.is_array:  # cancelling an array cancels its tasks, then the array itself
+        for task in store.tasks_of(job.id):
+            if not task.status.is_terminal():
+                try:
+                    targets.append(store.request_cancel(task.id, project_id=None))
+                except Conflict:
+                    pass  # it just ended
+        if job.status is JobStatus.RUNNING:
+            job = store.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
+    return job, [t for t in targets if t.host and not t.status.is_terminal()]

@@ -1,0 +1,110 @@
+"""The Python SDK over a Ray connection: the job and function methods of
+``runner.Client``, calling Zunray's actors directly.
+
+    from runner import RayClient
+    zr = RayClient("ray://head:10001", project_id="demo")   # or address="auto" inside the cluster
+    print(zr.invoke("echo", {"n": 1}))
+
+A Ray connection carries the cluster's token and may run any code there, so a
+RayClient is trusted like an operator: it names the project it acts for (no
+Keystone check). Fields are validated with the gateway's own schemas, so bad
+input fails here as it would over HTTP. Zun containers are managed over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import ray
+
+from actors.bootstrap import API, FUNCTIONS
+from gateway.function_schemas import invocation_out
+from gateway.schemas import JobIn, job_out
+from runner.errors import ZunrayError
+from runner.ray_connect import connect
+from runner.sdk import TERMINAL
+from runner.settings import Settings
+
+CALL_TIMEOUT_S = 60.0
+
+
+class RayClient:
+    """Zunray over Ray: jobs (submit, wait, logs, cancel) and functions (invoke)."""
+
+    def __init__(self, address: str | None = None, *, project_id: str = "default", user_id: str = "sdk", settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.project_id = project_id
+        self.user_id = user_id
+        self._own_connection = not ray.is_initialized()
+        connect(self.settings, address)
+        self.api = ray.get_actor(API, namespace=self.settings.ray_namespace)
+        self.functions = ray.get_actor(FUNCTIONS, namespace=self.settings.ray_namespace)
+        self._fn_cache: dict[str, tuple[str, int]] = {}
+
+    def close(self) -> None:
+        if self._own_connection:
+            ray.shutdown()
+
+    def __enter__(self) -> RayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _get(ref: ray.ObjectRef, timeout_s: float = CALL_TIMEOUT_S) -> Any:
+        try:
+            return ray.get(ref, timeout=timeout_s)
+        except ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, ZunrayError):
+                raise exc.cause from None
+            raise
+
+    # -- jobs -------------------------------------------------------------
+    def submit(self, image: str, command: list[str] | tuple[str, ...] = (), *, idempotency_key: str | None = None, **fields: Any) -> dict:
+        body = JobIn.model_validate({"image": image, "command": list(command), **fields})
+        job = self._get(self.api.submit_job.remote(self.project_id, self.user_id, body.model_dump(), idempotency_key or body.submission_id))
+        return job_out(job)
+
+    def job(self, job_id: str) -> dict:
+        return job_out(self._get(self.api.get_job.remote(self.project_id, job_id)))
+
+    def wait(self, job_id: str, *, timeout_s: float | None = None) -> dict:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            left = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
+            job = job_out(self._get(self.api.get_job.remote(self.project_id, job_id, left), timeout_s=left + CALL_TIMEOUT_S))
+            if job["status"] in TERMINAL:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} is still {job['status']}")
+
+    def logs(self, job_id: str) -> bytes:
+        return self._get(self.api.job_logs.remote(self.project_id, job_id))
+
+    def cancel(self, job_id: str) -> dict:
+        return job_out(self._get(self.api.cancel_job.remote(self.project_id, job_id)))
+
+    # -- functions --------------------------------------------------------
+    def invoke(self, name: str, payload: Any = None, *, raw: bytes | None = None) -> Any:
+        """Call a function straight through the function actor (one Ray hop)."""
+        content = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        if name not in self._fn_cache:
+            fn = self._get(self.api.function.remote(self.project_id, name))
+            self._fn_cache[name] = (fn.uuid, fn.version)
+        fn_uuid, version = self._fn_cache[name]
+        try:
+            reply = self._get(self.functions.invoke.remote(fn_uuid, version, content, {}))
+        except ZunrayError:
+            self._fn_cache.pop(name, None)  # deleted or changed: look it up again next time
+            raise
+        return json.loads(reply.body) if reply.kind == "json" else reply.body
+
+    def invoke_async(self, name: str, payload: Any = None) -> str:
+        content = b"" if payload is None else json.dumps(payload).encode()
+        return self._get(self.api.invoke_async.remote(self.project_id, self.user_id, name, content))["uuid"]
+
+    def invocation(self, inv_id: str) -> dict:
+        return invocation_out(self._get(self.api.invocation.remote(self.project_id, inv_id)))

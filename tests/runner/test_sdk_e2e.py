@@ -1,0 +1,96 @@
+"""The Python SDK against the shared stack: over HTTP (runner.Client) and over
+Ray (runner.RayClient), with the same calls and the same answers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from runner import Client, RayClient
+from runner.errors import FunctionFailed, InvalidSpec, NotFound
+
+pytestmark = pytest.mark.timeout(300)
+
+CODE = "def handle(event):\n    if event == 'fail':\n        raise RuntimeError('asked to fail')\n    return {'doubled': event * 2}\n"
+
+
+@pytest.fixture(scope="module")
+def http_client(zunray):
+    with Client(zunray.settings.gateway_url, project_id="sdk") as client:
+        client.create_function("double", "zunray/python:3.11", handler="app:handle", code=CODE)
+        yield client
+        client.delete_function("double")
+
+
+@pytest.fixture(scope="module")
+def ray_client(zunray, ray_driver, http_client):
+    client = RayClient(project_id="sdk", settings=zunray.settings)
+    yield client
+    client.close()
+
+
+def _until_done(get, inv_id: str) -> dict:  # noqa: ANN001
+    deadline = time.monotonic() + 30
+    while (inv := get(inv_id))["status"] not in ("Succeeded", "Failed", "TimedOut"):
+        assert time.monotonic() < deadline, inv
+        time.sleep(0.1)
+    return inv
+
+
+@pytest.mark.parametrize("which", ["http", "ray"])
+def test_jobs_submit_wait_logs(which, http_client, ray_client):
+    client = http_client if which == "http" else ray_client
+    job = client.submit("busybox:latest", ["sh", "-c", "echo hello from $WHO"], env={"WHO": which}, resources={"cpu": 0.25, "memory_mb": 64})
+    assert job["status"] == "Queued"
+    done = client.wait(job["id"], timeout_s=60)
+    assert done["status"] == "Succeeded" and done["exit_code"] == 0
+    assert client.logs(job["id"]) == f"hello from {which}\n".encode()
+    assert http_client.job(job["id"])["project_id"] == "sdk"  # both act for the same project
+
+
+@pytest.mark.parametrize("which", ["http", "ray"])
+def test_functions_invoke_sync_async_and_errors(which, http_client, ray_client):
+    client = http_client if which == "http" else ray_client
+    assert client.invoke("double", 21) == {"doubled": 42}
+    with pytest.raises(FunctionFailed) as failed:
+        client.invoke("double", "fail")
+    assert failed.value.error["type"] == "RuntimeError" and "asked to fail" in failed.value.message
+    with pytest.raises(NotFound):
+        client.invoke("no-such-function", 1)
+    inv_id = client.invoke_async("double", 5)
+    assert _until_done(client.invocation, inv_id)["result"] == {"doubled": 10}
+
+
+@pytest.mark.parametrize("which", ["http", "ray"])
+def test_bad_job_fields_fail_the_same_way(which, http_client, ray_client):
+    client = http_client if which == "http" else ray_client
+    with pytest.raises((InvalidSpec, ValueError)) as bad:
+        client.submit("busybox:latest", ["true"], resources={"cpu": -1})
+    assert "cpu" in str(bad.value)
+
+
+def test_follow_logs_and_cancel_over_http(http_client):
+    job = http_client.submit("busybox:latest", ["sh", "-c", "echo one; sleep 30"], resources={"cpu": 0.25, "memory_mb": 64})
+    stream = http_client.follow_logs(job["id"])
+    assert next(stream).startswith(b"one")
+    http_client.cancel(job["id"])
+    assert http_client.wait(job["id"], timeout_s=30)["status"] == "Cancelled"
+
+
+def test_zun_containers_over_http(http_client):
+    c = http_client.create_container("busybox:latest", ["sleep", "300"], name="sdk-box", cpu=0.25, memory="64")
+    deadline = time.monotonic() + 30
+    while http_client.container(c["uuid"])["status"] != "Running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert "sdk-box" in [x["name"] for x in http_client.containers()]
+    http_client.delete_container(c["uuid"], force=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            http_client.container(c["uuid"])
+        except NotFound:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
