@@ -64,6 +64,7 @@ class Pool:
             "instances": len(self.slots), "starting": len(self.starting), "busy": busy, "idle": len(self.slots) - busy,
             "queue_length": len(self.waiters), "cold_starts": self.cold_starts, "warm_hits": self.warm_hits,
             "invocations": self.invocations, "errors": self.errors, "timeouts": self.timeouts, "last_error": self.last_error,
+            "instance_list": [{"id": u, "host": s.inst.host, "version": s.inst.version, "busy": s.inflight} for u, s in self.slots.items()],
         }
 
 
@@ -89,6 +90,7 @@ class FunctionActor:
         self.invoke_remote = invoke_remote  # (host, instance uuid, header, payload, timeout_s): the node serves it
         self.instance_logs = instance_logs  # (host, instance uuid): what the instance printed
         self.pools: dict[str, Pool] = {}
+        self.names: dict[tuple[str, str], str] = {}  # (project, name) -> function uuid, filled on first use
         self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
         self._async: set[str] = set()  # asynchronous invocations in progress here
         self._tasks: set[asyncio.Task] = set()
@@ -127,6 +129,15 @@ class FunctionActor:
         return pool
 
     # -- invocations ------------------------------------------------------
+    async def invoke_named(self, project_id: str, name: str, payload: bytes, header: dict | None = None) -> wire.Reply:
+        """``invoke`` by the function's name in a project: the gateway's path (no store read when warm)."""
+        fn_uuid = self.names.get((project_id, name))
+        if fn_uuid is None or fn_uuid not in self.pools or self.pools[fn_uuid].deleted:
+            fn = self.store.get_function(name, project_id=project_id)  # NotFound: 404
+            fn_uuid = self.names[(project_id, name)] = fn.uuid
+            return await self.invoke(fn.uuid, fn.version, payload, header)
+        return await self.invoke(fn_uuid, 0, payload, header)
+
     async def invoke(self, fn_uuid: str, version: int, payload: bytes, header: dict | None = None) -> wire.Reply:
         """Run one invocation on a warm instance (starting one if none is free)."""
         pool = await self._pool(fn_uuid, version)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
-from gateway import auth, errors
-from gateway.auth import KeystoneAuth
+from gateway import errors
+from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.limits import BodyLimit
+from gateway.request_id import RequestId
 from gateway.routes import functions, health, jobs, schedules
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
@@ -20,7 +20,6 @@ from gateway.zun import hosts as zun_hosts
 from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
-from gateway.zun.microversion import version_headers
 from gateway.watch import StoreWatcher
 from policies.access import load_rules
 from runner.secrets import SecretBox
@@ -54,17 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Zunray", version="0.1.0", lifespan=lifespan, description="Jobs, functions and Zun containers on Ray")
 
     errors.install(app)
-    auth.install(app, settings)  # inside the request id middleware, so its 401s carry the id
-
-    @app.middleware("http")  # added last: the outermost, every response gets an id
-    async def request_id(request: Request, call_next):  # noqa: ANN001, ANN202
-        request.state.request_id = f"req-{uuid.uuid4()}"
-        response = await call_next(request)
-        response.headers["x-openstack-request-id"] = request.state.request_id
-        if request.url.path.startswith("/v1/") and errors.domain(request.url.path) == "container":
-            response.headers.update(version_headers(getattr(request.state, "api_version", None)))
-        return response
-
+    # outermost last: the body limit, then the request id (so that 401s carry it), then auth
+    app.add_middleware(Authenticate, settings=settings)
+    app.add_middleware(RequestId)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(jobs.router)

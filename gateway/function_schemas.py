@@ -7,12 +7,13 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
-from gateway.schemas import ENV_NAME_RE, IMAGE_RE, ResourcesIn, iso_time
+from gateway.schemas import ImageRef, ResourcesIn, check_env, iso_time
 from runner.functions.model import Function
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+MAX_TIMEOUT_S = 3600.0
 HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -27,14 +28,14 @@ class FunctionFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    image: Annotated[str, Field(min_length=1, max_length=512)]
+    image: ImageRef
     handler: str | None = Field(None, description="module:function, served by the Python shim (images with python3)")
     code: str | None = Field(None, description="inline Python source of the handler's module")
     command: Annotated[list[StrictStr], Field(max_length=256)] = Field([], description="any image: payload on stdin, result from stdout")
     runtime: Literal["runc"] = "runc"
     resources: FunctionResourcesIn = FunctionResourcesIn()
-    env: dict[StrictStr, StrictStr] = {}
-    timeout_s: float = Field(30.0, gt=0, le=3600, description="per invocation; past it: 504 and the instance is replaced")
+    env: Annotated[dict[StrictStr, StrictStr], AfterValidator(lambda v: check_env(v, reserved_prefix="ZUNRAY_"))] = {}
+    timeout_s: float = Field(30.0, gt=0, le=MAX_TIMEOUT_S, description="per invocation; past it: 504 and the instance is replaced")
     concurrency: int = Field(1, ge=1, le=1000, description="invocations one instance serves at once")
     min_instances: int = Field(0, ge=0, description="kept warm even when idle")
     max_instances: int = Field(10, ge=1)
@@ -58,20 +59,6 @@ class FunctionFields(BaseModel):
             raise ValueError(f"not module:function: {v!r}")
         return v
 
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: str) -> str:
-        if not IMAGE_RE.match(v):
-            raise ValueError(f"not a valid image reference: {v!r}")
-        return v
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in v if not ENV_NAME_RE.match(k) or k.startswith("ZUNRAY_")]
-        if bad:
-            raise ValueError(f"invalid environment variable names (or reserved ZUNRAY_*): {bad}")
-        return v
 
 
 class FunctionIn(FunctionFields):

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from runner.models import Job
 
@@ -17,6 +17,28 @@ IMAGE_RE = re.compile(
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_ENV = 1024
+
+
+def check_image(v: str) -> str:
+    """A Docker image reference, or ValueError naming it."""
+    if not IMAGE_RE.match(v):
+        raise ValueError(f"not a valid image reference: {v!r}")
+    return v
+
+
+def check_env(v: dict[str, str], *, reserved_prefix: str | None = None) -> dict[str, str]:
+    """Environment variable names (and how many), or ValueError naming the bad ones."""
+    bad = [k for k in v if not ENV_NAME_RE.match(k) or (reserved_prefix and k.startswith(reserved_prefix))]
+    if bad:
+        raise ValueError(f"invalid environment variable names{f' (or reserved {reserved_prefix}*)' if reserved_prefix else ''}: {bad}")
+    if len(v) > MAX_ENV:
+        raise ValueError(f"at most {MAX_ENV} environment variables")
+    return v
+
+
+ImageRef = Annotated[str, Field(min_length=1, max_length=512), AfterValidator(check_image)]
+EnvVars = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_env)]
 
 
 class ResourcesIn(BaseModel):
@@ -33,9 +55,9 @@ class JobIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    image: Annotated[str, Field(min_length=1, max_length=512)]
+    image: ImageRef
     command: Annotated[list[StrictStr], Field(max_length=1024)] = []
-    env: dict[StrictStr, StrictStr] = {}
+    env: EnvVars = {}
     workdir: str | None = Field(None, max_length=1024)
     resources: ResourcesIn = ResourcesIn()
     runtime: Literal["runc", "runsc"] = "runc"
@@ -58,22 +80,6 @@ class JobIn(BaseModel):
             raise ValueError(f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}")
         return self
 
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: str) -> str:
-        if not IMAGE_RE.match(v):
-            raise ValueError(f"not a valid image reference: {v!r}")
-        return v
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in v if not ENV_NAME_RE.match(k)]
-        if bad:
-            raise ValueError(f"invalid environment variable names: {bad}")
-        if len(v) > 1024:
-            raise ValueError("at most 1024 environment variables")
-        return v
 
 
 def iso_time(ts: float | None) -> str | None:

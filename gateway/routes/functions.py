@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
-from gateway.function_schemas import FunctionFields, FunctionIn, function_out, invocation_out
+from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, function_out, invocation_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
@@ -43,7 +43,7 @@ def _fields_of(spec: FunctionSpec) -> dict:
     """A stored spec in the request's shape, to apply a PATCH on."""
     d = spec.to_dict()
     d["command"] = list(d["command"])
-    d["image_pull_policy"] = d.pop("pull_policy").value if isinstance(d["pull_policy"], PullPolicy) else d.pop("pull_policy")
+    d["image_pull_policy"] = PullPolicy(d.pop("pull_policy")).value
     return d
 
 
@@ -111,26 +111,28 @@ async def invoke(
     502 with ``function_error`` (type, message, traceback, stderr tail); no
     answer within the function's timeout is a 504.
     """
-    fn = store.get_function(name, project_id=caller.project_id)
     settings: Settings = request.app.state.settings
     payload = await request.body()
     if len(payload) > settings.function_payload_max_bytes:
         raise TooLarge(f"the payload is {len(payload)} bytes, over the limit of {settings.function_payload_max_bytes}")
     cluster = _cluster(request)
     if run_async:
+        fn = store.get_function(name, project_id=caller.project_id)
         inv = store.create_invocation(
             {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": caller.project_id, "user_id": caller.user_id, "payload": payload}
         )
         cluster.functions.submit_async.remote(inv["uuid"])  # fire and forget: the store has it
         return JSONResponse(invocation_out(inv), status_code=202, headers={"Location": f"/v1/invocations/{inv['uuid']}"})
-    reply = await cluster.call(cluster.functions.invoke.remote(fn.uuid, fn.version, payload, {"invocation_id": str(uuid.uuid4())}), timeout_s=_call_budget(fn, settings))
+    # the function actor resolves the name (and answers 404): no store read here on the warm path
+    ref = cluster.functions.invoke_named.remote(caller.project_id, name, payload, {"invocation_id": str(uuid.uuid4())})
+    reply = await cluster.call(ref, timeout_s=_call_budget(settings))
     media = "application/json" if reply.kind == "json" else "application/octet-stream"
     return Response(content=reply.body, media_type=media)
 
 
-def _call_budget(fn: Function, settings: Settings) -> float:
-    """How long the gateway waits: a cold start, a queue wait and the call itself."""
-    return settings.function_start_timeout_s + 2 * fn.spec.timeout_s + 5
+def _call_budget(settings: Settings) -> float:
+    """How long the gateway waits: a cold start, a queue wait and the call itself (the actor ends it sooner)."""
+    return settings.function_start_timeout_s + 2 * MAX_TIMEOUT_S + 5
 
 
 @router.get("/v1/invocations/{inv_id}", summary="Status and result of an asynchronous invocation")

@@ -33,10 +33,14 @@ def _create(zunray, name: str, **body) -> dict:  # noqa: ANN003
     return resp.json()
 
 
-def _containers(zunray, fn: dict) -> list:
-    ids = {c.labels.get("zunray.capsule") for c in zunray.docker.containers.list(all=True, filters={"label": f"zunray.instance={zunray.settings.instance}"})}
-    instances = {c.labels["zunray.capsule"] for c in zunray.docker.containers.list(all=True, filters={"label": f"zunray.project={fn['project_id']}"})}
-    return sorted(ids & instances)
+def _instance_ids(zunray, name: str) -> set[str]:
+    return {i["id"] for i in _stats(zunray, name)["instance_list"]}
+
+
+def _containers(zunray, instance_ids: set[str]) -> list[str]:
+    """The Docker containers of these instances (the low-level list: no inspect races a removal)."""
+    found = zunray.docker.api.containers(all=True, filters={"label": f"zunray.instance={zunray.settings.instance}"})
+    return [c["Id"] for c in found if c["Labels"].get("zunray.capsule") in instance_ids]
 
 
 def _stats(zunray, name: str) -> dict:
@@ -60,7 +64,7 @@ def cleanup(zunray):
 
 
 def test_python_function_cold_then_warm_and_its_error_keeps_the_instance(zunray, cleanup):
-    fn = _create(zunray, "echo")
+    _create(zunray, "echo")
     cleanup.append("echo")
     first = zunray.http.post("/v1/functions/echo/invoke", json={"n": 1})
     assert first.status_code == 200, first.text
@@ -69,7 +73,7 @@ def test_python_function_cold_then_warm_and_its_error_keeps_the_instance(zunray,
     assert second["instance"] == first.json()["instance"]  # the same warm instance served it
     stats = _stats(zunray, "echo")
     assert stats["cold_starts"] == 1 and stats["warm_hits"] >= 1 and stats["instances"] == 1
-    assert len(_containers(zunray, fn)) == 1
+    assert len(_containers(zunray, _instance_ids(zunray, "echo"))) == 1
 
     failed = zunray.http.post("/v1/functions/echo/invoke", json="raise")
     assert failed.status_code == 502
@@ -148,19 +152,42 @@ def test_broken_handler_fails_with_the_import_error(zunray, cleanup):
 
 
 def test_scale_out_to_max_instances_then_to_zero_and_delete_drains(zunray, cleanup):
-    fn = _create(zunray, "busy", max_instances=2, idle_ttl_s=2)
+    _create(zunray, "busy", max_instances=2, idle_ttl_s=2)
     cleanup.append("busy")
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda i: zunray.http.post("/v1/functions/busy/invoke", json={"sleep": 1, "i": i}), range(4)))
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     assert len({r.json()["instance"] for r in results}) == 2  # two instances shared the four calls
     assert _stats(zunray, "busy")["cold_starts"] == 2
+    busy = _instance_ids(zunray, "busy")
+    assert len(_containers(zunray, busy)) == 2
     _until(lambda: _stats(zunray, "busy")["instances"] == 0, what="scale to zero")
-    _until(lambda: not _containers(zunray, fn), what="containers gone")
+    _until(lambda: not _containers(zunray, busy), what="containers gone")
 
-    warm = _create(zunray, "warm", min_instances=1)
+    _create(zunray, "warm", min_instances=1)
     cleanup.append("warm")
     _until(lambda: _stats(zunray, "warm")["instances"] == 1, what="min_instances warm")
+    warm = _instance_ids(zunray, "warm")
+    assert len(_containers(zunray, warm)) == 1
     assert zunray.http.delete("/v1/functions/warm").status_code == 204
     assert zunray.http.post("/v1/functions/warm/invoke", json=1).status_code == 404
     _until(lambda: not _containers(zunray, warm), what="deleted function drained")
+
+
+def test_the_cli_creates_invokes_and_deletes_a_function(zunray, cleanup, monkeypatch, capsys, tmp_path):
+    from runner.cli import main as cli_main
+
+    for key, value in zunray.settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    code = tmp_path / "calc.py"
+    code.write_text("def add(event):\n    return event['a'] + event['b']\n")
+    assert cli_main(["function", "create", "calc", "--image", PY_IMAGE, "--handler", "calc:add", "--code-file", str(code)]) == 0
+    cleanup.append("calc")
+    assert cli_main(["function", "invoke", "calc", '{"a": 2, "b": 3}']) == 0
+    assert cli_main(["function", "list"]) == 0
+    assert cli_main(["function", "invoke", "nope", "1"]) == 2  # 404 becomes an error message and exit 2
+    assert cli_main(["function", "delete", "calc"]) == 0
+    out, err = capsys.readouterr()
+    assert "function calc version 1 created (shim protocol)" in out
+    assert "\n5\n" in out and "calc " in out and "function calc deleted" in out
+    assert "not found" in err

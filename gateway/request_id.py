@@ -1,0 +1,34 @@
+"""Every response carries ``x-openstack-request-id`` (and, on the Zun API, the
+microversion headers). Pure ASGI middleware: no per-request task or queue."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.datastructures import MutableHeaders
+
+from gateway import errors
+from gateway.zun.microversion import version_headers
+
+
+class RequestId:
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        request_id = state["request_id"] = f"req-{uuid.uuid4()}"
+        path = scope["path"]
+        zun = path.startswith("/v1/") and errors.domain(path) == "container"
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["x-openstack-request-id"] = request_id
+                if zun:
+                    headers.update(version_headers(state.get("api_version")))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

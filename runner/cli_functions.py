@@ -1,0 +1,77 @@
+"""``zunray function ...``: create, list, show, invoke and delete functions.
+
+    zunray function create NAME --image zunray/python:3.11 --handler app:handle --code-file app.py
+    zunray function create NAME --image busybox:latest -- tr a-z A-Z
+    zunray function invoke NAME '{"n": 1}'   |   zunray function invoke NAME --async '1'
+    zunray function list | show NAME | delete NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from runner.sdk import Client
+from runner.settings import Settings
+
+
+def cmd_function(settings: Settings, args: argparse.Namespace) -> int:
+    with Client(settings.gateway_url, token=os.environ.get("OS_TOKEN")) as zr:
+        if args.action == "create":
+            fields = {"min_instances": args.min_instances, "max_instances": args.max_instances, "timeout_s": args.timeout_s, "concurrency": args.concurrency}
+            fields["resources"] = {"cpu": args.cpu, "memory_mb": args.memory_mb}
+            if args.command:
+                fields["command"] = args.command
+            else:
+                fields["handler"] = args.handler
+                if args.code_file:
+                    fields["code"] = Path(args.code_file).read_text()
+            fn = zr.create_function(args.name, args.image, **fields)
+            print(f"function {fn['name']} version {fn['version']} created ({fn['protocol']} protocol)")
+        elif args.action == "list":
+            for fn in zr.functions():
+                print(f"{fn['name']:<24} v{fn['version']:<4} {fn['protocol']:<8} {fn['image']}")
+        elif args.action == "show":
+            print(json.dumps(zr.function(args.name), indent=2))
+        elif args.action == "invoke":
+            payload = json.loads(args.payload) if args.payload else None
+            if args.run_async:
+                print(zr.invoke_async(args.name, payload))
+            else:
+                result = zr.invoke(args.name, payload)
+                if isinstance(result, bytes):
+                    sys.stdout.buffer.write(result)
+                else:
+                    print(json.dumps(result))
+        elif args.action == "delete":
+            zr.delete_function(args.name)
+            print(f"function {args.name} deleted")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    fp = sub.add_parser("function", help="serverless functions with warm instances").add_subparsers(dest="action", required=True)
+    create = fp.add_parser("create", help="create a function (a handler for the Python shim, or a command after --)")
+    create.add_argument("name")
+    create.add_argument("command", nargs="*", help="command protocol: payload on stdin, result from stdout")
+    create.add_argument("--image", required=True)
+    create.add_argument("--handler", default="handler:handle", help="module:function (Python shim)")
+    create.add_argument("--code-file", help="the handler module's source, sent inline")
+    create.add_argument("--cpu", type=float, default=0.5)
+    create.add_argument("--memory-mb", type=int, default=128)
+    create.add_argument("--timeout-s", type=float, default=30.0)
+    create.add_argument("--concurrency", type=int, default=1)
+    create.add_argument("--min-instances", type=int, default=0)
+    create.add_argument("--max-instances", type=int, default=10)
+    fp.add_parser("list", help="list functions")
+    for action, helptext in (("show", "a function and its live stats"), ("delete", "delete and drain a function")):
+        fp.add_parser(action, help=helptext).add_argument("name")
+    inv = fp.add_parser("invoke", help="call a function with a JSON payload")
+    inv.add_argument("name")
+    inv.add_argument("payload", nargs="?", help="JSON")
+    inv.add_argument("--async", dest="run_async", action="store_true", help="queue it; prints the invocation id")
+    for p in fp.choices.values():
+        p.set_defaults(fn=cmd_function)
