@@ -129,8 +129,8 @@ def main() -> None:
     settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9618, ray_port=28380)
     api = docker.APIClient(version="auto")
     client = docker.from_env(version="auto")
-    stack.up(settings)
     try:
+        stack.up(settings)  # inside the try: a failed start still stops what it started
         with httpx.Client(base_url=settings.gateway_url, timeout=120) as http:
             fn = {"image": IMAGE, "handler": "app:handle", "code": CODE, "resources": {"cpu": 0.5, "memory_mb": 128}}
             http.post("/v1/functions", json={"name": "bench", **fn, "concurrency": 4, "max_instances": 4}).raise_for_status()

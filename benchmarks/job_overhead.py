@@ -55,8 +55,8 @@ def main() -> None:
     instance = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9617, ray_port=28379)
     api = docker.APIClient(version="auto")
-    stack.up(settings)
     try:
+        stack.up(settings)  # inside the try: a failed start still stops what it started
         with httpx.Client(base_url=settings.gateway_url, timeout=60) as http:
             direct(api), through_zunray(http)  # warm both paths once
             d, z = [], []
