@@ -24,7 +24,7 @@ from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
-from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.networks import ProjectNetworks
 from runner.settings import Settings
 from runner.store import Store
@@ -97,6 +97,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
             "running": running,
             "labels": dict(self.settings.node_labels),
             "dedicated_free": self.pinning.dedicated_free(),
+            "hugepages": hugepages_inventory(),  # read each time: operators change it live
             "pinned_cpus": self.pinning.pinned_cpus(),
         }
 

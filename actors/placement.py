@@ -102,6 +102,7 @@ class PlacementActor:
                 up=host.docker_ok,
                 labels=report.get("labels") or {},
                 dedicated_free=float(report.get("dedicated_free", 0)) - self._pending_pins(name, report),
+                hugepages=report.get("hugepages") or {},
             )
             if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
                 self._schedule()  # only a changed host can change a decision

@@ -48,8 +48,12 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     spec = getattr(record, "spec", {})  # Zun containers carry hints and a requested host
     labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in (spec.get("hints") or {}).values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in (spec.get("hints") or {}).items() if k.startswith("label:"))
-    dedicated = record.capsule.cpu_policy == "dedicated"
-    return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.capsule.runtime, host=spec.get("host"), labels=labels, dedicated=dedicated)
+    cap = record.capsule
+    return Demand(
+        cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
+        hugepages_2m=d.hugepages_2m_pages, hugepages_1g=d.hugepages_1g_pages,
+        labels_of_capsule=tuple(sorted(cap.labels.items())), affinity=cap.affinity, anti_affinity=cap.anti_affinity,
+    )
 
 
 def from_job(job: Job) -> Request:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
@@ -50,6 +51,28 @@ class ResourcesIn(BaseModel):
     pids: int = Field(1024, ge=8, le=1_000_000, description="pids cgroup limit")
 
 
+NFV_CAPABILITIES = Literal["NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_NICE"]
+LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62}[A-Za-z0-9])?$")
+
+
+def check_labels(v: dict[str, str]) -> dict[str, str]:
+    """Label keys and values: 1-64 characters of letters, digits, '.', '_', '/', '-'; at most 32."""
+    bad = [k for k, val in v.items() if not LABEL_KEY_RE.match(k) or len(val) > 64]
+    if bad:
+        raise ValueError(f"invalid labels (keys 1-64 of letters, digits, . _ / -; values up to 64): {bad}")
+    if len(v) > 32:
+        raise ValueError("at most 32 labels")
+    return v
+
+
+Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_labels)]
+
+
+class JobResourcesIn(ResourcesIn):
+    hugepages_2m_pages: int = Field(0, ge=0, le=1_000_000, description="2 MiB huge pages from the host's inventory (needs an explicit memory_mb)")
+    hugepages_1g_pages: int = Field(0, ge=0, le=4096, description="1 GiB huge pages (needs an explicit memory_mb)")
+
+
 class JobIn(BaseModel):
     """POST /v1/jobs"""
 
@@ -59,7 +82,7 @@ class JobIn(BaseModel):
     command: Annotated[list[StrictStr], Field(max_length=1024)] = []
     env: EnvVars = {}
     workdir: str | None = Field(None, max_length=1024)
-    resources: ResourcesIn = ResourcesIn()
+    resources: JobResourcesIn = JobResourcesIn()
     runtime: Literal["runc", "runsc"] = "runc"
     timeout_s: float | None = Field(None, gt=0, description="per attempt; the container is killed past it")
     max_retries: int = Field(0, ge=0, le=100)
@@ -71,6 +94,11 @@ class JobIn(BaseModel):
     completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
     parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
     backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
+    capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field([], description="added Linux capabilities (access rule job:create:capabilities)")
+    sysctls: Annotated[dict[StrictStr, StrictStr], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
+    labels: Labels = Field({}, description="what other jobs' affinity and anti_affinity match")
+    affinity: Labels = Field({}, description="only on a host running a job with each of these labels")
+    anti_affinity: Labels = Field({}, description="never on a host running a job with any of these labels")
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
@@ -78,6 +106,8 @@ class JobIn(BaseModel):
             raise ValueError("network: runtime runsc runs without a network on these hosts")
         if self.cpu_policy == "dedicated" and (self.resources.cpu != int(self.resources.cpu) or self.resources.cpu < 1):
             raise ValueError(f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}")
+        if (self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages) and "memory_mb" not in self.resources.model_fields_set:
+            raise ValueError("resources.memory_mb: huge pages need an explicit memory request")
         return self
 
 
@@ -102,10 +132,15 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         "command": list(main.command),
         "env": dict(main.env),
         "workdir": main.workdir,
-        "resources": {"cpu": main.resources.cpu, "memory_mb": main.resources.memory_mb, "disk_gb": main.resources.disk_gb, "pids": main.resources.pids},
+        "resources": dataclasses.asdict(main.resources),
         "runtime": job.capsule.runtime,
         "network": job.capsule.network or "none",
         "cpu_policy": job.capsule.cpu_policy,
+        "capabilities": list(main.capabilities),
+        "sysctls": dict(main.sysctls),
+        "labels": dict(job.capsule.labels),
+        "affinity": dict(job.capsule.affinity),
+        "anti_affinity": dict(job.capsule.anti_affinity),
         "image_pull_policy": main.pull_policy.value,
         "timeout_s": job.timeout_s,
         "max_retries": job.max_retries,

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from policies.affinity import AffinityFilter
 from policies.balanced import BalancedScore
 from policies.base import Demand, Filter, FilterResult, Hosts, Score
 from policies.binpack import BinPackScore
 from policies.fit import FitFilter, never_fits
 from policies.hints import LabelsFilter, RequestedHostFilter
+from policies.hugepages import HugePagesFilter
 from policies.spread import SpreadScore
 
 #: name -> class; configuration enables them by name (filters) and weight (scores)
-FILTERS: dict[str, type] = {cls.NAME: cls for cls in (FitFilter, RequestedHostFilter, LabelsFilter)}
+FILTERS: dict[str, type] = {cls.NAME: cls for cls in (FitFilter, RequestedHostFilter, LabelsFilter, HugePagesFilter, AffinityFilter)}
 SCORES: dict[str, type] = {cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore)}
 
 __all__ = ["Decision", "Demand", "Hosts", "Filter", "Score", "FilterResult", "decide", "make_filters", "make_scores", "FILTERS", "SCORES"]

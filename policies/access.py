@@ -23,6 +23,8 @@ DEFAULT_RULES: dict[str, str] = {
     "container:get_all_all_projects": "admin",
     "capsule:get_all_all_projects": "admin",
     "job:create:runtime": "admin",
+    "job:create:capabilities": "admin",  # NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE
+    "job:create:sysctls": "any",  # only namespaced ones from Settings.allowed_sysctls
     "function:create:runtime": "admin",
     "host:get_all": "admin",
     "host:get": "admin",

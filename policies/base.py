@@ -6,6 +6,7 @@ scores run vectorised over thousands of hosts. No Ray, Docker or database here.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +24,11 @@ class Demand:
     host: str | None = None  # a requested destination (admin-only hint)
     labels: tuple[tuple[str, str], ...] = ()  # host labels required (Zun hints "label:k=v")
     dedicated: bool = False  # whole cpus pinned on one NUMA node (cpu_policy dedicated)
+    hugepages_2m: int = 0  # 2 MiB huge pages
+    hugepages_1g: int = 0  # 1 GiB huge pages
+    labels_of_capsule: tuple[tuple[str, str], ...] = ()  # the capsule's own labels (what others' affinity matches)
+    affinity: tuple[tuple[str, str], ...] = ()  # only hosts running a capsule with each of these labels
+    anti_affinity: tuple[tuple[str, str], ...] = ()  # no host running a capsule with any of these labels
 
 
 @dataclass(slots=True)
@@ -41,6 +47,9 @@ class Hosts:
     up: np.ndarray  # bool
     labels: list[dict[str, str]] = field(default_factory=list)
     dedicated_free: np.ndarray | None = None  # cpus one capsule could pin now (one NUMA node)
+    hugepages_2m_free: np.ndarray | None = None  # pages not claimed by placed capsules
+    hugepages_1g_free: np.ndarray | None = None
+    capsule_labels: list[Counter] = field(default_factory=list)  # (k, v) -> capsules placed there carrying it
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -76,6 +85,9 @@ class Hosts:
             up=np.array([r.get("up", True) for r in rows], dtype=bool),
             labels=[dict(r.get("labels", {})) for r in rows],
             dedicated_free=np.array([r.get("dedicated_free", 0) for r in rows], dtype=float),
+            hugepages_2m_free=np.array([r.get("hugepages_2m_free", 0) for r in rows], dtype=float),
+            hugepages_1g_free=np.array([r.get("hugepages_1g_free", 0) for r in rows], dtype=float),
+            capsule_labels=[Counter(r.get("capsule_labels", {})) for r in rows],
         )
 
 

@@ -25,6 +25,8 @@ def build_job(
         workdir=fields.get("workdir"),
         resources=Resources(**fields["resources"]),
         pull_policy=PullPolicy(fields.get("image_pull_policy", "ifnotpresent")),
+        capabilities=tuple(fields.get("capabilities") or ()),
+        sysctls=dict(fields.get("sysctls") or {}),
     )
     network = fields.get("network", "none")
     return Job(
@@ -33,7 +35,10 @@ def build_job(
         user_id=user_id,
         name=fields.get("name", ""),
         capsule=CapsuleSpec(
-            containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network, cpu_policy=fields.get("cpu_policy", "shared")
+            containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network, cpu_policy=fields.get("cpu_policy", "shared"),
+            labels=dict(fields.get("labels") or {}),
+            affinity=tuple(sorted((fields.get("affinity") or {}).items())),
+            anti_affinity=tuple(sorted((fields.get("anti_affinity") or {}).items())),
         ),
         submission_id=submission_id,
         timeout_s=fields.get("timeout_s") or default_timeout_s,

@@ -24,22 +24,14 @@ class Resources:
     memory_mb: int = 512  # hard memory limit
     disk_gb: float = 0.0  # accounted for placement; not enforced on overlay2
     pids: int = 1024  # pids cgroup limit
+    hugepages_2m_pages: int = 0  # 2 MiB huge pages, from the host's inventory (NFV)
+    hugepages_1g_pages: int = 0  # 1 GiB huge pages
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(
-            cpu=self.cpu + other.cpu,
-            memory_mb=self.memory_mb + other.memory_mb,
-            disk_gb=self.disk_gb + other.disk_gb,
-            pids=self.pids + other.pids,
-        )
+        return Resources(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
     def max(self, other: Resources) -> Resources:
-        return Resources(
-            cpu=max(self.cpu, other.cpu),
-            memory_mb=max(self.memory_mb, other.memory_mb),
-            disk_gb=max(self.disk_gb, other.disk_gb),
-            pids=max(self.pids, other.pids),
-        )
+        return Resources(*(max(a, b) for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
 
 ZERO = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=0)
@@ -63,6 +55,8 @@ class ContainerSpec:
     name: str = "main"  # unique within its capsule
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
     mounts: tuple[VolumeMount, ...] = ()  # the capsule's volumes mounted into this container
+    capabilities: tuple[str, ...] = ()  # added Linux capabilities (NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE)
+    sysctls: dict[str, str] = field(default_factory=dict)  # namespaced sysctls from the operator's allowed list
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +82,9 @@ class CapsuleSpec:
     network: str | None = None  # None: no network at all
     volumes: tuple[str, ...] = ()  # named volumes shared by the capsule's containers
     cpu_policy: str = "shared"  # shared | dedicated (whole cpus pinned on one NUMA node)
+    labels: dict[str, str] = field(default_factory=dict)  # what affinity rules of other capsules match
+    affinity: tuple[tuple[str, str], ...] = ()  # only on a host running a capsule with each label k=v
+    anti_affinity: tuple[tuple[str, str], ...] = ()  # never on a host running a capsule with any label k=v
 
     def demand(self) -> Resources:
         """Peak resources: app containers run together, init ones one by one."""
@@ -112,6 +109,8 @@ class CapsuleSpec:
                 name=c.get("name", "main"),
                 pull_policy=PullPolicy(c.get("pull_policy", PullPolicy.IF_NOT_PRESENT)),
                 mounts=tuple(VolumeMount(**m) for m in c.get("mounts", ())),
+                capabilities=tuple(c.get("capabilities", ())),
+                sysctls=dict(c.get("sysctls") or {}),
             )
 
         return cls(
@@ -121,6 +120,9 @@ class CapsuleSpec:
             network=data.get("network"),
             volumes=tuple(data.get("volumes", ())),
             cpu_policy=data.get("cpu_policy", "shared"),
+            labels=dict(data.get("labels") or {}),
+            affinity=tuple(tuple(kv) for kv in data.get("affinity", ())),
+            anti_affinity=tuple(tuple(kv) for kv in data.get("anti_affinity", ())),
         )
 
 

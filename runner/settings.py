@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # placement
     node_labels: dict[str, str] = {}
     reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take
-    placement_filters: tuple[str, ...] = ("fit", "host", "labels")
+    placement_filters: tuple[str, ...] = ("fit", "host", "labels", "hugepages", "affinity")
     placement_scores: dict[str, float] = {"binpack": 1.0}
     cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core
     memory_allocation_ratio: float = 1.0
@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     max_timeout_s: float = 7 * 24 * 3600.0
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
+    # namespaced sysctls a job may set (NFV); others are refused with 400
+    allowed_sysctls: tuple[str, ...] = (
+        "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding", "net.core.somaxconn",
+        "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.conf.all.rp_filter",
+        "net.ipv4.conf.default.rp_filter", "kernel.shm_rmid_forced",
+    )
 
     # functions
     function_payload_max_bytes: int = 6 << 20  # invocation request and result bodies

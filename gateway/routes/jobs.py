@@ -28,6 +28,22 @@ def _cluster(request: Request) -> Cluster:
     return request.app.state.cluster
 
 
+def check_job_request(request: Request, body: JobIn) -> None:
+    """Access rules and operator limits on a job (or a schedule's job template)."""
+    settings = request.app.state.settings
+    if "runtime" in body.model_fields_set:
+        enforce(request, "job:create:runtime")
+    if body.capabilities:
+        enforce(request, "job:create:capabilities")
+    if body.sysctls:
+        enforce(request, "job:create:sysctls")
+        refused = sorted(set(body.sysctls) - set(settings.allowed_sysctls))
+        if refused:
+            raise InvalidSpec(f"not allowed: {refused}; allowed: {list(settings.allowed_sysctls)}", field="sysctls")
+    if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
+        raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
+
+
 @router.post("", status_code=202, summary="Submit a job")
 def submit(
     body: JobIn,
@@ -37,13 +53,10 @@ def submit(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
     """Accepted once committed to the store; the same submission id gives the same job."""
-    if "runtime" in body.model_fields_set:
-        enforce(request, "job:create:runtime")
+    check_job_request(request, body)
     cluster = _cluster(request)
     settings = request.app.state.settings
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
-    if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
-        raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
     # inside the HTTP server span that FastAPI opens for the request
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
         job, created, to_place = job_ops.accept(

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.schedules import MIN_STARTING_DEADLINE_S
-from gateway.context import CallerDep, StoreDep, enforce
+from gateway.context import CallerDep, StoreDep
+from gateway.routes.jobs import check_job_request
 from gateway.schemas import JobIn
 from policies.schedule import BadSchedule, next_fire, validate
 from runner.errors import InvalidSpec, NotFound
@@ -69,8 +70,7 @@ def _view(s: dict) -> dict:
 @router.post("", status_code=201, summary="Create a schedule")
 def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     _check(body.cron, body.time_zone, body.starting_deadline_s)
-    if "runtime" in body.job.model_fields_set:
-        enforce(request, "job:create:runtime")
+    check_job_request(request, body.job)  # the same rules as POST /v1/jobs
     values = body.model_dump()
     values["job"] = body.job.model_dump()
     s = store.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values})

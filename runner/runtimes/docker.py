@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -19,7 +20,7 @@ from docker import errors as derr
 from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
-from runner.models import ContainerSpec, PullPolicy
+from runner.models import ContainerSpec, PullPolicy, Resources
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +192,11 @@ class DockerRuntime:
             restart_policy=lr.restart_policy,
             auto_remove=lr.auto_remove,
             privileged=lr.privileged,
-            binds=lr.volumes or None,
+            binds=(lr.volumes or []) + _hugepage_binds(res) or None,
             cpuset_cpus=lr.cpuset_cpus,
             cpuset_mems=lr.cpuset_mems,
+            cap_add=list(spec.capabilities) or None,
+            sysctls=dict(spec.sysctls) or None,
         )
         kwargs = dict(
             image=spec.image,
@@ -303,6 +306,33 @@ class DockerRuntime:
             raise RuntimeFailure(f"docker {method} failed: {_explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+
+#: huge page size -> where the host mounts its hugetlbfs (the node reports what exists)
+HUGEPAGE_MOUNTS = {"2m": Path("/dev/hugepages"), "1g": Path("/dev/hugepages1G")}
+_HUGEPAGE_SYSFS = {"2m": "hugepages-2048kB", "1g": "hugepages-1048576kB"}
+
+
+def hugepages_inventory(sysfs: Path = Path("/sys/kernel/mm/hugepages")) -> dict[str, int]:
+    """Huge pages the host set aside, per size, where a hugetlbfs of that size is mounted."""
+    out = {}
+    for size, name in _HUGEPAGE_SYSFS.items():
+        try:
+            pages = int((sysfs / name / "nr_hugepages").read_text())
+        except (OSError, ValueError):
+            pages = 0
+        out[size] = pages if HUGEPAGE_MOUNTS[size].is_dir() else 0
+    return out
+
+
+def _hugepage_binds(res: Resources) -> list[str]:
+    """The host's hugetlbfs mounts for a container that asked for huge pages.
+
+    Placement accounts for the pages; the engine offers no hugetlb limit, so a
+    container is trusted to use what it asked for (documented).
+    """
+    wanted = {"2m": res.hugepages_2m_pages, "1g": res.hugepages_1g_pages}
+    return [f"{HUGEPAGE_MOUNTS[size]}:{HUGEPAGE_MOUNTS[size]}" for size, n in wanted.items() if n]
 
 
 def _explain(exc: Exception) -> str:

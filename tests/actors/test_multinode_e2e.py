@@ -42,6 +42,21 @@ def two_nodes(tmp_path_factory):
             procs.stop("worker", settings.run_dir)
 
 
+def test_anti_affinity_overrides_spread(two_nodes):
+    # a filler makes one host busy: spread alone would put both probes on the other one
+    filler = two_nodes.submit(command=["sleep", "15"], resources={"cpu": 1.5, "memory_mb": 32})
+    busy = two_nodes.wait(filler["id"], until=("Running",))["host"]
+    probe = {"command": ["sleep", "3"], "labels": {"role": "probe"}, "anti_affinity": {"role": "probe"}, "resources": {"cpu": 0.1, "memory_mb": 32}}
+    first = two_nodes.submit(**probe)
+    first_host = two_nodes.wait(first["id"], until=("Running",))["host"]
+    assert first_host != busy  # spread
+    second = two_nodes.submit(**probe)
+    assert two_nodes.wait(second["id"], until=("Running", "Succeeded"))["host"] == busy  # anti-affinity beat spread
+    two_nodes.http.post(f"/v1/jobs/{filler['id']}/cancel")
+    for job in (first, second):
+        assert two_nodes.wait(job["id"])["status"] == "Succeeded"
+
+
 def test_a_joining_node_gets_a_node_actor_and_a_lost_node_gives_its_job_back(two_nodes):
     hosts = {h["name"]: h for h in two_nodes.http.get("/healthz").json()["cluster"]["hosts"]}
     head = next(name for name in hosts if name.endswith("127.0.0.2"))

@@ -27,8 +27,10 @@ def runs(zunray, sid):
         ({"starting_deadline_s": 1}, "starting_deadline_s"),
         ({"job": {**JOB, "resources": {"cpu": -1}}}, "job.resources.cpu"),
         ({"concurrency_policy": "Sometimes"}, "concurrency_policy"),
+        ({"job": {**JOB, "sysctls": {"kernel.panic": "1"}}}, "sysctls"),
+        ({"job": {**JOB, "resources": {"cpu": 1, "hugepages_2m_pages": 8}}}, "memory_mb"),
     ],
-    ids=["bad-cron", "bad-zone", "short-deadline", "bad-job", "bad-policy"],
+    ids=["bad-cron", "bad-zone", "short-deadline", "bad-job", "bad-policy", "sysctl-not-allowed", "hugepages-without-memory"],
 )
 def test_bad_schedules_are_refused_naming_the_field(zunray, change, field):
     resp = zunray.http.post("/v1/schedules", json={"name": "bad", "cron": "* * * * *", "job": JOB, **change})
@@ -110,3 +112,19 @@ def test_replace_cancels_the_running_job_and_starts_the_new_one(zunray):
             if r["job_id"]:
                 zunray.http.post(f"/v1/jobs/{r['job_id']}/cancel")
         zunray.http.delete(f"/v1/schedules/{s['id']}")
+
+
+def test_a_schedule_runs_an_nfv_job_template(zunray):
+    job = {**JOB, "command": ["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward; ip link set lo mtu 1400 && echo nfv-ok"],
+           "capabilities": ["NET_ADMIN"], "sysctls": {"net.ipv4.ip_forward": "1"}, "cpu_policy": "dedicated", "resources": {"cpu": 1, "memory_mb": 32}}
+    resp = zunray.http.post("/v1/schedules", json={"name": "nfv", "cron": "*/2 * * * * *", "job": job, "concurrency_policy": "Forbid"})
+    assert resp.status_code == 201, resp.text
+    sid = resp.json()["id"]
+    try:
+        deadline = time.monotonic() + 30
+        while not (started := [r for r in runs(zunray, sid) if r["job_id"] and r["job_status"] == "Succeeded"]):
+            assert time.monotonic() < deadline, runs(zunray, sid)
+            time.sleep(0.5)
+        assert zunray.http.get(f"/v1/jobs/{started[0]['job_id']}/logs").text.split() == ["1", "nfv-ok"]
+    finally:
+        zunray.http.delete(f"/v1/schedules/{sid}")
