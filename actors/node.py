@@ -23,8 +23,9 @@ from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
 from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
-from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
+from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
 from runner.settings import Settings
 from runner.store import Store
@@ -150,7 +151,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         try:
-            run.cpuset = self._cpuset(job)
+            run.cpuset = self.cpuset_for(job.id, job.capsule)
         except ZunrayError as exc:
             self._finish(job, run, JobStatus.FAILED, exc.message)
             return
@@ -247,11 +248,28 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
             self.pinning.release(job.id)
             self.finished(job.id)
 
-    def _cpuset(self, job: Job) -> tuple[str | None, str | None]:
-        """Pinned cpus for a dedicated job, else the cpus nobody pinned."""
-        if job.capsule.cpu_policy == "dedicated":
-            return self.pinning.pin(job.id, int(job.demand().cpu))
+    def cpuset_for(self, obj_id: str, capsule: CapsuleSpec) -> tuple[str | None, str | None]:
+        """Pinned cpus for a dedicated capsule (job, Zun container or capsule), else the cpus nobody pinned."""
+        if capsule.cpu_policy == "dedicated":
+            return self.pinning.pin(obj_id, int(capsule.demand().cpu))
         return self.pinning.shared_cpuset(), None
+
+    def remove_stale_copies(self, capsule_id: str) -> None:
+        """Remove what another node left of a capsule on this engine (its host was lost and
+        the capsule moved here): possible only where several nodes share one Docker engine."""
+        for stale in self.runtime.managed(capsule=capsule_id):
+            if stale.labels.get("zunray.node") != self.name:
+                self.runtime.remove(stale.id)
+
+    def _readopt_pins(self, obj_id: str, capsule: CapsuleSpec, container_ids: list[str]) -> None:
+        """After a restart: a dedicated capsule's cpus are pinned again to it, as Docker has them."""
+        if capsule.cpu_policy != "dedicated" or not container_ids:
+            return
+        try:
+            cpuset = ContainerOps(self.runtime).inspect(container_ids[0])["HostConfig"].get("CpusetCpus") or ""
+        except ZunrayError:
+            return
+        self.pinning.adopt(obj_id, cpuset)
 
     def _array_started(self, task: Job) -> None:
         try:
@@ -273,9 +291,11 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
         for c in found:
             by_capsule[c.labels.get("zunray.capsule", "")].append(c)
         for cap in self.store.list_capsules(project_id=None, host=self.name):
-            by_capsule.pop(cap.uuid, None)  # Zun capsules live on: sync_capsules follows them
+            found_here = by_capsule.pop(cap.uuid, [])  # Zun capsules live on: sync_capsules follows them
+            self._readopt_pins(cap.uuid, cap.capsule, [c.id for c in found_here if c.labels.get("zunray.role") == "app"])
         for ctr in self.store.list_containers(project_id=None, host=self.name):
-            by_capsule.pop(ctr.uuid, None)  # so do Zun containers: sync_containers follows them
+            found_here = by_capsule.pop(ctr.uuid, [])  # so do Zun containers: sync_containers follows them
+            self._readopt_pins(ctr.uuid, ctr.capsule, [c.id for c in found_here])
         active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
         for job in active:
             containers = by_capsule.pop(job.id, [])
@@ -284,6 +304,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
             if job.status is JobStatus.PLACED and not containers:
                 self.run(job)  # the dispatch died with the previous actor
             elif len(apps) == len(job.capsule.containers) and all(c.state in ("running", "exited") for c in apps):
+                self._readopt_pins(job.id, job.capsule, [c.id for c in apps])
                 self._adopt(job, run)
             else:
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")

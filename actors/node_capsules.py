@@ -43,8 +43,11 @@ class CapsuleHost:
     def _start_capsule(self, cap: Capsule) -> None:
         run = self._capsule_run(cap)
         try:
+            self.remove_stale_copies(cap.uuid)
+            run.cpuset = self.cpuset_for(cap.uuid, cap.capsule)
             run.start(sandbox=True, restart_policy=_RESTART.get(cap.restart_policy))
         except ZunrayError as exc:
+            self.pinning.release(cap.uuid)
             try:
                 run.remove()  # all or nothing: nothing of a failed capsule stays
             except ZunrayError:
@@ -72,6 +75,7 @@ class CapsuleHost:
         found = self.runtime.managed(capsule=uuid)
         CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=found).remove()
         self.store.delete_capsule(uuid)
+        self.pinning.release(uuid)
         self.finished(uuid, "capsule")
 
     def sync_capsules(self) -> None:

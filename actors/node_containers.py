@@ -107,13 +107,15 @@ class ContainerHost:
                 self.runtime.ensure_image(main.image, main.pull_policy, auth=auth)
             self.store.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
+            self.remove_stale_copies(c.uuid)
+            cpus, mems = self.cpuset_for(c.uuid, c.capsule)
             cid = self.runtime.create(
                 main,
                 name=f"{self.runtime.instance}-{c.uuid}",
                 labels=labels,
                 runtime=c.capsule.runtime,
                 network_mode=self.networks.resolve(c.capsule.network, c.project_id),
-                long_running=long_running_options(c),
+                long_running=replace(long_running_options(c), cpuset_cpus=cpus or None, cpuset_mems=mems),
             )
             self._inject_files(c, cid)
             c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
@@ -123,9 +125,11 @@ class ContainerHost:
                 self.store.update_container(c.uuid, started_at=time.time())
             self._refresh(c.uuid)
         except ZunrayError as exc:
+            self.pinning.release(c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
+            self.pinning.release(c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
 
     def _inject_files(self, c: Container, cid: str) -> None:
@@ -172,6 +176,7 @@ class ContainerHost:
 
     def _forget(self, c: Container) -> None:
         self.store.delete_container(c.uuid)
+        self.pinning.release(c.uuid)
         self.finished(c.uuid, "container")
 
     # -- actions ----------------------------------------------------------

@@ -39,7 +39,7 @@ class FunctionHost:
         run = CapsuleRun(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), networks=None)
         try:
             run.host_binds = files.prepare(inst)
-            run.cpuset = (self.pinning.shared_cpuset(), None)
+            run.cpuset = self.cpuset_for(inst.uuid, run.spec)
             run.start()
             self._wait_serving(inst, run, files)
         except Exception as exc:  # noqa: BLE001 - whatever failed, nothing of the instance stays

@@ -62,7 +62,7 @@ class PlacementActor:
         self.cancel = cancel  # (host, job id) -> None: kill a running job there
         self.clock = clock
         self.filters = make_filters(settings.placement_filters)
-        self.scores = make_scores(settings.placement_scores)
+        self.scores = make_scores(settings.placement_scores, settings.placement_score_params)
         self.hosts: dict[str, HostState] = {}
         self.table = HostTable()  # the same hosts as arrays, updated in place
         self.claims: dict[str, Request] = {}  # object id -> request with its host
@@ -205,7 +205,8 @@ class PlacementActor:
             log.exception("cannot settle array %s", parent_id)
 
     def _host_lost(self, name: str) -> None:
-        """Jobs on a lost host go back to the queue; Zun objects there become Unknown."""
+        """Jobs on a lost host go back to the queue; Zun objects with a restart policy are
+        created again elsewhere, others become Unknown (``requests.replace_lost``)."""
         for obj_id, req in list(self.claims.items()):
             if req.host != name:
                 continue
@@ -213,8 +214,8 @@ class PlacementActor:
             try:
                 if req.kind == requests.JOB:
                     self._requeue_lost_job(obj_id, name)
-                else:
-                    requests.mark_unknown(self.store, req, f"host {name} lost")
+                elif again := requests.replace_lost(self.store, req, f"host {name} lost"):
+                    self.pending[obj_id] = again
             except ZunrayError:
                 log.exception("cannot record the loss of %s on %s", obj_id, name)
 

@@ -147,14 +147,32 @@ def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) 
     return None
 
 
-def mark_unknown(store: Store, req: Request, reason: str) -> None:
-    """A Zun container, capsule or function instance whose host was lost."""
+def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
+    """A Zun container, capsule or function instance whose host was lost.
+
+    One with a restart policy (Zun's ``always``/``unless-stopped``/``on-failure``;
+    a capsule's ``always``/``on-failure``) is created again on another host: it
+    waits for placement anew (returned). Others become ``Unknown``, as in Zun; a
+    function instance is marked Failed and the function actor replaces it.
+    """
     if req.kind == CONTAINER:
+        c = store.get_container(req.id)
+        if ((c.spec.get("restart_policy") or {}).get("Name") or "no") != "no":
+            moved = store.update_container(
+                req.id, status=ContainerStatus.CREATING, task_state=None, host=None, container_id=None,
+                start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING, status_reason=f"{reason}; creating it again elsewhere (restart policy)",
+            )
+            return from_container(moved) if moved else None
         store.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
     elif req.kind == CAPSULE:
+        cap = store.get_capsule(req.id)
+        if cap.restart_policy in ("always", "on-failure"):
+            moved = store.update_capsule(req.id, status=ContainerStatus.CREATING, host=None, status_reason=f"{reason}; creating it again elsewhere (restart policy)")
+            return from_capsule(moved) if moved else None
         store.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
     elif req.kind == INSTANCE:
-        store.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)  # the function actor replaces it
+        store.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
+    return None
 
 
 def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:

@@ -16,6 +16,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.zun.microversion import VersionNotAcceptable
@@ -101,8 +102,9 @@ def install(app: FastAPI) -> None:
             body["errors"][0]["function_error"] = exc.error  # the handler's type, message, traceback, stderr tail
         return JSONResponse(body, status_code=status)
 
+    @app.exception_handler(ValidationError)  # a model validated inside a route (a merged PATCH)
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]

@@ -19,11 +19,12 @@ from policies.binpack import BinPackScore
 from policies.fit import FitFilter, never_fits
 from policies.hints import LabelsFilter, RequestedHostFilter
 from policies.hugepages import HugePagesFilter
+from policies.ratio import RatioScore
 from policies.spread import SpreadScore
 
 #: name -> class; configuration enables them by name (filters) and weight (scores)
 FILTERS: dict[str, type] = {cls.NAME: cls for cls in (FitFilter, RequestedHostFilter, LabelsFilter, HugePagesFilter, AffinityFilter)}
-SCORES: dict[str, type] = {cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore)}
+SCORES: dict[str, type] = {cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore, RatioScore)}
 
 __all__ = ["Decision", "Demand", "Hosts", "Filter", "Score", "FilterResult", "decide", "make_filters", "make_scores", "FILTERS", "SCORES"]
 
@@ -35,11 +36,13 @@ def make_filters(names: tuple[str, ...] | list[str]) -> list[Filter]:
     return [FILTERS[n]() for n in names]
 
 
-def make_scores(weights: dict[str, float]) -> list[tuple[Score, float]]:
-    unknown = [n for n in weights if n not in SCORES]
+def make_scores(weights: dict[str, float], params: dict[str, dict] | None = None) -> list[tuple[Score, float]]:
+    """The weighted scores; ``params`` holds a score's own settings by name (e.g. ``ratio``'s shape)."""
+    params = params or {}
+    unknown = [n for n in (*weights, *params) if n not in SCORES]
     if unknown:
         raise ValueError(f"unknown placement scores {unknown}; known: {sorted(SCORES)}")
-    return [(SCORES[n](), float(w)) for n, w in weights.items()]
+    return [(SCORES[n](**params.get(n, {})), float(w)) for n, w in weights.items()]
 
 
 @dataclass(slots=True)

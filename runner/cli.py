@@ -290,7 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError: a bad ZUNRAY_* value, named
+        print(f"zunray: bad configuration: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.fn(settings, args)
     except (ApiError, ZunrayError, httpx.HTTPError) as exc:

@@ -58,8 +58,14 @@ class CpuPinning:
             return max(0, min(per_node, self.total - self.reserved_shared - len(taken)))
 
     def pin(self, capsule: str, count: int) -> tuple[str, str]:
-        """Pin ``count`` cpus on the NUMA node with the most free; (cpuset_cpus, cpuset_mems)."""
+        """Pin ``count`` cpus on the NUMA node with the most free; (cpuset_cpus, cpuset_mems).
+
+        A capsule pinned already keeps its cpus (a rebuilt container, a retry).
+        """
         with self._lock:
+            if capsule in self.pinned:
+                cpus, node = self.pinned[capsule]
+                return ",".join(map(str, cpus)), str(node)
             taken = self._taken()
             if len(taken) + count > self.total - self.reserved_shared:
                 raise RuntimeFailure(f"no {count} cpus left to pin: {len(taken)} of {self.total} pinned, {self.reserved_shared} kept for shared work")
@@ -69,6 +75,15 @@ class CpuPinning:
             chosen = free[:count]
             self.pinned[capsule] = (chosen, node)
             return ",".join(map(str, chosen)), str(node)
+
+    def adopt(self, capsule: str, cpuset: str) -> None:
+        """Take back the cpus a container was pinned to (after a node actor restart)."""
+        cpus = parse_cpulist(cpuset)
+        if not cpus:
+            return
+        node = next((n for n, node_cpus in self.nodes.items() if cpus[0] in node_cpus), 0)
+        with self._lock:
+            self.pinned[capsule] = (cpus, node)
 
     def release(self, capsule: str) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take
     placement_filters: tuple[str, ...] = ("fit", "host", "labels", "hugepages", "affinity")
     placement_scores: dict[str, float] = {"binpack": 1.0}
+    placement_score_params: dict[str, dict] = {}  # a score's own settings, e.g. {"ratio": {"shape": [[0, 0], [100, 100]]}}
     cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core
     memory_allocation_ratio: float = 1.0
     host_heartbeat_s: float = 2.0
@@ -98,6 +99,15 @@ class Settings(BaseSettings):
     # telemetry: none | console | file:<path> | otlp:<endpoint>
     trace_exporter: str = "none"
     trace_sample_ratio: float = 1.0
+
+    @model_validator(mode="after")
+    def _known_policies(self) -> Settings:
+        """Refuse to start with a placement filter or score that does not exist (naming it)."""
+        from policies import make_filters, make_scores  # pure; imported late to keep settings light
+
+        make_filters(self.placement_filters)
+        make_scores(self.placement_scores, self.placement_score_params)
+        return self
 
     @property
     def store_url_resolved(self) -> str:

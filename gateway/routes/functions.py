@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
-from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, function_out, invocation_out
+from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out, invocation_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
@@ -43,6 +43,7 @@ def _fields_of(spec: FunctionSpec) -> dict:
     """A stored spec in the request's shape, to apply a PATCH on."""
     d = spec.to_dict()
     d["command"] = list(d["command"])
+    d["resources"] = {k: v for k, v in d["resources"].items() if k in FunctionResourcesIn.model_fields}
     d["image_pull_policy"] = PullPolicy(d.pop("pull_policy")).value
     return d
 

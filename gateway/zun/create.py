@@ -50,6 +50,16 @@ def _restart_policy(value: Any) -> dict | None:
     return {"Name": name, "MaximumRetryCount": str(count)}
 
 
+def _cpu_policy(body: dict, cpus: float) -> str:
+    """Zun's ``cpu_policy``: shared, or dedicated (whole cpus, pinned on one NUMA node)."""
+    policy = body.get("cpu_policy") or "shared"
+    if policy not in ("shared", "dedicated"):
+        raise InvalidSpec(f"cpu_policy must be shared or dedicated, not {policy!r}", field="cpu_policy")
+    if policy == "dedicated" and (cpus != int(cpus) or cpus < 1):
+        raise InvalidSpec(f"cpu_policy dedicated needs a whole number of cpus, not {cpus:g}", field="cpu_policy")
+    return policy
+
+
 def _healthcheck(value: Any) -> dict | None:
     if not value:
         return None
@@ -143,7 +153,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
         name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
-        capsule=CapsuleSpec(containers=(main,), runtime=runtime, network=network if runtime == "runc" else None),
+        capsule=CapsuleSpec(containers=(main,), runtime=runtime, network=network if runtime == "runc" else None, cpu_policy=_cpu_policy(body, main.resources.cpu)),
         start_on_create=run,
         spec=spec,
     )

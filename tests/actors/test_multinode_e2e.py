@@ -66,12 +66,35 @@ def test_a_joining_node_gets_a_node_actor_and_a_lost_node_gives_its_job_back(two
         json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 1, "memory": 64, "host": head},
         headers={"OpenStack-API-Version": "container latest"},
     ).json()
+    zun = {"OpenStack-API-Version": "container latest"}
+    always = two_nodes.http.post(
+        "/v1/containers?run=true",
+        json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 32, "restart_policy": {"Name": "always"}},
+        headers=zun,
+    ).json()
+    never = two_nodes.http.post(
+        "/v1/containers?run=true", json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 32}, headers=zun
+    ).json()
     job = two_nodes.submit(command=["sh", "-c", "sleep 3; echo done"])
     running = two_nodes.wait(job["id"], until=("Running",))
-    assert running["host"] == worker  # spread: the empty node
+    assert running["host"] == worker  # spread: the emptier node
+    for c in (always, never):
+        assert _until_running(two_nodes, c["uuid"])["host"] == worker  # spread: away from the pinned one
     procs.stop("worker", two_nodes.settings.run_dir)  # the worker machine dies
     done = two_nodes.wait(job["id"], timeout_s=90)
     assert done["status"] == "Succeeded", (done["status_reason"], done["history"])
     assert done["host"] == head
     assert any(f"host {worker} lost" in h["reason"] for h in done["history"])
-    assert two_nodes.http.get(f"/v1/containers/{pin['uuid']}", headers={"OpenStack-API-Version": "container latest"}).json()["host"] == head
+    assert two_nodes.http.get(f"/v1/containers/{pin['uuid']}", headers=zun).json()["host"] == head
+    moved = _until_running(two_nodes, always["uuid"])  # restart policy always: created again on the head
+    assert moved["host"] == head
+    lost = two_nodes.http.get(f"/v1/containers/{never['uuid']}", headers=zun).json()
+    assert (lost["status"], lost["host"]) == ("Unknown", worker) and f"host {worker} lost" in lost["status_reason"]
+
+
+def _until_running(stack, uuid: str, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while (c := stack.http.get(f"/v1/containers/{uuid}", headers={"OpenStack-API-Version": "container latest"}).json())["status"] != "Running":
+        assert time.monotonic() < deadline, (c["status"], c["status_reason"], c["host"])
+        time.sleep(0.5)
+    return c

@@ -191,3 +191,15 @@ def test_the_cli_creates_invokes_and_deletes_a_function(zunray, cleanup, monkeyp
     assert "function calc version 1 created (shim protocol)" in out
     assert "\n5\n" in out and "calc " in out and "function calc deleted" in out
     assert "not found" in err
+
+
+def test_patch_keeps_unsent_fields_and_refuses_bad_ones(zunray, cleanup):
+    _create(zunray, "patchy", max_instances=3)
+    cleanup.append("patchy")
+    changed = zunray.http.patch("/v1/functions/patchy", json={"env": {"GREETING": "hello"}})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["version"], changed.json()["max_instances"]) == (2, 3)
+    assert zunray.http.post("/v1/functions/patchy/invoke", json=1).json()["greeting"] == "hello"  # the new version serves
+    bad = zunray.http.patch("/v1/functions/patchy", json={"min_instances": 5})
+    assert bad.status_code == 422 and "min_instances" in bad.json()["errors"][0]["detail"]
+    assert zunray.http.patch("/v1/functions/patchy", json={"name": "other"}).status_code == 400

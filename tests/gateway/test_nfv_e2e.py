@@ -129,3 +129,36 @@ def test_affinity_and_anti_affinity_between_jobs(zunray):
         assert shown["status"] == "Queued" and "no capsule labelled app=nobody here" in shown["status_reason"]
     finally:
         _cancel_open_jobs(zunray)
+
+
+def test_zun_container_pins_dedicated_cpus_and_keeps_them_across_a_node_restart(zunray, ray_driver):
+    import ray
+
+    from actors.bootstrap import node_actor_name
+
+    zun = {"OpenStack-API-Version": "container 1.40"}
+    bad = zunray.http.post("/v1/containers", json={"image": "busybox:latest", "cpu": 0.5, "cpu_policy": "dedicated"}, headers=zun)
+    assert bad.status_code == 400 and "whole number of cpus" in bad.text
+    c = zunray.http.post("/v1/containers?run=true", json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 1, "memory": 32, "cpu_policy": "dedicated"}, headers=zun).json()
+    try:
+        deadline = time.monotonic() + 30
+        while (shown := zunray.http.get(f"/v1/containers/{c['uuid']}", headers=zun).json())["status"] != "Running":
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.2)
+        [dc] = zunray.containers(uuid=c["uuid"])
+        pinned = dc.attrs["HostConfig"]["CpusetCpus"]
+        assert pinned in ("0", "1")
+        node = ray.get_actor(node_actor_name(shown["host"]), namespace=zunray.settings.ray_namespace)
+        ray.kill(node, no_restart=False)  # the restarted node must know the cpu is still pinned
+        time.sleep(3)
+        job = zunray.submit(command=["true"], resources={"cpu": 1, "memory_mb": 16}, cpu_policy="dedicated")
+        time.sleep(2)
+        waiting = zunray.http.get(f"/v1/jobs/{job['id']}").json()
+        assert waiting["status"] == "Queued" and "free to pin" in waiting["status_reason"], waiting
+        shared = zunray.submit(command=["sleep", "5"])
+        zunray.wait(shared["id"], until=("Running",))
+        [sc] = zunray.containers(uuid=shared["id"])
+        assert pinned not in sc.attrs["HostConfig"]["CpusetCpus"].split(",")  # shared work stays off it
+    finally:
+        zunray.http.delete(f"/v1/containers/{c['uuid']}", params={"force": "True"}, headers=zun)
+    assert zunray.wait(job["id"], timeout_s=30)["status"] == "Succeeded"  # the cpu came back with the delete

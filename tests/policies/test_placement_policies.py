@@ -106,3 +106,40 @@ def test_dedicated_cpus_need_a_numa_node_with_enough_unpinned_cpus():
     snapshot = Hosts.build([{"name": "a", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 1}, {"name": "b", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 4}])
     d = decide(Demand(cpu=2, memory_mb=10, dedicated=True), snapshot, FILTERS, SCORES)
     assert d.host == "b" and d.reasons == {"a": "1 cpus free to pin on one NUMA node, 2 asked"}
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        pytest.param([[0, 0], [100, 100]], "busy", id="packs"),
+        pytest.param([[0, 100], [100, 0]], "idle", id="spreads"),
+        pytest.param([[0, 0], [50, 100], [100, 0]], "even", id="peak-at-half"),
+    ],
+)
+def test_ratio_score_follows_its_shape(shape, expected):
+    snapshot = Hosts.build(
+        [
+            {"name": "busy", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 8, "memory_capacity": 1000, "memory_used": 800},
+            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 0},
+            {"name": "even", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 4, "memory_capacity": 1000, "memory_used": 400},
+        ]
+    )
+    scores = make_scores({"ratio": 1.0}, {"ratio": {"shape": shape}})
+    assert decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, scores).host == expected
+
+
+@pytest.mark.parametrize("shape", [[], [[50, 0], [10, 100]], [[0, 0], [100, 150]]], ids=["empty", "not-increasing", "score-over-100"])
+def test_bad_ratio_shape_is_refused(shape):
+    with pytest.raises(ValueError, match="ratio shape"):
+        make_scores({"ratio": 1.0}, {"ratio": {"shape": shape}})
+
+
+def test_settings_refuse_unknown_policy_names():
+    from pydantic import ValidationError
+
+    from runner.settings import Settings
+
+    with pytest.raises(ValidationError, match="unknown placement scores \\['nope'\\]"):
+        Settings(placement_scores={"nope": 1.0})
+    with pytest.raises(ValidationError, match="unknown placement filters \\['fitt'\\]"):
+        Settings(placement_filters=("fitt",))
