@@ -65,6 +65,7 @@ class PlacementActor:
         self.scores = make_scores(settings.placement_scores, settings.placement_score_params)
         self.hosts: dict[str, HostState] = {}
         self.table = HostTable()  # the same hosts as arrays, updated in place
+        self.disabled: dict[str, str] = {}  # hosts an operator disabled -> reason (from the store)
         self.claims: dict[str, Request] = {}  # object id -> request with its host
         self._pins: dict[str, dict[str, float]] = {}  # host -> dedicated claims there: id -> cpus
         self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
@@ -104,6 +105,8 @@ class PlacementActor:
                 dedicated_free=float(report.get("dedicated_free", 0)) - self._pending_pins(name, report),
                 hugepages=report.get("hugepages") or {},
             )
+            if name in self.disabled:
+                self.table.set_disabled(self.disabled)  # a host registered after it was disabled
             if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
                 self._schedule()  # only a changed host can change a decision
 
@@ -134,9 +137,18 @@ class PlacementActor:
                     self._settle_array(parent_id)
             self._schedule()
 
+    def hosts_changed(self) -> None:
+        """An operator enabled or disabled hosts: read them again and place what waits."""
+        with self._lock:
+            self.disabled = self.store.disabled_hosts()
+            self.table.set_disabled(self.disabled)
+            self._schedule()
+
     def resync(self) -> None:
         """Rebuild the queue and the claims from the store (the source of truth)."""
         with self._lock:
+            self.disabled = self.store.disabled_hosts()
+            self.table.set_disabled(self.disabled)
             self.claims, self._pins = {}, {}
             self.table.clear_used()
             for r in requests.holding(self.store):
@@ -244,6 +256,11 @@ class PlacementActor:
                         "runtimes": h.runtimes,
                         "cpu_used": float(self.table.hosts.cpu_used[self.table.index[h.name]]),
                         "memory_used_mb": float(self.table.hosts.memory_used[self.table.index[h.name]]),
+                        "enabled": h.name not in self.disabled,
+                        "disabled_reason": self.disabled.get(h.name, ""),
+                        "labels": h.info.get("labels") or {},
+                        "pinned_cpus": h.info.get("pinned_cpus") or [],
+                        "hugepages": h.info.get("hugepages") or {},
                     }
                     for h in self.hosts.values()
                 ],

@@ -95,6 +95,14 @@ class Cluster:
         if largest is not None and memory_mb > largest:
             raise InvalidSpec(f"{memory_mb:g} MB is more than the largest host has ({largest:g} MB)", field=field)
 
+    def require_host(self, name: str | None) -> None:
+        """400 when a request names a host the cluster does not have (None: no host asked)."""
+        if name is None or self.health is None:
+            return
+        known = sorted(h["name"] for h in self.health["hosts"])
+        if name not in known:
+            raise InvalidSpec(f"host {name} does not exist; hosts: {known}", field="host")
+
     async def follow_health(self) -> None:
         """Background task: refresh the placement actor's health report."""
         while True:

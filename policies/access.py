@@ -28,6 +28,7 @@ DEFAULT_RULES: dict[str, str] = {
     "function:create:runtime": "admin",
     "host:get_all": "admin",
     "host:get": "admin",
+    "host:update": "admin",  # enable or disable a host for new placements
     "quota:update": "admin",
     "quota:delete": "admin",
     "quota_class:get": "admin",

@@ -50,6 +50,7 @@ class Hosts:
     hugepages_2m_free: np.ndarray | None = None  # pages not claimed by placed capsules
     hugepages_1g_free: np.ndarray | None = None
     capsule_labels: list[Counter] = field(default_factory=list)  # (k, v) -> capsules placed there carrying it
+    disabled: dict[int, str] = field(default_factory=dict)  # row -> why an operator disabled the host
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:

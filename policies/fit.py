@@ -1,4 +1,4 @@
-"""Resource-fit filter: host up, runtime present, cpu, memory and disk free."""
+"""Resource-fit filter: host up and enabled, runtime present, cpu, memory and disk free."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ class FitFilter:
         cpu_free = hosts.cpu_capacity - hosts.cpu_used
         mem_free = hosts.memory_capacity - hosts.memory_used
         disk_free = hosts.disk_capacity - hosts.disk_used
+        disabled = np.zeros(len(hosts), dtype=bool)
+        disabled[list(hosts.disabled)] = True
         checks = [
             (~hosts.up, lambda i: "host down"),
+            (disabled, lambda i: f"host disabled: {hosts.disabled[i] or 'by an operator'}"),
             (hosts.cpu_total < demand.cpu, lambda i: f"host has {hosts.cpu_total[i]:g} cpus, {demand.cpu:g} asked"),
             (cpu_free + 1e-9 < demand.cpu, lambda i: f"insufficient cpu: {max(cpu_free[i], 0):g} free, {demand.cpu:g} asked"),
             (mem_free < demand.memory_mb, lambda i: f"insufficient memory: {max(mem_free[i], 0):g} MB free, {demand.memory_mb:g} MB asked"),

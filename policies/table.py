@@ -68,6 +68,10 @@ class HostTable:
             h.forget_masks()
         h.labels[row] = dict(labels or {})
 
+    def set_disabled(self, disabled: dict[str, str]) -> None:
+        """Hosts an operator disabled (name -> reason); every other host is enabled."""
+        self.hosts.disabled = {self.index[n]: reason for n, reason in disabled.items() if n in self.index}
+
     def set_up(self, name: str, up: bool) -> None:
         if name in self.index:
             self.hosts.up[self.index[name]] = up

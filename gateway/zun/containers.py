@@ -89,6 +89,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     ):
         if asked:
             enforce(request, rule)
+    cluster.require_host(c.spec.get("host"))
     store: Store = request.app.state.store
     if registry := c.spec.pop("registry", None):
         c.spec["registry_id"] = store.get_registry(str(registry), project_id=caller.project_id)["uuid"]

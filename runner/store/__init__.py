@@ -9,13 +9,14 @@ and actors need, grouped by object kind. Every job status change goes through
 from runner.store.capsules import CapsuleQueries
 from runner.store.containers import ContainerQueries
 from runner.store.functions import FunctionQueries
+from runner.store.hosts import HostQueries
 from runner.store.jobs import JobQueries
 from runner.store.quotas import QuotaQueries
 from runner.store.registries import RegistryQueries
 from runner.store.schedules import ScheduleQueries
 
 
-class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries, HostQueries):
     """Durable state shared by the gateway and the actors."""
 
 

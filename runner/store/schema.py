@@ -235,3 +235,12 @@ invocations = sa.Table(
     sa.Index("ix_invocations_status", "status"),
     sa.Index("ix_invocations_project_created", "project_id", "created_at"),
 )
+
+host_admin = sa.Table(
+    "host_admin",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),  # why an operator disabled it
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
