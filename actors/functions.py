@@ -25,7 +25,9 @@ from runner.errors import FunctionFailed, FunctionTimedOut, InvalidTransition, N
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles
 from runner.functions.model import SHIM, Function, Instance, InstanceStatus, InvocationStatus
+from runner.models import ZERO
 from runner.settings import Settings
+from runner.usage import usage_row
 from runner.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class Pool:
     errors: int = 0
     timeouts: int = 0
     last_error: str = ""
+    unmetered: list = field(default_factory=lambda: [0, 0.0])  # invocations and their seconds since the last usage record
 
     def stats(self) -> dict:
         busy = sum(1 for s in self.slots.values() if s.inflight)
@@ -94,6 +97,7 @@ class FunctionActor:
         self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
         self._async: set[str] = set()  # asynchronous invocations in progress here
         self._tasks: set[asyncio.Task] = set()
+        self._metered_at = time.monotonic()
         self._rebuild()
 
     # -- after a start ----------------------------------------------------
@@ -147,6 +151,7 @@ class FunctionActor:
             raise Throttled(f"project {project} has {cap} invocations running, its limit (function_concurrency_per_project)")
         self.running[project] += 1
         pool.invocations += 1
+        began = time.monotonic()
         try:
             slot = await self._acquire(pool)
             try:
@@ -156,6 +161,8 @@ class FunctionActor:
                 self._release(pool, slot)
         finally:
             self.running[project] -= 1
+            pool.unmetered[0] += 1
+            pool.unmetered[1] += time.monotonic() - began
 
     async def _acquire(self, pool: Pool) -> Slot:
         slot = self._idle_slot(pool)
@@ -358,6 +365,20 @@ class FunctionActor:
             else:
                 self._scale(pool)
         self._pick_up_async()
+        if time.monotonic() - self._metered_at >= self.settings.usage_interval_s:
+            self._meter()
+
+    def _meter(self) -> None:
+        """Usage records of the invocations since the last ones (instances are metered by their nodes)."""
+        now, self._metered_at = time.time(), time.monotonic()
+        rows = []
+        for pool in self.pools.values():
+            count, seconds = pool.unmetered
+            if count:
+                rows.append(usage_row(project_id=pool.fn.project_id, kind="function", object_id=pool.fn.uuid, name=pool.fn.name, host=self.host,
+                                      runtime=pool.fn.spec.runtime, resources=ZERO, start=now - seconds, end=now, status="Invoked", invocations=count))
+                pool.unmetered = [0, 0.0]
+        self.store.record_usage(rows)
 
     # -- asynchronous invocations -----------------------------------------
     async def submit_async(self, inv_uuid: str) -> None:

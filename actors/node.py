@@ -19,6 +19,7 @@ from collections.abc import Callable
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
+from actors.node_metering import Metering
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
@@ -41,7 +42,7 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
+class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
     """One per host: runs the jobs, Zun containers, capsules and function instances placed on it."""
 
     def __init__(
@@ -69,6 +70,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
         self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
         self._instances: dict[str, CapsuleRun] = {}  # serving function instances
         self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
+        self._meter_lock = threading.Lock()  # a metering tick and a capsule's last record never overlap
         self.reconcile()
 
     def object_lock(self, uuid: str) -> threading.Lock:
@@ -218,6 +220,9 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost):
         except ZunrayError:
             logs = (b"", 0)
         now = time.time()
+        if job.status is JobStatus.RUNNING:  # this attempt ran: its last usage record
+            self.meter_end(kind="job", object_id=job.id, project_id=job.project_id, name=job.name, runtime=job.capsule.runtime,
+                           resources=job.demand(), since=job.started_at, status=status.value, exit_code=exit_code)
         failed = status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
         # a task of an array draws on the array's shared budget (backoff_limit)
         retryable = failed and (job.attempt <= job.max_retries or (job.parent_id is not None and self.store.take_retry(job.parent_id)))

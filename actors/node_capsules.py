@@ -71,6 +71,9 @@ class CapsuleHost:
 
     def _remove_capsule(self, uuid: str) -> None:
         cap = self.store.get_capsule(uuid)
+        if cap.status is ContainerStatus.RUNNING:
+            self.meter_end(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime,
+                           resources=cap.demand(), since=cap.created_at, status="Deleted")
         self.store.update_capsule(uuid, status=ContainerStatus.DELETING)
         found = self.runtime.managed(capsule=uuid)
         CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=found).remove()

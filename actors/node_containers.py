@@ -175,6 +175,8 @@ class ContainerHost:
         return self.store.update_container(uuid, status=status, task_state=None, status_reason=reason)
 
     def _forget(self, c: Container) -> None:
+        self.meter_end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
+                       since=c.started_at if c.status is ContainerStatus.RUNNING else None, status="Deleted")
         self.store.delete_container(c.uuid)
         self.pinning.release(c.uuid)
         self.finished(c.uuid, "container")

@@ -81,6 +81,12 @@ class FunctionHost:
             except NotFound:
                 run = None
         self._drop_instance(uuid, run, InstanceFiles(self.settings.data_dir, uuid))
+        try:
+            inst = self.store.get_instance(uuid)
+            self.meter_end(kind="instance", object_id=uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime,
+                           resources=inst.demand(), since=inst.created_at, status="Stopped")
+        except NotFound:
+            pass
         self.store.delete_instance(uuid)
         self.finished(uuid, "instance")
 

@@ -3,7 +3,7 @@
     zunray up | down | status
     zunray submit [--cpu 0.5] [--memory-mb 128] [--timeout-s 30] IMAGE [-- COMMAND...]
     zunray jobs | show ID | logs ID [-f] | cancel ID | demo
-    zunray schedule ... | function ...
+    zunray schedule ... | function ... | usage export ... | top
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 
 import httpx
 
-from runner import cli_functions, stack
+from runner import cli_functions, cli_ops, stack
 from runner.errors import ZunrayError
 from runner.settings import Settings
 
@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     kl.add_argument("--admin-password", default="admin")
     kl.set_defaults(fn=cmd_keystone_local)
     cli_functions.add_parser(sub)
+    cli_ops.add_parsers(sub)
     lg = sub.add_parser("logs", help="a job's output")
     lg.add_argument("id")
     lg.add_argument("-f", "--follow", action="store_true")

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         "net.ipv4.conf.default.rp_filter", "kernel.shm_rmid_forced",
     )
 
+    # metering: running capsules get a usage record every interval, and one when they end
+    usage_interval_s: float = 60.0
+    usage_max_range_s: float = 92 * 24 * 3600.0  # the longest range one usage query may ask for
+
     # functions
     function_payload_max_bytes: int = 6 << 20  # invocation request and result bodies
     function_code_max_bytes: int = 256 << 10  # inline handler source

@@ -86,6 +86,7 @@ def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
         gateway_port=free_port(),
         ray_port=free_port(low=int(os.environ.get("ZUNRAY_TEST_RAY_PORT", "27000"))),
         retry_base_s=0.2,
+        usage_interval_s=1.0,
         retry_max_s=1.0,
         trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
         # the Glance stand-in (tests/glance_standin.py) listens here when a test starts it

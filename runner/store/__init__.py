@@ -10,13 +10,14 @@ from runner.store.capsules import CapsuleQueries
 from runner.store.containers import ContainerQueries
 from runner.store.functions import FunctionQueries
 from runner.store.hosts import HostQueries
+from runner.store.usage import UsageQueries
 from runner.store.jobs import JobQueries
 from runner.store.quotas import QuotaQueries
 from runner.store.registries import RegistryQueries
 from runner.store.schedules import ScheduleQueries
 
 
-class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries, HostQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries, HostQueries, UsageQueries):
     """Durable state shared by the gateway and the actors."""
 
 

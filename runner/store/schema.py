@@ -244,3 +244,28 @@ host_admin = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),  # why an operator disabled it
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # job | container | capsule | instance | function
+    sa.Column("object_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("runtime", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),  # this record's interval
+    sa.Column("ended_at", sa.Float, nullable=False),
+    sa.Column("wall_s", sa.Float, nullable=False),
+    sa.Column("cpus", sa.Float, nullable=False),  # allocated
+    sa.Column("memory_mb", sa.Float, nullable=False),  # allocated
+    sa.Column("cpu_s", sa.Float, nullable=False),  # cpus x wall_s
+    sa.Column("memory_mb_s", sa.Float, nullable=False),  # memory_mb x wall_s
+    sa.Column("invocations", sa.Integer, nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # Running (an interval) or how it ended
+    sa.Index("ix_usage_ended", "ended_at"),
+    sa.Index("ix_usage_project_ended", "project_id", "ended_at"),
+    sa.Index("ix_usage_object", "object_id", "ended_at"),
+)

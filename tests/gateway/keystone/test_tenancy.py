@@ -133,3 +133,11 @@ def test_token_of_a_disabled_project_is_401(secured, keystone):
         assert secured.http.get("/v1/jobs", headers={"X-Auth-Token": fresh}).status_code == 401
     finally:
         keystone.admin.set_project_enabled(keystone.projects["p2"]["id"], True)
+
+
+def test_a_member_gets_404_for_another_projects_usage_and_its_own_otherwise(as_user, keystone):
+    alice = as_user("alice")
+    other = keystone.projects["p2"]["id"]
+    assert alice.get("/v1/usage", params={"project_id": other}).status_code == 404
+    assert alice.get("/v1/usage", params={"all_projects": "true"}).status_code == 403
+    assert alice.get("/v1/usage").status_code == 200

@@ -1,0 +1,113 @@
+"""``zunray usage export`` and ``zunray top``: the operator's commands.
+
+    zunray usage export --out usage.parquet [--start 2026-11-01] [--end 2026-12-01] [--project-id P | --all-projects]
+    zunray top [--once] [--interval-s 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from runner.settings import Settings
+
+FORMAT_OF_SUFFIX = {".parquet": "parquet", ".arrow": "arrow", ".json": "json"}
+
+
+def _http(settings: Settings) -> httpx.Client:
+    headers = {"X-Auth-Token": os.environ["OS_TOKEN"]} if os.environ.get("OS_TOKEN") else {}
+    return httpx.Client(base_url=settings.gateway_url, timeout=120, headers=headers)
+
+
+def _check(resp: httpx.Response) -> httpx.Response:
+    if resp.status_code >= 400:
+        try:
+            detail = resp.json()["errors"][0]["detail"]
+        except (ValueError, KeyError, IndexError):
+            detail = resp.text[:500]
+        raise RuntimeError(f"{resp.status_code}: {detail}")
+    return resp
+
+
+def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    fmt = FORMAT_OF_SUFFIX.get(out.suffix)
+    if fmt is None:
+        print(f"zunray usage export: --out must end in one of {sorted(FORMAT_OF_SUFFIX)}", file=sys.stderr)
+        return 2
+    params = {k: v for k, v in (("start", args.start), ("end", args.end), ("project_id", args.project_id), ("format", fmt)) if v}
+    if args.all_projects:
+        params["all_projects"] = "true"
+    with _http(settings) as http:
+        try:
+            data = _check(http.get("/v1/usage", params=params)).content
+        except RuntimeError as exc:
+            print(f"zunray usage export: {exc}", file=sys.stderr)
+            return 2
+    out.write_bytes(data)
+    print(f"wrote {len(data)} bytes to {out}")
+    return 0
+
+
+def render_top(hosts: list[dict], jobs: list[dict], functions: list[dict], width: int = 100) -> str:
+    """One screen: hosts with allocation bars, then what waits and runs."""
+
+    def bar(used: float, total: float, size: int = 20) -> str:
+        filled = 0 if total <= 0 else min(size, round(size * used / total))
+        return "[" + "#" * filled + "." * (size - filled) + "]"
+
+    lines = [f"zunray top — {time.strftime('%H:%M:%S')}", "", f"{'HOST':<28} {'UP':<4} {'CPU':<30} {'MEMORY':<34} PINNED"]
+    for h in hosts:
+        cpu = f"{bar(h['cpu_used'], h['cpus'])} {h['cpu_used']:.1f}/{h['cpus']:g}"
+        mem = f"{bar(h['memory_used_mb'], h['memory_mb'])} {h['memory_used_mb'] / 1024:.1f}/{h['memory_mb'] / 1024:.1f}G"
+        state = "yes" if h["up"] and h.get("enabled", True) else ("off" if h["up"] else "no")
+        lines.append(f"{h['name'][:28]:<28} {state:<4} {cpu:<30} {mem:<34} {','.join(map(str, h.get('pinned_cpus', []))) or '-'}")
+    by_status: dict[str, int] = {}
+    for j in jobs:
+        by_status[j["status"]] = by_status.get(j["status"], 0) + 1
+    lines += ["", "JOBS  " + "  ".join(f"{s}: {n}" for s, n in sorted(by_status.items())) if by_status else "JOBS  none"]
+    for j in [j for j in jobs if j["status"] == "Queued"][:5]:
+        lines.append(f"  queued {j['id'][:8]} {j['name'][:20]:<20} {j['status_reason'][: width - 40]}")
+    lines += ["", f"{'FUNCTION':<24} {'VER':<4} INSTANCES  BUSY  QUEUE  COLD  WARM"]
+    for f in functions:
+        s = f.get("stats") or {}
+        lines.append(f"{f['name'][:24]:<24} {f['version']:<4} {s.get('instances', 0):<10} {s.get('busy', 0):<5} {s.get('queue_length', 0):<6} {s.get('cold_starts', 0):<5} {s.get('warm_hits', 0)}")
+    return "\n".join(lines)
+
+
+def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
+    with _http(settings) as http:
+        while True:
+            try:
+                hosts = _check(http.get("/v1/cluster/hosts")).json()["hosts"]
+                jobs = _check(http.get("/v1/jobs", params={"limit": 200})).json()["jobs"]
+                functions = [_check(http.get(f"/v1/functions/{f['name']}")).json() for f in _check(http.get("/v1/functions")).json()["functions"][:20]]
+                screen = render_top(hosts, jobs, functions)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                screen = f"zunray top: {exc}"
+            if args.once:
+                print(screen)
+                return 0
+            sys.stdout.write("\x1b[2J\x1b[H" + screen + "\n")
+            sys.stdout.flush()
+            time.sleep(args.interval_s)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    usage = sub.add_parser("usage", help="usage records for billing").add_subparsers(dest="action", required=True)
+    exp = usage.add_parser("export", help="write usage records to a .parquet, .arrow or .json file")
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")
+    exp.add_argument("--end", help="ISO 8601 or epoch seconds (default: now)")
+    exp.add_argument("--project-id")
+    exp.add_argument("--all-projects", action="store_true")
+    exp.set_defaults(fn=cmd_usage)
+    top = sub.add_parser("top", help="a live view of hosts, queues and functions")
+    top.add_argument("--once", action="store_true", help="print one screen and exit")
+    top.add_argument("--interval-s", type=float, default=2.0)
+    top.set_defaults(fn=cmd_top)
