@@ -438,5 +438,9 @@ class FunctionActor:
         pool = self.pools.get(fn_uuid)
         return pool.stats() if pool is not None else Pool.stats(Pool(fn=None))  # type: ignore[arg-type]
 
+    async def all_stats(self) -> list[dict]:
+        """Every known function's counters (for /metrics)."""
+        return [{"function": p.fn.name, "project_id": p.fn.project_id, **p.stats()} for p in self.pools.values() if p.fn is not None]
+
     async def ping(self) -> bool:
         return True

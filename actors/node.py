@@ -101,6 +101,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             "labels": dict(self.settings.node_labels),
             "dedicated_free": self.pinning.dedicated_free(),
             "hugepages": hugepages_inventory(),  # read each time: operators change it live
+            "containers_created": dict(self.runtime.created),
             "pinned_cpus": self.pinning.pinned_cpus(),
         }
 

@@ -26,6 +26,9 @@ from runner.telemetry import continued
 
 log = logging.getLogger(__name__)
 
+#: upper bounds of the placement latency histogram (seconds)
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
+
 FULL_ROUND_S = 2.0
 
 
@@ -70,6 +73,8 @@ class PlacementActor:
         self._pins: dict[str, dict[str, float]] = {}  # host -> dedicated claims there: id -> cpus
         self.pending: dict[str, Request] = {}  # object id -> request, in arrival order
         self.last_reason: dict[str, str] = {}
+        self.latency_counts = [0] * len(LATENCY_BUCKETS_S)  # submit to claim, per histogram bucket
+        self.latency_sum_s = 0.0
         self.decisions = 0
         self._last_round = 0.0
         self._lock = threading.RLock()
@@ -241,6 +246,27 @@ class PlacementActor:
         else:
             self.store.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
 
+    # -- metrics ----------------------------------------------------------
+    def _observe_latency(self, seconds: float) -> None:
+        for i, bound in enumerate(LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self.latency_counts[i] += 1
+                break
+        self.latency_sum_s += seconds
+
+    def metrics(self) -> dict:
+        """What /metrics shows from placement: queues, decisions, latency, allocation."""
+        with self._lock:
+            queued: dict[str, int] = {}
+            for req in self.pending.values():
+                queued[req.project_id] = queued.get(req.project_id, 0) + 1
+            return {
+                "queued": queued,
+                "decisions": self.decisions,
+                "latency": {"buckets": list(zip(LATENCY_BUCKETS_S, self.latency_counts)), "sum": self.latency_sum_s},
+                "containers_created": {h.name: h.info.get("containers_created") or {} for h in self.hosts.values()},
+            }
+
     # -- queries ----------------------------------------------------------
     def health(self) -> dict:
         with self._lock:
@@ -315,6 +341,7 @@ class PlacementActor:
             if record is None:
                 continue  # cancelled or deleted meanwhile
             req.host = decision.host
+            self._observe_latency(time.monotonic() - req.queued_at)
             self._add_claim(req)
             if req.project_id in usage:
                 for res, amount in req.quota.items():

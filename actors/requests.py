@@ -8,6 +8,7 @@ recorded (a compare-and-set in the store, so two placements never both win).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from policies import Demand
@@ -38,6 +39,7 @@ class Request:
     quota: dict = field(default_factory=dict)  # what it counts against its project's quota
     parent_id: str | None = None  # a task of a job array
     parallelism: int = 1  # the array's tasks running at once, at most
+    queued_at: float = field(default_factory=time.monotonic)  # when placement took it in (latency metric)
 
 
 def _demand(record: Job | Container | Capsule | Instance) -> Demand:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from gateway import errors
+from gateway import errors, metrics
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.limits import BodyLimit
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(functions.router)
     app.include_router(hosts.router)
     app.include_router(usage.router)
+    app.include_router(metrics.router)
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_hosts.router)

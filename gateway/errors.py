@@ -23,7 +23,7 @@ from gateway.zun.microversion import VersionNotAcceptable
 from runner import errors as e
 from runner.containers import InvalidState
 
-ZUNRAY_PATHS = ("/v1/jobs", "/v1/schedules", "/v1/functions", "/v1/invocations", "/v1/cluster", "/v1/usage", "/healthz", "/docs", "/openapi.json", "/redoc")
+ZUNRAY_PATHS = ("/v1/jobs", "/v1/schedules", "/v1/functions", "/v1/invocations", "/v1/cluster", "/v1/usage", "/metrics", "/dashboard", "/healthz", "/docs", "/openapi.json", "/redoc")
 
 #: error class -> HTTP status; the first matching base class wins
 STATUS: list[tuple[type[e.ZunrayError], int]] = [

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 
+from gateway.metrics import STORE_LATENCY
 from runner.store import Store
 from runner.store.engine import is_sqlite
 
 PROBE_S = 0.002
+SAMPLE_EVERY = 50  # probes between two store latency samples (one every 0.1 s)
 FALLBACK_S = 0.05
 
 
@@ -52,8 +55,13 @@ class StoreWatcher:
         with self.store.engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             last = None
+            probes = 0
             while True:
+                probes += 1
+                t0 = time.perf_counter()
                 version = raw.execute("PRAGMA data_version").fetchone()[0]
+                if probes % SAMPLE_EVERY == 0:
+                    STORE_LATENCY.observe(time.perf_counter() - t0)
                 if version != last:
                     last = version
                     self._wake()

@@ -29,7 +29,8 @@ DEFAULT_RULES: dict[str, str] = {
     "host:get_all": "admin",
     "host:get": "admin",
     "host:update": "admin",  # enable or disable a host for new placements
-    "usage:get_all": "admin",  # every project's usage at once (billing)
+    "usage:get_all": "admin",
+    "metrics:get": "admin",  # the whole cloud's queues and hosts  # every project's usage at once (billing)
     "quota:update": "admin",
     "quota:delete": "admin",
     "quota_class:get": "admin",

@@ -68,6 +68,7 @@ class DockerRuntime:
         self.node = node
         self.log_max_bytes = log_max_bytes
         self._present: dict[str, float] = {}  # image -> when last seen present
+        self.created: dict[str, int] = {}  # runtime -> containers created since this process started (metrics)
         try:
             self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
         except derr.DockerException:  # engine down now: talk the oldest API we support
@@ -226,6 +227,7 @@ class DockerRuntime:
             raise RuntimeFailure(f"cannot create container: {_explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        self.created[runtime] = self.created.get(runtime, 0) + 1
         return created["Id"]
 
     def start(self, cid: str) -> None:
