@@ -13,7 +13,7 @@ from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.limits import BodyLimit
 from gateway.request_id import RequestId
-from gateway.routes import functions, health, hosts, jobs, schedules, usage
+from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, usage
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(hosts.router)
     app.include_router(usage.router)
     app.include_router(metrics.router)
+    app.include_router(dashboard.router)
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_hosts.router)

@@ -24,7 +24,8 @@ from gateway.context import Caller, noauth_caller
 from runner.errors import Unauthorized, Unavailable, ZunrayError
 from runner.settings import Settings
 
-PUBLIC_PATHS = frozenset({"/", "/v1", "/v1/", "/healthz", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset({"/", "/v1", "/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/v1/dashboard/config", "/v1/dashboard/login"})
+PUBLIC_PREFIXES = ("/dashboard",)  # the dashboard's page and assets: it logs in, then calls the API with a token
 SERVICE_TOKEN_MARGIN_S = 60.0
 
 
@@ -45,24 +46,35 @@ class KeystoneAuth:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _service_token(self, *, fresh: bool = False) -> str:
-        if self._service and not fresh and self._service[1] - SERVICE_TOKEN_MARGIN_S > time.time():
-            return self._service[0]
-        s = self.settings
+    async def password_token(self, user: str, password: str, project: str) -> tuple[str, str]:
+        """A project-scoped token for a user (the dashboard's login): (token, expires_at)."""
+        domain = {"id": self.settings.keystone_domain}
         body = {
             "auth": {
-                "identity": {"methods": ["password"], "password": {"user": {"name": s.keystone_service_user, "domain": {"id": s.keystone_domain}, "password": s.keystone_service_password}}},
-                "scope": {"project": {"name": s.keystone_service_project, "domain": {"id": s.keystone_domain}}},
+                "identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": domain, "password": password}}},
+                "scope": {"project": {"name": project, "domain": domain}},
             }
         }
         try:
             resp = await self._http.post(f"{self.url}/auth/tokens?nocatalog", json=body)
         except httpx.HTTPError as exc:
             raise Unavailable(f"Keystone unreachable at {self.url}: {exc}") from exc
+        if resp.status_code in (400, 401, 403, 404):
+            raise Unauthorized("wrong user, password or project")
         if resp.status_code != 201:
-            raise Unavailable(f"the Zunray service user cannot log in to Keystone ({resp.status_code})")
-        self._service = (resp.headers["X-Subject-Token"], _expiry(resp.json()["token"]["expires_at"]))
-        return self._service[0]
+            raise Unavailable(f"Keystone answered {resp.status_code} to a login")
+        return resp.headers["X-Subject-Token"], resp.json()["token"]["expires_at"]
+
+    async def _service_token(self, *, fresh: bool = False) -> str:
+        if self._service and not fresh and self._service[1] - SERVICE_TOKEN_MARGIN_S > time.time():
+            return self._service[0]
+        s = self.settings
+        try:
+            token, expires_at = await self.password_token(s.keystone_service_user, s.keystone_service_password, s.keystone_service_project)
+        except Unauthorized as exc:  # our configuration, not the caller's fault
+            raise Unavailable("the Zunray service user cannot log in to Keystone") from exc
+        self._service = (token, _expiry(expires_at))
+        return token
 
     async def validate(self, token: str) -> Caller:
         now = time.time()
@@ -116,7 +128,7 @@ class Authenticate:
         if self.settings.auth_mode == "noauth":
             state["caller"] = noauth_caller(request.headers.get("X-Project-Id"))
             return await self.app(scope, receive, send)
-        if request.url.path in PUBLIC_PATHS:
+        if request.url.path in PUBLIC_PATHS or request.url.path.startswith(PUBLIC_PREFIXES):
             return await self.app(scope, receive, send)
         token = request.headers.get("X-Auth-Token")
         try:

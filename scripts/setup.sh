@@ -19,6 +19,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 # a local image registry and htpasswd: the tests of the registry image driver use them
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+# headless Chromium: the dashboard's browser tests drive it with Playwright
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # builds the local python3 image for functions (scripts/build_images.sh)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 # PostgreSQL: the store's tests run on it as well as on SQLite

@@ -142,3 +142,24 @@ def test_a_member_gets_404_for_another_projects_usage_and_its_own_otherwise(as_u
     assert alice.get("/v1/usage", params={"project_id": other}).status_code == 404
     assert alice.get("/v1/usage", params={"all_projects": "true"}).status_code == 403
     assert alice.get("/v1/usage").status_code == 200
+
+
+def test_dashboard_with_an_expired_token_goes_back_to_the_login_step(secured, keystone):
+    from tests.browser import browser_page, screenshot
+
+    with browser_page() as page:
+        page.add_init_script("sessionStorage.setItem('zunray-token', 'an-expired-token')")
+        page.goto(f"{secured.settings.gateway_url}/dashboard")
+        page.wait_for_selector("#login:not([hidden])")
+        assert "expired" in page.inner_text("#login-note") and page.locator("#app").is_hidden()
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", "wrong")
+        page.fill("input[name=project]", "p1")
+        page.click("button[type=submit]")
+        page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+        page.fill("input[name=password]", keystone.passwords["alice"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#app:not([hidden])")
+        page.wait_for_selector("#jobs")
+        assert "Hosts are shown to admins" in page.inner_text("#hosts")  # alice is a member
+        screenshot(page, "dashboard-member.png")
