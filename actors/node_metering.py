@@ -52,8 +52,8 @@ class Metering:
     def meter_end(self, *, kind: str, object_id: str, project_id: str, name: str, runtime: str, resources: Resources, since: float | None,
                   status: str, exit_code: int | None = None) -> None:
         """The last record of a capsule that ended (from its last record, or ``since``)."""
-        if since is None:
-            return  # it never ran
+        if since is None or not self.settings.usage_metering:
+            return  # it never ran, or metering is off
         with self._meter_lock:
             start = max(self.store.last_metered([object_id]).get(object_id, 0.0), since)
             row = usage_row(project_id=project_id, kind=kind, object_id=object_id, name=name, host=self.name, runtime=runtime,

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     )
 
     # metering: running capsules get a usage record every interval, and one when they end
+    usage_metering: bool = True  # off: no usage records at all (to measure its cost)
     usage_interval_s: float = 60.0
     usage_max_range_s: float = 92 * 24 * 3600.0  # the longest range one usage query may ask for
 
