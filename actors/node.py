@@ -23,11 +23,12 @@ from actors.node_metering import Metering
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
-from runner.errors import InvalidTransition, NotFound, Unavailable, ZunrayError
+from runner.errors import InvalidTransition, NotFound, RuntimeFailure, Unavailable, ZunrayError
 from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.vm import VmRun, VmRuntime
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued, tracer
@@ -60,6 +61,9 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
+        self.vm = VmRuntime(
+            docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
+        )
         self.settings = settings
         self.finished = finished  # (id, kind="job"): tells placement a capsule released its host
         self._runs: dict[str, CapsuleRun] = {}
@@ -89,7 +93,10 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             docker_ok, error = True, ""
         except Unavailable as exc:
             docker_ok, error = False, exc.message
-        inv = self._inventory or {"cpus": 0, "memory_mb": 0, "runtimes": []}
+        inv = dict(self._inventory or {"cpus": 0, "memory_mb": 0, "runtimes": []})
+        if self.vm.available():  # QEMU and the kernel are here: placement may send VM capsules
+            inv["runtimes"] = [*inv["runtimes"], "vm"]
+            inv["vm_accel"] = self.vm.accel
         with self._lock:
             running = sorted(self._runs)
         return {
@@ -152,7 +159,10 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             self.finished(job.id)
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
-        run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
+        if job.capsule.runtime == "vm":
+            run = VmRun(self.vm, capsule_id=job.id, spec=job.capsule)
+        else:
+            run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         try:
             run.cpuset = self.cpuset_for(job.id, job.capsule)
         except ZunrayError as exc:
@@ -185,6 +195,12 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         try:
             with tracer().start_as_current_span("container.wait"):
                 code = run.wait(deadline=deadline)
+        except RuntimeFailure as exc:  # the runtime says why (a VM's missing binary, a panic, a kill)
+            if self._was_cancelled(job.id):
+                self._finish(job, run, JobStatus.CANCELLED, "cancelled by user")
+            else:
+                self._finish(job, run, JobStatus.FAILED, exc.message)
+            return
         except ZunrayError as exc:
             self._finish(job, run, JobStatus.FAILED, f"lost track of the container: {exc.message}")
             return

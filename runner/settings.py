@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         "net.ipv4.conf.default.rp_filter", "kernel.shm_rmid_forced",
     )
 
+    # the VM runtime (runtime "vm"): QEMU with Debian's cloud kernel (scripts/fetch_vm_kernel.sh)
+    vm_kernel: Path = Field(default_factory=lambda: Path.home() / ".cache" / "zunray" / "vm-kernel" / "vmlinuz")
+    vm_accel: Literal["auto", "kvm", "tcg"] = "tcg"  # auto: KVM where /dev/kvm opens (nested KVM can stall at boot)
+    vm_boot_timeout_s: float = 60.0  # a guest whose init has not run by then fails with its console lines
+
     # metering: running capsules get a usage record every interval, and one when they end
     usage_metering: bool = True  # off: no usage records at all (to measure its cost)
     usage_interval_s: float = 60.0

@@ -27,10 +27,14 @@ command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (pyenv builds have it)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing ${need[*]}"
+# QEMU for the vm runtime (without its recommends: firmware for other machines, GUIs)
+lean=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || lean+=(qemu-system-x86)
+if [ ${#need[@]} -gt 0 ] || [ ${#lean[@]} -gt 0 ]; then
+  say "installing ${need[*]} ${lean[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ ${#need[@]} -gt 0 ]; then DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null; fi
+  if [ ${#lean[@]} -gt 0 ]; then DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null; fi
 fi
 
 # 2. gVisor as a Docker runtime ---------------------------------------------
@@ -49,8 +53,9 @@ elif [ "$changed" = "changed" ]; then
   sleep 1
 fi
 
-# 4. base images (no registry is reachable: build them locally) --------------
+# 4. base images (no registry is reachable: build them locally), the VM kernel
 bash scripts/build_images.sh
+bash scripts/fetch_vm_kernel.sh
 
 # 5. Python virtual environment ----------------------------------------------
 stamp=.venv/.zunray-deps

@@ -8,8 +8,11 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 
 from __future__ import annotations
 
+import io
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,18 @@ class DockerRuntime:
             where = "present locally but" if present else "not present locally and"
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
         self._present[image] = time.monotonic()
+
+    def image_id(self, image: str) -> str:
+        return self._call("inspect_image", image)["Id"]
+
+    @contextmanager
+    def exported(self, image: str) -> Iterator[io.BufferedReader]:
+        """The image's files as a tar stream (``docker export`` of a never-started container)."""
+        cid = self._call("create_container", image, command=["true"], labels={f"{LABEL}.instance": self.instance, f"{LABEL}.role": "export"})["Id"]
+        try:
+            yield io.BufferedReader(_ChunkReader(self._call("export", cid)), buffer_size=1 << 20)
+        finally:
+            self.remove(cid)
 
     def image_present(self, image: str) -> bool:
         return self._image_present(image)
@@ -308,6 +323,27 @@ class DockerRuntime:
             raise RuntimeFailure(f"docker {method} failed: {_explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file over the byte chunks the Docker SDK streams."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # noqa: ANN001
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n
 
 
 #: huge page size -> where the host mounts its hugetlbfs (the node reports what exists)

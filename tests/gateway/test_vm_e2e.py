@@ -1,0 +1,68 @@
+"""runtime: vm — a QEMU virtual machine per job (TCG here), with the same job
+statuses, logs, exit codes, timeouts and cancels as runc."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
+
+
+def _qemu_pids(job_id: str) -> list[int]:
+    """QEMU processes booted for this job (their initrd path carries the job id)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"qemu-system" in cmdline and f"zunray-vm-{job_id[:8]}".encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _vm_job(zunray, command: list[str], **fields) -> dict:  # noqa: ANN003
+    return zunray.submit(command=command, runtime="vm", resources={"cpu": 1, "memory_mb": 256}, **fields)
+
+
+def test_the_host_offers_vm_and_a_vm_job_behaves_like_a_container_job(zunray):
+    [host] = zunray.http.get("/v1/cluster/hosts").json()["hosts"]
+    assert "vm" in host["runtimes"]
+    job = _vm_job(zunray, ["sh", "-c", "echo hello from a vm $WHO; cat /proc/cpuinfo | grep -c processor; exit 3"], env={"WHO": "guest"})
+    done = zunray.wait(job["id"], timeout_s=120)
+    assert (done["status"], done["exit_code"]) == ("Failed", 3), done["status_reason"]
+    assert zunray.http.get(f"/v1/jobs/{job['id']}/logs").text == "hello from a vm guest\n1\n"
+    assert [h["status"] for h in done["history"]][-3:] == ["Starting", "Running", "Failed"]
+    assert not _qemu_pids(job["id"]) and not list(Path("/tmp").glob(f"zunray-vm-{job['id'][:8]}-*"))
+
+
+def test_a_missing_binary_is_named(zunray):
+    done = zunray.wait(_vm_job(zunray, ["no-such-tool", "--help"])["id"], timeout_s=120)
+    assert done["status"] == "Failed" and "the image has no no-such-tool" in done["status_reason"]
+
+
+def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
+    slow = _vm_job(zunray, ["sleep", "120"], timeout_s=10)
+    killed = _vm_job(zunray, ["sleep", "120"])
+    zunray.wait(killed["id"], until=("Running",), timeout_s=120)
+    deadline = time.monotonic() + 30
+    while not (pids := _qemu_pids(killed["id"])):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.kill(pids[0], signal.SIGKILL)
+    done = zunray.wait(killed["id"], timeout_s=60)
+    assert done["status"] == "Failed" and "stopped without an exit code" in done["status_reason"]
+    timed_out = zunray.wait(slow["id"], timeout_s=120)
+    assert timed_out["status"] == "TimedOut"
+    assert not _qemu_pids(slow["id"]) and not _qemu_pids(killed["id"])
+
+
+def test_vm_jobs_refuse_what_a_vm_cannot_give(zunray):
+    resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "vm", "network": "project"})
+    assert resp.status_code == 422 and "runtime vm runs without a network" in resp.text
