@@ -21,7 +21,8 @@ from runner.store import Store
 from runner.store.quotas import RESOURCES, demand_of
 
 JOB, CONTAINER, CAPSULE, INSTANCE = "job", "container", "capsule", "instance"
-QUEUED_KINDS = (JOB, INSTANCE)  # admitted against the project's quota when placed, not when created
+QUEUED_KINDS = (JOB, INSTANCE)
+VM_OVERHEAD_MB = 96  # what QEMU (TCG) holds beyond the guest's memory, measured: benchmarks/RESULTS.md  # admitted against the project's quota when placed, not when created
 _ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
@@ -52,7 +53,7 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in (spec.get("hints") or {}).items() if k.startswith("label:"))
     cap = record.capsule
     return Demand(
-        cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
+        cpu=d.cpu, memory_mb=d.memory_mb + (VM_OVERHEAD_MB if cap.runtime == "vm" else 0), disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
         hugepages_2m=d.hugepages_2m_pages, hugepages_1g=d.hugepages_1g_pages,
         labels_of_capsule=tuple(sorted(cap.labels.items())), affinity=cap.affinity, anti_affinity=cap.anti_affinity,
     )
