@@ -20,15 +20,13 @@ import argparse
 import concurrent.futures
 import os
 import statistics
-import tempfile
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import docker
 import httpx
 
+from bench_stack import bench_settings
 from runner import stack
 from runner.settings import Settings
 
@@ -124,9 +122,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--cold", type=int, default=5)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="zunray-bench-"))
-    instance = f"bench{uuid.uuid4().hex[:6]}"
-    settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9618, ray_port=28380)
+    settings = bench_settings(gateway_port=9618, ray_port=28380)
     api = docker.APIClient(version="auto")
     client = docker.from_env(version="auto")
     try:
@@ -143,7 +139,7 @@ def main() -> None:
             for clients in (1, 4, 16):
                 rate = throughput(settings.gateway_url, "bench", clients, args.seconds)
                 print(f"throughput with {clients:2d} clients: {rate:8.0f} invocations/s")
-            mem = instance_memory_mb(client, instance)
+            mem = instance_memory_mb(client, settings.instance)
             print(f"memory per warm instance: {statistics.mean(mem):.1f} MiB (over {len(mem)} instances)")
             docker_run_answer(api)
             plain, ours = [], []
@@ -152,7 +148,7 @@ def main() -> None:
                 ours.append(cold_start(http, "cold", n))
             mp, mo = statistics.median(plain), statistics.median(ours)
             print(f"cold start: docker run {mp * 1e3:.1f} ms, zunray {mo * 1e3:.1f} ms, difference {(mo - mp) * 1e3:+.1f} ms (target <= +50)")
-            db = data_dir / "zunray.db"
+            db = settings.data_dir / "zunray.db"
             before = os.path.getsize(db) + os.path.getsize(f"{db}-wal") if os.path.exists(f"{db}-wal") else os.path.getsize(db)
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
                 list(pool.map(lambda i: http.post("/v1/functions", json={"name": f"idle{i}", **fn}).raise_for_status(), range(200)))
@@ -161,7 +157,7 @@ def main() -> None:
             print(f"memory per idle function: no process; about {(after - before) / 200 / 1024:.1f} KiB of store (200 functions)")
     finally:
         stack.down(settings)
-        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={instance}"}):
+        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
             c.remove(force=True)
 
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import docker
 import httpx
 
+from bench_stack import bench_settings
 from runner import stack
-from runner.settings import Settings
 
 IMAGE = "busybox:latest"
 
@@ -51,9 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="zunray-bench-"))
-    instance = f"bench{uuid.uuid4().hex[:6]}"
-    settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9617, ray_port=28379)
+    settings = bench_settings(gateway_port=9617, ray_port=28379)
     api = docker.APIClient(version="auto")
     try:
         stack.up(settings)  # inside the try: a failed start still stops what it started

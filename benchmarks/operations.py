@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 
+from bench_stack import bench_settings
 from runner import stack
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, Resources
-from runner.settings import Settings
 from runner.store import Store
 from runner.usage import usage_row
 
@@ -73,9 +71,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--usage-per-project", type=int, default=300)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="zunray-bench-"))
-    instance = f"bench{uuid.uuid4().hex[:6]}"
-    settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9619, ray_port=28381)
+    settings = bench_settings(gateway_port=9619, ray_port=28381)
     try:
         stack.up(settings)
         store = Store(settings.store_url_resolved)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
+from bench_stack import bench_settings
 from runner import stack
-from runner.settings import Settings
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
@@ -50,9 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="zunray-bench-"))
-    instance = f"bench{uuid.uuid4().hex[:6]}"
-    settings = Settings(data_dir=data_dir, instance=instance, ray_namespace=instance, gateway_port=9620, ray_port=28382)
+    settings = bench_settings(gateway_port=9620, ray_port=28382)
     resources = {"cpu": 1, "memory_mb": 256}
     try:
         stack.up(settings)
