@@ -28,6 +28,7 @@ from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.nova import NovaRun, NovaServers
 from runner.runtimes.vm import VmRun, VmRuntime
 from runner.settings import Settings
 from runner.store import Store
@@ -61,6 +62,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
+        self.nova = NovaServers(settings, node=name) if settings.nova_url else None
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
         )
@@ -97,6 +99,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         if self.vm.available():  # QEMU and the kernel are here: placement may send VM capsules
             inv["runtimes"] = [*inv["runtimes"], "vm"]
             inv["vm_accel"] = self.vm.accel
+        if self.nova is not None:
+            inv["runtimes"] = [*inv["runtimes"], "nova"]
         with self._lock:
             running = sorted(self._runs)
         return {
@@ -161,6 +165,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         if job.capsule.runtime == "vm":
             run = VmRun(self.vm, capsule_id=job.id, spec=job.capsule)
+        elif job.capsule.runtime == "nova" and self.nova is not None:
+            run = NovaRun(self.nova, self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
         else:
             run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         try:
@@ -331,9 +337,22 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             else:
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
         self.reconcile_instances(by_capsule)
+        self._delete_nova_leftovers({job.id for job in active})
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)
+
+    def _delete_nova_leftovers(self, active_ids: set[str]) -> None:
+        """Servers this node made for capsules that no longer run here (their run died with the previous actor)."""
+        if self.nova is None:
+            return
+        try:
+            for server_id, capsule_id in self.nova.mine():
+                if capsule_id not in active_ids or self._runs.get(capsule_id) is None:
+                    log.info("deleting leftover Nova server %s of %s", server_id, capsule_id)
+                    self.nova.delete(server_id)
+        except ZunrayError:
+            log.exception("cannot sweep Nova servers")
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)

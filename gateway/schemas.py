@@ -83,7 +83,7 @@ class JobIn(BaseModel):
     env: EnvVars = {}
     workdir: str | None = Field(None, max_length=1024)
     resources: JobResourcesIn = JobResourcesIn()
-    runtime: Literal["runc", "runsc", "vm"] = Field("runc", description="runc, runsc (gVisor) or vm (a QEMU virtual machine per job)")
+    runtime: Literal["runc", "runsc", "vm", "nova"] = Field("runc", description="runc, runsc (gVisor), vm (a QEMU virtual machine per job) or nova (a Nova server per job)")
     timeout_s: float | None = Field(None, gt=0, description="per attempt; the container is killed past it")
     max_retries: int = Field(0, ge=0, le=100)
     name: str = Field("", max_length=255)
@@ -102,10 +102,10 @@ class JobIn(BaseModel):
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
-        if self.runtime in ("runsc", "vm") and self.network != "none":
+        if self.runtime in ("runsc", "vm", "nova") and self.network != "none":
             raise ValueError(f"network: runtime {self.runtime} runs without a network on these hosts")
-        if self.runtime == "vm" and (self.capabilities or self.sysctls or self.cpu_policy == "dedicated" or self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages):
-            raise ValueError("runtime: vm takes no capabilities, sysctls, dedicated cpus or huge pages")
+        if self.runtime in ("vm", "nova") and (self.capabilities or self.sysctls or self.cpu_policy == "dedicated" or self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages):
+            raise ValueError(f"runtime: {self.runtime} takes no capabilities, sysctls, dedicated cpus or huge pages")
         if self.cpu_policy == "dedicated" and (self.resources.cpu != int(self.resources.cpu) or self.resources.cpu < 1):
             raise ValueError(f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}")
         if (self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages) and "memory_mb" not in self.resources.model_fields_set:

@@ -122,6 +122,10 @@ class DockerRuntime:
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
         self._present[image] = time.monotonic()
 
+    def save(self, image: str) -> bytes:
+        """``docker save`` of one image (to load it into another engine)."""
+        return b"".join(self._call("get_image", image))
+
     def image_id(self, image: str) -> str:
         return self._call("inspect_image", image)["Id"]
 

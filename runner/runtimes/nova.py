@@ -1,0 +1,138 @@
+"""Containers on Nova servers: a server per capsule from a configured image and
+flavor, its container engine running the capsule, the server deleted after.
+
+``NovaServers`` is the openstacksdk boundary (errors become ``runner.errors``
+here). Servers are named ``zunray-<instance>-<project>-<capsule>`` and carry
+metadata (``zunray.instance``, ``zunray.project``, ``zunray.capsule``,
+``zunray.node``) so that leftovers are findable and a restarted node actor
+deletes those no job holds. The server's image must run a Docker engine on
+``nova_engine_port`` of its first IPv4 address (plain TCP: keep it on a
+tenant-private network; TLS is not implemented). ``NovaRun`` has the job part
+of ``CapsuleRun``'s interface.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import openstack
+from keystoneauth1 import noauth, session
+from keystoneauth1.exceptions import ClientException
+from openstack import exceptions as os_exc
+
+from runner.capsule_run import CapsuleRun
+from runner.errors import RuntimeFailure, Unavailable
+from runner.models import CapsuleSpec
+from runner.runtimes.docker import DockerRuntime
+from runner.settings import Settings
+
+ACTIVE_POLL_S = 0.5
+
+
+class NovaServers:
+    """Servers for capsules, through one Nova endpoint."""
+
+    def __init__(self, settings: Settings, *, node: str) -> None:
+        self.settings = settings
+        self.node = node
+        if settings.keystone_url and settings.keystone_service_password:  # a real cloud: the gateway's service user
+            self._conn = openstack.connection.Connection(
+                auth_url=settings.keystone_url, username=settings.keystone_service_user, password=settings.keystone_service_password,
+                project_name=settings.keystone_service_project, user_domain_id=settings.keystone_domain, project_domain_id=settings.keystone_domain,
+                compute_endpoint_override=settings.nova_url,
+            )
+        else:  # an endpoint without Keystone (a lab, the tests' stand-in)
+            self._conn = openstack.connection.Connection(session=session.Session(auth=noauth.NoAuth()), compute_endpoint_override=settings.nova_url, compute_api_version="2")
+
+    def prefix(self) -> str:
+        return f"zunray-{self.settings.instance}-"
+
+    def create(self, *, capsule_id: str, project: str) -> tuple[str, str]:
+        """A server for one capsule, ACTIVE; (server id, its engine URL)."""
+        s = self.settings
+        meta = {"zunray.instance": s.instance, "zunray.project": project, "zunray.capsule": capsule_id, "zunray.node": self.node}
+        try:
+            server = self._conn.compute.create_server(
+                name=f"{self.prefix()}{project[:16]}-{capsule_id[:8]}", image_id=s.nova_image, flavor_id=s.nova_flavor, metadata=meta
+            )
+            try:
+                server = self._conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], interval=ACTIVE_POLL_S, wait=s.nova_active_timeout_s)
+            except os_exc.ResourceFailure as exc:
+                self.delete(server.id)
+                raise RuntimeFailure(f"Nova server {server.id} went to ERROR instead of ACTIVE (image {s.nova_image}, flavor {s.nova_flavor})") from exc
+            except os_exc.ResourceTimeout as exc:
+                self.delete(server.id)
+                raise RuntimeFailure(f"Nova server {server.id} was not ACTIVE after {s.nova_active_timeout_s:g} s") from exc
+        except (os_exc.SDKException, ClientException) as exc:
+            raise Unavailable(f"Nova at {s.nova_url} failed: {exc}") from exc
+        addrs = [a["addr"] for net in (server.addresses or {}).values() for a in net if a.get("version") == 4]
+        if not addrs:
+            self.delete(server.id)
+            raise RuntimeFailure(f"Nova server {server.id} has no IPv4 address to reach its engine on")
+        return server.id, f"tcp://{addrs[0]}:{s.nova_engine_port}"
+
+    def delete(self, server_id: str) -> None:
+        try:
+            self._conn.compute.delete_server(server_id, ignore_missing=True)
+        except (os_exc.SDKException, ClientException) as exc:
+            raise Unavailable(f"cannot delete Nova server {server_id}: {exc}") from exc
+
+    def mine(self) -> list[tuple[str, str]]:
+        """(server id, capsule id) of the servers this node made (leftovers are among them)."""
+        try:
+            servers = list(self._conn.compute.servers(details=True, name=self.prefix()))
+        except (os_exc.SDKException, ClientException) as exc:
+            raise Unavailable(f"Nova at {self.settings.nova_url} failed: {exc}") from exc
+        return [(s.id, (s.metadata or {}).get("zunray.capsule", "")) for s in servers if (s.metadata or {}).get("zunray.node") == self.node]
+
+
+class NovaRun:
+    """One capsule on its own Nova server's engine."""
+
+    def __init__(self, servers: NovaServers, local: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> None:
+        self.servers = servers
+        self.local = local
+        self.capsule_id = capsule_id
+        self.project = project
+        self.spec = dataclasses.replace(spec, runtime="runc")  # runc on the server's engine
+        self.attempt = attempt
+        self.cpuset: tuple[str | None, str | None] = (None, None)
+        self.containers: list = []
+        self.server_id: str | None = None
+        self._run: CapsuleRun | None = None
+
+    def start(self, *, deadline: float | None = None) -> bool:
+        self.server_id, url = self.servers.create(capsule_id=self.capsule_id, project=self.project)
+        engine = DockerRuntime(url=url, instance=self.local.instance, node=f"nova-{self.server_id[:8]}", log_max_bytes=self.local.log_max_bytes)
+        for c in (*self.spec.init_containers, *self.spec.containers):  # the server's engine reaches no registry either
+            if not engine.image_present(c.image):
+                self.local.ensure_image(c.image, c.pull_policy)
+                engine.load_image(self.local.save(c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
+        self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
+        return self._run.start(deadline=deadline)
+
+    def wait(self, *, deadline: float | None = None) -> int | None:
+        assert self._run is not None
+        return self._run.wait(deadline=deadline)
+
+    def logs(self) -> bytes:
+        return self._run.logs() if self._run is not None else b""
+
+    def oom_killed(self) -> bool:
+        return self._run.oom_killed() if self._run is not None else False
+
+    def kill(self) -> None:
+        if self._run is not None:
+            self._run.kill()
+
+    def remove(self) -> None:
+        """The capsule's containers, then its server."""
+        try:
+            if self._run is not None:
+                self._run.remove()
+        finally:
+            if self.server_id is not None:
+                self.servers.delete(self.server_id)
+
+    def app_ids(self) -> list[str]:
+        return self._run.app_ids() if self._run is not None else []

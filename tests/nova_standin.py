@@ -1,0 +1,173 @@
+"""An HTTP-level stand-in for Nova's servers API (Nova cannot run here).
+
+It serves what openstacksdk's compute proxy uses to create, show, list and
+delete servers, over real HTTP on 127.0.0.1. Its "servers" are real container
+engines: each one is a ``dockerd`` the stand-in starts with its own data
+root, listening on tcp://<its address>:2375, where the address is a loopback
+address of its own (127.0.1.N) reported in ``addresses``. A server is BUILD
+until its engine answers, then ACTIVE; deleting it stops the engine and
+removes its files. Test-only: never shipped as a driver.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ENGINE_PORT = 2375
+
+
+class NovaStandIn:
+    def __init__(self, port: int, root: Path) -> None:
+        self.port = port
+        self.root = root
+        self.servers: dict[str, dict] = {}
+        self.engines: dict[str, subprocess.Popen] = {}
+        self.created = 0
+        self.fail_next = False  # the next server goes to ERROR (a broken image or a full cloud)
+        self._next_addr = 10
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v2.1"
+
+    def start(self) -> NovaStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        for server_id in list(self.servers):
+            self.delete(server_id)
+        self._server.shutdown()
+
+    # -- the "hypervisor" ---------------------------------------------------
+    def create(self, body: dict) -> dict:
+        with self._lock:
+            server_id = str(uuid.uuid4())
+            addr = f"127.0.1.{self._next_addr}"
+            self._next_addr += 1
+            self.created += 1
+        d = self.root / server_id[:8]
+        d.mkdir(parents=True)
+        engine = subprocess.Popen(
+            ["dockerd", f"--host=tcp://{addr}:{ENGINE_PORT}", f"--data-root={d}/data", f"--exec-root={d}/exec", f"--pidfile={d}/docker.pid",
+             "--bridge=none", "--iptables=false", "--ip-masq=false"],
+            stdout=open(d / "dockerd.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        self.engines[server_id] = engine
+        server = {
+            "id": server_id, "name": body.get("name", ""), "status": "BUILD", "metadata": body.get("metadata") or {},
+            "image": {"id": body.get("imageRef")}, "flavor": {"id": body.get("flavorRef")}, "tenant_id": "standin",
+            "addresses": {"private": [{"addr": addr, "version": 4, "OS-EXT-IPS:type": "fixed"}]},
+            "created": datetime.now(timezone.utc).isoformat(), "links": [{"rel": "self", "href": f"{self.url}/servers/{server_id}"}],
+        }
+        self.servers[server_id] = server
+        if self.fail_next:
+            self.fail_next = False
+            server["status"] = "ERROR"
+            return server
+        threading.Thread(target=self._boot, args=(server_id, addr), daemon=True).start()
+        return server
+
+    def _boot(self, server_id: str, addr: str) -> None:
+        import http.client
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server_id in self.servers:
+            try:
+                conn = http.client.HTTPConnection(addr, ENGINE_PORT, timeout=1)
+                conn.request("GET", "/_ping")
+                if conn.getresponse().status == 200:
+                    self.servers[server_id]["status"] = "ACTIVE"
+                    return
+            except OSError:
+                time.sleep(0.1)
+        if server_id in self.servers:
+            self.servers[server_id]["status"] = "ERROR"
+
+    def delete(self, server_id: str, *, wait: bool = True) -> bool:
+        """Gone from the API at once; its engine stops (in the background unless ``wait``)."""
+        server = self.servers.pop(server_id, None)
+        engine = self.engines.pop(server_id, None)
+        if not wait:
+            threading.Thread(target=self._stop_engine, args=(server_id, engine), daemon=True).start()
+            return server is not None
+        self._stop_engine(server_id, engine)
+        return server is not None
+
+    def _stop_engine(self, server_id: str, engine: subprocess.Popen | None) -> None:
+        if engine is not None:
+            engine.send_signal(signal.SIGTERM)
+            try:
+                engine.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                engine.kill()
+        shutil.rmtree(self.root / server_id[:8], ignore_errors=True)
+
+    # -- HTTP -----------------------------------------------------------------
+    def _handler(self):  # noqa: ANN202
+        nova = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+            def _json(self, status: int, body: dict | None) -> None:
+                raw = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.send_header("OpenStack-API-Version", "compute 2.1")
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _not_found(self) -> None:
+                self._json(404, {"itemNotFound": {"code": 404, "message": "Instance could not be found."}})
+
+            def do_GET(self) -> None:  # noqa: N802
+                url = urlparse(self.path)
+                parts = [p for p in url.path.split("/") if p]
+                version = {"id": "v2.1", "status": "CURRENT", "version": "2.1", "min_version": "2.1", "links": [{"rel": "self", "href": f"{nova.url}/"}]}
+                if parts == []:
+                    return self._json(300, {"versions": [version]})
+                if parts == ["v2.1"]:
+                    return self._json(200, {"version": version})
+                if parts[:2] == ["v2.1", "servers"] and len(parts) == 3 and parts[2] in ("detail",):
+                    names = parse_qs(url.query).get("name")
+                    found = [s for s in nova.servers.values() if not names or names[0] in s["name"]]
+                    return self._json(200, {"servers": found})
+                if parts[:2] == ["v2.1", "servers"] and len(parts) == 2:
+                    return self._json(200, {"servers": [{"id": s["id"], "name": s["name"], "links": s["links"]} for s in nova.servers.values()]})
+                if parts[:2] == ["v2.1", "servers"] and len(parts) == 3:
+                    server = nova.servers.get(parts[2])
+                    return self._json(200, {"server": server}) if server else self._not_found()
+                self._not_found()
+
+            def do_POST(self) -> None:  # noqa: N802
+                parts = [p for p in urlparse(self.path).path.split("/") if p]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if parts == ["v2.1", "servers"]:
+                    server = nova.create(body.get("server") or {})
+                    return self._json(202, {"server": {"id": server["id"], "links": server["links"], "adminPass": "unused"}})
+                self._not_found()
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                parts = [p for p in urlparse(self.path).path.split("/") if p]
+                if parts[:2] == ["v2.1", "servers"] and len(parts) == 3 and nova.delete(parts[2], wait=False):
+                    return self._json(204, None)
+                self._not_found()
+
+        return Handler
