@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,7 @@ from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm_image import BOOTED, EXIT, MISSING, rootfs_cpio, run_cpio
 
 QEMU = "qemu-system-x86_64"
+ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 POLL_S = 0.02
 CONSOLE_TAIL = 800
 MIN_GUEST_MB = 64
@@ -102,7 +104,7 @@ class VmRun:
         res = main.resources
         cmd = [
             QEMU, "-machine", f"q35,accel={self.vm.accel}", "-cpu", "max", "-smp", str(max(1, math.ceil(res.cpu))), "-m", str(max(MIN_GUEST_MB, res.memory_mb)),
-            "-kernel", str(self.vm.kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet loglevel=0 panic=-1 rdinit=/init",
+            "-kernel", str(self.vm.kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
         ]
         with open(self._console, "wb") as console:
@@ -145,8 +147,12 @@ class VmRun:
         return body[:end] if end >= 0 else body
 
     def _tail(self) -> str:
+        """The console's last lines, without the firmware's terminal escapes."""
         text = self._console.read_bytes().decode(errors="replace") if self._dir and self._console.exists() else ""
-        return text.replace("\r", "").strip()[-CONSOLE_TAIL:] or "(nothing)"
+        lines = [line for line in ANSI_ESCAPE.sub("", text).replace("\r", "").splitlines() if line.strip()]
+        panic = [line.strip() for line in lines if "Kernel panic" in line]
+        tail = " | ".join(lines)[-CONSOLE_TAIL:] or "(nothing)"
+        return f"{panic[0]} ... {tail}" if panic else tail
 
     def oom_killed(self) -> bool:
         return False
