@@ -30,6 +30,7 @@ from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun, NovaServers
 from runner.runtimes.vm import VmRun, VmRuntime
+from runner.runtimes.vm_ops import VmOps
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued, tracer
@@ -66,6 +67,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
         )
+        self.vm_ops = VmOps(self.vm)  # the VMs of Zun containers with runtime vm
         self.settings = settings
         self.finished = finished  # (id, kind="job"): tells placement a capsule released its host
         self._runs: dict[str, CapsuleRun] = {}

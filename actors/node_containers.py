@@ -23,6 +23,8 @@ from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.runtimes.docker import LongRunning
 from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
+from runner.runtimes.vm_ops import OpsRouter
 from runner.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -109,15 +111,10 @@ class ContainerHost:
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             self.remove_stale_copies(c.uuid)
             cpus, mems = self.cpuset_for(c.uuid, c.capsule)
-            cid = self.runtime.create(
-                main,
-                name=f"{self.runtime.instance}-{c.uuid}",
-                labels=labels,
-                runtime=c.capsule.runtime,
-                network_mode=self.networks.resolve(c.capsule.network, c.project_id),
-                long_running=replace(long_running_options(c), cpuset_cpus=cpus or None, cpuset_mems=mems),
-            )
-            self._inject_files(c, cid)
+            if c.capsule.runtime == "vm":  # a VM, not a Docker container: its id routes operations to VmOps
+                cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)))
+            else:
+                cid = self._create_docker_container(c, main, labels, cpus, mems)
             c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
             if c.start_on_create:
                 self.store.update_container(c.uuid, task_state="container_starting")
@@ -131,6 +128,25 @@ class ContainerHost:
             log.exception("creating container %s failed", c.uuid)
             self.pinning.release(c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
+
+    def _create_docker_container(self, c: Container, main, labels: dict, cpus: str | None, mems: str | None) -> str:  # noqa: ANN001
+        cid = self.runtime.create(
+            main,
+            name=f"{self.runtime.instance}-{c.uuid}",
+            labels=labels,
+            runtime=c.capsule.runtime,
+            network_mode=self.networks.resolve(c.capsule.network, c.project_id),
+            long_running=replace(long_running_options(c), cpuset_cpus=cpus or None, cpuset_mems=mems),
+        )
+        self._inject_files(c, cid)
+        return cid
+
+    def _remove_engine_container(self, cid: str) -> None:
+        """The Docker container, or the VM, behind a Zun container."""
+        if cid.startswith(VM_PREFIX):
+            self.vm_ops.remove(cid)
+        else:
+            self.runtime.remove(cid)
 
     def _inject_files(self, c: Container, cid: str) -> None:
         """Zun's ``bind`` mounts carry a file's content: copy it in (no host path is mounted)."""
@@ -151,8 +167,9 @@ class ContainerHost:
             raise InvalidSpec("image_driver glance needs glance_url in the configuration", field="image_driver")
         return GlanceImages(endpoint=self.settings.glance_url)
 
-    def _ops(self) -> ContainerOps:
-        return ContainerOps(self.runtime)
+    def _ops(self) -> OpsRouter:
+        """Operations on a Zun container's Docker container or VM, by its id."""
+        return OpsRouter(ContainerOps(self.runtime), self.vm_ops)
 
     def _refresh(self, uuid: str) -> Container | None:
         """Set the stored status from what Docker reports now."""
@@ -255,7 +272,7 @@ class ContainerHost:
         """Recreate the container from its (possibly new) image, keeping its status."""
         was_running = c.status is ContainerStatus.RUNNING
         self.store.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
-        self.runtime.remove(c.container_id)
+        self._remove_engine_container(c.container_id)
         fresh = self.store.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
         self._build_container(fresh)  # the action already holds this container's lock
 
@@ -267,7 +284,7 @@ class ContainerHost:
                     self._ops().stop(c.container_id, DEFAULT_STOP_TIMEOUT_S)
                 except ZunrayError:
                     pass
-            self.runtime.remove(c.container_id)
+            self._remove_engine_container(c.container_id)
         self._forget(c)
 
     # -- watching ---------------------------------------------------------

@@ -99,8 +99,8 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
     if not isinstance(env, dict):
         raise InvalidSpec("environment must be an object", field="environment")
     runtime = body.get("runtime") or "runc"
-    if runtime not in ("runc", "runsc"):
-        raise InvalidSpec(f"runtime must be runc or runsc, got {runtime!r}", field="runtime")
+    if runtime not in ("runc", "runsc", "vm"):
+        raise InvalidSpec(f"runtime must be runc, runsc or vm, got {runtime!r}", field="runtime")
     driver = body.get("image_driver") or "docker"
     if driver not in ("docker", "glance"):
         raise InvalidSpec("Invalid input for image_driver, it should be within the image drivers list (docker, glance)", field="image_driver")

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from runner.errors import RuntimeFailure
@@ -51,6 +52,14 @@ class VmRuntime:
         self.cache_dir = cache_dir
         self.accel_setting = accel
         self.boot_timeout_s = boot_timeout_s
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu-spawner")
+
+    def spawn(self, cmd: list[str], *, stdout) -> subprocess.Popen:  # noqa: ANN001
+        """Start QEMU from one long-lived thread: PR_SET_PDEATHSIG fires when the *thread*
+        that forked the child ends, and jobs' and actions' threads come and go."""
+        return self._spawner.submit(
+            subprocess.Popen, cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent  # noqa: PLW1509
+        ).result()
 
     def available(self) -> bool:
         return shutil.which(QEMU) is not None and self.kernel.is_file()
@@ -108,7 +117,7 @@ class VmRun:
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
         ]
         with open(self._console, "wb") as console:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509
+            self._proc = self.vm.spawn(cmd, stdout=console)
         boot_by = time.monotonic() + self.vm.boot_timeout_s
         while BOOTED.encode() not in self._console.read_bytes():
             if self._proc.poll() is not None:
@@ -135,6 +144,15 @@ class VmRun:
             if line.startswith(EXIT):
                 return int(line.split()[1])
         raise RuntimeFailure(f"the VM stopped without an exit code (killed or panicked); last console lines: {self._tail()}")
+
+    def exit_code(self) -> int | None:
+        """None while the VM runs; then its command's exit code (-1 when it gave none)."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        try:
+            return self.wait()
+        except RuntimeFailure:
+            return -1
 
     def logs(self) -> bytes:
         """What the command wrote, between the boot and exit markers."""

@@ -66,3 +66,20 @@ def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
 def test_vm_jobs_refuse_what_a_vm_cannot_give(zunray):
     resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "vm", "network": "project"})
     assert resp.status_code == 422 and "runtime vm runs without a network" in resp.text
+
+
+def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
+    import ray
+
+    from actors.bootstrap import node_actor_name
+
+    job = _vm_job(zunray, ["sleep", "120"])
+    running = zunray.wait(job["id"], until=("Running",), timeout_s=120)
+    assert _qemu_pids(job["id"])
+    ray.kill(ray.get_actor(node_actor_name(running["host"]), namespace=zunray.settings.ray_namespace), no_restart=False)
+    deadline = time.monotonic() + 15
+    while _qemu_pids(job["id"]):
+        assert time.monotonic() < deadline, "QEMU outlived its node actor"
+        time.sleep(0.2)
+    done = zunray.wait(job["id"], timeout_s=60)
+    assert done["status"] == "Failed" and "node actor restarted" in done["status_reason"]

@@ -1,0 +1,103 @@
+"""Zun containers with ``runtime: vm``: the live-container operations the Zun
+API needs, on VMs instead of Docker containers.
+
+A VM container's id is ``vm-<uuid>``; the node actor routes operations on
+such ids here (``OpsRouter``). start boots the VM (its command runs as the
+guest's only program), stop and kill power it off, logs read its console;
+what a VM cannot do (exec, top, stats, archives, pause, live resize, commit)
+is refused with a clear 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.errors import Conflict, NotFound
+from runner.models import CapsuleSpec
+from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.vm import VmRun, VmRuntime
+
+PREFIX = "vm-"
+
+
+class VmOps:
+    """The VMs of this node's Zun containers, by container id."""
+
+    def __init__(self, vm: VmRuntime) -> None:
+        self.vm = vm
+        self._specs: dict[str, CapsuleSpec] = {}
+        self._runs: dict[str, VmRun] = {}
+
+    def create(self, uuid: str, spec: CapsuleSpec) -> str:
+        cid = f"{PREFIX}{uuid}"
+        self._specs[cid] = spec
+        return cid
+
+    def _run(self, cid: str) -> VmRun | None:
+        if cid not in self._specs:
+            raise NotFound(f"no VM {cid} on this host (it ended with a node actor restart)")
+        return self._runs.get(cid)
+
+    def state(self, cid: str) -> dict:
+        run = self._run(cid)
+        if run is None:
+            return {"Status": "created", "ExitCode": 0}
+        code = run.exit_code()
+        if code is None:
+            return {"Status": "running", "ExitCode": 0}
+        return {"Status": "exited", "ExitCode": code}
+
+    def start(self, cid: str) -> None:
+        old = self._run(cid)
+        if old is not None:
+            old.remove()
+        run = self._runs[cid] = VmRun(self.vm, capsule_id=cid.removeprefix(PREFIX), spec=self._specs[cid])
+        run.start()
+
+    def stop(self, cid: str, timeout_s: int) -> None:  # noqa: ARG002 - a VM is powered off at once
+        if (run := self._run(cid)) is not None:
+            run.kill()
+
+    def kill(self, cid: str, signal: str | None) -> None:  # noqa: ARG002 - any signal powers the VM off
+        self.stop(cid, 0)
+
+    def restart(self, cid: str, timeout_s: int) -> None:
+        self.stop(cid, timeout_s)
+        self.start(cid)
+
+    def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True, timestamps: bool = False, tail: str | int = "all", since: int | None = None) -> str:  # noqa: ARG002
+        run = self._run(cid)
+        text = run.logs().decode(errors="replace") if run is not None else ""
+        if tail not in ("all", None, ""):
+            text = "".join(text.splitlines(keepends=True)[-int(tail):])
+        return text
+
+    def rename(self, cid: str, name: str) -> None:
+        """A VM has no engine-side name: nothing to do."""
+
+    def remove(self, cid: str) -> None:
+        run = self._runs.pop(cid, None)
+        if run is not None:
+            run.remove()
+        self._specs.pop(cid, None)
+
+    def __getattr__(self, op: str) -> Any:  # exec, top, stats, archives, pause, update, commit
+        def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise Conflict(f"{op.replace('_', ' ')} is not available for containers with runtime vm")
+
+        return refuse
+
+
+class OpsRouter:
+    """ContainerOps for Docker containers, VmOps for ``vm-`` ids: one interface for the node."""
+
+    def __init__(self, docker_ops: ContainerOps, vm_ops: VmOps) -> None:
+        self.docker_ops = docker_ops
+        self.vm_ops = vm_ops
+
+    def __getattr__(self, op: str) -> Any:
+        def route(cid: str, *args: Any, **kwargs: Any) -> Any:
+            target = self.vm_ops if cid.startswith(PREFIX) else self.docker_ops
+            return getattr(target, op)(cid, *args, **kwargs)
+
+        return route
