@@ -61,9 +61,12 @@ class NovaStandIn:
             self.created += 1
         d = self.root / server_id[:8]
         d.mkdir(parents=True)
+        # a bridge of its own: a second dockerd with --bridge=none deletes the host engine's docker0
+        bridge = self._bridge(server_id)
+        subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
         engine = subprocess.Popen(
             ["dockerd", f"--host=tcp://{addr}:{ENGINE_PORT}", f"--data-root={d}/data", f"--exec-root={d}/exec", f"--pidfile={d}/docker.pid",
-             "--bridge=none", "--iptables=false", "--ip-masq=false"],
+             f"--bridge={bridge}", "--iptables=false", "--ip-masq=false"],
             stdout=open(d / "dockerd.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )
         self.engines[server_id] = engine
@@ -114,7 +117,12 @@ class NovaStandIn:
                 engine.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 engine.kill()
+        subprocess.run(["ip", "link", "del", self._bridge(server_id)], check=False, capture_output=True)
         shutil.rmtree(self.root / server_id[:8], ignore_errors=True)
+
+    @staticmethod
+    def _bridge(server_id: str) -> str:
+        return f"zrnova{server_id[:8]}"  # at most 15 characters
 
     # -- HTTP -----------------------------------------------------------------
     def _handler(self):  # noqa: ANN202

@@ -21,7 +21,7 @@ def test_dashboard_shows_hosts_and_a_jobs_logs_timeline_and_why(zunray):
             assert "pinned cpus" in host.inner_text() and "cores" in host.inner_text()
             page.click(f'tr[data-id="{done["id"]}"]')
             page.wait_for_function("document.querySelector('#job-logs').textContent.includes('hello from the dashboard')")
-            assert page.locator("#job-trace .span").count() >= 3  # Queued, Placed, ... as bars
+            page.wait_for_function("document.querySelectorAll('#job-trace .span').length >= 3")  # the trace's spans as bars
             page.click(f'tr[data-id="{waiting["id"]}"]')
             page.wait_for_selector("#job-why:not([hidden])")
             assert "needs 64 cpus" in page.inner_text("#job-why")

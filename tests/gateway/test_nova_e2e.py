@@ -3,6 +3,7 @@ servers API whose servers are real Docker engines (tests/nova_standin.py)."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -42,6 +43,7 @@ def test_a_job_runs_on_its_own_server_which_is_deleted_after(cloud, nova):
     _until_no_servers(nova)  # deleted with the job
     assert nova.created == before + 1
     assert cloud.containers(uuid=job["id"]) == []  # nothing ran on the host's own engine
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0  # the host engine's bridge is untouched
 
 
 def _until_no_servers(nova) -> None:  # noqa: ANN001

@@ -10,21 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.qemu_procs import qemu_pids
+
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
-
-
-def _qemu_pids(job_id: str) -> list[int]:
-    """QEMU processes booted for this job (their initrd path carries the job id)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in cmdline and f"zunray-vm-{job_id[:8]}".encode() in cmdline:
-                pids.append(int(entry.name))
-    return pids
 
 
 def _vm_job(zunray, command: list[str], **fields) -> dict:  # noqa: ANN003
@@ -39,7 +27,7 @@ def test_the_host_offers_vm_and_a_vm_job_behaves_like_a_container_job(zunray):
     assert (done["status"], done["exit_code"]) == ("Failed", 3), done["status_reason"]
     assert zunray.http.get(f"/v1/jobs/{job['id']}/logs").text == "hello from a vm guest\n1\n"
     assert [h["status"] for h in done["history"]][-3:] == ["Starting", "Running", "Failed"]
-    assert not _qemu_pids(job["id"]) and not list(Path("/tmp").glob(f"zunray-vm-{job['id'][:8]}-*"))
+    assert not qemu_pids(job["id"]) and not list(Path("/tmp").glob(f"zunray-vm-{job['id'][:8]}-*"))
 
 
 def test_a_missing_binary_is_named(zunray):
@@ -52,7 +40,7 @@ def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
     killed = _vm_job(zunray, ["sleep", "120"])
     zunray.wait(killed["id"], until=("Running",), timeout_s=120)
     deadline = time.monotonic() + 30
-    while not (pids := _qemu_pids(killed["id"])):
+    while not (pids := qemu_pids(killed["id"])):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     os.kill(pids[0], signal.SIGKILL)
@@ -60,7 +48,7 @@ def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
     assert done["status"] == "Failed" and "stopped without an exit code" in done["status_reason"]
     timed_out = zunray.wait(slow["id"], timeout_s=120)
     assert timed_out["status"] == "TimedOut"
-    assert not _qemu_pids(slow["id"]) and not _qemu_pids(killed["id"])
+    assert not qemu_pids(slow["id"]) and not qemu_pids(killed["id"])
 
 
 def test_vm_jobs_refuse_what_a_vm_cannot_give(zunray):
@@ -75,10 +63,10 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
 
     job = _vm_job(zunray, ["sleep", "120"])
     running = zunray.wait(job["id"], until=("Running",), timeout_s=120)
-    assert _qemu_pids(job["id"])
+    assert qemu_pids(job["id"])
     ray.kill(ray.get_actor(node_actor_name(running["host"]), namespace=zunray.settings.ray_namespace), no_restart=False)
     deadline = time.monotonic() + 15
-    while _qemu_pids(job["id"]):
+    while qemu_pids(job["id"]):
         assert time.monotonic() < deadline, "QEMU outlived its node actor"
         time.sleep(0.2)
     done = zunray.wait(job["id"], timeout_s=60)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
+
+from tests.qemu_procs import qemu_pids
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 
 ZUN = {"OpenStack-API-Version": "container 1.40"}
-
-
-def _qemu_for(uuid: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in cmdline and f"zunray-vm-{uuid[:8]}".encode() in cmdline:
-                found.append(entry.name)
-    return found
 
 
 def _until(zunray, uuid: str, status: str) -> dict:
@@ -41,13 +29,13 @@ def test_a_vm_container_starts_stops_logs_and_goes_away(zunray):
     try:
         _until(zunray, uuid, "Running")
         shown = zunray.http.get(f"/v1/containers/{uuid}", headers=ZUN).json()
-        assert _qemu_for(uuid) and zunray.containers(uuid=uuid) == [], (shown, zunray.containers(uuid=uuid))  # a VM, no Docker container
+        assert qemu_pids(uuid) and zunray.containers(uuid=uuid) == [], (shown, zunray.containers(uuid=uuid))  # a VM, no Docker container
         assert "up in the vm" in zunray.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN).text
         refused = zunray.http.post(f"/v1/containers/{uuid}/execute", params={"command": "ls", "run": "true"}, headers=ZUN)
         assert refused.status_code == 409 and "not available for containers with runtime vm" in refused.text
         assert zunray.http.post(f"/v1/containers/{uuid}/stop", headers=ZUN).status_code == 202
         _until(zunray, uuid, "Stopped")
-        assert not _qemu_for(uuid)
+        assert not qemu_pids(uuid)
         assert zunray.http.post(f"/v1/containers/{uuid}/start", headers=ZUN).status_code == 202
         _until(zunray, uuid, "Running")
     finally:
@@ -56,4 +44,4 @@ def test_a_vm_container_starts_stops_logs_and_goes_away(zunray):
     while zunray.http.get(f"/v1/containers/{uuid}", headers=ZUN).status_code != 404:
         assert time.monotonic() < deadline
         time.sleep(0.3)
-    assert not _qemu_for(uuid)
+    assert not qemu_pids(uuid)
