@@ -115,6 +115,7 @@ class RayNode(NodeActor):
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
         _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
+        _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
         if settings.usage_metering:
             _every(settings.usage_interval_s, self.meter, "node-metering")
 

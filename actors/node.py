@@ -10,6 +10,7 @@ so no container leaks and no job hangs. It is a plain class;
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -107,6 +108,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             running = sorted(self._runs)
         return {
             "name": self.name,
+            "pid": os.getpid(),  # the node actor's process (operators; the partition test)
             **inv,
             "docker_ok": docker_ok,
             "docker_error": error,
@@ -159,14 +161,15 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
     def _run(self, job: Job) -> None:
         try:
             job = self.store.transition_job(
-                job.id, JobStatus.STARTING, reason=f"attempt {job.attempt + 1} starting", only_from=[JobStatus.PLACED], attempt=job.attempt + 1
+                job.id, JobStatus.STARTING, reason=f"attempt {job.attempt + 1} starting", only_from=[JobStatus.PLACED], attempt=job.attempt + 1,
+                fence=(self.name, job.attempt),
             )
         except (InvalidTransition, NotFound):
             self.finished(job.id)
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         if job.capsule.runtime == "vm":
-            run = VmRun(self.vm, capsule_id=job.id, spec=job.capsule)
+            run = VmRun(self.vm, capsule_id=job.id, spec=job.capsule, attempt=job.attempt)
         elif job.capsule.runtime == "nova" and self.nova is not None:
             run = NovaRun(self.nova, self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
         else:
@@ -186,7 +189,9 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             if not run.start(deadline=deadline):
                 self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
                 return
-            job = self.store.transition_job(job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time())
+            job = self.store.transition_job(
+                job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time(), fence=(self.name, job.attempt)
+            )
             if job.parent_id:
                 self._array_started(job)
         except InitFailed as exc:
@@ -225,6 +230,23 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
                 why += f" (OOMKilled: memory limit {job.capsule.demand().memory_mb} MB)"
             self._finish(job, run, JobStatus.FAILED, why, exit_code=code)
 
+    def fence_runs(self) -> None:
+        """Timer: stop runs whose job moved on (re-placed elsewhere after this host was
+        declared lost, or a newer attempt): one job never runs twice at once for long."""
+        with self._lock:
+            runs = list(self._runs.items())
+        for job_id, run in runs:
+            try:
+                job = self.store.get_job(job_id)
+            except NotFound:
+                job = None
+            if job is None or job.host != self.name or job.attempt != getattr(run, "attempt", job.attempt):
+                log.warning("job %s moved on (now %s on %s): stopping its run here", job_id, job and job.status.value, job and job.host)
+                try:
+                    run.kill()
+                except ZunrayError:
+                    log.exception("cannot stop the stale run of %s", job_id)
+
     def _was_cancelled(self, job_id: str) -> bool:
         with self._lock:
             if job_id in self._cancelled:
@@ -262,11 +284,12 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
                     host=None,
                     exit_code=exit_code,
                     not_before=now + delay,
+                    fence=(self.name, job.attempt),
                 )
             else:
-                self.store.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now)
+                self.store.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now, fence=(self.name, job.attempt))
         except (InvalidTransition, NotFound):
-            pass  # already ended elsewhere (e.g. deleted): nothing to record
+            pass  # ended elsewhere (deleted), or moved on to another host or attempt (fenced): nothing to record
         finally:
             try:
                 run.remove()
@@ -329,7 +352,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
         for job in active:
             containers = by_capsule.pop(job.id, [])
-            run = CapsuleRun.adopt(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, found=containers)
+            run = CapsuleRun.adopt(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, found=containers, attempt=job.attempt)
             apps = [c for c in containers if c.labels.get("zunray.role") == "app"]
             if job.status is JobStatus.PLACED and not containers:
                 self.run(job)  # the dispatch died with the previous actor
@@ -362,7 +385,9 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             self._runs[job.id] = run
         if job.status is JobStatus.STARTING:
             try:
-                job = self.store.transition_job(job.id, JobStatus.RUNNING, reason="running (adopted after node restart)", started_at=time.time())
+                job = self.store.transition_job(
+                    job.id, JobStatus.RUNNING, reason="running (adopted after node restart)", started_at=time.time(), fence=(self.name, job.attempt)
+                )
             except (InvalidTransition, NotFound):
                 pass
         deadline = (job.started_at or time.time()) + job.timeout_s if job.timeout_s else None

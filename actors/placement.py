@@ -285,6 +285,7 @@ class PlacementActor:
                         "enabled": h.name not in self.disabled,
                         "disabled_reason": self.disabled.get(h.name, ""),
                         "labels": h.info.get("labels") or {},
+                        "pid": h.info.get("pid"),
                         "pinned_cpus": h.info.get("pinned_cpus") or [],
                         "hugepages": h.info.get("hugepages") or {},
                     }

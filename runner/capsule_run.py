@@ -46,9 +46,9 @@ class CapsuleRun:
         self.containers: list[tuple[str, str, str]] = []  # (role, name, container id)
 
     @classmethod
-    def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer]) -> CapsuleRun:
+    def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer], attempt: int = 0) -> CapsuleRun:
         """Rebuild a run from containers found by their labels after a restart."""
-        run = cls(runtime, capsule_id=capsule_id, project=project, spec=spec)
+        run = cls(runtime, capsule_id=capsule_id, project=project, spec=spec, attempt=attempt)
         order = {"infra": 0, "init": 1, "app": 2}
         for c in sorted(found, key=lambda c: order.get(c.labels.get("zunray.role", "app"), 2)):
             run.containers.append((c.labels.get("zunray.role", "app"), c.labels.get("zunray.container", "main"), c.id))

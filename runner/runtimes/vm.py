@@ -86,8 +86,9 @@ class VmRuntime:
 class VmRun:
     """One capsule in one VM (its first app container's image and command)."""
 
-    def __init__(self, vm: VmRuntime, *, capsule_id: str, spec: CapsuleSpec) -> None:
+    def __init__(self, vm: VmRuntime, *, capsule_id: str, spec: CapsuleSpec, attempt: int = 0) -> None:
         self.vm = vm
+        self.attempt = attempt
         self.capsule_id = capsule_id
         self.spec = spec
         self.cpuset: tuple[str | None, str | None] = (None, None)  # not used: vcpus are threads of QEMU

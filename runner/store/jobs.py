@@ -155,13 +155,17 @@ class JobQueries(StoreBase):
         only_from: Iterable[JobStatus] | None = None,
         logs: tuple[bytes, int] | None = None,
         table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS,
+        fence: tuple[str, int] | None = None,
         **fields: Any,
     ) -> Job:
         """Move a job to ``to`` in one transaction, or raise ``InvalidTransition``.
 
         The state machine's table decides which statuses may lead to ``to``;
-        ``only_from`` narrows that further (compare-and-set). ``fields`` are
-        other columns to set at the same time; ``logs`` saves the kept logs.
+        ``only_from`` narrows that further (compare-and-set). ``fence`` (host,
+        attempt) refuses the change unless the job is still that attempt on that
+        host: a node that was declared lost and comes back cannot record an
+        outcome for a job that moved on. ``fields`` are other columns to set at
+        the same time; ``logs`` saves the kept logs.
         """
         allowed = sources_of(to, table)
         if only_from is not None:
@@ -171,7 +175,7 @@ class JobQueries(StoreBase):
         with self._write() as conn:
             result = conn.execute(
                 jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in allowed]))
+                .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in allowed]), *_fenced(fence))
                 .values(**values)
             )
             if result.rowcount == 0:
@@ -257,3 +261,10 @@ class JobQueries(StoreBase):
         with self._read() as conn:
             row = conn.execute(job_logs.select().where(job_logs.c.job_id == job_id)).one_or_none()
         return None if row is None else (bytes(row.data), row.truncated_bytes)
+
+
+def _fenced(fence: tuple[str, int] | None) -> list:
+    if fence is None:
+        return []
+    host, attempt = fence
+    return [jobs.c.host == host, jobs.c.attempt == attempt]

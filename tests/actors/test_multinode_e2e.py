@@ -57,6 +57,39 @@ def test_anti_affinity_overrides_spread(two_nodes):
         assert two_nodes.wait(job["id"])["status"] == "Succeeded"
 
 
+def test_a_node_cut_off_and_back_does_not_record_a_job_that_moved_on(two_nodes):
+    import os
+    import signal
+
+    hosts = {h["name"]: h for h in two_nodes.http.get("/healthz").json()["cluster"]["hosts"]}
+    head = next(name for name in hosts if name.endswith("127.0.0.2"))
+    worker = next(name for name in hosts if name.endswith("127.0.0.3"))
+    filler = two_nodes.submit(command=["sleep", "60"], resources={"cpu": 1.5, "memory_mb": 32})
+    assert two_nodes.wait(filler["id"], until=("Running",))["host"] == head
+    job = two_nodes.submit(command=["sh", "-c", "sleep 6; echo finished on $HOSTNAME"])
+    assert two_nodes.wait(job["id"], until=("Running",))["host"] == worker  # spread: away from the filler
+    two_nodes.http.post(f"/v1/jobs/{filler['id']}/cancel")
+    worker_pid = [h for h in two_nodes.http.get("/v1/cluster/hosts").json()["hosts"] if h["name"] == worker][0]["pid"]
+    os.kill(worker_pid, signal.SIGSTOP)  # the worker's node actor is cut off: no heartbeats, no store writes
+    try:
+        deadline = time.monotonic() + 60
+        while (moved := two_nodes.http.get(f"/v1/jobs/{job['id']}").json())["host"] != head or moved["status"] != "Running":
+            assert time.monotonic() < deadline, (moved["status"], moved["host"], moved["status_reason"])
+            time.sleep(0.3)
+    finally:
+        os.kill(worker_pid, signal.SIGCONT)  # back: its run of the job is stale
+    done = two_nodes.wait(job["id"], timeout_s=60)
+    assert (done["status"], done["host"]) == ("Succeeded", head), done["status_reason"]
+    assert [h["status"] for h in done["history"]].count("Succeeded") == 1
+    from datetime import datetime
+
+    at = {h["status"]: datetime.fromisoformat(h["at"]).timestamp() for h in done["history"]}  # the last of each status
+    assert at["Succeeded"] - at["Running"] >= 5.0  # the head's run (sleep 6) recorded it, not the stale one that ended while cut off
+    time.sleep(3)  # the worker's fence timer and its stale run's end
+    assert two_nodes.wait(job["id"])["host"] == head  # the stale run recorded nothing
+    assert not [c for c in two_nodes.containers(uuid=job["id"]) if c.status == "running"]
+
+
 def test_a_joining_node_gets_a_node_actor_and_a_lost_node_gives_its_job_back(two_nodes):
     hosts = {h["name"]: h for h in two_nodes.http.get("/healthz").json()["cluster"]["hosts"]}
     head = next(name for name in hosts if name.endswith("127.0.0.2"))
