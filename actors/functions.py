@@ -16,62 +16,24 @@ import asyncio
 import logging
 import time
 import uuid as uuidlib
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
+from actors.function_async import AsyncInvocations
+from actors.function_pool import Pool, Slot
 from policies.warm_pool import instances_to_start, instances_to_stop
-from runner.errors import FunctionFailed, FunctionTimedOut, InvalidTransition, NotFound, Throttled, Unavailable, ZunrayError
+from runner.errors import FunctionFailed, FunctionTimedOut, NotFound, Throttled, Unavailable, ZunrayError
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles
-from runner.functions.model import SHIM, Function, Instance, InstanceStatus, InvocationStatus
+from runner.functions.model import SHIM, Instance, InstanceStatus, InvocationStatus
 from runner.models import ZERO
 from runner.settings import Settings
-from runner.usage import usage_row
 from runner.store import Store
+from runner.usage import usage_row
 
 log = logging.getLogger(__name__)
 
-ASYNC_BATCH = 100  # queued asynchronous invocations picked up per tick
-
-
-@dataclass
-class Slot:
-    """One serving instance as the router sees it."""
-
-    inst: Instance
-    local: bool  # on this actor's host: called over its socket directly
-    inflight: int = 0
-    last_used: float = field(default_factory=time.monotonic)
-    conns: list = field(default_factory=list)  # idle (reader, writer) pairs to a local shim
-
-
-@dataclass
-class Pool:
-    fn: Function
-    slots: dict[str, Slot] = field(default_factory=dict)
-    starting: set[str] = field(default_factory=set)
-    waiters: deque = field(default_factory=deque)  # futures waiting for a slot
-    deleted: bool = False
-    cold_starts: int = 0
-    warm_hits: int = 0
-    invocations: int = 0
-    errors: int = 0
-    timeouts: int = 0
-    last_error: str = ""
-    unmetered: list = field(default_factory=lambda: [0, 0.0])  # invocations and their seconds since the last usage record
-
-    def stats(self) -> dict:
-        busy = sum(1 for s in self.slots.values() if s.inflight)
-        return {
-            "instances": len(self.slots), "starting": len(self.starting), "busy": busy, "idle": len(self.slots) - busy,
-            "queue_length": len(self.waiters), "cold_starts": self.cold_starts, "warm_hits": self.warm_hits,
-            "invocations": self.invocations, "errors": self.errors, "timeouts": self.timeouts, "last_error": self.last_error,
-            "instance_list": [{"id": u, "host": s.inst.host, "version": s.inst.version, "busy": s.inflight} for u, s in self.slots.items()],
-        }
-
-
-class FunctionActor:
+class FunctionActor(AsyncInvocations):
     """Warm pools and the invocation router, for every function of every project."""
 
     def __init__(
@@ -379,59 +341,6 @@ class FunctionActor:
                                       runtime=pool.fn.spec.runtime, resources=ZERO, start=now - seconds, end=now, status="Invoked", invocations=count))
                 pool.unmetered = [0, 0.0]
         self.store.record_usage(rows)
-
-    # -- asynchronous invocations -----------------------------------------
-    async def submit_async(self, inv_uuid: str) -> None:
-        """Run a recorded asynchronous invocation (once, however often told)."""
-        if inv_uuid in self._async:
-            return
-        self._async.add(inv_uuid)
-        task = asyncio.get_running_loop().create_task(self._run_async(inv_uuid))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _pick_up_async(self) -> None:
-        """The store is the truth: queued invocations nobody told us about run too."""
-        for inv in self.store.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
-            if inv["uuid"] not in self._async:
-                self._async.add(inv["uuid"])
-                task = asyncio.get_running_loop().create_task(self._run_async(inv["uuid"]))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    async def _run_async(self, inv_uuid: str) -> None:
-        try:
-            inv = self.store.get_invocation(inv_uuid)
-            if inv["status"] != InvocationStatus.QUEUED.value:
-                return
-            fn = self.store.get_function(inv["function_uuid"], project_id=None)
-            self.store.transition_invocation(inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time())
-            try:
-                reply = await self.invoke(fn.uuid, fn.version, inv["payload"], {"invocation_id": inv_uuid})
-            except Throttled as exc:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}")
-                return
-            except FunctionTimedOut as exc:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.TIMED_OUT, reason=exc.message, finished_at=time.time())
-                return
-            except ZunrayError as exc:
-                error = exc.error if isinstance(exc, FunctionFailed) else None
-                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason=exc.message, error=error, finished_at=time.time())
-                return
-            self.store.transition_invocation(
-                inv_uuid, InvocationStatus.SUCCEEDED, reason="returned", result=reply.body, result_kind=reply.kind, finished_at=time.time()
-            )
-        except NotFound:
-            try:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason="the function was deleted", finished_at=time.time())
-            except ZunrayError:
-                pass
-        except InvalidTransition:
-            pass
-        except Exception:  # a bug must not lose the invocation: it stays in the store
-            log.exception("asynchronous invocation %s", inv_uuid)
-        finally:
-            self._async.discard(inv_uuid)
 
     # -- queries ----------------------------------------------------------
     async def stats(self, fn_uuid: str) -> dict:
