@@ -127,12 +127,12 @@ async function showJob(id) {
   $("#job-logs").textContent = await api(`/v1/jobs/${id}/logs`, { text: true });
   renderTimeline(await api(`/v1/jobs/${id}/trace`));
   const why = $("#job-why");
-  why.hidden = job.status !== "Queued";
-  if (!why.hidden) {
+  if (job.status === "Queued") {  // filled first, shown after: never an empty box
     const w = await api(`/v1/jobs/${id}/why`);
     $("#job-why-summary").textContent = w.summary || job.status_reason;
     why.querySelector("tbody").replaceChildren(...Object.entries(w.reasons || {}).map(([h, r]) => row([h, r])));
   }
+  why.hidden = job.status !== "Queued";
 }
 
 async function refresh() {

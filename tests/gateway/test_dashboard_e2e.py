@@ -24,7 +24,7 @@ def test_dashboard_shows_hosts_and_a_jobs_logs_timeline_and_why(zunray):
             page.wait_for_function("document.querySelectorAll('#job-trace .span').length >= 3")  # the trace's spans as bars
             page.click(f'tr[data-id="{waiting["id"]}"]')
             page.wait_for_selector("#job-why:not([hidden])")
-            assert "needs 64 cpus" in page.inner_text("#job-why")
+            page.wait_for_function("document.querySelector('#job-why').textContent.includes('needs 64 cpus')")
             path = screenshot(page, "dashboard.png")
             assert path.stat().st_size > 10_000
             assert page.evaluate("[...document.scripts].every(s => s.src.startsWith(location.origin))")  # no CDN
