@@ -49,7 +49,13 @@ def test_project_network_is_fenced_off_from_the_host(zunray, host_service):
     assert logs.startswith("1\n")  # it has an address on the project's network
     assert "gw=" in logs and "pong" not in logs and "unreachable" in logs
     # control: the same probe from Docker's default bridge, with no fence, does reach the service
-    out = zunray.docker.containers.run("busybox:latest", ["sh", "-c", script], remove=True, network="bridge")
+    control = zunray.docker.containers.create("busybox:latest", ["sh", "-c", script], network="bridge")
+    try:  # removed even when it cannot start
+        control.start()
+        control.wait(timeout=60)
+        out = control.logs()
+    finally:
+        control.remove(force=True)
     assert b"pong" in out
 
 
