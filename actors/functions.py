@@ -88,9 +88,11 @@ class FunctionActor(AsyncInvocations):
         return pool
 
     async def _pool(self, fn_uuid: str, version: int) -> Pool:
+        """The function's pool; its record read again only when it may be stale."""
         pool = self.pools.get(fn_uuid)
-        if pool is None or pool.deleted or pool.fn.version < version:
-            pool = self._pool_now(fn_uuid)
+        if pool is None:
+            return self._pool_now(fn_uuid)  # one read: a new pool carries the current record
+        if pool.deleted or pool.fn.version < version:
             pool.fn = self.store.get_function(fn_uuid, project_id=None)
         return pool
 
