@@ -362,6 +362,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             else:
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
         self.reconcile_instances(by_capsule)
+        self.reboot_vm_capsules()
         self._delete_nova_leftovers({job.id for job in active})
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:

@@ -6,6 +6,12 @@ that holds the network namespace; its init containers run in order to
 completion, then the app containers start with the capsule's restart policy.
 If any step fails, everything created so far (containers and volumes) is
 removed and the capsule ends in Error with the reason.
+
+A capsule with ``runtime: vm`` runs whole in one VM (``VmOps``, id
+``vm-<uuid>``): Running once the guest booted, its members' states read from
+the console, Error with the reason when an init container fails or the VM is
+killed. VMs end with their node actor: after a restart a capsule whose restart
+policy is not Never boots again; the others end in Error.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import threading
 
 from runner.capsule_run import CapsuleRun
 from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
-from runner.errors import ZunrayError
+from runner.errors import NotFound, ZunrayError
+from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,8 @@ class CapsuleHost:
     """Mixin: Zun capsules on this node."""
 
     def create_capsule(self, cap: Capsule) -> None:
+        if cap.capsule.runtime == "vm":  # known at once: sync_capsules waits for its boot
+            self.vm_ops.create(cap.uuid, cap.capsule, restart=cap.restart_policy)
         threading.Thread(target=self._create_capsule, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
 
     def _capsule_run(self, cap: Capsule) -> CapsuleRun:
@@ -41,6 +50,9 @@ class CapsuleHost:
                 self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=f"internal error: {exc}")
 
     def _start_capsule(self, cap: Capsule) -> None:
+        if cap.capsule.runtime == "vm":
+            self._boot_capsule(cap)
+            return
         run = self._capsule_run(cap)
         try:
             self.remove_stale_copies(cap.uuid)
@@ -52,13 +64,25 @@ class CapsuleHost:
                 run.remove()  # all or nothing: nothing of a failed capsule stays
             except ZunrayError:
                 log.exception("cannot clean up capsule %s", cap.uuid)
-            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, run, failed=True))
+            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
-        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, run))
-
-    def _members(self, cap: Capsule, run: CapsuleRun, *, failed: bool = False) -> dict:
-        members = dict(cap.members)
         ids = {name: cid for _, name, cid in run.containers}
+        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
+
+    def _boot_capsule(self, cap: Capsule) -> None:
+        """The capsule's VM, booted; its containers then run inside on their own."""
+        cid = f"{VM_PREFIX}{cap.uuid}"
+        try:
+            self.vm_ops.start(cid)
+        except ZunrayError as exc:
+            self.vm_ops.remove(cid)
+            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
+            return
+        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, dict.fromkeys(cap.members, cid)))
+
+    def _members(self, cap: Capsule, ids: dict[str, str], *, failed: bool = False) -> dict:
+        """The members' stored view: their engine ids (container name -> id) and states."""
+        members = dict(cap.members)
         for name, info in members.items():
             state = ContainerStatus.ERROR if failed else (ContainerStatus.STOPPED if info.get("init") else ContainerStatus.RUNNING)
             members[name] = {**info, "status": state.value, "container_id": None if failed else ids.get(name)}
@@ -75,6 +99,7 @@ class CapsuleHost:
             self.meter_end(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime,
                            resources=cap.demand(), since=cap.created_at, status="Deleted")
         self.store.update_capsule(uuid, status=ContainerStatus.DELETING)
+        self.vm_ops.remove(f"{VM_PREFIX}{uuid}")  # its VM, if it runs in one
         found = self.runtime.managed(capsule=uuid)
         CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=found).remove()
         self.store.delete_capsule(uuid)
@@ -84,9 +109,44 @@ class CapsuleHost:
     def sync_capsules(self) -> None:
         """Follow the app containers' states (exits, restarts) into the capsule."""
         for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+            if cap.capsule.runtime == "vm":
+                self._sync_vm_capsule(cap)
+                continue
             states = {c.labels.get("zunray.container"): c.state for c in self.runtime.managed(capsule=cap.uuid) if c.labels.get("zunray.role") == "app"}
             members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
             running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
             status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
             if members != cap.members or status is not cap.status:
                 self.store.update_capsule(cap.uuid, members=members, status=status)
+
+    def _sync_vm_capsule(self, cap: Capsule) -> None:
+        cid = f"{VM_PREFIX}{cap.uuid}"
+        try:
+            states = self.vm_ops.app_states(cid)
+            failure = self.vm_ops.failure(cid)
+        except NotFound:
+            return  # not booted by this node actor (yet): reconcile boots it again or ends it
+        if states is None:
+            return  # booting
+        if failure is not None:
+            if cap.status is not ContainerStatus.ERROR:
+                members = {name: {**info, "status": ContainerStatus.ERROR.value} for name, info in cap.members.items()}
+                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=failure, members=members)
+            return
+        members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
+        running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
+        status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
+        if members != cap.members or status is not cap.status:
+            self.store.update_capsule(cap.uuid, members=members, status=status)
+
+    def reboot_vm_capsules(self) -> None:
+        """After a restart: VM capsules died with the previous node actor. Boot those
+        whose restart policy asks for it again; end the others in Error."""
+        for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+            if cap.capsule.runtime != "vm":
+                continue
+            if cap.restart_policy == "no":
+                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason="its VM ended with the node actor's restart (restart policy Never)")
+            else:
+                log.info("booting the VM of capsule %s again after a node actor restart", cap.uuid)
+                self.create_capsule(cap)

@@ -22,6 +22,7 @@ DEFAULT_RULES: dict[str, str] = {
     "container:delete_force": "admin",
     "container:get_all_all_projects": "admin",
     "capsule:get_all_all_projects": "admin",
+    "capsule:create:runtime": "admin",  # spec.runtime other than runc (a VM per capsule)
     "job:create:runtime": "admin",
     "job:create:capabilities": "admin",  # NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE
     "job:create:sysctls": "any",  # only namespaced ones from Settings.allowed_sysctls

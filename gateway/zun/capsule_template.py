@@ -2,6 +2,9 @@
 
 Each error names the field at fault (400). Volumes are local named volumes
 (Cinder is not here); a ``cinder`` section is accepted and its size ignored.
+Zunray adds ``spec.runtime``: ``runc`` (the default) or ``vm`` (the whole
+capsule in one QEMU virtual machine, without a network; access rule
+``capsule:create:runtime``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources, VolumeMount
 
 RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
+RUNTIMES = ("runc", "vm")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 CONTAINER_KEYS = {"name", "image", "command", "args", "resources", "ports", "volumeMounts", "env", "workDir", "imagePullPolicy", "stdin", "tty"}
 DEFAULT_CPU = 0.5
@@ -107,6 +111,9 @@ def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsu
     policy = spec.get("restartPolicy") or template.get("restartPolicy") or "Always"
     if policy not in RESTART:
         raise InvalidSpec(f"restartPolicy must be one of {', '.join(RESTART)}", field="spec.restartPolicy")
+    runtime = spec.get("runtime", "runc")
+    if runtime not in RUNTIMES:
+        raise InvalidSpec(f"spec.runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}", field="spec.runtime")
     name = metadata.get("name") or f"capsule-{uuid.uuid4().hex[:8]}"
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise InvalidSpec(f"metadata.name {name!r} is not a valid name", field="metadata.name")
@@ -117,7 +124,7 @@ def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsu
         name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
-        capsule=CapsuleSpec(containers=apps, init_containers=inits, volumes=tuple(sorted(volumes)), network=network),
+        capsule=CapsuleSpec(containers=apps, init_containers=inits, volumes=tuple(sorted(volumes)), network=network if runtime == "runc" else None, runtime=runtime),
         restart_policy=RESTART[policy],
         labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
         annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},

@@ -11,7 +11,7 @@ import json
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.context import CallerDep, project_scope
+from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
@@ -61,6 +61,7 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
         "annotations": cap.annotations,
         "memory": str(d.memory_mb),
         "cpu": d.cpu,
+        "runtime": cap.capsule.runtime,
         "init_containers": [_member_view(cap, c, admin) for c in cap.capsule.init_containers],
         "containers": [_member_view(cap, c, admin) for c in cap.capsule.containers],
     }
@@ -88,6 +89,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
         raise InvalidSpec("the body is not valid JSON") from None
     cluster = request.app.state.cluster
     cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
+    if cap.capsule.runtime != "runc":
+        enforce(request, "capsule:create:runtime")
     cluster.admit(cap.demand().memory_mb, field="spec.containers")
     store = request.app.state.store
     cap = store.create_capsule(cap, limits=store.quota(caller.project_id))

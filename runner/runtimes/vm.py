@@ -5,11 +5,15 @@ with ``dpkg -x``; no boot loader) and an initramfs made of the capsule's image
 (``runner/runtimes/vm_image.py``). cpus and memory become vcpus and guest
 memory; output and the exit code come back over the serial console. A guest
 that does not reach init within ``vm_boot_timeout_s`` is killed and fails with
-its last console lines. QEMU gets SIGKILL when its node actor dies (no VM
+its last console lines. The guest's memory is what the capsule asked for plus
+its kernel's share and its containers' root files (they live in RAM). QEMU gets SIGKILL when its node actor dies (no VM
 outlives what started it), and its temporary files go with the capsule.
 
+A whole capsule runs in one VM: its init containers, then its app containers
+together, each in a root of its own made from its image (see ``vm_image``).
 ``VmRun`` has the part of ``CapsuleRun``'s interface that jobs use, so the node
-actor runs a VM job exactly like a container job.
+actor runs a VM job exactly like a container job, and tells a Zun capsule's
+members' states from the console.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from pathlib import Path
 from runner.errors import RuntimeFailure
 from runner.models import CapsuleSpec
 from runner.runtimes.docker import DockerRuntime
-from runner.runtimes.vm_image import BOOTED, EXIT, MISSING, rootfs_cpio, run_cpio
+from runner.capsule_run import InitFailed
+from runner.runtimes.vm_image import BOOTED, GuestPlan, parse_console, rootfs_cpio
 
 QEMU = "qemu-system-x86_64"
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 POLL_S = 0.02
 CONSOLE_TAIL = 800
-MIN_GUEST_MB = 64
+GUEST_KERNEL_MB = 64  # the guest kernel's own memory, beyond what the capsule asked (64 MB alone did not boot)
 
 
 def _die_with_parent() -> None:
@@ -71,28 +76,37 @@ class VmRuntime:
             return "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
         return self.accel_setting
 
+    @staticmethod
+    def unpacked_mb(part: Path) -> int:
+        """MB an initramfs part takes once unpacked in the guest's memory (gzip's ISIZE field: the size mod 4 GiB)."""
+        with open(part, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return math.ceil(int.from_bytes(f.read(4), "little") / 2**20)
+
     def rootfs(self, image: str) -> Path:
         """The image's files as an initramfs part, cached by image id."""
         image_id = self.docker.image_id(image).replace("sha256:", "")
-        dest = self.cache_dir / f"{image_id}.cpio.gz"
+        dest = self.cache_dir / f"{image_id}.v2.cpio.gz"  # v2: under /zunray/images/<id> (v1 files were at /)
         if dest.exists():
             return dest
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with self.docker.exported(image) as stream:
-            rootfs_cpio(stream, dest)
+            rootfs_cpio(stream, dest, image_id=image_id)
         return dest
 
 
 class VmRun:
-    """One capsule in one VM (its first app container's image and command)."""
+    """One capsule in one VM."""
 
-    def __init__(self, vm: VmRuntime, *, capsule_id: str, spec: CapsuleSpec, attempt: int = 0) -> None:
+    def __init__(self, vm: VmRuntime, *, capsule_id: str, spec: CapsuleSpec, attempt: int = 0, restart: str = "no") -> None:
         self.vm = vm
         self.attempt = attempt
         self.capsule_id = capsule_id
         self.spec = spec
+        self.restart = restart  # the app containers' restart policy, inside the guest (Zun capsules)
         self.cpuset: tuple[str | None, str | None] = (None, None)  # not used: vcpus are threads of QEMU
         self.containers: list = []  # no containers: nothing to adopt after a node restart
+        self._names = [c.name for c in (*spec.init_containers, *spec.containers)]  # guest index -> name
         self._dir: Path | None = None
         self._proc: subprocess.Popen | None = None
 
@@ -103,17 +117,23 @@ class VmRun:
 
     def start(self, *, deadline: float | None = None) -> bool:
         """Boot the VM; returns once its init runs. False if ``deadline`` passed first."""
-        main = self.spec.containers[0]
-        self.vm.docker.ensure_image(main.image, main.pull_policy)
+        containers = (*self.spec.init_containers, *self.spec.containers)
+        for c in containers:
+            self.vm.docker.ensure_image(c.image, c.pull_policy)
+        image_ids = tuple(self.vm.docker.image_id(c.image) for c in containers)
         self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-"))
         initrd = self._dir / "initrd"
+        parts = {image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)}  # each image's files once
         with open(initrd, "wb") as out:
-            with open(self.vm.rootfs(main.image), "rb") as part:
-                shutil.copyfileobj(part, out)
-            out.write(run_cpio(list(main.command), dict(main.env), main.workdir))
-        res = main.resources
+            for part in parts.values():
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out)
+            out.write(GuestPlan(spec=self.spec, image_ids=image_ids, restart=self.restart).run_cpio())
+        res = self.spec.demand()
+        # the guest holds its kernel and every container's root files in memory, beside what the capsule asked for
+        memory_mb = res.memory_mb + GUEST_KERNEL_MB + sum(self.vm.unpacked_mb(parts[c.image]) for c in containers)
         cmd = [
-            QEMU, "-machine", f"q35,accel={self.vm.accel}", "-cpu", "max", "-smp", str(max(1, math.ceil(res.cpu))), "-m", str(max(MIN_GUEST_MB, res.memory_mb)),
+            QEMU, "-machine", f"q35,accel={self.vm.accel}", "-cpu", "max", "-smp", str(max(1, math.ceil(res.cpu))), "-m", str(memory_mb),
             "-kernel", str(self.vm.kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
         ]
@@ -122,6 +142,8 @@ class VmRun:
         boot_by = time.monotonic() + self.vm.boot_timeout_s
         while BOOTED.encode() not in self._console.read_bytes():
             if self._proc.poll() is not None:
+                if BOOTED.encode() in self._console.read_bytes():
+                    break  # booted, ran and powered off between the two looks: wait() tells how it ended
                 raise RuntimeFailure(f"the VM stopped before its init ran (QEMU exit {self._proc.returncode}); last console lines: {self._tail()}")
             if time.monotonic() > boot_by:
                 self.kill()
@@ -132,22 +154,25 @@ class VmRun:
         return True
 
     def wait(self, *, deadline: float | None = None) -> int | None:
-        """The command's exit code; None if ``deadline`` passed (the VM still runs)."""
+        """The capsule's exit code (its first app's non-zero exit, else 0); None if ``deadline`` passed (the VM still runs)."""
         assert self._proc is not None
         while self._proc.poll() is None:
             if deadline is not None and time.time() > deadline:
                 return None
             time.sleep(POLL_S)
-        lines = self._console.read_bytes().decode(errors="replace").replace("\r", "").splitlines()
-        if missing := [line for line in lines if line.startswith(MISSING)]:
-            raise RuntimeFailure(f"the image has no {missing[-1].removeprefix(MISSING).strip()} (looked up in the guest's PATH)")
-        for line in reversed(lines):
-            if line.startswith(EXIT):
-                return int(line.split()[1])
+        said = parse_console(self._console.read_bytes())
+        if said.missing is not None:
+            index, what = said.missing
+            whose = f"container {self._names[index]}: " if len(self._names) > 1 else ""
+            raise RuntimeFailure(f"{whose}the image has no {what} (looked up in the guest's PATH)")
+        if said.init_failed is not None:
+            raise InitFailed(self._names[said.init_failed[0]], said.init_failed[1])
+        if said.exit_code is not None:
+            return said.exit_code
         raise RuntimeFailure(f"the VM stopped without an exit code (killed or panicked); last console lines: {self._tail()}")
 
     def exit_code(self) -> int | None:
-        """None while the VM runs; then its command's exit code (-1 when it gave none)."""
+        """None while the VM runs; then its capsule's exit code (-1 when it gave none)."""
         if self._proc is None or self._proc.poll() is None:
             return None
         try:
@@ -155,15 +180,25 @@ class VmRun:
         except RuntimeFailure:
             return -1
 
+    def app_states(self) -> dict[str, str]:
+        """Each app container's Docker-like state: running, or exited once it ended (and no restart is under way)."""
+        said = parse_console(self._console.read_bytes()) if self._dir is not None and self._console.exists() else None
+        alive = self._proc is not None and self._proc.poll() is None
+        first_app = len(self.spec.init_containers)
+        states = {}
+        for index, name in enumerate(self._names[first_app:], start=first_app):
+            running = alive and said is not None and (index in said.apps_running or index not in said.app_exits)
+            states[name] = "running" if running else "exited"
+        return states
+
     def logs(self) -> bytes:
-        """What the command wrote, between the boot and exit markers."""
+        """What the containers wrote; with several, each under a header (as ``CapsuleRun.logs``)."""
         if self._dir is None or not self._console.exists():
             return b""
-        text = self._console.read_bytes().replace(b"\r\n", b"\n")
-        start = text.find(BOOTED.encode())
-        body = text[start + len(BOOTED) + 1 :] if start >= 0 else b""
-        end = body.rfind(EXIT.encode())
-        return body[:end] if end >= 0 else body
+        output = parse_console(self._console.read_bytes()).output or {}
+        if len(self._names) == 1:
+            return b"".join(line + b"\n" for line in output.get(0, []))
+        return b"".join(f"==> {name} <==\n".encode() + b"".join(line + b"\n" for line in output.get(i, [])) for i, name in enumerate(self._names))
 
     def _tail(self) -> str:
         """The console's last lines, without the firmware's terminal escapes."""
@@ -189,4 +224,3 @@ class VmRun:
 
     def app_ids(self) -> list[str]:
         return []
-

@@ -1,18 +1,20 @@
-"""Zun containers with ``runtime: vm``: the live-container operations the Zun
-API needs, on VMs instead of Docker containers.
+"""Zun containers and capsules with ``runtime: vm``: the live operations the
+Zun API needs, on VMs instead of Docker containers.
 
-A VM container's id is ``vm-<uuid>``; the node actor routes operations on
-such ids here (``OpsRouter``). start boots the VM (its command runs as the
-guest's only program), stop and kill power it off, logs read its console;
-what a VM cannot do (exec, top, stats, archives, pause, live resize, commit)
-is refused with a clear 409.
+A VM's id is ``vm-<uuid>`` (the Zun container's or capsule's uuid); the node
+actor routes container operations on such ids here (``OpsRouter``). start
+boots the VM (a container's command runs as the guest's only program; a
+capsule's containers run as ``vm_image`` describes), stop and kill power it
+off, logs read its console; what a VM cannot do (exec, top, stats, archives,
+pause, live resize, commit) is refused with a clear 409. VMs end with their
+node actor: this registry starts empty after a restart.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from runner.errors import Conflict, NotFound
+from runner.errors import Conflict, NotFound, RuntimeFailure
 from runner.models import CapsuleSpec
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.vm import VmRun, VmRuntime
@@ -25,12 +27,12 @@ class VmOps:
 
     def __init__(self, vm: VmRuntime) -> None:
         self.vm = vm
-        self._specs: dict[str, CapsuleSpec] = {}
+        self._specs: dict[str, tuple[CapsuleSpec, str]] = {}  # id -> (spec, restart policy)
         self._runs: dict[str, VmRun] = {}
 
-    def create(self, uuid: str, spec: CapsuleSpec) -> str:
+    def create(self, uuid: str, spec: CapsuleSpec, *, restart: str = "no") -> str:
         cid = f"{PREFIX}{uuid}"
-        self._specs[cid] = spec
+        self._specs[cid] = (spec, restart)
         return cid
 
     def _run(self, cid: str) -> VmRun | None:
@@ -51,7 +53,8 @@ class VmOps:
         old = self._run(cid)
         if old is not None:
             old.remove()
-        run = self._runs[cid] = VmRun(self.vm, capsule_id=cid.removeprefix(PREFIX), spec=self._specs[cid])
+        spec, restart = self._specs[cid]
+        run = self._runs[cid] = VmRun(self.vm, capsule_id=cid.removeprefix(PREFIX), spec=spec, restart=restart)
         run.start()
 
     def stop(self, cid: str, timeout_s: int) -> None:  # noqa: ARG002 - a VM is powered off at once
@@ -71,6 +74,22 @@ class VmOps:
         if tail not in ("all", None, ""):
             text = "".join(text.splitlines(keepends=True)[-int(tail):])
         return text
+
+    def app_states(self, cid: str) -> dict[str, str] | None:
+        """A capsule's app containers' states (running/exited); None while its VM has not booted yet."""
+        run = self._run(cid)
+        return run.app_states() if run is not None else None
+
+    def failure(self, cid: str) -> str | None:
+        """Why a VM that has ended ended badly (an init container failed, a program is missing, QEMU was killed); None otherwise."""
+        run = self._run(cid)
+        if run is None or run.exit_code() is None:
+            return None
+        try:
+            run.wait()
+        except RuntimeFailure as exc:
+            return exc.message
+        return None
 
     def rename(self, cid: str, name: str) -> None:
         """A VM has no engine-side name: nothing to do."""

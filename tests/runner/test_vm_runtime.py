@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from runner.capsule_run import InitFailed
 from runner.errors import RuntimeFailure
-from runner.models import CapsuleSpec, ContainerSpec, Resources
+from runner.models import CapsuleSpec, ContainerSpec, Resources, VolumeMount
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm import QEMU, VmRun, VmRuntime
+from runner.runtimes.vm_image import parse_console
 from runner.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
@@ -56,3 +58,63 @@ def test_a_guest_that_panics_fails_with_the_panic_and_is_gone(vm, tmp_path):
     assert time.monotonic() - started < 60 and not _qemu_alive(run)
     run.remove()
     assert not Path(run._dir).exists()  # noqa: SLF001
+
+
+def _capsule(*apps: ContainerSpec, inits: tuple[ContainerSpec, ...] = (), volumes: tuple[str, ...] = ()) -> CapsuleSpec:
+    return CapsuleSpec(containers=apps, init_containers=inits, volumes=volumes, runtime="vm")
+
+
+def _sh(name: str, script: str, *, mounts: tuple = ()) -> ContainerSpec:  # noqa: ANN001
+    return ContainerSpec(image="busybox:latest", command=("sh", "-c", script), name=name, resources=Resources(cpu=0.5, memory_mb=64), mounts=mounts)
+
+
+def test_a_whole_capsule_runs_in_one_vm(vm):
+    """An init container seeds a shared volume; two app containers (the same image, each in a root of
+    its own) talk over the guest's loopback; the logs come back per container; the capsule's exit code
+    is its first failing app's."""
+    data = (VolumeMount(volume="shared", path="/data"),)
+    spec = _capsule(
+        _sh("server", "nc -l -p 8080 -e cat /data/seed; echo served; touch /mine", mounts=data),
+        _sh("client", "for i in 1 2 3 4 5 6 7 8 9 10; do out=$(nc 127.0.0.1 8080 </dev/null) && [ -n \"$out\" ] && break; sleep 0.5; done;"
+                      " echo got $out; [ -e /mine ] && echo shared-root; exit 4"),
+        inits=(_sh("seed", "echo seeded > /data/seed; echo init done", mounts=data),),
+        volumes=("shared",),
+    )
+    run = VmRun(vm, capsule_id="capsule-in-vm", spec=spec)
+    try:
+        assert run.start()
+        assert run.wait(deadline=time.time() + 90) == 4
+        assert run.logs() == b"==> seed <==\ninit done\n==> server <==\nserved\n==> client <==\ngot seeded\n"
+        assert run.app_states() == {"server": "exited", "client": "exited"}
+    finally:
+        run.remove()
+    assert not _qemu_alive(run)
+
+
+def test_a_failing_init_container_stops_the_capsule_and_is_named(vm):
+    spec = _capsule(_sh("app", "echo never"), inits=(_sh("prepare", "echo preparing; exit 3"),))
+    run = VmRun(vm, capsule_id="init-fails-in-vm", spec=spec)
+    try:
+        assert run.start()
+        with pytest.raises(InitFailed, match="init container prepare exited with 3"):
+            run.wait(deadline=time.time() + 90)
+        assert run.logs() == b"==> prepare <==\npreparing\n==> app <==\n"
+    finally:
+        run.remove()
+
+
+@pytest.mark.parametrize(
+    ("console", "expected"),
+    [
+        pytest.param(b"SeaBIOS\r\nZUNRAY-BOOTED\r\nZR|0|hi\r\nZR|1|a|b\r\nZUNRAY-APP-START 1\r\n[ 1.2] kernel says\r\nZUNRAY-APP-EXIT 1 5\r\nZUNRAY-EXIT 5\r\n",
+                     {"output": {0: [b"hi"], 1: [b"a|b"]}, "app_exits": {1: 5}, "apps_running": set(), "exit_code": 5}, id="output-split-by-container"),
+        pytest.param(b"ZR|0|before boot\nZUNRAY-BOOTED\nZR|0|ZUNRAY-MISSING 0 no-such-tool\nZUNRAY-APP-START 0\n",
+                     {"output": {0: [b"ZUNRAY-MISSING 0 no-such-tool"]}, "missing": (0, "no-such-tool"), "apps_running": {0}, "exit_code": None}, id="missing-program"),
+        pytest.param(b"ZUNRAY-BOOTED\nZUNRAY-INIT-FAILED 0 3\nZUNRAY-EXIT 3\n", {"init_failed": (0, 3), "exit_code": 3}, id="init-failed"),
+    ],
+)
+def test_the_console_is_read_back_by_container(console, expected):
+    said = parse_console(console)
+    assert said.booted
+    for field, value in expected.items():
+        assert getattr(said, field) == value, field

@@ -62,8 +62,10 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
         ("get", "/v1/cluster/hosts", None, "host:get_all"),
         ("post", "/v1/functions", {"name": "f", "image": "busybox:latest", "command": ["cat"], "runtime": "runc"}, "function:create:runtime"),
         ("get", "/metrics", None, "metrics:get"),
+        ("post", "/v1/capsules", {"template": {"kind": "capsule", "metadata": {}, "spec": {"runtime": "vm", "containers": [{"image": "busybox:latest"}]}}}, "capsule:create:runtime"),
     ],
-    ids=["privileged", "runtime", "host-hint", "job-runtime", "hosts", "quota-update", "all-projects", "capabilities", "host-update", "cluster-hosts", "function-runtime", "metrics"],
+    ids=["privileged", "runtime", "host-hint", "job-runtime", "hosts", "quota-update", "all-projects", "capabilities", "host-update", "cluster-hosts", "function-runtime", "metrics",
+         "capsule-runtime"],
 )
 def test_admin_only_rules_deny_members_with_the_rule_name(as_user, method, path, body, rule):
     resp = getattr(as_user("alice"), method)(path, **({"json": body} if body is not None else {}))

@@ -45,3 +45,74 @@ def test_a_vm_container_starts_stops_logs_and_goes_away(zunray):
         assert time.monotonic() < deadline
         time.sleep(0.3)
     assert not qemu_pids(uuid)
+
+
+def _vm_capsule(name: str, *, init_cmd: str, restart: str) -> dict:
+    shared = [{"name": "shared", "mountPath": "/data"}]
+    return {
+        "kind": "capsule",
+        "metadata": {"name": name},
+        "spec": {
+            "runtime": "vm",
+            "restartPolicy": restart,
+            "volumes": [{"name": "shared"}],
+            "initContainers": [{"name": "seed", "image": "busybox:latest", "command": ["sh", "-c", init_cmd], "volumeMounts": shared}],
+            "containers": [
+                {"name": "server", "image": "busybox:latest", "command": ["sh", "-c", "while true; do nc -l -p 8080 -e cat /data/seed; done"], "volumeMounts": shared,
+                 "resources": {"requests": {"cpu": 0.5, "memory": 96}}},
+                {"name": "client", "image": "busybox:latest", "command": ["sh", "-c", "until nc 127.0.0.1 8080 </dev/null | grep -q seeded; do sleep 0.2; done; exit 0"],
+                 "resources": {"requests": {"cpu": 0.5, "memory": 64}}},
+            ],
+        },
+    }
+
+
+def _capsule_until(zc, uuid: str, check) -> object:  # noqa: ANN001
+    deadline = time.monotonic() + 90
+    while not check(cap := zc.capsules.get(uuid)):
+        assert time.monotonic() < deadline, (cap.status, cap.status_reason, cap.containers)
+        time.sleep(0.3)
+    return cap
+
+
+def test_a_capsule_runs_whole_in_one_vm_and_boots_again_after_its_node_actor_restarts(zc, zunray, ray_driver):
+    import ray
+
+    from actors.bootstrap import node_actor_name
+
+    cap = zc.capsules.create(template=_vm_capsule("in-one-vm", init_cmd="echo seeded > /data/seed", restart="OnFailure"))
+    try:
+        # the client reached the server over the guest's loopback and read what the init container wrote: it ends, the server runs on
+        cap = _capsule_until(zc, cap.uuid, lambda c: [m["status"] for m in c.containers] == ["Running", "Stopped"])
+        assert cap.status == "Stopped" and cap.runtime == "vm"
+        [pid] = qemu_pids(cap.uuid)  # one VM for the whole capsule, and no Docker container
+        assert zunray.containers(capsule=cap.uuid) == []
+        ray.kill(ray.get_actor(node_actor_name(cap.host), namespace=zunray.settings.ray_namespace), no_restart=False)
+        deadline = time.monotonic() + 60  # the VM died with its node actor; the new one boots the capsule again (restart policy OnFailure)
+        while qemu_pids(cap.uuid) in ([], [pid]):
+            assert time.monotonic() < deadline, "the capsule's VM was not booted again"
+            time.sleep(0.3)
+        _capsule_until(zc, cap.uuid, lambda c: [m["status"] for m in c.containers] == ["Running", "Stopped"])
+    finally:
+        zc.capsules.delete(cap.uuid)
+    assert not qemu_pids(cap.uuid)
+
+
+def test_a_vm_capsule_whose_init_container_fails_says_which(zc):
+    cap = zc.capsules.create(template=_vm_capsule("init-fails-in-vm", init_cmd="exit 3", restart="Never"))
+    try:
+        cap = _capsule_until(zc, cap.uuid, lambda c: c.status == "Error")
+        assert "init container seed exited with 3" in cap.status_reason
+        assert _gone(cap.uuid), "the VM stays after its init container failed"
+    finally:
+        zc.capsules.delete(cap.uuid)
+    assert not qemu_pids(cap.uuid)
+
+
+def _gone(uuid: str) -> bool:
+    deadline = time.monotonic() + 10
+    while qemu_pids(uuid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
