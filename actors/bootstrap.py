@@ -36,6 +36,7 @@ FUNCTION_TICK_S = 1.0
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0
 CONTAINER_SYNC_S = 2.0
+NOVA_REAP_S = 5.0  # how often idle shared Nova servers are looked for
 
 
 def node_actor_name(host: str) -> str:
@@ -116,6 +117,8 @@ class RayNode(NodeActor):
         _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
+        if settings.nova_url:
+            _every(NOVA_REAP_S, self.reap_nova_servers, "node-nova-reap")
         if settings.usage_metering:
             _every(settings.usage_interval_s, self.meter, "node-metering")
 

@@ -30,6 +30,10 @@ from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun, NovaServers
+from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova_ops import NovaOps
+from runner.runtimes.nova_ops import split as split_nova_id
+from runner.runtimes.nova_pool import ServerPool
 from runner.runtimes.vm import VmRun, VmRuntime
 from runner.runtimes.vm_ops import VmOps
 from runner.settings import Settings
@@ -64,7 +68,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
-        self.nova = NovaServers(settings, node=name) if settings.nova_url else None
+        self.nova_pool = self._nova_pool(settings, name, runtime)  # None without a Nova endpoint
+        self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
         )
@@ -81,6 +86,16 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
         self._meter_lock = threading.Lock()  # a metering tick and a capsule's last record never overlap
         self.reconcile()
+
+    @staticmethod
+    def _nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPool | None:
+        if not settings.nova_url:
+            return None
+        return ServerPool(
+            NovaServers(settings, node=name),
+            lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes),
+            scope=settings.nova_server_scope, idle_s=settings.nova_idle_s, per_server=settings.nova_capsules_per_server,
+        )
 
     def object_lock(self, uuid: str) -> threading.Lock:
         """Serialises create/act/delete on one Zun container or capsule."""
@@ -102,7 +117,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         if self.vm.available():  # QEMU and the kernel are here: placement may send VM capsules
             inv["runtimes"] = [*inv["runtimes"], "vm"]
             inv["vm_accel"] = self.vm.accel
-        if self.nova is not None:
+        if self.nova_pool is not None:
             inv["runtimes"] = [*inv["runtimes"], "nova"]
         with self._lock:
             running = sorted(self._runs)
@@ -170,8 +185,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         if job.capsule.runtime == "vm":
             run = VmRun(self.vm, capsule_id=job.id, spec=job.capsule, attempt=job.attempt)
-        elif job.capsule.runtime == "nova" and self.nova is not None:
-            run = NovaRun(self.nova, self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
+        elif job.capsule.runtime == "nova" and self.nova_pool is not None:
+            run = NovaRun(self.nova_pool, self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
         else:
             run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         try:
@@ -363,22 +378,29 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
         self.reconcile_instances(by_capsule)
         self.reboot_vm_capsules()
-        self._delete_nova_leftovers({job.id for job in active})
+        self._adopt_nova_servers()
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)
 
-    def _delete_nova_leftovers(self, active_ids: set[str]) -> None:
-        """Servers this node made for capsules that no longer run here (their run died with the previous actor)."""
-        if self.nova is None:
+    def _adopt_nova_servers(self) -> None:
+        """The Nova servers this node made: those its Zun containers are on, and the idle shared ones, come
+        back into its pool; the rest (their jobs ended with the previous actor) are deleted."""
+        if self.nova_pool is None:
             return
+        holders: dict[str, set[str]] = defaultdict(set)
+        for ctr in self.store.list_containers(project_id=None, host=self.name):
+            if ctr.container_id and ctr.container_id.startswith(NOVA_PREFIX):
+                holders[split_nova_id(ctr.container_id)[0]].add(ctr.uuid)
         try:
-            for server_id, capsule_id in self.nova.mine():
-                if capsule_id not in active_ids or self._runs.get(capsule_id) is None:
-                    log.info("deleting leftover Nova server %s of %s", server_id, capsule_id)
-                    self.nova.delete(server_id)
+            self.nova_pool.adopt(holders)
         except ZunrayError:
-            log.exception("cannot sweep Nova servers")
+            log.exception("cannot take back this node's Nova servers")
+
+    def reap_nova_servers(self) -> None:
+        """Timer: shared Nova servers idle for nova_idle_s are deleted."""
+        if self.nova_pool is not None:
+            self.nova_pool.reap()
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)

@@ -19,12 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
-from runner.errors import InvalidSpec, NotFound, ZunrayError
+from runner.errors import InvalidSpec, NotFound, Unavailable, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.runtimes.docker import LongRunning
 from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.nova_ops import NovaOps
+from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
 from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
-from runner.runtimes.vm_ops import OpsRouter
 from runner.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,22 @@ def long_running_options(c: Container) -> LongRunning:
     )
 
 
+class OpsRouter:
+    """One interface for a Zun container's operations: ContainerOps for Docker containers
+    on this host, VmOps for ``vm-`` ids, NovaOps for ``nova-`` ids."""
+
+    def __init__(self, docker_ops: ContainerOps, by_prefix: dict[str, Any]) -> None:
+        self.docker_ops = docker_ops
+        self.by_prefix = by_prefix
+
+    def __getattr__(self, op: str) -> Any:
+        def route(cid: str, *args: Any, **kwargs: Any) -> Any:
+            target = next((ops for prefix, ops in self.by_prefix.items() if cid.startswith(prefix)), self.docker_ops)
+            return getattr(target, op)(cid, *args, **kwargs)
+
+        return route
+
+
 class ContainerHost:
     """Mixin: Zun containers on this node."""
 
@@ -113,6 +130,9 @@ class ContainerHost:
             cpus, mems = self.cpuset_for(c.uuid, c.capsule)
             if c.capsule.runtime == "vm":  # a VM, not a Docker container: its id routes operations to VmOps
                 cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)))
+            elif c.capsule.runtime == "nova":  # on a Nova server's engine: its id routes operations to NovaOps
+                cid = self._nova_ops().create(c.uuid, c.project_id, main, name=f"{self.runtime.instance}-{c.uuid}", labels=labels, long_running=long_running_options(c))
+                self._inject_files(c, cid)
             else:
                 cid = self._create_docker_container(c, main, labels, cpus, mems)
             c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
@@ -141,10 +161,13 @@ class ContainerHost:
         self._inject_files(c, cid)
         return cid
 
-    def _remove_engine_container(self, cid: str) -> None:
-        """The Docker container, or the VM, behind a Zun container."""
+    def _remove_engine_container(self, c: Container) -> None:
+        """The Docker container, the VM or the container on a Nova server behind a Zun container."""
+        cid = c.container_id
         if cid.startswith(VM_PREFIX):
             self.vm_ops.remove(cid)
+        elif cid.startswith(NOVA_PREFIX):
+            self._nova_ops().remove(cid, holder=c.uuid)
         else:
             self.runtime.remove(cid)
 
@@ -168,8 +191,13 @@ class ContainerHost:
         return GlanceImages(endpoint=self.settings.glance_url)
 
     def _ops(self) -> OpsRouter:
-        """Operations on a Zun container's Docker container or VM, by its id."""
-        return OpsRouter(ContainerOps(self.runtime), self.vm_ops)
+        """Operations on a Zun container's Docker container, VM or container on a Nova server, by its id."""
+        return OpsRouter(ContainerOps(self.runtime), {VM_PREFIX: self.vm_ops, **({NOVA_PREFIX: self.nova_ops} if self.nova_ops else {})})
+
+    def _nova_ops(self) -> NovaOps:
+        if self.nova_ops is None:
+            raise Unavailable(f"host {self.name} has no Nova endpoint configured (nova_url)")
+        return self.nova_ops
 
     def _refresh(self, uuid: str) -> Container | None:
         """Set the stored status from what Docker reports now."""
@@ -272,7 +300,7 @@ class ContainerHost:
         """Recreate the container from its (possibly new) image, keeping its status."""
         was_running = c.status is ContainerStatus.RUNNING
         self.store.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
-        self._remove_engine_container(c.container_id)
+        self._remove_engine_container(c)
         fresh = self.store.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
         self._build_container(fresh)  # the action already holds this container's lock
 
@@ -284,7 +312,7 @@ class ContainerHost:
                     self._ops().stop(c.container_id, DEFAULT_STOP_TIMEOUT_S)
                 except ZunrayError:
                     pass
-            self._remove_engine_container(c.container_id)
+            self._remove_engine_container(c)
         self._forget(c)
 
     # -- watching ---------------------------------------------------------

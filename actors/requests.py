@@ -16,7 +16,7 @@ from runner.containers import Capsule, Container, ContainerStatus
 from runner.errors import InvalidTransition, NotFound
 from runner.functions.instance import capsule_of
 from runner.functions.model import Instance, InstanceStatus
-from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.models import ARRAY_TRANSITIONS, Job, JobStatus, Resources
 from runner.store import Store
 from runner.store.quotas import RESOURCES, demand_of
 
@@ -52,6 +52,8 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in (spec.get("hints") or {}).values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in (spec.get("hints") or {}).items() if k.startswith("label:"))
     cap = record.capsule
+    if cap.runtime == "nova":  # it runs on a Nova server: the host gives it no cpu, memory or disk (quotas still count it)
+        d = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=d.pids)
     return Demand(
         cpu=d.cpu, memory_mb=d.memory_mb + (VM_OVERHEAD_MB if cap.runtime == "vm" else 0), disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
         hugepages_2m=d.hugepages_2m_pages, hugepages_1g=d.hugepages_1g_pages,

@@ -90,13 +90,16 @@ class Settings(BaseSettings):
     vm_accel: Literal["auto", "kvm", "tcg"] = "tcg"  # auto: KVM where /dev/kvm opens (nested KVM can stall at boot)
     vm_boot_timeout_s: float = 60.0  # a guest whose init has not run by then fails with its console lines
 
-    # containers on Nova servers (runtime "nova"): a server per capsule from this image and flavor,
-    # whose Docker engine listens on nova_engine_port of its first IPv4 address
+    # containers on Nova servers (runtime "nova"): servers from this image and flavor, whose
+    # Docker engine listens on nova_engine_port of their first IPv4 address
     nova_url: str | None = None  # compute endpoint, e.g. http://nova:8774/v2.1
     nova_image: str = ""
     nova_flavor: str = ""
     nova_engine_port: int = 2375
     nova_active_timeout_s: float = 300.0
+    nova_server_scope: Literal["capsule", "project"] = "capsule"  # a server per capsule, or shared by a project's capsules on a node
+    nova_idle_s: float = Field(300.0, ge=0)  # scope project: a server nobody uses is deleted after this long
+    nova_capsules_per_server: int = Field(8, ge=1, le=1000)  # scope project: capsules on one server, at most
 
     # metering: running capsules get a usage record every interval, and one when they end
     usage_metering: bool = True  # off: no usage records at all (to measure its cost)

@@ -50,11 +50,13 @@ def _restart_policy(value: Any) -> dict | None:
     return {"Name": name, "MaximumRetryCount": str(count)}
 
 
-def _cpu_policy(body: dict, cpus: float) -> str:
-    """Zun's ``cpu_policy``: shared, or dedicated (whole cpus, pinned on one NUMA node)."""
+def _cpu_policy(body: dict, cpus: float, runtime: str) -> str:
+    """Zun's ``cpu_policy``: shared, or dedicated (whole cpus, pinned on one NUMA node; containers on this host only)."""
     policy = body.get("cpu_policy") or "shared"
     if policy not in ("shared", "dedicated"):
         raise InvalidSpec(f"cpu_policy must be shared or dedicated, not {policy!r}", field="cpu_policy")
+    if policy == "dedicated" and runtime in ("vm", "nova"):
+        raise InvalidSpec(f"cpu_policy dedicated is for containers on the host, not runtime {runtime}", field="cpu_policy")
     if policy == "dedicated" and (cpus != int(cpus) or cpus < 1):
         raise InvalidSpec(f"cpu_policy dedicated needs a whole number of cpus, not {cpus:g}", field="cpu_policy")
     return policy
@@ -99,8 +101,8 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
     if not isinstance(env, dict):
         raise InvalidSpec("environment must be an object", field="environment")
     runtime = body.get("runtime") or "runc"
-    if runtime not in ("runc", "runsc", "vm"):
-        raise InvalidSpec(f"runtime must be runc, runsc or vm, got {runtime!r}", field="runtime")
+    if runtime not in ("runc", "runsc", "vm", "nova"):
+        raise InvalidSpec(f"runtime must be runc, runsc, vm or nova, got {runtime!r}", field="runtime")
     driver = body.get("image_driver") or "docker"
     if driver not in ("docker", "glance"):
         raise InvalidSpec("Invalid input for image_driver, it should be within the image drivers list (docker, glance)", field="image_driver")
@@ -153,7 +155,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
         name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
-        capsule=CapsuleSpec(containers=(main,), runtime=runtime, network=network if runtime == "runc" else None, cpu_policy=_cpu_policy(body, main.resources.cpu)),
+        capsule=CapsuleSpec(containers=(main,), runtime=runtime, network=network if runtime == "runc" else None, cpu_policy=_cpu_policy(body, main.resources.cpu, runtime)),
         start_on_create=run,
         spec=spec,
     )

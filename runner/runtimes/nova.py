@@ -1,19 +1,21 @@
-"""Containers on Nova servers: a server per capsule from a configured image and
-flavor, its container engine running the capsule, the server deleted after.
+"""Containers on Nova servers from a configured image and flavor, run by each
+server's own container engine.
 
 ``NovaServers`` is the openstacksdk boundary (errors become ``runner.errors``
-here). Servers are named ``zunray-<instance>-<project>-<capsule>`` and carry
-metadata (``zunray.instance``, ``zunray.project``, ``zunray.capsule``,
-``zunray.node``) so that leftovers are findable and a restarted node actor
-deletes those no job holds. The server's image must run a Docker engine on
-``nova_engine_port`` of its first IPv4 address (plain TCP: keep it on a
-tenant-private network; TLS is not implemented). ``NovaRun`` has the job part
-of ``CapsuleRun``'s interface.
+here). Servers are named ``zunray-<instance>-<project>-<capsule>`` (or
+``...-shared`` for a server of a project's capsules, see ``nova_pool``) and
+carry metadata (``zunray.instance``, ``zunray.project``, ``zunray.capsule``,
+``zunray.scope``, ``zunray.node``) so that leftovers are findable and a
+restarted node actor takes back or deletes its own. The server's image must
+run a Docker engine on ``nova_engine_port`` of its first IPv4 address (plain
+TCP: keep it on a tenant-private network; TLS is not implemented). ``NovaRun``
+has the job part of ``CapsuleRun``'s interface.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, NamedTuple
 
 import openstack
 from keystoneauth1 import noauth, session
@@ -26,7 +28,28 @@ from runner.models import CapsuleSpec
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 
+if TYPE_CHECKING:
+    from runner.runtimes.nova_pool import ServerPool
+
 ACTIVE_POLL_S = 0.5
+
+
+class Server(NamedTuple):
+    """A server this node made, as Nova lists it."""
+
+    id: str
+    project: str
+    capsule_id: str  # "" for a shared server
+    shared: bool
+    url: str  # its engine ("" while it has no address)
+
+
+def load_images(engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec) -> None:
+    """The capsule's images into a server's engine from the host's (the server reaches no registry either)."""
+    for c in (*spec.init_containers, *spec.containers):
+        if not engine.image_present(c.image):
+            local.ensure_image(c.image, c.pull_policy)
+            engine.load_image(local.save(c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
 
 
 class NovaServers:
@@ -47,13 +70,14 @@ class NovaServers:
     def prefix(self) -> str:
         return f"zunray-{self.settings.instance}-"
 
-    def create(self, *, capsule_id: str, project: str) -> tuple[str, str]:
-        """A server for one capsule, ACTIVE; (server id, its engine URL)."""
+    def create(self, *, project: str, capsule_id: str | None) -> tuple[str, str]:
+        """A server for one capsule, or (``capsule_id`` None) for the project's; ACTIVE. (server id, its engine URL)."""
         s = self.settings
-        meta = {"zunray.instance": s.instance, "zunray.project": project, "zunray.capsule": capsule_id, "zunray.node": self.node}
+        meta = {"zunray.instance": s.instance, "zunray.project": project, "zunray.capsule": capsule_id or "",
+                "zunray.scope": "project" if capsule_id is None else "capsule", "zunray.node": self.node}
         try:
             server = self._conn.compute.create_server(
-                name=f"{self.prefix()}{project[:16]}-{capsule_id[:8]}", image_id=s.nova_image, flavor_id=s.nova_flavor, metadata=meta
+                name=f"{self.prefix()}{project[:16]}-{capsule_id[:8] if capsule_id else 'shared'}", image_id=s.nova_image, flavor_id=s.nova_flavor, metadata=meta
             )
             try:
                 server = self._conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], interval=ACTIVE_POLL_S, wait=s.nova_active_timeout_s)
@@ -65,11 +89,15 @@ class NovaServers:
                 raise RuntimeFailure(f"Nova server {server.id} was not ACTIVE after {s.nova_active_timeout_s:g} s") from exc
         except (os_exc.SDKException, ClientException) as exc:
             raise Unavailable(f"Nova at {s.nova_url} failed: {exc}") from exc
-        addrs = [a["addr"] for net in (server.addresses or {}).values() for a in net if a.get("version") == 4]
-        if not addrs:
+        url = self._engine_url(server)
+        if not url:
             self.delete(server.id)
             raise RuntimeFailure(f"Nova server {server.id} has no IPv4 address to reach its engine on")
-        return server.id, f"tcp://{addrs[0]}:{s.nova_engine_port}"
+        return server.id, url
+
+    def _engine_url(self, server) -> str:  # noqa: ANN001 - an openstacksdk Server
+        addrs = [a["addr"] for net in (server.addresses or {}).values() for a in net if a.get("version") == 4]
+        return f"tcp://{addrs[0]}:{self.settings.nova_engine_port}" if addrs else ""
 
     def delete(self, server_id: str) -> None:
         try:
@@ -77,20 +105,24 @@ class NovaServers:
         except (os_exc.SDKException, ClientException) as exc:
             raise Unavailable(f"cannot delete Nova server {server_id}: {exc}") from exc
 
-    def mine(self) -> list[tuple[str, str]]:
-        """(server id, capsule id) of the servers this node made (leftovers are among them)."""
+    def mine(self) -> list[Server]:
+        """The servers this node made (leftovers are among them)."""
         try:
             servers = list(self._conn.compute.servers(details=True, name=self.prefix()))
         except (os_exc.SDKException, ClientException) as exc:
             raise Unavailable(f"Nova at {self.settings.nova_url} failed: {exc}") from exc
-        return [(s.id, (s.metadata or {}).get("zunray.capsule", "")) for s in servers if (s.metadata or {}).get("zunray.node") == self.node]
+        return [
+            Server(id=s.id, project=meta.get("zunray.project", ""), capsule_id=meta.get("zunray.capsule", ""), shared=meta.get("zunray.scope") == "project", url=self._engine_url(s))
+            for s in servers
+            if (meta := s.metadata or {}).get("zunray.node") == self.node
+        ]
 
 
 class NovaRun:
-    """One capsule on its own Nova server's engine."""
+    """One capsule on a Nova server's engine (its own server, or its project's: ``ServerPool``)."""
 
-    def __init__(self, servers: NovaServers, local: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> None:
-        self.servers = servers
+    def __init__(self, pool: ServerPool, local: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> None:
+        self.pool = pool
         self.local = local
         self.capsule_id = capsule_id
         self.project = project
@@ -102,12 +134,9 @@ class NovaRun:
         self._run: CapsuleRun | None = None
 
     def start(self, *, deadline: float | None = None) -> bool:
-        self.server_id, url = self.servers.create(capsule_id=self.capsule_id, project=self.project)
-        engine = DockerRuntime(url=url, instance=self.local.instance, node=f"nova-{self.server_id[:8]}", log_max_bytes=self.local.log_max_bytes)
-        for c in (*self.spec.init_containers, *self.spec.containers):  # the server's engine reaches no registry either
-            if not engine.image_present(c.image):
-                self.local.ensure_image(c.image, c.pull_policy)
-                engine.load_image(self.local.save(c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
+        self.server_id = self.pool.lease(project=self.project, holder=self.capsule_id).server_id
+        engine = self.pool.engine_for(self.server_id)
+        load_images(engine, self.local, self.spec)
         self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
         return self._run.start(deadline=deadline)
 
@@ -126,13 +155,13 @@ class NovaRun:
             self._run.kill()
 
     def remove(self) -> None:
-        """The capsule's containers, then its server."""
+        """The capsule's containers, then its lease on the server."""
         try:
             if self._run is not None:
                 self._run.remove()
         finally:
             if self.server_id is not None:
-                self.servers.delete(self.server_id)
+                self.pool.release(self.server_id, self.capsule_id)
 
     def app_ids(self) -> list[str]:
         return self._run.app_ids() if self._run is not None else []

@@ -16,7 +16,6 @@ from typing import Any
 
 from runner.errors import Conflict, NotFound, RuntimeFailure
 from runner.models import CapsuleSpec
-from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.vm import VmRun, VmRuntime
 
 PREFIX = "vm-"
@@ -105,18 +104,3 @@ class VmOps:
             raise Conflict(f"{op.replace('_', ' ')} is not available for containers with runtime vm")
 
         return refuse
-
-
-class OpsRouter:
-    """ContainerOps for Docker containers, VmOps for ``vm-`` ids: one interface for the node."""
-
-    def __init__(self, docker_ops: ContainerOps, vm_ops: VmOps) -> None:
-        self.docker_ops = docker_ops
-        self.vm_ops = vm_ops
-
-    def __getattr__(self, op: str) -> Any:
-        def route(cid: str, *args: Any, **kwargs: Any) -> Any:
-            target = self.vm_ops if cid.startswith(PREFIX) else self.docker_ops
-            return getattr(target, op)(cid, *args, **kwargs)
-
-        return route

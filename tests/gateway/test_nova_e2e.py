@@ -1,8 +1,11 @@
-"""runtime: nova — a Nova server per job, against an HTTP-level stand-in of Nova's
-servers API whose servers are real Docker engines (tests/nova_standin.py)."""
+"""runtime: nova — a Nova server per job, or servers shared by a project's jobs and Zun
+containers, against an HTTP-level stand-in of Nova's servers API whose servers are real
+Docker engines (tests/nova_standin.py)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 
@@ -62,4 +65,80 @@ def test_cancel_deletes_the_server_and_a_server_in_error_fails_the_job(cloud, no
     nova.fail_next = True
     broken = cloud.wait(cloud.submit(command=["true"], runtime="nova")["id"], timeout_s=60)
     assert broken["status"] == "Failed" and "went to ERROR instead of ACTIVE" in broken["status_reason"]
+    _until_no_servers(nova)
+
+
+# -- scope project: a project's capsules share servers, deleted once idle ------------------------
+ZUN = {"OpenStack-API-Version": "container 1.40"}
+IDLE_S = 3.0
+
+
+@pytest.fixture(scope="module")
+def shared_cloud(tmp_path_factory, nova):
+    settings = test_settings(
+        tmp_path_factory.mktemp("nova-shared"), nova_url=nova.url, nova_image="debian-docker", nova_flavor="m1.small", nova_active_timeout_s=30,
+        nova_server_scope="project", nova_idle_s=IDLE_S, nova_capsules_per_server=2,
+    )
+    yield from run_stack(settings)
+
+
+def test_a_projects_jobs_share_a_server_that_is_deleted_once_idle(shared_cloud, nova):
+    _until_no_servers(nova)
+    before = nova.created
+    other = {"X-Project-Id": "other"}
+    jobs = [shared_cloud.submit(command=["sh", "-c", f"sleep 2; echo job {i}"], runtime="nova") for i in range(3)]
+    theirs = shared_cloud.http.post("/v1/jobs", json={"image": "busybox:latest", "command": ["echo", "theirs"], "runtime": "nova"}, headers=other).json()
+    for i, job in enumerate(jobs):
+        done = shared_cloud.wait(job["id"], timeout_s=90)
+        assert done["status"] == "Succeeded", done["status_reason"]
+        assert shared_cloud.http.get(f"/v1/jobs/{job['id']}/logs").text == f"job {i}\n"
+    assert shared_cloud.wait(theirs["id"], timeout_s=90, headers=other)["status"] == "Succeeded"
+    # three jobs of one project at two per server, and one of another project: three servers, not four
+    assert nova.created - before == 3
+    assert {s["metadata"]["zunray.scope"] for s in nova.servers.values()} == {"project"}
+    assert sorted(s["metadata"]["zunray.project"] for s in nova.servers.values()) == ["default", "default", "other"]
+    assert all(s["name"].endswith("-shared") for s in nova.servers.values())
+    again = shared_cloud.wait(shared_cloud.submit(command=["echo", "warm"], runtime="nova")["id"], timeout_s=60)
+    assert again["status"] == "Succeeded" and nova.created - before == 3  # an idle server of the project takes the next job
+    time.sleep(IDLE_S)
+    _until_no_servers(nova)  # nobody used them for nova_idle_s: deleted
+
+
+def _container_until(cloud, uuid: str, status: str) -> dict:  # noqa: ANN001
+    deadline = time.monotonic() + 60
+    while (c := cloud.http.get(f"/v1/containers/{uuid}", headers=ZUN).json())["status"] != status:
+        assert time.monotonic() < deadline, (c["status"], c["status_reason"])
+        time.sleep(0.2)
+    return c
+
+
+def test_a_zun_container_on_a_nova_server_survives_a_node_actor_restart(shared_cloud, nova):
+    _until_no_servers(nova)
+    body = {"image": "busybox:latest", "command": ["sh", "-c", "echo up on nova; sleep 300"], "runtime": "nova", "name": "on-nova"}
+    created = shared_cloud.http.post("/v1/containers?run=true", json=body, headers=ZUN)
+    assert created.status_code == 202, created.text
+    uuid = created.json()["uuid"]
+    try:
+        _container_until(shared_cloud, uuid, "Running")
+        [server] = nova.servers.values()
+        assert shared_cloud.containers(uuid=uuid) == []  # nothing on the host's own engine
+        assert "up on nova" in shared_cloud.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN).text
+        ran = shared_cloud.http.post(f"/v1/containers/{uuid}/execute", params={"command": "cat /proc/1/cmdline", "run": "true"}, headers=ZUN).json()
+        assert ran["exit_code"] == 0 and "sleep" in ran["output"]
+        [host] = shared_cloud.http.get("/v1/cluster/hosts").json()["hosts"]
+        os.kill(host["pid"], signal.SIGKILL)  # the node actor dies; Ray starts another that takes the server back
+        deadline = time.monotonic() + 60
+        while (h := shared_cloud.http.get("/v1/cluster/hosts").json()["hosts"][0])["pid"] == host["pid"] or not h.get("up", True):
+            assert time.monotonic() < deadline, "no new node actor"
+            time.sleep(0.3)
+        assert shared_cloud.http.post(f"/v1/containers/{uuid}/stop", params={"timeout": 1}, headers=ZUN).status_code == 202
+        _container_until(shared_cloud, uuid, "Stopped")
+        assert list(nova.servers) == [server["id"]]  # the same server, kept through the restart
+    finally:
+        shared_cloud.http.delete(f"/v1/containers/{uuid}", params={"force": "True"}, headers=ZUN)
+    deadline = time.monotonic() + 30
+    while shared_cloud.http.get(f"/v1/containers/{uuid}", headers=ZUN).status_code != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(IDLE_S)
     _until_no_servers(nova)
