@@ -17,6 +17,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+from docker.tls import TLSConfig
+
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
@@ -91,9 +93,11 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
     def _nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPool | None:
         if not settings.nova_url:
             return None
+        certs = settings.nova_engine_cert_path
+        tls = TLSConfig(client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")), ca_cert=str(certs / "ca.pem"), verify=True) if certs else None
         return ServerPool(
             NovaServers(settings, node=name),
-            lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes),
+            lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes, tls=tls),
             scope=settings.nova_server_scope, idle_s=settings.nova_idle_s, per_server=settings.nova_capsules_per_server,
         )
 

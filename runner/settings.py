@@ -95,7 +95,10 @@ class Settings(BaseSettings):
     nova_url: str | None = None  # compute endpoint, e.g. http://nova:8774/v2.1
     nova_image: str = ""
     nova_flavor: str = ""
-    nova_engine_port: int = 2375
+    nova_engine_port: int = 2375  # 2376 is Docker's TLS port
+    # a directory with ca.pem, cert.pem, key.pem (Docker's DOCKER_CERT_PATH layout): the servers' engines are
+    # reached over TLS, their certificates checked against ca.pem (naming their IP), this node showing cert.pem
+    nova_engine_cert_path: Path | None = None
     nova_active_timeout_s: float = 300.0
     nova_server_scope: Literal["capsule", "project"] = "capsule"  # a server per capsule, or shared by a project's capsules on a node
     nova_idle_s: float = Field(300.0, ge=0)  # scope project: a server nobody uses is deleted after this long
@@ -128,6 +131,15 @@ class Settings(BaseSettings):
 
         make_filters(self.placement_filters)
         make_scores(self.placement_scores, self.placement_score_params)
+        return self
+
+    @model_validator(mode="after")
+    def _nova_tls_files(self) -> Settings:
+        """Refuse a certificate directory that lacks one of its three files (naming it)."""
+        if self.nova_engine_cert_path is not None:
+            missing = [n for n in ("ca.pem", "cert.pem", "key.pem") if not (self.nova_engine_cert_path / n).is_file()]
+            if missing:
+                raise ValueError(f"nova_engine_cert_path {self.nova_engine_cert_path} has no {', '.join(missing)}")
         return self
 
     @property

@@ -4,7 +4,9 @@ It serves what openstacksdk's compute proxy uses to create, show, list and
 delete servers, over real HTTP on 127.0.0.1. Its "servers" are real container
 engines: each one is a ``dockerd`` the stand-in starts with its own data
 root, listening on tcp://<its address>:2375, where the address is a loopback
-address of its own (127.0.1.N) reported in ``addresses``. A server is BUILD
+address of its own (127.0.1.N) reported in ``addresses``. Given a test CA, the
+engines listen on 2376 with TLS instead and want a client certificate from it
+(``--tlsverify``), as a server image set up for Zunray would. A server is BUILD
 until its engine answers, then ACTIVE; deleting it stops the engine and
 removes its files. Test-only: never shipped as a driver.
 """
@@ -23,17 +25,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-ENGINE_PORT = 2375
+from tests.certs import TestCA
+
+ENGINE_PORT, TLS_ENGINE_PORT = 2375, 2376
 
 
 class NovaStandIn:
-    def __init__(self, port: int, root: Path) -> None:
+    def __init__(self, port: int, root: Path, *, tls_ca: TestCA | None = None) -> None:
         self.port = port
         self.root = root
+        self.tls_ca = tls_ca
+        self.engine_port = TLS_ENGINE_PORT if tls_ca else ENGINE_PORT
+        self._client_tls = tls_ca.write_client(root / "standin-client") if tls_ca else None  # the "hypervisor" pings its engines too
         self.servers: dict[str, dict] = {}
         self.engines: dict[str, subprocess.Popen] = {}
         self.created = 0
         self.fail_next = False  # the next server goes to ERROR (a broken image or a full cloud)
+        self.rogue_next = False  # TLS: the next server's engine shows a certificate from another CA (a man in the middle)
         self._next_addr = 10
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -64,9 +72,15 @@ class NovaStandIn:
         # a bridge of its own: a second dockerd with --bridge=none deletes the host engine's docker0
         bridge = self._bridge(server_id)
         subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+        tls = []
+        if self.tls_ca is not None:
+            issuer, self.rogue_next = (TestCA("rogue CA") if self.rogue_next else self.tls_ca), False
+            issuer.write_server(d / "tls", addr)
+            (d / "tls" / "ca.pem").write_bytes(self.tls_ca.ca_pem())  # the clients it accepts: the cloud's
+            tls = ["--tlsverify", f"--tlscacert={d}/tls/ca.pem", f"--tlscert={d}/tls/server-cert.pem", f"--tlskey={d}/tls/server-key.pem"]
         engine = subprocess.Popen(
-            ["dockerd", f"--host=tcp://{addr}:{ENGINE_PORT}", f"--data-root={d}/data", f"--exec-root={d}/exec", f"--pidfile={d}/docker.pid",
-             f"--bridge={bridge}", "--iptables=false", "--ip-masq=false"],
+            ["dockerd", f"--host=tcp://{addr}:{self.engine_port}", f"--data-root={d}/data", f"--exec-root={d}/exec", f"--pidfile={d}/docker.pid",
+             f"--bridge={bridge}", "--iptables=false", "--ip-masq=false", *tls],
             stdout=open(d / "dockerd.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )
         self.engines[server_id] = engine
@@ -86,11 +100,18 @@ class NovaStandIn:
 
     def _boot(self, server_id: str, addr: str) -> None:
         import http.client
+        import ssl
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and server_id in self.servers:
             try:
-                conn = http.client.HTTPConnection(addr, ENGINE_PORT, timeout=1)
+                if self.tls_ca is None:
+                    conn = http.client.HTTPConnection(addr, self.engine_port, timeout=1)
+                else:
+                    ctx = ssl.create_default_context()
+                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # is it up? (the node actor checks who it is)
+                    ctx.load_cert_chain(self._client_tls / "cert.pem", self._client_tls / "key.pem")
+                    conn = http.client.HTTPSConnection(addr, self.engine_port, timeout=1, context=ctx)
                 conn.request("GET", "/_ping")
                 if conn.getresponse().status == 200:
                     self.servers[server_id]["status"] = "ACTIVE"

@@ -66,12 +66,16 @@ class ManagedContainer:
 class DockerRuntime:
     """One Docker engine, as seen by one node."""
 
-    def __init__(self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20) -> None:
+    def __init__(self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20, tls: docker.tls.TLSConfig | None = None) -> None:
         self.instance = instance
         self.node = node
         self.log_max_bytes = log_max_bytes
         self._present: dict[str, float] = {}  # image -> when last seen present
         self.created: dict[str, int] = {}  # runtime -> containers created since this process started (metrics)
+        if tls:  # the oldest API we support: "auto" would ask the engine before the line below takes effect
+            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version=MIN_API_VERSION, tls=tls)
+            self._api.trust_env = False  # the CA given, not REQUESTS_CA_BUNDLE: requests lets that variable override a session's own CA
+            return
         try:
             self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
         except derr.DockerException:  # engine down now: talk the oldest API we support

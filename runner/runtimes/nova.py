@@ -7,8 +7,8 @@ here). Servers are named ``zunray-<instance>-<project>-<capsule>`` (or
 carry metadata (``zunray.instance``, ``zunray.project``, ``zunray.capsule``,
 ``zunray.scope``, ``zunray.node``) so that leftovers are findable and a
 restarted node actor takes back or deletes its own. The server's image must
-run a Docker engine on ``nova_engine_port`` of its first IPv4 address (plain
-TCP: keep it on a tenant-private network; TLS is not implemented). ``NovaRun``
+run a Docker engine on ``nova_engine_port`` of its first IPv4 address (TLS with
+``nova_engine_cert_path``, else plain TCP on a tenant-private network). ``NovaRun``
 has the job part of ``CapsuleRun``'s interface.
 """
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.certs import TestCA
 from tests.conftest import free_port, run_stack, test_settings
 from tests.nova_standin import NovaStandIn
 
@@ -142,3 +143,38 @@ def test_a_zun_container_on_a_nova_server_survives_a_node_actor_restart(shared_c
         time.sleep(0.2)
     time.sleep(IDLE_S)
     _until_no_servers(nova)
+
+
+# -- TLS to the servers' engines -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tls_nova(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nova-tls")
+    standin = NovaStandIn(free_port(low=24700), root, tls_ca=TestCA()).start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_cloud(tmp_path_factory, tls_nova):
+    certs = tls_nova.tls_ca.write_client(tmp_path_factory.mktemp("node-certs"))
+    settings = test_settings(
+        tmp_path_factory.mktemp("nova-tls-stack"), nova_url=tls_nova.url, nova_image="debian-docker", nova_flavor="m1.small", nova_active_timeout_s=30,
+        nova_engine_port=2376, nova_engine_cert_path=certs,
+    )
+    yield from run_stack(settings)
+
+
+def test_engines_are_reached_over_tls_and_a_certificate_from_another_ca_is_refused(tls_cloud, tls_nova):
+    job = tls_cloud.wait(tls_cloud.submit(command=["echo", "over tls"], runtime="nova")["id"], timeout_s=90)
+    assert job["status"] == "Succeeded", job["status_reason"]
+    assert tls_cloud.http.get(f"/v1/jobs/{job['id']}/logs").text == "over tls\n"
+    tls_nova.rogue_next = True  # the next server's engine is not who the cloud's CA says
+    refused = tls_cloud.wait(tls_cloud.submit(command=["echo", "never"], runtime="nova")["id"], timeout_s=90)
+    assert refused["status"] == "Failed" and "CERTIFICATE_VERIFY_FAILED" in refused["status_reason"], refused["status_reason"]
+    _until_no_servers(tls_nova)  # its server was deleted all the same
+
+
+def test_a_certificate_directory_missing_a_file_is_refused(tmp_path):
+    (tmp_path / "ca.pem").write_text("x")
+    with pytest.raises(ValueError, match="has no cert.pem, key.pem"):
+        test_settings(tmp_path, nova_engine_cert_path=tmp_path)
