@@ -70,7 +70,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
-        self.nova_pool = self._nova_pool(settings, name, runtime)  # None without a Nova endpoint
+        self.nova_pool = self._build_nova_pool(settings, name, runtime)  # None without a Nova endpoint
         self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
@@ -90,7 +90,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.reconcile()
 
     @staticmethod
-    def _nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPool | None:
+    def _build_nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPool | None:
         if not settings.nova_url:
             return None
         certs = settings.nova_engine_cert_path
@@ -100,6 +100,11 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
             lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes, tls=tls),
             scope=settings.nova_server_scope, idle_s=settings.nova_idle_s, per_server=settings.nova_capsules_per_server,
         )
+
+    def _nova_pool(self) -> ServerPool:
+        if self.nova_pool is None:
+            raise Unavailable(f"host {self.name} has no Nova endpoint configured (nova_url)")
+        return self.nova_pool
 
     def object_lock(self, uuid: str) -> threading.Lock:
         """Serialises create/act/delete on one Zun container or capsule."""
@@ -396,6 +401,9 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         for ctr in self.store.list_containers(project_id=None, host=self.name):
             if ctr.container_id and ctr.container_id.startswith(NOVA_PREFIX):
                 holders[split_nova_id(ctr.container_id)[0]].add(ctr.uuid)
+        for cap in self.store.list_capsules(project_id=None, host=self.name):
+            if cap.capsule.runtime == "nova" and (server_id := self._nova_server_of(cap)):
+                holders[server_id].add(cap.uuid)
         try:
             self.nova_pool.adopt(holders)
         except ZunrayError:

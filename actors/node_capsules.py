@@ -7,6 +7,8 @@ completion, then the app containers start with the capsule's restart policy.
 If any step fails, everything created so far (containers and volumes) is
 removed and the capsule ends in Error with the reason.
 
+A capsule with ``runtime: nova`` runs the same way on a Nova server's engine
+(leased from the node's pool; members' ids are ``nova-<server>.<id>``).
 A capsule with ``runtime: vm`` runs whole in one VM (``VmOps``, id
 ``vm-<uuid>``): Running once the guest booted, its members' states read from
 the console, Error with the reason when an init container fails or the VM is
@@ -22,6 +24,10 @@ import threading
 from runner.capsule_run import CapsuleRun
 from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
 from runner.errors import NotFound, ZunrayError
+from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.nova import NovaRun
+from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova_ops import split as split_nova_id
 from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
 
 log = logging.getLogger(__name__)
@@ -38,8 +44,23 @@ class CapsuleHost:
             self.vm_ops.create(cap.uuid, cap.capsule, restart=cap.restart_policy)
         threading.Thread(target=self._create_capsule, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
 
-    def _capsule_run(self, cap: Capsule) -> CapsuleRun:
-        return CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule, networks=self.networks)
+    def _capsule_run(self, cap: Capsule) -> CapsuleRun | NovaRun:
+        if cap.capsule.runtime == "nova":
+            return NovaRun(self._nova_pool(), self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
+        run = CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule, networks=self.networks)
+        self.remove_stale_copies(cap.uuid)
+        run.cpuset = self.cpuset_for(cap.uuid, cap.capsule)
+        return run
+
+    @staticmethod
+    def _nova_server_of(cap: Capsule) -> str | None:
+        """The Nova server a capsule's containers are on, from its members' ids; None for this host."""
+        return next((split_nova_id(m["container_id"])[0] for m in cap.members.values() if (m.get("container_id") or "").startswith(NOVA_PREFIX)), None)
+
+    def _engine_of(self, cap: Capsule) -> tuple[DockerRuntime, str | None]:
+        """The engine a capsule's containers are on (this host's, or its Nova server's) and that server."""
+        server_id = self._nova_server_of(cap)
+        return (self._nova_pool().engine_for(server_id), server_id) if server_id else (self.runtime, None)
 
     def _create_capsule(self, cap: Capsule) -> None:
         with self.object_lock(cap.uuid):
@@ -53,20 +74,21 @@ class CapsuleHost:
         if cap.capsule.runtime == "vm":
             self._boot_capsule(cap)
             return
-        run = self._capsule_run(cap)
+        run = None
         try:
-            self.remove_stale_copies(cap.uuid)
-            run.cpuset = self.cpuset_for(cap.uuid, cap.capsule)
+            run = self._capsule_run(cap)
             run.start(sandbox=True, restart_policy=_RESTART.get(cap.restart_policy))
         except ZunrayError as exc:
             self.pinning.release(cap.uuid)
             try:
-                run.remove()  # all or nothing: nothing of a failed capsule stays
+                if run is not None:
+                    run.remove()  # all or nothing: nothing of a failed capsule stays (nor its lease on a Nova server)
             except ZunrayError:
                 log.exception("cannot clean up capsule %s", cap.uuid)
             self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
-        ids = {name: cid for _, name, cid in run.containers}
+        where = f"{NOVA_PREFIX}{run.server_id}." if isinstance(run, NovaRun) else ""  # a member's id names the server it is on
+        ids = {name: f"{where}{cid}" for _, name, cid in run.containers}
         self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
 
     def _boot_capsule(self, cap: Capsule) -> None:
@@ -100,8 +122,14 @@ class CapsuleHost:
                            resources=cap.demand(), since=cap.created_at, status="Deleted")
         self.store.update_capsule(uuid, status=ContainerStatus.DELETING)
         self.vm_ops.remove(f"{VM_PREFIX}{uuid}")  # its VM, if it runs in one
-        found = self.runtime.managed(capsule=uuid)
-        CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=found).remove()
+        try:
+            engine, server_id = self._engine_of(cap)
+        except NotFound:  # its Nova server is gone already
+            engine, server_id = None, None
+        if engine is not None:
+            CapsuleRun.adopt(engine, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=engine.managed(capsule=uuid)).remove()
+        if server_id is not None:
+            self._nova_pool().release(server_id, uuid)
         self.store.delete_capsule(uuid)
         self.pinning.release(uuid)
         self.finished(uuid, "capsule")
@@ -112,7 +140,13 @@ class CapsuleHost:
             if cap.capsule.runtime == "vm":
                 self._sync_vm_capsule(cap)
                 continue
-            states = {c.labels.get("zunray.container"): c.state for c in self.runtime.managed(capsule=cap.uuid) if c.labels.get("zunray.role") == "app"}
+            try:
+                engine, _ = self._engine_of(cap)
+                found = engine.managed(capsule=cap.uuid)
+            except ZunrayError:
+                log.exception("cannot follow capsule %s", cap.uuid)
+                continue
+            states = {c.labels.get("zunray.container"): c.state for c in found if c.labels.get("zunray.role") == "app"}
             members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
             running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
             status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
-from runner.errors import InvalidSpec, NotFound, Unavailable, ZunrayError
+from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.runtimes.docker import LongRunning
 from runner.runtimes.docker_ops import ContainerOps
@@ -195,8 +195,7 @@ class ContainerHost:
         return OpsRouter(ContainerOps(self.runtime), {VM_PREFIX: self.vm_ops, **({NOVA_PREFIX: self.nova_ops} if self.nova_ops else {})})
 
     def _nova_ops(self) -> NovaOps:
-        if self.nova_ops is None:
-            raise Unavailable(f"host {self.name} has no Nova endpoint configured (nova_url)")
+        self._nova_pool()  # says so when this host has no Nova endpoint
         return self.nova_ops
 
     def _refresh(self, uuid: str) -> Container | None:

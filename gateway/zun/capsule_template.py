@@ -2,9 +2,9 @@
 
 Each error names the field at fault (400). Volumes are local named volumes
 (Cinder is not here); a ``cinder`` section is accepted and its size ignored.
-Zunray adds ``spec.runtime``: ``runc`` (the default) or ``vm`` (the whole
-capsule in one QEMU virtual machine, without a network; access rule
-``capsule:create:runtime``).
+Zunray adds ``spec.runtime``: ``runc`` (the default), ``vm`` (the whole
+capsule in one QEMU virtual machine) or ``nova`` (on a Nova server's engine),
+both without a network; access rule ``capsule:create:runtime``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources, VolumeMount
 
 RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
-RUNTIMES = ("runc", "vm")
+RUNTIMES = ("runc", "vm", "nova")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 CONTAINER_KEYS = {"name", "image", "command", "args", "resources", "ports", "volumeMounts", "env", "workDir", "imagePullPolicy", "stdin", "tty"}
 DEFAULT_CPU = 0.5

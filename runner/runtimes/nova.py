@@ -15,7 +15,7 @@ has the job part of ``CapsuleRun``'s interface.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import openstack
 from keystoneauth1 import noauth, session
@@ -129,16 +129,21 @@ class NovaRun:
         self.spec = dataclasses.replace(spec, runtime="runc")  # runc on the server's engine
         self.attempt = attempt
         self.cpuset: tuple[str | None, str | None] = (None, None)
-        self.containers: list = []
         self.server_id: str | None = None
         self._run: CapsuleRun | None = None
 
-    def start(self, *, deadline: float | None = None) -> bool:
+    @property
+    def containers(self) -> list[tuple[str, str, str]]:
+        """(role, name, id on the server's engine), as ``CapsuleRun.containers``."""
+        return self._run.containers if self._run is not None else []
+
+    def start(self, *, deadline: float | None = None, **options: Any) -> bool:
+        """Lease a server, load the images, start the capsule there (``options`` as for ``CapsuleRun.start``)."""
         self.server_id = self.pool.lease(project=self.project, holder=self.capsule_id).server_id
         engine = self.pool.engine_for(self.server_id)
-        load_images(engine, self.local, self.spec)
         self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
-        return self._run.start(deadline=deadline)
+        load_images(engine, self.local, self.spec)
+        return self._run.start(deadline=deadline, **options)
 
     def wait(self, *, deadline: float | None = None) -> int | None:
         assert self._run is not None

@@ -178,3 +178,37 @@ def test_a_certificate_directory_missing_a_file_is_refused(tmp_path):
     (tmp_path / "ca.pem").write_text("x")
     with pytest.raises(ValueError, match="has no cert.pem, key.pem"):
         test_settings(tmp_path, nova_engine_cert_path=tmp_path)
+
+
+def test_a_zun_capsule_on_a_nova_server(shared_cloud, nova):
+    _until_no_servers(nova)
+    shared = [{"name": "shared", "mountPath": "/data"}]
+    template = {
+        "kind": "capsule", "metadata": {"name": "on-nova"},
+        "spec": {
+            "runtime": "nova", "restartPolicy": "Never", "volumes": [{"name": "shared"}],
+            "initContainers": [{"name": "seed", "image": "busybox:latest", "command": ["sh", "-c", "echo seeded > /data/seed"], "volumeMounts": shared}],
+            "containers": [
+                {"name": "server", "image": "busybox:latest", "command": ["sh", "-c", "while true; do nc -l -p 8080 -e cat /data/seed; done"], "volumeMounts": shared},
+                {"name": "client", "image": "busybox:latest", "command": ["sh", "-c", "until nc 127.0.0.1 8080 </dev/null | grep -q seeded; do sleep 0.2; done"]},
+            ],
+        },
+    }
+    created = shared_cloud.http.post("/v1/capsules", json={"template": template}, headers=ZUN)
+    assert created.status_code == 202, created.text
+    uuid = created.json()["uuid"]
+    try:
+        deadline = time.monotonic() + 60  # the client read, over the capsule's loopback, what the init container wrote; the server runs on
+        while True:
+            cap = shared_cloud.http.get(f"/v1/capsules/{uuid}", headers=ZUN).json()
+            if [m["status"] for m in cap["containers"]] == ["Running", "Stopped"]:
+                break
+            assert time.monotonic() < deadline and cap["status"] != "Error", (cap["status"], cap["status_reason"], cap["containers"])
+            time.sleep(0.3)
+        assert cap["runtime"] == "nova" and len(nova.servers) == 1
+        assert shared_cloud.containers(capsule=uuid) == []  # all of it on the server's engine
+    finally:
+        assert shared_cloud.http.delete(f"/v1/capsules/{uuid}", headers=ZUN).status_code == 204
+    assert shared_cloud.http.get(f"/v1/capsules/{uuid}", headers=ZUN).status_code == 404
+    time.sleep(IDLE_S)
+    _until_no_servers(nova)
