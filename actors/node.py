@@ -73,7 +73,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.nova_pool = self._build_nova_pool(settings, name, runtime)  # None without a Nova endpoint
         self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
         self.vm = VmRuntime(
-            docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s
+            docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", run_dir=settings.data_dir / "vm-runs" / name,
+            accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s,
         )
         self.vm_ops = VmOps(self.vm)  # the VMs of Zun containers with runtime vm
         self.settings = settings
@@ -85,6 +86,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self._inventory: dict | None = None
         self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
         self._instances: dict[str, CapsuleRun] = {}  # serving function instances
+        self._exec_commands: dict[str, tuple[str, ...]] = {}  # instances of the command protocol: what each invocation runs
         self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
         self._meter_lock = threading.Lock()  # a metering tick and a capsule's last record never overlap
         self.reconcile()
@@ -359,6 +361,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
     # -- after a restart --------------------------------------------------
     def reconcile(self) -> None:
         """Adopt this host's containers, end jobs whose containers are gone."""
+        self._adopt_nova_servers()  # they do not need this host's engine
         try:
             found = self.runtime.managed(node=self.name)
         except Unavailable:
@@ -387,7 +390,6 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
         self.reconcile_instances(by_capsule)
         self.reboot_vm_capsules()
-        self._adopt_nova_servers()
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)

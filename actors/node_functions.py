@@ -34,7 +34,6 @@ class FunctionHost:
         threading.Thread(target=self._start_instance, args=(inst,), name=f"fn-{inst.uuid[:8]}", daemon=True).start()
 
     def _start_instance(self, inst: Instance) -> None:
-        instances = self._instances
         files = InstanceFiles(self.settings.data_dir, inst.uuid)
         run = CapsuleRun(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), networks=None)
         try:
@@ -50,9 +49,15 @@ class FunctionHost:
             self.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
             return
-        instances[inst.uuid] = run
+        self._serve(inst, run)
         self.store.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.name}")
         self.instance_changed(inst.uuid)
+
+    def _serve(self, inst: Instance, run: CapsuleRun) -> None:
+        """From now on invocations reach this instance (the command it runs kept beside it: no store read per call)."""
+        if inst.spec.protocol == COMMAND:
+            self._exec_commands[inst.uuid] = tuple(inst.spec.command)
+        self._instances[inst.uuid] = run
 
     def _wait_serving(self, inst: Instance, run: CapsuleRun, files: InstanceFiles) -> None:
         """Until the shim's socket accepts (or, for a command, the container runs)."""
@@ -93,6 +98,7 @@ class FunctionHost:
     def _drop_instance(self, uuid: str, run: CapsuleRun | None, files: InstanceFiles) -> None:
         instances, conns = self._instances, self._conns
         instances.pop(uuid, None)
+        self._exec_commands.pop(uuid, None)
         for conn in conns.pop(uuid, []):
             conn.close()
         if run is not None:
@@ -112,9 +118,9 @@ class FunctionHost:
         run = instances.get(uuid)
         if run is None:
             raise wire.InstanceLost(f"instance {uuid} is not on {self.name}")
-        inst = self.store.get_instance(uuid)
-        if inst.spec.protocol == COMMAND:
-            return self._exec(run, inst, payload, timeout_s)
+        command = self._exec_commands.get(uuid)
+        if command is not None:
+            return self._exec(run, command, payload, timeout_s)
         try:
             conn = conns[uuid].pop()
         except IndexError:
@@ -128,9 +134,9 @@ class FunctionHost:
         conns[uuid].append(conn)
         return reply
 
-    def _exec(self, run: CapsuleRun, inst: Instance, payload: bytes, timeout_s: float) -> wire.Reply:
+    def _exec(self, run: CapsuleRun, command: tuple[str, ...], payload: bytes, timeout_s: float) -> wire.Reply:
         try:
-            out, err, code = ContainerOps(self.runtime).execute_stdin(run.app_ids()[0], list(inst.spec.command), payload, timeout_s=timeout_s)
+            out, err, code = ContainerOps(self.runtime).execute_stdin(run.app_ids()[0], list(command), payload, timeout_s=timeout_s)
         except TimeoutError as exc:
             raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
         if code != 0:
@@ -139,12 +145,11 @@ class FunctionHost:
 
     def reconcile_instances(self, found_by_capsule: dict[str, list]) -> None:
         """After a restart: keep this host's serving instances, end the rest."""
-        instances = self._instances
         for inst in self.store.list_instances(host=self.name):
             containers = found_by_capsule.pop(inst.uuid, [])
             run = CapsuleRun.adopt(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), found=containers)
             if inst.status is InstanceStatus.READY and containers and all(c.state == "running" for c in containers):
-                instances[inst.uuid] = run
+                self._serve(inst, run)
                 continue
             if inst.status is InstanceStatus.CREATING and not containers:
                 self.start_instance(inst)  # the dispatch died with the previous actor

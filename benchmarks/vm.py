@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/vm.py [--runs 3]
 
 Time from POST /v1/jobs to the terminal status for ``true`` under runc, runsc
-and vm (TCG here), medians; the memory (RSS) of an idle VM's QEMU process; and
-how many such VMs the placement filters let one host run at once.
+and vm (TCG here), medians; a Zun capsule (an init container and two app
+containers that exit) from POST /v1/capsules until every member stopped, under
+runc and in one VM; the memory (RSS) of an idle VM's QEMU process; and how
+many such VMs the placement filters let one host run at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,27 @@ def run_job(http: httpx.Client, runtime: str, command: list[str], resources: dic
     while (shown := http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json())["status"] not in TERMINAL:
         pass
     return time.perf_counter() - t0, shown
+
+
+ZUN = {"OpenStack-API-Version": "container 1.40"}
+
+
+def run_capsule(http: httpx.Client, runtime: str) -> float:
+    """POST /v1/capsules until both app containers stopped (they exit at once), then delete it; seconds."""
+    sh = [{"name": n, "image": "busybox:latest", "command": ["true"], "resources": {"requests": {"cpu": 0.5, "memory": 64}}} for n in ("a", "b")]
+    template = {"kind": "capsule", "metadata": {}, "spec": {"runtime": runtime, "restartPolicy": "Never", "containers": sh,
+                                                          "initContainers": [{**sh[0], "name": "init"}]}}
+    t0 = time.perf_counter()
+    uuid = http.post("/v1/capsules", json={"template": template}, headers=ZUN).json()["uuid"]
+    while True:
+        cap = http.get(f"/v1/capsules/{uuid}", headers=ZUN).json()
+        if [m["status"] for m in cap["containers"]] == ["Stopped", "Stopped"]:
+            break
+        assert cap["status"] != "Error", cap["status_reason"]
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - t0
+    http.delete(f"/v1/capsules/{uuid}", headers=ZUN)
+    return elapsed
 
 
 def qemu_rss_mb() -> list[float]:
@@ -64,6 +87,12 @@ def main() -> None:
                 results[runtime] = statistics.median(times)
                 print(f"{runtime:<6} submit to exit of `true`: median {results[runtime] * 1e3:8.1f} ms ({args.runs} runs)")
             print(f"vm / runc: {results['vm'] / results['runc']:.1f}x   vm / runsc: {results['vm'] / results['runsc']:.1f}x")
+            capsules = {}
+            for runtime in ("runc", "vm"):
+                run_capsule(http, runtime)  # warm
+                capsules[runtime] = statistics.median(run_capsule(http, runtime) for _ in range(args.runs))
+                print(f"{runtime:<6} capsule (init + 2 apps) create to all stopped: median {capsules[runtime] * 1e3:8.1f} ms ({args.runs} runs)")
+            print(f"capsule vm / runc: {capsules['vm'] / capsules['runc']:.1f}x")
             idle = http.post("/v1/jobs", json={"image": "busybox:latest", "command": ["sleep", "30"], "runtime": "vm", "resources": {"cpu": 0.25, "memory_mb": 128}}).json()
             while http.get(f"/v1/jobs/{idle['id']}").json()["status"] != "Running":
                 time.sleep(0.2)

@@ -7,7 +7,8 @@ memory; output and the exit code come back over the serial console. A guest
 that does not reach init within ``vm_boot_timeout_s`` is killed and fails with
 its last console lines. The guest's memory is what the capsule asked for plus
 its kernel's share and its containers' root files (they live in RAM). QEMU gets SIGKILL when its node actor dies (no VM
-outlives what started it), and its temporary files go with the capsule.
+outlives what started it), and its temporary files go with the capsule (or,
+after a crash, when the next node actor starts: they live in ``run_dir``).
 
 A whole capsule runs in one VM: its init containers, then its app containers
 together, each in a root of its own made from its image (see ``vm_image``).
@@ -51,10 +52,13 @@ def _die_with_parent() -> None:
 class VmRuntime:
     """QEMU and a kernel on one host, and the images turned into root filesystems."""
 
-    def __init__(self, *, docker: DockerRuntime, kernel: Path, cache_dir: Path, accel: str = "tcg", boot_timeout_s: float = 60.0) -> None:
+    def __init__(self, *, docker: DockerRuntime, kernel: Path, cache_dir: Path, run_dir: Path, accel: str = "tcg", boot_timeout_s: float = 60.0) -> None:
         self.docker = docker
         self.kernel = kernel
         self.cache_dir = cache_dir
+        self.run_dir = run_dir  # one directory per running VM (its initrd, its console); this node's alone
+        shutil.rmtree(run_dir, ignore_errors=True)  # VMs die with the node actor that started them: what they left goes now
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.accel_setting = accel
         self.boot_timeout_s = boot_timeout_s
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu-spawner")
@@ -121,7 +125,7 @@ class VmRun:
         for c in containers:
             self.vm.docker.ensure_image(c.image, c.pull_policy)
         image_ids = tuple(self.vm.docker.image_id(c.image) for c in containers)
-        self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-"))
+        self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir))
         initrd = self._dir / "initrd"
         parts = {image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)}  # each image's files once
         with open(initrd, "wb") as out:

@@ -65,7 +65,6 @@ app() {{
     n=$((n + 1)); $B sleep {RESTART_DELAY_S}
   done
 }}
-echo {BOOTED}
 """
 
 
@@ -143,15 +142,13 @@ class GuestPlan:
     def containers(self) -> tuple[ContainerSpec, ...]:
         return (*self.spec.init_containers, *self.spec.containers)
 
-    def is_init(self, index: int) -> bool:
-        return index < len(self.spec.init_containers)
-
     def init_script(self) -> str:
         lines = [INIT_HEAD]
         last_user = {image_id: i for i, image_id in enumerate(self.image_ids)}
         for i, (c, image_id) in enumerate(zip(self.containers, self.image_ids, strict=True)):
             lines.append(f"root {i} {image_dir(image_id).rsplit('/', 1)[1]} {'move' if last_user[image_id] == i else 'copy'}")
             lines += [f"vol {i} {shlex.quote(m.volume)} {shlex.quote(m.path)} {'ro' if m.read_only else 'rw'}" for m in c.mounts]
+        lines.append(f"echo {BOOTED}")  # the containers' roots are ready: what runs from here is theirs
         for i in range(len(self.spec.init_containers)):
             lines.append(f'run {i}; [ "$rc" = 0 ] || {{ echo "{INIT_FAILED} {i} $rc"; echo "{EXIT} $rc"; $B poweroff -f; }}')
         apps = range(len(self.spec.init_containers), len(self.containers))

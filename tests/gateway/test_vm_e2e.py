@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +26,7 @@ def test_the_host_offers_vm_and_a_vm_job_behaves_like_a_container_job(zunray):
     assert (done["status"], done["exit_code"]) == ("Failed", 3), done["status_reason"]
     assert zunray.http.get(f"/v1/jobs/{job['id']}/logs").text == "hello from a vm guest\n1\n"
     assert [h["status"] for h in done["history"]][-3:] == ["Starting", "Running", "Failed"]
-    assert not qemu_pids(job["id"]) and not list(Path("/tmp").glob(f"zunray-vm-{job['id'][:8]}-*"))
+    assert not qemu_pids(job["id"]) and not list((zunray.settings.data_dir / "vm-runs").glob(f"*/zunray-vm-{job['id'][:8]}-*"))
 
 
 def test_a_missing_binary_is_named(zunray):
@@ -64,6 +63,8 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
     job = _vm_job(zunray, ["sleep", "120"])
     running = zunray.wait(job["id"], until=("Running",), timeout_s=120)
     assert qemu_pids(job["id"])
+    vm_files = f"*/zunray-vm-{job['id'][:8]}-*"
+    assert list((zunray.settings.data_dir / "vm-runs").glob(vm_files))  # its initrd and console
     ray.kill(ray.get_actor(node_actor_name(running["host"]), namespace=zunray.settings.ray_namespace), no_restart=False)
     deadline = time.monotonic() + 15
     while qemu_pids(job["id"]):
@@ -71,3 +72,4 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
         time.sleep(0.2)
     done = zunray.wait(job["id"], timeout_s=60)
     assert done["status"] == "Failed" and "node actor restarted" in done["status_reason"]
+    assert not list((zunray.settings.data_dir / "vm-runs").glob(vm_files))  # the next node actor removed what the VM left

@@ -26,7 +26,7 @@ SPEC = CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("t
 @pytest.fixture
 def vm(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    runtime = VmRuntime(docker=DockerRuntime(url=settings.docker_url, instance="vmtest", node="vmtest"), kernel=settings.vm_kernel, cache_dir=tmp_path / "images")
+    runtime = VmRuntime(docker=DockerRuntime(url=settings.docker_url, instance="vmtest", node="vmtest"), kernel=settings.vm_kernel, cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
     if not runtime.available():
         pytest.fail(f"{QEMU} or the kernel {settings.vm_kernel} is missing: scripts/setup.sh installs both")
     return runtime

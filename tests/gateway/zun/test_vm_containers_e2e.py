@@ -30,7 +30,10 @@ def test_a_vm_container_starts_stops_logs_and_goes_away(zunray):
         _until(zunray, uuid, "Running")
         shown = zunray.http.get(f"/v1/containers/{uuid}", headers=ZUN).json()
         assert qemu_pids(uuid) and zunray.containers(uuid=uuid) == [], (shown, zunray.containers(uuid=uuid))  # a VM, no Docker container
-        assert "up in the vm" in zunray.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN).text
+        deadline = time.monotonic() + 10  # Running once the guest booted; the command's first line follows
+        while "up in the vm" not in (logs := zunray.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN).text):
+            assert time.monotonic() < deadline, logs
+            time.sleep(0.2)
         refused = zunray.http.post(f"/v1/containers/{uuid}/execute", params={"command": "ls", "run": "true"}, headers=ZUN)
         assert refused.status_code == 409 and "not available for containers with runtime vm" in refused.text
         assert zunray.http.post(f"/v1/containers/{uuid}/stop", headers=ZUN).status_code == 202
