@@ -38,6 +38,9 @@ def free_port(low: int = 0) -> int:
         return s.getsockname()[1]
 
 
+ZUN_HEADERS = {"OpenStack-API-Version": "container 1.40"}
+
+
 @dataclass
 class Stack:
     settings: Settings
@@ -57,6 +60,30 @@ class Stack:
                 return False
             time.sleep(0.05)
         return True
+
+    def container_until(self, uuid: str, status: str, *, timeout_s: float = 90.0) -> dict:
+        """A Zun container, once it shows ``status``."""
+        deadline = time.monotonic() + timeout_s
+        while (c := self.http.get(f"/v1/containers/{uuid}", headers=ZUN_HEADERS).json())["status"] != status:
+            assert time.monotonic() < deadline, (c["status"], c["status_reason"])
+            time.sleep(0.2)
+        return c
+
+    def container_logs_until(self, uuid: str, text: str, *, timeout_s: float = 10.0) -> str:
+        """A Zun container's logs, once they hold ``text`` (a running container writes after its start)."""
+        deadline = time.monotonic() + timeout_s
+        while text not in (logs := self.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN_HEADERS).text):
+            assert time.monotonic() < deadline, logs
+            time.sleep(0.2)
+        return logs
+
+    def delete_container(self, uuid: str, *, timeout_s: float = 30.0) -> None:
+        """Force-delete a Zun container and wait until it is gone (404)."""
+        self.http.delete(f"/v1/containers/{uuid}", params={"force": "True"}, headers=ZUN_HEADERS)
+        deadline = time.monotonic() + timeout_s
+        while self.http.get(f"/v1/containers/{uuid}", headers=ZUN_HEADERS).status_code != 404:
+            assert time.monotonic() < deadline, f"container {uuid} is still there"
+            time.sleep(0.2)
 
     def submit(self, **body) -> dict:  # noqa: ANN003
         body.setdefault("image", "busybox:latest")

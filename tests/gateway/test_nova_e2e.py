@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.certs import TestCA
+from tests.conftest import ZUN_HEADERS as ZUN
 from tests.conftest import free_port, run_stack, test_settings
 from tests.nova_standin import NovaStandIn
 
@@ -70,7 +71,6 @@ def test_cancel_deletes_the_server_and_a_server_in_error_fails_the_job(cloud, no
 
 
 # -- scope project: a project's capsules share servers, deleted once idle ------------------------
-ZUN = {"OpenStack-API-Version": "container 1.40"}
 IDLE_S = 3.0
 
 
@@ -105,13 +105,6 @@ def test_a_projects_jobs_share_a_server_that_is_deleted_once_idle(shared_cloud, 
     _until_no_servers(nova)  # nobody used them for nova_idle_s: deleted
 
 
-def _container_until(cloud, uuid: str, status: str) -> dict:  # noqa: ANN001
-    deadline = time.monotonic() + 60
-    while (c := cloud.http.get(f"/v1/containers/{uuid}", headers=ZUN).json())["status"] != status:
-        assert time.monotonic() < deadline, (c["status"], c["status_reason"])
-        time.sleep(0.2)
-    return c
-
 
 def test_a_zun_container_on_a_nova_server_survives_a_node_actor_restart(shared_cloud, nova):
     _until_no_servers(nova)
@@ -120,10 +113,10 @@ def test_a_zun_container_on_a_nova_server_survives_a_node_actor_restart(shared_c
     assert created.status_code == 202, created.text
     uuid = created.json()["uuid"]
     try:
-        _container_until(shared_cloud, uuid, "Running")
+        shared_cloud.container_until(uuid, "Running")
         [server] = nova.servers.values()
         assert shared_cloud.containers(uuid=uuid) == []  # nothing on the host's own engine
-        assert "up on nova" in shared_cloud.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN).text
+        shared_cloud.container_logs_until(uuid, "up on nova")
         ran = shared_cloud.http.post(f"/v1/containers/{uuid}/execute", params={"command": "cat /proc/1/cmdline", "run": "true"}, headers=ZUN).json()
         assert ran["exit_code"] == 0 and "sleep" in ran["output"]
         [host] = shared_cloud.http.get("/v1/cluster/hosts").json()["hosts"]
@@ -133,14 +126,10 @@ def test_a_zun_container_on_a_nova_server_survives_a_node_actor_restart(shared_c
             assert time.monotonic() < deadline, "no new node actor"
             time.sleep(0.3)
         assert shared_cloud.http.post(f"/v1/containers/{uuid}/stop", params={"timeout": 1}, headers=ZUN).status_code == 202
-        _container_until(shared_cloud, uuid, "Stopped")
+        shared_cloud.container_until(uuid, "Stopped")
         assert list(nova.servers) == [server["id"]]  # the same server, kept through the restart
     finally:
-        shared_cloud.http.delete(f"/v1/containers/{uuid}", params={"force": "True"}, headers=ZUN)
-    deadline = time.monotonic() + 30
-    while shared_cloud.http.get(f"/v1/containers/{uuid}", headers=ZUN).status_code != 404:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+        shared_cloud.delete_container(uuid)
     time.sleep(IDLE_S)
     _until_no_servers(nova)
 
