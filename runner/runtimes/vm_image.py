@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import shlex
 import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec
 
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static: the same file the command protocol mounts
@@ -35,6 +37,7 @@ BOOTED, EXIT, MISSING = "ZUNRAY-BOOTED", "ZUNRAY-EXIT", "ZUNRAY-MISSING"
 APP_START, APP_EXIT, INIT_FAILED, TAG = "ZUNRAY-APP-START", "ZUNRAY-APP-EXIT", "ZUNRAY-INIT-FAILED", "ZR|"
 RESTART_DELAY_S = 1  # between restarts of an app container (Docker backs off too)
 MAX_ON_FAILURE_RESTARTS = 10  # as Zun's on-failure policy for Docker containers
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 INIT_HEAD = f"""#!/zunray/busybox sh
 B=/zunray/busybox
@@ -120,6 +123,9 @@ def rootfs_cpio(export_tar: io.BufferedIOBase, dest: Path, *, image_id: str) -> 
 
 def command_script(c: ContainerSpec, index: int) -> str:
     """One container's command, run by busybox sh inside its root: environment, workdir, the program checked first."""
+    bad = [k for k in c.env if not ENV_NAME.fullmatch(k)]
+    if bad:  # the guest's shell sets them: a name it cannot take would change the script
+        raise InvalidSpec(f"container {c.name}: environment variable names a VM's shell cannot set: {', '.join(map(repr, bad))}", field="env")
     lines = ["export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in c.env.items()]
     if c.workdir:

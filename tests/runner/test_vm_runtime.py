@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from runner.capsule_run import InitFailed
-from runner.errors import RuntimeFailure
+from runner.errors import InvalidSpec, RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources, VolumeMount
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm import QEMU, VmRun, VmRuntime
-from runner.runtimes.vm_image import parse_console
+from runner.runtimes.vm_image import GuestPlan, parse_console
 from runner.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
@@ -75,7 +75,7 @@ def test_a_whole_capsule_runs_in_one_vm(vm):
     data = (VolumeMount(volume="shared", path="/data"),)
     spec = _capsule(
         _sh("server", "nc -l -p 8080 -e cat /data/seed; echo served; touch /mine", mounts=data),
-        _sh("client", "for i in 1 2 3 4 5 6 7 8 9 10; do out=$(nc 127.0.0.1 8080 </dev/null) && [ -n \"$out\" ] && break; sleep 0.5; done;"
+        _sh("client", "for i in 1 2 3 4 5 6 7 8 9 10; do out=$(nc 127.0.0.1 8080 </dev/null 2>/dev/null) && [ -n \"$out\" ] && break; sleep 0.5; done;"
                       " echo got $out; [ -e /mine ] && echo shared-root; exit 4"),
         inits=(_sh("seed", "echo seeded > /data/seed; echo init done", mounts=data),),
         volumes=("shared",),
@@ -118,3 +118,9 @@ def test_the_console_is_read_back_by_container(console, expected):
     assert said.booted
     for field, value in expected.items():
         assert getattr(said, field) == value, field
+
+
+def test_an_environment_name_a_shell_cannot_set_is_refused_not_run():
+    spec = _capsule(ContainerSpec(image="busybox:latest", command=("true",), name="app", env={"OK_NAME": "1", "X;reboot": "1"}))
+    with pytest.raises(InvalidSpec, match="container app: environment variable names a VM's shell cannot set: 'X;reboot'"):
+        GuestPlan(spec=spec, image_ids=("a" * 64,)).run_cpio()
