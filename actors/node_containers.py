@@ -216,6 +216,9 @@ class ContainerHost:
             reason += " (OOMKilled)"
         if status is c.status and c.task_state is None and reason == c.status_reason:
             return c
+        if c.status is ContainerStatus.RUNNING and status is not ContainerStatus.RUNNING:  # it ran until now: its last usage record
+            self.meter_end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
+                           since=c.started_at or c.created_at, status=status.value, exit_code=state.get("ExitCode"))
         return self.store.update_container(uuid, status=status, task_state=None, status_reason=reason)
 
     def _forget(self, c: Container) -> None:

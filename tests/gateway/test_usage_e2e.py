@@ -61,6 +61,24 @@ def test_a_running_container_is_metered_without_gaps_across_a_node_actor_restart
         zunray.http.delete(f"/v1/containers/{c['uuid']}", params={"force": "True"}, headers=ZUN)
 
 
+def test_a_stopped_container_is_metered_up_to_its_stop_and_not_after(zunray):
+    c = zunray.http.post("/v1/containers?run=true", json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.5, "memory": 32}, headers=ZUN).json()
+    try:
+        zunray.container_until(c["uuid"], "Running")
+        time.sleep(1.5)  # a record or two while it runs
+        assert zunray.http.post(f"/v1/containers/{c['uuid']}/kill", headers=ZUN).status_code == 202
+        zunray.container_until(c["uuid"], "Stopped")
+        stopped_at = time.time()
+        time.sleep(2.5)  # two metering ticks: nothing more for a stopped container
+        rows = sorted((r for r in _rows(zunray) if r["object_id"] == c["uuid"]), key=lambda r: r["started_at"])
+        assert rows[-1]["status"] == "Stopped" and rows[-1]["exit_code"] == 137, rows[-1]  # its last stretch, up to the kill
+        assert rows[-1]["ended_at"] <= stopped_at
+        gaps = [b["started_at"] - a["ended_at"] for a, b in zip(rows, rows[1:])]
+        assert all(abs(g) < 1e-6 for g in gaps), gaps
+    finally:
+        zunray.delete_container(c["uuid"])
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
