@@ -90,7 +90,7 @@ class VmRuntime:
     def rootfs(self, image: str) -> Path:
         """The image's files as an initramfs part, cached by image id."""
         image_id = self.docker.image_id(image).replace("sha256:", "")
-        dest = self.cache_dir / f"{image_id}.v2.cpio.gz"  # v2: under /zunray/images/<id> (v1 files were at /)
+        dest = self.cache_dir / f"{image_id}.v3.cpio.gz"  # v3: under /zunray/images/<id>, hard links as symlinks
         if dest.exists():
             return dest
         self.cache_dir.mkdir(parents=True, exist_ok=True)

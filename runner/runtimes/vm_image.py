@@ -115,8 +115,8 @@ def rootfs_cpio(export_tar: io.BufferedIOBase, dest: Path, *, image_id: str) -> 
                 cpio.add(name, m.linkname.encode(), mode=stat.S_IFLNK | 0o777)
             elif m.isfile():
                 cpio.add(name, tar.extractfile(m).read(), mode=stat.S_IFREG | perm)
-            elif m.islnk():  # a hard link: its own copy (the target came earlier in the stream)
-                cpio.add(name, b"", mode=stat.S_IFREG | perm)  # rare in images; empty rather than wrong
+            elif m.islnk():  # a hard link: a symbolic link to its target, absolute inside the container's root (its chroot)
+                cpio.add(name, f"/{m.linkname.lstrip('/')}".encode(), mode=stat.S_IFLNK | 0o777)
         cpio.trailer()
     tmp.replace(dest)
 

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
 from runner.capsule_run import InitFailed
@@ -124,3 +125,38 @@ def test_an_environment_name_a_shell_cannot_set_is_refused_not_run():
     spec = _capsule(ContainerSpec(image="busybox:latest", command=("true",), name="app", env={"OK_NAME": "1", "X;reboot": "1"}))
     with pytest.raises(InvalidSpec, match="container app: environment variable names a VM's shell cannot set: 'X;reboot'"):
         GuestPlan(spec=spec, image_ids=("a" * 64,)).run_cpio()
+
+
+def test_hard_links_in_an_image_work_in_the_guest(vm, tmp_path):
+    """Debian images have hard links (perl5.36.0 is perl): the guest must run the linked file, not an empty one."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        def add(name: str, data: bytes = b"", **kw) -> None:  # noqa: ANN003
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), kw.pop("mode", 0o755)
+            for k, v in kw.items():
+                setattr(info, k, v)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+        add("bin", type=tarfile.DIRTYPE)
+        add("bin/busybox", Path("/bin/busybox").read_bytes())
+        add("bin/sh", type=tarfile.SYMTYPE, linkname="busybox")
+        add("bin/greet", b"#!/bin/sh\necho hello through a hard link\n")
+        add("bin/greet-again", type=tarfile.LNKTYPE, linkname="bin/greet")
+    image = "zunray-test/hardlinks:latest"
+    engine = docker.from_env()
+    engine.api.import_image_from_data(buf.getvalue(), repository="zunray-test/hardlinks", tag="latest")
+    try:
+        spec = _capsule(ContainerSpec(image=image, command=("greet-again",), name="app", resources=Resources(cpu=1, memory_mb=64)))
+        run = VmRun(vm, capsule_id="hardlinks", spec=spec)
+        try:
+            assert run.start()
+            assert run.wait(deadline=time.time() + 90) == 0
+            assert run.logs() == b"hello through a hard link\n"
+        finally:
+            run.remove()
+    finally:
+        engine.images.remove(image, force=True)
+        engine.close()
