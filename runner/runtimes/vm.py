@@ -41,6 +41,7 @@ QEMU = "qemu-system-x86_64"
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 POLL_S = 0.02
 CONSOLE_TAIL = 800
+CACHE_SUFFIX = ".v3.cpio.gz"  # v3: files under /zunray/images/<id>, hard links as symbolic links
 GUEST_KERNEL_MB = 64  # the guest kernel's own memory, beyond what the capsule asked (64 MB alone did not boot)
 
 
@@ -59,6 +60,9 @@ class VmRuntime:
         self.run_dir = run_dir  # one directory per running VM (its initrd, its console); this node's alone
         shutil.rmtree(run_dir, ignore_errors=True)  # VMs die with the node actor that started them: what they left goes now
         run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in cache_dir.glob("*.cpio.gz"):  # made by an earlier layout: never read again
+            if not stale.name.endswith(CACHE_SUFFIX):
+                stale.unlink(missing_ok=True)
         self.accel_setting = accel
         self.boot_timeout_s = boot_timeout_s
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu-spawner")
@@ -90,7 +94,7 @@ class VmRuntime:
     def rootfs(self, image: str) -> Path:
         """The image's files as an initramfs part, cached by image id."""
         image_id = self.docker.image_id(image).replace("sha256:", "")
-        dest = self.cache_dir / f"{image_id}.v3.cpio.gz"  # v3: under /zunray/images/<id>, hard links as symlinks
+        dest = self.cache_dir / f"{image_id}{CACHE_SUFFIX}"
         if dest.exists():
             return dest
         self.cache_dir.mkdir(parents=True, exist_ok=True)
