@@ -74,7 +74,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", run_dir=settings.data_dir / "vm-runs" / name,
-            accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s,
+            accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s, cache_max_mb=settings.vm_image_cache_mb,
         )
         self.vm_ops = VmOps(self.vm)  # the VMs of Zun containers with runtime vm
         self.settings = settings

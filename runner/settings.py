@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     vm_kernel: Path = Field(default_factory=lambda: Path.home() / ".cache" / "zunray" / "vm-kernel" / "vmlinuz")
     vm_accel: Literal["auto", "kvm", "tcg"] = "tcg"  # auto: KVM where /dev/kvm opens (nested KVM can stall at boot)
     vm_boot_timeout_s: float = 60.0  # a guest whose init has not run by then fails with its console lines
+    vm_image_cache_mb: int = Field(4096, ge=0)  # images turned into guest root filesystems, kept per node (least recently used dropped)
 
     # containers on Nova servers (runtime "nova"): servers from this image and flavor, whose
     # Docker engine listens on nova_engine_port of their first IPv4 address

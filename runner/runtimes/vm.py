@@ -27,7 +27,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,10 +55,14 @@ def _die_with_parent() -> None:
 class VmRuntime:
     """QEMU and a kernel on one host, and the images turned into root filesystems."""
 
-    def __init__(self, *, docker: DockerRuntime, kernel: Path, cache_dir: Path, run_dir: Path, accel: str = "tcg", boot_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, *, docker: DockerRuntime, kernel: Path, cache_dir: Path, run_dir: Path, accel: str = "tcg", boot_timeout_s: float = 60.0, cache_max_mb: int = 4096
+    ) -> None:
         self.docker = docker
         self.kernel = kernel
         self.cache_dir = cache_dir
+        self.cache_max_mb = cache_max_mb  # the root filesystems kept, least recently used dropped first
+        self._building: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one build per image at a time
         self.run_dir = run_dir  # one directory per running VM (its initrd, its console); this node's alone
         shutil.rmtree(run_dir, ignore_errors=True)  # VMs die with the node actor that started them: what they left goes now
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,15 +98,29 @@ class VmRuntime:
             return math.ceil(int.from_bytes(f.read(4), "little") / 2**20)
 
     def rootfs(self, image: str) -> Path:
-        """The image's files as an initramfs part, cached by image id."""
+        """The image's files as an initramfs part, cached by image id (the cache kept under ``cache_max_mb``)."""
         image_id = self.docker.image_id(image).replace("sha256:", "")
         dest = self.cache_dir / f"{image_id}{CACHE_SUFFIX}"
-        if dest.exists():
-            return dest
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with self.docker.exported(image) as stream:
-            rootfs_cpio(stream, dest, image_id=image_id)
+        with self._building[image_id]:
+            if dest.exists():
+                os.utime(dest)  # used now: the last to be dropped
+                return dest
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with self.docker.exported(image) as stream:
+                rootfs_cpio(stream, dest, image_id=image_id)
+        self._trim_cache(keep=dest)
         return dest
+
+    def _trim_cache(self, *, keep: Path) -> None:
+        """Drop the least recently used root filesystems until the cache fits (a VM that is booting has its own copy)."""
+        files = sorted(self.cache_dir.glob(f"*{CACHE_SUFFIX}"), key=lambda f: f.stat().st_mtime)
+        total = sum(f.stat().st_size for f in files)
+        for f in files:
+            if total <= self.cache_max_mb * 2**20:
+                break
+            if f != keep:
+                total -= f.stat().st_size
+                f.unlink(missing_ok=True)
 
 
 class VmRun:

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 import shlex
 import stat
 import tarfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +104,7 @@ def image_dir(image_id: str) -> str:
 
 def rootfs_cpio(export_tar: io.BufferedIOBase, dest: Path, *, image_id: str) -> None:
     """The image's files (a ``docker export`` stream) as a gzipped cpio at ``dest``, under ``image_dir``."""
-    tmp = dest.with_suffix(".partial")
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.partial")  # node actors on one machine share the cache
     top = image_dir(image_id)
     with gzip.open(tmp, "wb", compresslevel=1) as out, tarfile.open(fileobj=export_tar, mode="r|") as tar:
         cpio = CpioWriter(out)

@@ -15,7 +15,7 @@ from runner.capsule_run import InitFailed
 from runner.errors import InvalidSpec, RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources, VolumeMount
 from runner.runtimes.docker import DockerRuntime
-from runner.runtimes.vm import QEMU, VmRun, VmRuntime
+from runner.runtimes.vm import CACHE_SUFFIX, QEMU, VmRun, VmRuntime
 from runner.runtimes.vm_image import GuestPlan, parse_console
 from runner.settings import Settings
 
@@ -160,3 +160,13 @@ def test_hard_links_in_an_image_work_in_the_guest(vm, tmp_path):
     finally:
         engine.images.remove(image, force=True)
         engine.close()
+
+
+def test_the_root_filesystem_cache_keeps_to_its_size_dropping_the_least_recently_used(vm):
+    vm.cache_max_mb = 0  # nothing beyond the image just built
+    old = vm.cache_dir / f"{'0' * 64}{CACHE_SUFFIX}"
+    vm.cache_dir.mkdir(parents=True, exist_ok=True)
+    old.write_bytes(b"x" * 1024)
+    built = vm.rootfs("busybox:latest")
+    assert built.exists() and not old.exists()
+    assert vm.rootfs("busybox:latest") == built  # a hit: not rebuilt, not dropped
