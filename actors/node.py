@@ -390,6 +390,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
                 self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
         self.reconcile_instances(by_capsule)
         self.reboot_vm_capsules()
+        self.reboot_vm_containers()
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)

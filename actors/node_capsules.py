@@ -174,10 +174,12 @@ class CapsuleHost:
             self.store.update_capsule(cap.uuid, members=members, status=status)
 
     def reboot_vm_capsules(self) -> None:
-        """After a restart: VM capsules died with the previous node actor. Boot those
-        whose restart policy asks for it again; end the others in Error."""
+        """After a restart: VM capsules that still ran something died with the previous node
+        actor. Boot those whose restart policy asks for it again; end the others in Error
+        (a capsule whose apps had all ended stays as it was)."""
         for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
-            if cap.capsule.runtime != "vm":
+            alive = cap.status is ContainerStatus.CREATING or any(m.get("status") == ContainerStatus.RUNNING.value for m in cap.members.values() if not m.get("init"))
+            if cap.capsule.runtime != "vm" or not alive:
                 continue
             if cap.restart_policy == "no":
                 self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason="its VM ended with the node actor's restart (restart policy Never)")

@@ -45,6 +45,12 @@ def _restart_policy(spec: dict) -> dict | None:
     return out
 
 
+def _vm_restart(spec: dict) -> str:
+    """A Zun container's restart policy as the guest applies it to its command: no, on-failure or always."""
+    name = (_restart_policy(spec) or {}).get("Name", "no")
+    return "always" if name in ("always", "unless-stopped") else name
+
+
 def long_running_options(c: Container) -> LongRunning:
     spec = c.spec
     entrypoint = spec.get("entrypoint")
@@ -129,7 +135,7 @@ class ContainerHost:
             self.remove_stale_copies(c.uuid)
             cpus, mems = self.cpuset_for(c.uuid, c.capsule)
             if c.capsule.runtime == "vm":  # a VM, not a Docker container: its id routes operations to VmOps
-                cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)))
+                cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)), restart=_vm_restart(c.spec))
             elif c.capsule.runtime == "nova":  # on a Nova server's engine: its id routes operations to NovaOps
                 cid = self._nova_ops().create(c.uuid, c.project_id, main, name=f"{self.runtime.instance}-{c.uuid}", labels=labels, long_running=long_running_options(c))
                 self._inject_files(c, cid)
@@ -316,6 +322,23 @@ class ContainerHost:
                     pass
             self._remove_engine_container(c)
         self._forget(c)
+
+    def reboot_vm_containers(self) -> None:
+        """After a restart: the VMs of Zun containers died with the previous node actor. Each is
+        known again (start works); a running one boots again if its restart policy says so, else
+        it is Stopped saying why."""
+        for c in self.store.list_containers(project_id=None, host=self.name):
+            if not (c.container_id or "").startswith(VM_PREFIX):
+                continue
+            restart = _vm_restart(c.spec)
+            running = c.status is ContainerStatus.RUNNING
+            self.vm_ops.create(c.uuid, c.capsule, restart=restart, lost=running)
+            if running and restart != "no":
+                log.info("booting the VM of container %s again after a node actor restart", c.uuid)
+                self.store.update_container(c.uuid, task_state="container_starting")  # the sync leaves it alone meanwhile
+                threading.Thread(target=self.container_action, args=(c.uuid, "start", {}), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
+            elif running:
+                self._refresh(c.uuid)  # Stopped, saying why
 
     # -- watching ---------------------------------------------------------
     def sync_containers(self) -> None:

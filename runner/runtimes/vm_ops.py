@@ -28,10 +28,14 @@ class VmOps:
         self.vm = vm
         self._specs: dict[str, tuple[CapsuleSpec, str]] = {}  # id -> (spec, restart policy)
         self._runs: dict[str, VmRun] = {}
+        self._lost: set[str] = set()  # ran under the previous node actor, not booted since
 
-    def create(self, uuid: str, spec: CapsuleSpec, *, restart: str = "no") -> str:
+    def create(self, uuid: str, spec: CapsuleSpec, *, restart: str = "no", lost: bool = False) -> str:
+        """Know a VM (not booted yet); ``lost``: it ran before this node actor started and died with the last one."""
         cid = f"{PREFIX}{uuid}"
         self._specs[cid] = (spec, restart)
+        if lost:
+            self._lost.add(cid)
         return cid
 
     def _run(self, cid: str) -> VmRun | None:
@@ -41,6 +45,8 @@ class VmOps:
 
     def state(self, cid: str) -> dict:
         run = self._run(cid)
+        if run is None and cid in self._lost:
+            return {"Status": "exited", "ExitCode": 137, "Error": "its VM ended with the node actor's restart"}
         if run is None:
             return {"Status": "created", "ExitCode": 0}
         code = run.exit_code()
@@ -53,6 +59,7 @@ class VmOps:
         if old is not None:
             old.remove()
         spec, restart = self._specs[cid]
+        self._lost.discard(cid)
         run = self._runs[cid] = VmRun(self.vm, capsule_id=cid.removeprefix(PREFIX), spec=spec, restart=restart)
         run.start()
 
@@ -98,6 +105,7 @@ class VmOps:
         if run is not None:
             run.remove()
         self._specs.pop(cid, None)
+        self._lost.discard(cid)
 
     def __getattr__(self, op: str) -> Any:  # exec, top, stats, archives, pause, update, commit
         def refuse(*_args: Any, **_kwargs: Any) -> Any:

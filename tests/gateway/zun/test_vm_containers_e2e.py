@@ -103,3 +103,35 @@ def _gone(uuid: str) -> bool:
             return False
         time.sleep(0.2)
     return True
+
+
+def test_vm_containers_after_a_node_actor_restart(zunray, ray_driver):
+    """Their VMs die with the node actor: one with a restart policy boots again by itself; one
+    without is Stopped saying why, and starts again when asked."""
+    import ray
+
+    from actors.bootstrap import node_actor_name
+
+    body = {"image": "busybox:latest", "command": ["sh", "-c", "echo booted; sleep 300"], "cpu": 0.5, "memory": 64, "runtime": "vm"}
+    kept = zunray.http.post("/v1/containers?run=true", json={**body, "name": "vm-kept", "restart_policy": {"Name": "always"}}, headers=ZUN).json()["uuid"]
+    plain = zunray.http.post("/v1/containers?run=true", json={**body, "name": "vm-plain"}, headers=ZUN).json()["uuid"]
+    try:
+        host = zunray.container_until(kept, "Running")["host"]
+        zunray.container_until(plain, "Running")
+        [old_kept] = qemu_pids(kept)
+        ray.kill(ray.get_actor(node_actor_name(host), namespace=zunray.settings.ray_namespace), no_restart=False)
+        stopped = zunray.container_until(plain, "Stopped")
+        assert "its VM ended with the node actor's restart" in stopped["status_reason"]
+        deadline = time.monotonic() + 60
+        while qemu_pids(kept) in ([], [old_kept]):
+            assert time.monotonic() < deadline, "the VM with a restart policy was not booted again"
+            time.sleep(0.3)
+        zunray.container_until(kept, "Running")
+        zunray.container_logs_until(kept, "booted")
+        assert not qemu_pids(plain)  # its old QEMU died with the node actor; nothing booted it again
+        assert zunray.http.post(f"/v1/containers/{plain}/start", headers=ZUN).status_code == 202
+        zunray.container_until(plain, "Running")
+    finally:
+        zunray.delete_container(kept)
+        zunray.delete_container(plain)
+    assert not qemu_pids(kept) and not qemu_pids(plain)
