@@ -17,12 +17,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from docker.tls import TLSConfig
-
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
 from actors.node_metering import Metering
+from actors.node_nova import NovaHost, nova_pool
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
@@ -31,11 +30,8 @@ from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
-from runner.runtimes.nova import NovaRun, NovaServers
-from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova import NovaRun
 from runner.runtimes.nova_ops import NovaOps
-from runner.runtimes.nova_ops import split as split_nova_id
-from runner.runtimes.nova_pool import ServerPool
 from runner.runtimes.vm import VmRun, VmRuntime
 from runner.runtimes.vm_ops import VmOps
 from runner.settings import Settings
@@ -52,7 +48,7 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
+class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
     """One per host: runs the jobs, Zun containers, capsules and function instances placed on it."""
 
     def __init__(
@@ -70,7 +66,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self.runtime = runtime
         self.networks = ProjectNetworks(runtime)
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
-        self.nova_pool = self._build_nova_pool(settings, name, runtime)  # None without a Nova endpoint
+        self.nova_pool = nova_pool(settings, name, runtime)  # None without a Nova endpoint
         self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
         self.vm = VmRuntime(
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", run_dir=settings.data_dir / "vm-runs" / name,
@@ -90,23 +86,6 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
         self._meter_lock = threading.Lock()  # a metering tick and a capsule's last record never overlap
         self.reconcile()
-
-    @staticmethod
-    def _build_nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPool | None:
-        if not settings.nova_url:
-            return None
-        certs = settings.nova_engine_cert_path
-        tls = TLSConfig(client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")), ca_cert=str(certs / "ca.pem"), verify=True) if certs else None
-        return ServerPool(
-            NovaServers(settings, node=name),
-            lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes, tls=tls),
-            scope=settings.nova_server_scope, idle_s=settings.nova_idle_s, per_server=settings.nova_capsules_per_server,
-        )
-
-    def _nova_pool(self) -> ServerPool:
-        if self.nova_pool is None:
-            raise Unavailable(f"host {self.name} has no Nova endpoint configured (nova_url)")
-        return self.nova_pool
 
     def object_lock(self, uuid: str) -> threading.Lock:
         """Serialises create/act/delete on one Zun container or capsule."""
@@ -394,28 +373,6 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering):
         for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)
-
-    def _adopt_nova_servers(self) -> None:
-        """The Nova servers this node made: those its Zun containers are on, and the idle shared ones, come
-        back into its pool; the rest (their jobs ended with the previous actor) are deleted."""
-        if self.nova_pool is None:
-            return
-        holders: dict[str, set[str]] = defaultdict(set)
-        for ctr in self.store.list_containers(project_id=None, host=self.name):
-            if ctr.container_id and ctr.container_id.startswith(NOVA_PREFIX):
-                holders[split_nova_id(ctr.container_id)[0]].add(ctr.uuid)
-        for cap in self.store.list_capsules(project_id=None, host=self.name):
-            if cap.capsule.runtime == "nova" and (server_id := self._nova_server_of(cap)):
-                holders[server_id].add(cap.uuid)
-        try:
-            self.nova_pool.adopt(holders)
-        except ZunrayError:
-            log.exception("cannot take back this node's Nova servers")
-
-    def reap_nova_servers(self) -> None:
-        """Timer: shared Nova servers idle for nova_idle_s are deleted."""
-        if self.nova_pool is not None:
-            self.nova_pool.reap()
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)
