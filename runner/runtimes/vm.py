@@ -3,12 +3,15 @@
 The guest runs Debian's cloud kernel (``scripts/fetch_vm_kernel.sh`` unpacks it
 with ``dpkg -x``; no boot loader) and an initramfs made of the capsule's image
 (``runner/runtimes/vm_image.py``). cpus and memory become vcpus and guest
-memory; output and the exit code come back over the serial console. A guest
-that does not reach init within ``vm_boot_timeout_s`` is killed and fails with
-its last console lines. The guest's memory is what the capsule asked for plus
-its kernel's share and its containers' root files (they live in RAM). QEMU gets SIGKILL when its node actor dies (no VM
-outlives what started it), and its temporary files go with the capsule (or,
-after a crash, when the next node actor starts: they live in ``run_dir``).
+memory; output and the exit code come back over the serial console, QEMU's
+stdout, read by a thread as it comes into a bounded ``Console`` (each
+container's last ``log_max_bytes``). A guest that does not reach init within
+``vm_boot_timeout_s`` is killed and fails with its last console lines. The
+guest's memory is what the capsule asked for plus its kernel's share and its
+containers' root files (they live in RAM). QEMU gets SIGKILL when its node
+actor dies (no VM outlives what started it), and its temporary files go with
+the capsule (or, after a crash, when the next node actor starts: they live in
+``run_dir``).
 
 A whole capsule runs in one VM: its init containers, then its app containers
 together, each in a root of its own made from its image (see ``vm_image``).
@@ -33,11 +36,11 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from runner.capsule_run import InitFailed
 from runner.errors import RuntimeFailure
 from runner.models import CapsuleSpec
 from runner.runtimes.docker import DockerRuntime
-from runner.capsule_run import InitFailed
-from runner.runtimes.vm_image import BOOTED, GuestPlan, parse_console, rootfs_cpio
+from runner.runtimes.vm_image import Console, GuestPlan, rootfs_cpio
 
 QEMU = "qemu-system-x86_64"
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
@@ -137,11 +140,27 @@ class VmRun:
         self._names = [c.name for c in (*spec.init_containers, *spec.containers)]  # guest index -> name
         self._dir: Path | None = None
         self._proc: subprocess.Popen | None = None
+        self._said = Console(max_bytes=vm.docker.log_max_bytes)  # the serial console, read as it comes (bounded)
+        self._said_lock = threading.Lock()
+        self._console_ended = threading.Event()
 
-    @property
-    def _console(self) -> Path:
-        assert self._dir is not None
-        return self._dir / "console.log"
+    def _read_console(self) -> None:
+        """QEMU's serial console (its stdout) into ``_said`` until QEMU ends."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        try:
+            while data := os.read(fd, 1 << 16):
+                with self._said_lock:
+                    self._said.feed(data)
+        finally:
+            with self._said_lock:
+                self._said.close()
+            self._proc.stdout.close()
+            self._console_ended.set()
+
+    def _booted(self) -> bool:
+        with self._said_lock:
+            return self._said.booted
 
     def start(self, *, deadline: float | None = None) -> bool:
         """Boot the VM; returns once its init runs. False if ``deadline`` passed first."""
@@ -165,13 +184,14 @@ class VmRun:
             "-kernel", str(self.vm.kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
         ]
-        with open(self._console, "wb") as console:
-            self._proc = self.vm.spawn(cmd, stdout=console)
+        self._proc = self.vm.spawn(cmd, stdout=subprocess.PIPE)
+        threading.Thread(target=self._read_console, name=f"vm-console-{self.capsule_id[:8]}", daemon=True).start()
         boot_by = time.monotonic() + self.vm.boot_timeout_s
-        while BOOTED.encode() not in self._console.read_bytes():
-            if self._proc.poll() is not None:
-                if BOOTED.encode() in self._console.read_bytes():
-                    break  # booted, ran and powered off between the two looks: wait() tells how it ended
+        while not self._booted():
+            if self._console_ended.is_set():  # QEMU ended; the console was read to its end
+                if self._booted():
+                    break  # booted, ran and powered off between two looks: wait() tells how it ended
+                self._proc.wait(timeout=10)
                 raise RuntimeFailure(f"the VM stopped before its init ran (QEMU exit {self._proc.returncode}); last console lines: {self._tail()}")
             if time.monotonic() > boot_by:
                 self.kill()
@@ -184,11 +204,11 @@ class VmRun:
     def wait(self, *, deadline: float | None = None) -> int | None:
         """The capsule's exit code (its first app's non-zero exit, else 0); None if ``deadline`` passed (the VM still runs)."""
         assert self._proc is not None
-        while self._proc.poll() is None:
+        while not self._console_ended.wait(POLL_S):  # the console ends when QEMU does
             if deadline is not None and time.time() > deadline:
                 return None
-            time.sleep(POLL_S)
-        said = parse_console(self._console.read_bytes())
+        self._proc.wait(timeout=10)
+        said = self._said  # complete: nothing feeds it any more
         if said.missing is not None:
             index, what = said.missing
             whose = f"container {self._names[index]}: " if len(self._names) > 1 else ""
@@ -201,7 +221,7 @@ class VmRun:
 
     def exit_code(self) -> int | None:
         """None while the VM runs; then its capsule's exit code (-1 when it gave none)."""
-        if self._proc is None or self._proc.poll() is None:
+        if self._proc is None or not self._console_ended.is_set():
             return None
         try:
             return self.wait()
@@ -210,31 +230,30 @@ class VmRun:
 
     def app_states(self) -> dict[str, str]:
         """Each app container's Docker-like state: running, or exited once it ended (and no restart is under way)."""
-        said = parse_console(self._console.read_bytes()) if self._dir is not None and self._console.exists() else None
-        alive = self._proc is not None and self._proc.poll() is None
+        alive = self._proc is not None and not self._console_ended.is_set()
         first_app = len(self.spec.init_containers)
-        states = {}
-        for index, name in enumerate(self._names[first_app:], start=first_app):
-            running = alive and said is not None and (index in said.apps_running or index not in said.app_exits)
-            states[name] = "running" if running else "exited"
-        return states
+        with self._said_lock:
+            said = self._said
+            return {
+                name: "running" if alive and (index in said.apps_running or index not in said.app_exits) else "exited"
+                for index, name in enumerate(self._names[first_app:], start=first_app)
+            }
 
     def logs(self) -> bytes:
-        """What the containers wrote; with several, each under a header (as ``CapsuleRun.logs``)."""
-        if self._dir is None or not self._console.exists():
-            return b""
-        output = parse_console(self._console.read_bytes()).output or {}
+        """What the containers wrote (the last ``log_max_bytes`` of each); with several, each under a header (as ``CapsuleRun.logs``)."""
+        with self._said_lock:
+            per_container = [self._said.lines_of(i) for i in range(len(self._names))]
         if len(self._names) == 1:
-            return b"".join(line + b"\n" for line in output.get(0, []))
-        return b"".join(f"==> {name} <==\n".encode() + b"".join(line + b"\n" for line in output.get(i, [])) for i, name in enumerate(self._names))
+            return b"".join(line + b"\n" for line in per_container[0])
+        return b"".join(f"==> {name} <==\n".encode() + b"".join(line + b"\n" for line in lines) for name, lines in zip(self._names, per_container, strict=True))
 
     def _tail(self) -> str:
-        """The console's last lines, without the firmware's terminal escapes."""
-        text = self._console.read_bytes().decode(errors="replace") if self._dir and self._console.exists() else ""
-        lines = [line for line in ANSI_ESCAPE.sub("", text).replace("\r", "").splitlines() if line.strip()]
-        panic = [line.strip() for line in lines if "Kernel panic" in line]
+        """The console's last lines, without the firmware's terminal escapes (a kernel panic first)."""
+        with self._said_lock:
+            raw, panic = list(self._said.tail), self._said.panic
+        lines = [line for line in (ANSI_ESCAPE.sub("", r.decode(errors="replace")) for r in raw) if line.strip()]
         tail = " | ".join(lines)[-CONSOLE_TAIL:] or "(nothing)"
-        return f"{panic[0]} ... {tail}" if panic else tail
+        return f"{panic.decode(errors='replace')} ... {tail}" if panic else tail
 
     def oom_killed(self) -> bool:
         return False
@@ -245,7 +264,7 @@ class VmRun:
             self._proc.wait(timeout=10)
 
     def remove(self) -> None:
-        """Stop QEMU and delete the VM's files (initrd, console log)."""
+        """Stop QEMU and delete the VM's files (its initrd)."""
         self.kill()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

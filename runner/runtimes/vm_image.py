@@ -28,6 +28,7 @@ import shlex
 import stat
 import tarfile
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,42 +183,83 @@ class GuestPlan:
         return buf.getvalue()
 
 
-@dataclass
 class Console:
-    """What the guest said on its serial console, read back by container."""
+    """What the guest says on its serial console, read line by line as it comes, by container.
 
-    booted: bool = False
-    output: dict[int, list[bytes]] | None = None  # container index -> its lines, in order
-    app_exits: dict[int, int] | None = None  # app container index -> its last exit code
-    apps_running: set[int] | None = None  # app containers started and not ended since
-    init_failed: tuple[int, int] | None = None  # (container index, exit code)
-    missing: tuple[int, str] | None = None  # (container index, the program or workdir it lacks)
-    exit_code: int | None = None
+    Bounded: each container keeps its last ``max_bytes`` of output, and the console its last
+    ``TAIL_LINES`` lines (for error messages), however long the guest runs.
+    """
 
+    TAIL_LINES = 40
 
-def parse_console(raw: bytes) -> Console:
-    """Split the console into each container's lines and the markers (terminal escapes and kernel lines dropped)."""
-    out = Console(output={}, app_exits={}, apps_running=set())
-    for line in raw.replace(b"\r", b"").split(b"\n"):
-        if not out.booted:
-            out.booted = BOOTED.encode() in line  # after the firmware's own output, on the same line
-            continue
+    def __init__(self, *, max_bytes: int = 1 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.booted = False
+        self.output: dict[int, deque[bytes]] = {}  # container index -> its last lines, in order
+        self._sizes: dict[int, int] = {}
+        self.app_exits: dict[int, int] = {}  # app container index -> its last exit code
+        self.apps_running: set[int] = set()  # app containers started and not ended since
+        self.init_failed: tuple[int, int] | None = None  # (container index, exit code)
+        self.missing: tuple[int, str] | None = None  # (container index, the program or workdir it lacks)
+        self.exit_code: int | None = None
+        self.tail: deque[bytes] = deque(maxlen=self.TAIL_LINES)  # the console's last lines, as they were
+        self.panic: bytes | None = None  # the kernel's first panic line
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        """Take more of the console; complete lines are read at once."""
+        *lines, self._partial = (self._partial + data).replace(b"\r", b"").split(b"\n")
+        for line in lines:
+            self._line(line)
+
+    def close(self) -> None:
+        """The console ended: its last, unfinished line counts too."""
+        if self._partial:
+            self._line(self._partial)
+            self._partial = b""
+
+    def lines_of(self, index: int) -> list[bytes]:
+        return list(self.output.get(index, ()))
+
+    def _line(self, line: bytes) -> None:
+        if line.strip():
+            self.tail.append(line)
+        if self.panic is None and b"Kernel panic" in line:
+            self.panic = line.strip()
+        if not self.booted:
+            self.booted = BOOTED.encode() in line  # after the firmware's own output, on the same line
+            return
         if line.startswith(TAG.encode()):
             index, _, text = line[len(TAG) :].partition(b"|")
             if index.isdigit():
-                out.output.setdefault(int(index), []).append(text)
-                if text.startswith(MISSING.encode()):
-                    _, n, what = text.decode(errors="replace").split(" ", 2)
-                    out.missing = (int(n), what)
-            continue
+                self._keep(int(index), text)
+                if text.startswith(MISSING.encode()) and len(parts := text.decode(errors="replace").split(" ", 2)) == 3 and parts[1].isdigit():
+                    self.missing = (int(parts[1]), parts[2])
+            return
         words = line.decode(errors="replace").split()
+        if not all(w.lstrip("-").isdigit() for w in words[1:]):
+            return  # not a marker (markers carry numbers only): a kernel line
         if len(words) == 2 and words[0] == APP_START:
-            out.apps_running.add(int(words[1]))
+            self.apps_running.add(int(words[1]))
         elif len(words) == 3 and words[0] == APP_EXIT:
-            out.app_exits[int(words[1])] = int(words[2])
-            out.apps_running.discard(int(words[1]))
+            self.app_exits[int(words[1])] = int(words[2])
+            self.apps_running.discard(int(words[1]))
         elif len(words) == 3 and words[0] == INIT_FAILED:
-            out.init_failed = (int(words[1]), int(words[2]))
+            self.init_failed = (int(words[1]), int(words[2]))
         elif len(words) == 2 and words[0] == EXIT:
-            out.exit_code = int(words[1])
-    return out
+            self.exit_code = int(words[1])
+
+    def _keep(self, index: int, text: bytes) -> None:
+        lines = self.output.setdefault(index, deque())
+        lines.append(text)
+        self._sizes[index] = self._sizes.get(index, 0) + len(text) + 1
+        while self._sizes[index] > self.max_bytes and len(lines) > 1:
+            self._sizes[index] -= len(lines.popleft()) + 1
+
+
+def parse_console(raw: bytes, *, max_bytes: int = 1 << 20) -> Console:
+    """A whole console at once (tests, tools)."""
+    console = Console(max_bytes=max_bytes)
+    console.feed(raw)
+    console.close()
+    return console

@@ -16,7 +16,7 @@ from runner.errors import InvalidSpec, RuntimeFailure
 from runner.models import CapsuleSpec, ContainerSpec, Resources, VolumeMount
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm import CACHE_SUFFIX, QEMU, VmRun, VmRuntime
-from runner.runtimes.vm_image import GuestPlan, parse_console
+from runner.runtimes.vm_image import Console, GuestPlan, parse_console
 from runner.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
@@ -118,7 +118,18 @@ def test_the_console_is_read_back_by_container(console, expected):
     said = parse_console(console)
     assert said.booted
     for field, value in expected.items():
-        assert getattr(said, field) == value, field
+        got = {i: said.lines_of(i) for i in said.output} if field == "output" else getattr(said, field)
+        assert got == value, field
+
+
+def test_the_console_keeps_a_bounded_tail_of_each_container_fed_in_pieces():
+    said = Console(max_bytes=20)
+    said.feed(b"ZUNRAY-BOOTED\nZR|0|first line\nZR|0|sec")
+    assert said.lines_of(0) == [b"first line"]  # the unfinished line waits for its end
+    said.feed(b"ond line\nZR|0|third line\nZUNRAY-EXIT 0\n")
+    assert said.lines_of(0) == [b"third line"] and said.exit_code == 0  # older lines dropped past 20 bytes
+    said.feed(b"ZUNRAY-EXIT not-a-number\n")  # never raises on a line it cannot read
+    assert said.exit_code == 0
 
 
 def test_an_environment_name_a_shell_cannot_set_is_refused_not_run():
