@@ -262,6 +262,7 @@ class VmRun:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait(timeout=10)
+            self._console_ended.wait(5)  # read to its end: the VM's state says exited from now on
 
     def remove(self) -> None:
         """Stop QEMU and delete the VM's files (its initrd)."""
