@@ -73,3 +73,15 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
     done = zunray.wait(job["id"], timeout_s=60)
     assert done["status"] == "Failed" and "node actor restarted" in done["status_reason"]
     assert not list((zunray.settings.data_dir / "vm-runs").glob(vm_files))  # the next node actor removed what the VM left
+
+
+def test_the_cli_submits_a_vm_job(zunray, monkeypatch, capsys):
+    from runner.cli import main as cli_main
+
+    for key, value in zunray.settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    assert cli_main(["submit", "--runtime", "vm", "--memory-mb", "128", "busybox:latest", "--", "echo", "from the cli in a vm"]) == 0
+    out = capsys.readouterr().out
+    assert "from the cli in a vm" in out and "Succeeded" in out, out
+    job_id = out.split()[1]
+    assert zunray.http.get(f"/v1/jobs/{job_id}").json()["runtime"] == "vm"
