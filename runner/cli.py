@@ -45,8 +45,9 @@ def _progress(job: dict, started: float) -> str:
     return f"[{time.monotonic() - started:6.1f}s] {job['status']:<9} {job['status_reason']}"
 
 
-def wait_and_show(client: httpx.Client, job_id: str, *, out=sys.stdout) -> dict:  # noqa: ANN001
-    """Follow a job to its end, printing each change, then its logs."""
+def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
+    """Follow a job to its end, printing each change, then its logs (to ``out``, else the stdout of the moment)."""
+    out = out or sys.stdout  # looked up now: a default bound at import keeps a stdout that was since replaced
     started = time.monotonic()
     last = None
     while True:
