@@ -146,12 +146,15 @@ class CapsuleHost:
             except ZunrayError:
                 log.exception("cannot follow capsule %s", cap.uuid)
                 continue
-            states = {c.labels.get("zunray.container"): c.state for c in found if c.labels.get("zunray.role") == "app"}
-            members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
-            running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
-            status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
-            if members != cap.members or status is not cap.status:
-                self.store.update_capsule(cap.uuid, members=members, status=status)
+            self._follow_apps(cap, {c.labels.get("zunray.container"): c.state for c in found if c.labels.get("zunray.role") == "app"})
+
+    def _follow_apps(self, cap: Capsule, states: dict[str, str]) -> None:
+        """The app containers' Docker-like states (name -> running/exited/...) into the capsule's members and status."""
+        members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
+        running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
+        status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
+        if members != cap.members or status is not cap.status:
+            self.store.update_capsule(cap.uuid, members=members, status=status)
 
     def _sync_vm_capsule(self, cap: Capsule) -> None:
         cid = f"{VM_PREFIX}{cap.uuid}"
@@ -167,11 +170,7 @@ class CapsuleHost:
                 members = {name: {**info, "status": ContainerStatus.ERROR.value} for name, info in cap.members.items()}
                 self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=failure, members=members)
             return
-        members = {name: {**info, "status": DOCKER_STATES.get(states.get(name, ""), ContainerStatus.UNKNOWN).value} if not info.get("init") else info for name, info in cap.members.items()}
-        running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
-        status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
-        if members != cap.members or status is not cap.status:
-            self.store.update_capsule(cap.uuid, members=members, status=status)
+        self._follow_apps(cap, states)
 
     def reboot_vm_capsules(self) -> None:
         """After a restart: VM capsules that still ran something died with the previous node

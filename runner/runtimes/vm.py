@@ -167,7 +167,8 @@ class VmRun:
         containers = (*self.spec.init_containers, *self.spec.containers)
         for c in containers:
             self.vm.docker.ensure_image(c.image, c.pull_policy)
-        image_ids = tuple(self.vm.docker.image_id(c.image) for c in containers)
+        ids = {image: self.vm.docker.image_id(image) for image in dict.fromkeys(c.image for c in containers)}  # one look per image
+        image_ids = tuple(ids[c.image] for c in containers)
         self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir))
         initrd = self._dir / "initrd"
         parts = {image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)}  # each image's files once

@@ -7,7 +7,8 @@ boots the VM (a container's command runs as the guest's only program; a
 capsule's containers run as ``vm_image`` describes), stop and kill power it
 off, logs read its console; what a VM cannot do (exec, top, stats, archives,
 pause, live resize, commit) is refused with a clear 409. VMs end with their
-node actor: this registry starts empty after a restart.
+node actor: after a restart the node registers its VMs again (``lost``: they
+show as exited until booted again).
 """
 
 from __future__ import annotations
