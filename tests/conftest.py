@@ -23,6 +23,9 @@ from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.networks import remove_project_networks
 from runner.settings import Settings
 
+# the real Keystone and the stack that authenticates against it (shared by the Keystone tests and tests/security)
+pytest_plugins = ["tests.tenancy"]
+
 
 def free_port(low: int = 0) -> int:
     if low:

@@ -1,6 +1,9 @@
 """A real Keystone (PyPI keystone, SQLite, gunicorn on loopback) and a Zunray
 stack that authenticates against it, with two projects set up through
-Keystone's own API: p1 (alice: member, carol: admin) and p2 (bob: member)."""
+Keystone's own API: p1 (alice: member, carol: admin) and p2 (bob: member).
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py): the Keystone tests
+and the attack suite in tests/security share one Keystone and one stack."""
 
 from __future__ import annotations
 
