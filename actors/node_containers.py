@@ -21,7 +21,8 @@ from typing import Any
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
-from runner.runtimes.docker import LongRunning
+from runner.mounts import docker_binds
+from runner.runtimes.docker import LABEL, LongRunning
 from runner.runtimes.docker_ops import ContainerOps
 from runner.runtimes.nova_ops import NovaOps
 from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
@@ -51,12 +52,12 @@ def _vm_restart(spec: dict) -> str:
     return "always" if name in ("always", "unless-stopped") else name
 
 
-def long_running_options(c: Container) -> LongRunning:
+def long_running_options(c: Container, *, instance: str) -> LongRunning:
     spec = c.spec
     entrypoint = spec.get("entrypoint")
     if isinstance(entrypoint, str):
         entrypoint = entrypoint.split()
-    volumes = [f"{m['source']}:{m['destination']}" for m in spec.get("mounts") or () if m.get("type", "volume") == "volume" and m.get("source")]
+    volumes, _ = docker_binds(spec.get("mounts") or [], instance=instance, project_id=c.project_id)
     healthcheck = None
     if hc := spec.get("healthcheck"):
         seconds = 1_000_000_000
@@ -137,7 +138,7 @@ class ContainerHost:
             if c.capsule.runtime == "vm":  # a VM, not a Docker container: its id routes operations to VmOps
                 cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)), restart=_vm_restart(c.spec))
             elif c.capsule.runtime == "nova":  # on a Nova server's engine: its id routes operations to NovaOps
-                cid = self._nova_ops().create(c.uuid, c.project_id, main, name=f"{self.runtime.instance}-{c.uuid}", labels=labels, long_running=long_running_options(c))
+                cid = self._nova_ops().create(c.uuid, c.project_id, main, name=f"{self.runtime.instance}-{c.uuid}", labels=labels, long_running=long_running_options(c, instance=self.runtime.instance))
                 self._inject_files(c, cid)
             else:
                 cid = self._create_docker_container(c, main, labels, cpus, mems)
@@ -156,13 +157,16 @@ class ContainerHost:
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
 
     def _create_docker_container(self, c: Container, main, labels: dict, cpus: str | None, mems: str | None) -> str:  # noqa: ANN001
+        _, volumes = docker_binds(c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id)
+        for name in volumes:  # labelled, so that they can be found per project (Docker would make them bare)
+            self.runtime.create_volume(name, labels={f"{LABEL}.instance": self.runtime.instance, f"{LABEL}.project": c.project_id})
         cid = self.runtime.create(
             main,
             name=f"{self.runtime.instance}-{c.uuid}",
             labels=labels,
             runtime=c.capsule.runtime,
             network_mode=self.networks.resolve(c.capsule.network, c.project_id),
-            long_running=replace(long_running_options(c), cpuset_cpus=cpus or None, cpuset_mems=mems),
+            long_running=replace(long_running_options(c, instance=self.runtime.instance), cpuset_cpus=cpus or None, cpuset_mems=mems),
         )
         self._inject_files(c, cid)
         return cid

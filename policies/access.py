@@ -18,7 +18,7 @@ DEFAULT_RULES: dict[str, str] = {
     "container:create:runtime": "admin",
     "container:create:image_pull_policy": "admin",
     "container:create:host_network": "admin",
-    "container:create:bind_mounts": "admin",
+    "container:create:host_mounts": "admin",  # host paths as mount sources (members: their project's volumes only)
     "container:delete_force": "admin",
     "container:get_all_all_projects": "admin",
     "capsule:get_all_all_projects": "admin",

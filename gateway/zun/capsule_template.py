@@ -17,15 +17,24 @@ from typing import Any
 from gateway.schemas import IMAGE_RE
 from gateway.zun.views import command_list, cpu, memory_mb
 from runner.containers import Capsule
-from runner.errors import InvalidSpec
+from runner.errors import Forbidden, InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources, VolumeMount
+from runner.mounts import HOST_MOUNTS_RULE, VOLUME_NAME_RE
 
 RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 RUNTIMES = ("runc", "vm", "nova")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 CONTAINER_KEYS = {"name", "image", "command", "args", "resources", "ports", "volumeMounts", "env", "workDir", "imagePullPolicy", "stdin", "tty"}
+HOST_PATH_KEYS = frozenset({"hostPath", "host_path"})
 DEFAULT_CPU = 0.5
 DEFAULT_MEMORY_MB = 256
+
+
+def _volumes(spec: dict) -> list:
+    volumes = spec.get("volumes") or []
+    if not isinstance(volumes, list):
+        raise InvalidSpec("spec.volumes must be a list", field="spec.volumes")
+    return volumes
 
 
 def _need(obj: dict, key: str, where: str, kind: type) -> Any:
@@ -77,7 +86,7 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
     )
 
 
-def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsule:  # noqa: ANN001
+def capsule_from_body(body: Any, *, caller, may_mount_host: bool = False, network: str | None = None) -> Capsule:  # noqa: ANN001
     if not isinstance(body, dict) or "template" not in body:
         raise InvalidSpec("'template' is a required property", field="template")
     if set(body) - {"template"}:
@@ -99,9 +108,13 @@ def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsu
     if not containers:
         raise InvalidSpec("spec.containers needs at least one container", field="spec.containers")
     volumes: set[str] = set()
-    for i, v in enumerate(spec.get("volumes") or []):
-        if not isinstance(v, dict) or not v.get("name"):
-            raise InvalidSpec(f"spec.volumes[{i}] needs a name", field=f"spec.volumes[{i}].name")
+    for i, v in enumerate(_volumes(spec)):
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str) or not VOLUME_NAME_RE.fullmatch(v["name"]):
+            raise InvalidSpec(f"spec.volumes[{i}] needs a name: letters, digits, '_', '.', '-' (at most 63)", field=f"spec.volumes[{i}].name")
+        if HOST_PATH_KEYS & set(v):
+            if not may_mount_host:
+                raise Forbidden(f"Policy doesn't allow {HOST_MOUNTS_RULE} to be performed: capsule volumes are the capsule's own")
+            raise InvalidSpec(f"spec.volumes[{i}]: capsule volumes are the capsule's own named volumes; host paths are not offered", field=f"spec.volumes[{i}]")
         volumes.add(v["name"])
     apps = tuple(_container(c, f"spec.containers[{i}]", volumes, i) for i, c in enumerate(containers))
     inits = tuple(_container(c, f"spec.initContainers[{i}]", volumes, len(apps) + i) for i, c in enumerate(spec.get("initContainers") or []))

@@ -18,6 +18,8 @@ from gateway.zun.views import as_bool, zun_time
 from runner.containers import Capsule
 from runner.errors import InvalidSpec
 from runner.models import ContainerSpec
+from policies.access import allowed
+from runner.mounts import HOST_MOUNTS_RULE
 
 router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
 
@@ -88,7 +90,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     except ValueError:
         raise InvalidSpec("the body is not valid JSON") from None
     cluster = request.app.state.cluster
-    cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
+    may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
+    cap = capsule_from_body(body, caller=caller, may_mount_host=may_mount_host, network="project" if request.app.state.settings.project_networks else None)
     if cap.capsule.runtime != "runc":
         enforce(request, "capsule:create:runtime")
     cluster.admit(cap.demand().memory_mb, field="spec.containers")

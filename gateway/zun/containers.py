@@ -19,11 +19,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.context import CallerDep, enforce, project_scope
+from policies.access import allowed
 from gateway.zun.create import container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from runner.containers import Container, check_action
 from runner.errors import Conflict, InvalidSpec, NotFound, ZunrayError
+from runner.mounts import HOST_MOUNTS_RULE
 from runner.store import Store
 
 router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
@@ -78,7 +80,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     raw = await request.body()
     cluster = request.app.state.cluster
     network = "project" if request.app.state.settings.project_networks else None
-    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), network=network)
+    may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
+    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), may_mount_host=may_mount_host, network=network)
     cluster.admit(c.resources.memory_mb, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import uuid
@@ -14,6 +12,7 @@ from gateway.zun.microversion import Version, check_param
 from gateway.zun.views import as_bool, command_list, cpu, memory_mb
 from runner.containers import Container
 from runner.errors import InvalidSpec
+from runner.mounts import parse_zun_mounts
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources
 
 BASE_FIELDS = frozenset(
@@ -29,7 +28,6 @@ PARAM_VERSIONS = {"auto_remove": "1.3", "runtime": "1.5", "hostname": "1.9", "mo
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_CPU = 1.0
-MAX_BIND_FILE_BYTES = 1 << 20
 DEFAULT_MEMORY_MB = 512
 
 
@@ -73,7 +71,7 @@ def _healthcheck(value: Any) -> dict | None:
     return out
 
 
-def container_from_body(raw: bytes, *, caller, version: Version, run: bool, network: str | None = None) -> Container:  # noqa: ANN001
+def container_from_body(raw: bytes, *, caller, version: Version, run: bool, may_mount_host: bool, network: str | None = None) -> Container:  # noqa: ANN001
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
@@ -109,19 +107,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
     pull = (body.get("image_pull_policy") or "ifnotpresent").lower()
     if pull not in ("ifnotpresent", "always", "never"):
         raise InvalidSpec("image_pull_policy must be ifnotpresent, always or never", field="image_pull_policy")
-    mounts = body.get("mounts") or []
-    for i, m in enumerate(mounts):
-        if not isinstance(m, dict) or not str(m.get("destination", "")).startswith("/"):
-            raise InvalidSpec(f"mounts[{i}] needs an absolute destination", field=f"mounts[{i}].destination")
-        kind = m.get("type", "volume")
-        if kind == "bind":  # Zun's file injection: the client sends the file's content, base64-encoded
-            try:
-                if len(base64.b64decode(m.get("source") or "", validate=True)) > MAX_BIND_FILE_BYTES:
-                    raise InvalidSpec(f"mounts[{i}]: the file is over {MAX_BIND_FILE_BYTES} bytes", field=f"mounts[{i}].source")
-            except binascii.Error:
-                raise InvalidSpec(f"mounts[{i}].source must be the file's content in base64", field=f"mounts[{i}].source") from None
-        elif kind != "volume":
-            raise InvalidSpec(f"mounts[{i}].type must be volume or bind", field=f"mounts[{i}].type")
+    mounts = parse_zun_mounts(body.get("mounts"), may_mount_host=may_mount_host)
     try:
         disk = int(body.get("disk") or 0)
     except (TypeError, ValueError):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from runner.containers import ContainerStatus
 from runner.errors import OverQuota
+from runner.models import CapsuleSpec
 from runner.store.base import StoreBase
 from runner.store.schema import capsules, containers, quota_classes, quotas
 
@@ -86,20 +87,13 @@ def _usage(conn: sa.Connection, project_id: str) -> dict[str, Any]:
     rows = list(conn.execute(sa.select(containers.c.capsule).where(containers.c.project_id == project_id, containers.c.status.in_(live))))
     rows += list(conn.execute(sa.select(capsules.c.capsule).where(capsules.c.project_id == project_id)))
     for (capsule,) in rows:
-        for c in capsule["containers"]:
-            r = c.get("resources", {})
-            used["containers"] += 1
-            used["cpu"] += float(r.get("cpu", 0))
-            used["memory"] += int(r.get("memory_mb", 0))
-            used["disk"] += int(r.get("disk_gb", 0))
+        for res, value in demand_of(CapsuleSpec.from_dict(capsule)).items():
+            used[res] += value
     return used
 
 
-def demand_of(capsule_spec) -> dict[str, float]:  # noqa: ANN001
-    """A capsule's quota demand: its containers counted one by one."""
-    return {
-        "containers": len(capsule_spec.containers),
-        "cpu": sum(c.resources.cpu for c in capsule_spec.containers),
-        "memory": sum(c.resources.memory_mb for c in capsule_spec.containers),
-        "disk": sum(c.resources.disk_gb for c in capsule_spec.containers),
-    }
+def demand_of(capsule_spec: CapsuleSpec) -> dict[str, float]:
+    """A capsule's quota demand: its app containers, and the resources placement
+    reserves for it (``CapsuleSpec.demand``: init containers at their peak)."""
+    peak = capsule_spec.demand()
+    return {"containers": len(capsule_spec.containers), "cpu": peak.cpu, "memory": peak.memory_mb, "disk": peak.disk_gb}
