@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from gateway import errors, metrics
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
+from gateway.content_type import RequireJson
 from gateway.limits import BodyLimit
 from gateway.request_id import RequestId
 from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, usage
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     errors.install(app)
     # outermost last: the body limit, then the request id (so that 401s carry it), then auth
+    app.add_middleware(RequireJson)
     app.add_middleware(Authenticate, settings=settings)
     app.add_middleware(RequestId)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
