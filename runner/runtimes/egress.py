@@ -96,6 +96,8 @@ class Firewall:
 
     def fence(self, bridge: str, hosts: Iterable[str] = ()) -> None:
         """Install (or rewrite) the bridge's rules; idempotent."""
+        if not self._run("-S", HOOK):
+            raise Unavailable(f"iptables has no {HOOK} chain (is Docker's iptables support off?): project networks cannot be fenced")
         chain = chain_name(self.instance, bridge)
         rules = chain_rules(chain, bridge, blocked=self.blocked, hosts=ipv4_hosts(hosts), resolvers=self.resolvers)
         script = "\n".join(["*filter", f":{chain} - [0:0]", *rules, "COMMIT", ""])
@@ -103,8 +105,6 @@ class Firewall:
         if done.returncode != 0:
             raise Unavailable(f"cannot install the egress rules of {bridge}: {done.stderr.strip()}")
         # the chain is complete before anything jumps to it
-        if not self._run("-S", HOOK):
-            raise Unavailable(f"iptables has no {HOOK} chain (is Docker's iptables support off?): project networks cannot be fenced")
         self._ensure(HOOK, "-i", bridge, "-j", chain)
         self._ensure("INPUT", "-i", bridge, "-j", "DROP")
 
