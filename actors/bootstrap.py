@@ -36,6 +36,7 @@ FUNCTION_TICK_S = 1.0
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0
 CONTAINER_SYNC_S = 2.0
+EGRESS_RECHECK_S = 60.0
 NOVA_REAP_S = 5.0  # how often idle shared Nova servers are looked for
 
 
@@ -111,12 +112,14 @@ class RayNode(NodeActor):
             settings=settings,
             finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind, name),
             instance_changed=lambda uuid: ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(uuid),
+            host_addresses=lambda: [n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")],
         )
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
         _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
+        _every(EGRESS_RECHECK_S, self.recheck_networks, "node-egress")  # hosts that joined; rules a firewall reload dropped
         if settings.nova_url:
             _every(NOVA_REAP_S, self.reap_nova_servers, "node-nova-reap")
         if settings.usage_metering:

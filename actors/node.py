@@ -17,6 +17,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+import requests
+from docker.errors import DockerException
+
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
@@ -29,6 +32,7 @@ from runner.errors import InvalidTransition, NotFound, RuntimeFailure, Unavailab
 from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.egress import Firewall, host_resolvers
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun
 from runner.runtimes.nova_ops import NovaOps
@@ -60,11 +64,13 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
         settings: Settings,
         finished: Callable[..., None],
         instance_changed: Callable[[str], None] = lambda uuid: None,
+        host_addresses: Callable[[], list[str]] = list,
     ) -> None:
         self.name = name
         self.store = store
         self.runtime = runtime
-        self.networks = ProjectNetworks(runtime)
+        firewall = Firewall(runtime.instance, blocked=settings.blocked_egress_cidrs, resolvers=host_resolvers())
+        self.networks = ProjectNetworks(runtime, firewall, hosts=host_addresses)  # host_addresses: the cluster's hosts
         self.pinning = CpuPinning(numa_nodes(), reserved_shared=settings.reserved_shared_cpus)
         self.nova_pool = nova_pool(settings, name, runtime)  # None without a Nova endpoint
         self.nova_ops = NovaOps(self.nova_pool, runtime) if self.nova_pool else None  # Zun containers on Nova servers
@@ -338,9 +344,17 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
             pass  # a sibling started it already
 
     # -- after a restart --------------------------------------------------
+    def recheck_networks(self) -> None:
+        """Project networks' firewall rules as they should be (missing after a reboot or a firewall reload)."""
+        try:
+            self.networks.recheck()
+        except (Unavailable, DockerException, requests.exceptions.RequestException) as exc:
+            log.error("the egress rules of project networks could not be checked: %s", exc)
+
     def reconcile(self) -> None:
         """Adopt this host's containers, end jobs whose containers are gone."""
         self._adopt_nova_servers()  # they do not need this host's engine
+        self.recheck_networks()  # before adopting: containers on project networks run again fenced
         try:
             found = self.runtime.managed(node=self.name)
         except Unavailable:

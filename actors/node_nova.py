@@ -28,6 +28,8 @@ def nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPo
     if not settings.nova_url:
         return None
     certs = settings.nova_engine_cert_path
+    if certs is None:  # Settings refuse this unless the operator said nova_insecure_engines
+        log.warning("Nova servers' Docker engines are reached over plain TCP (nova_insecure_engines): keep them on a network only this node reaches")
     tls = TLSConfig(client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")), ca_cert=str(certs / "ca.pem"), verify=True) if certs else None
     return ServerPool(
         NovaServers(settings, node=name),

@@ -36,7 +36,10 @@ def main() -> None:
     results = {}
     try:
         for scope in ("capsule", "project"):
-            settings = bench_settings(gateway_port=9621, ray_port=28383, nova_url=nova.url, nova_image="bench", nova_flavor="bench", nova_server_scope=scope, nova_idle_s=600)
+            settings = bench_settings(
+                gateway_port=9621, ray_port=28383, nova_url=nova.url, nova_image="bench", nova_flavor="bench", nova_server_scope=scope, nova_idle_s=600,
+                nova_insecure_engines=True,  # the stand-in's engines are plain TCP on loopback
+            )
             try:
                 stack.up(settings)
                 with httpx.Client(base_url=settings.gateway_url, timeout=180) as http:

@@ -8,6 +8,7 @@ environment itself: processes that Zunray spawns receive the settings through
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Literal
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     # Zun containers and capsules join their project's own network (fenced off from the host);
     # off: they get no network at all. Jobs choose per job ("network": "project").
     project_networks: bool = False
+    # what containers on project networks may not reach through the host (besides link-local and the hosts'
+    # own addresses, always blocked); their own network is exempt. IPv4 CIDRs; [] blocks only those two.
+    blocked_egress_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
     glance_url: str | None = None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
     docker_timeout_s: float = 60.0
 
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
     # a directory with ca.pem, cert.pem, key.pem (Docker's DOCKER_CERT_PATH layout): the servers' engines are
     # reached over TLS, their certificates checked against ca.pem (naming their IP), this node showing cert.pem
     nova_engine_cert_path: Path | None = None
+    # without cert path, engines are plain TCP: anyone on the servers' network runs containers as root there.
+    # Refused unless this is set (logged at the node's start).
+    nova_insecure_engines: bool = False
     nova_active_timeout_s: float = 300.0
     nova_server_scope: Literal["capsule", "project"] = "capsule"  # a server per capsule, or shared by a project's capsules on a node
     nova_idle_s: float = Field(300.0, ge=0)  # scope project: a server nobody uses is deleted after this long
@@ -141,6 +148,20 @@ class Settings(BaseSettings):
             missing = [n for n in ("ca.pem", "cert.pem", "key.pem") if not (self.nova_engine_cert_path / n).is_file()]
             if missing:
                 raise ValueError(f"nova_engine_cert_path {self.nova_engine_cert_path} has no {', '.join(missing)}")
+        elif self.nova_url and not self.nova_insecure_engines:
+            raise ValueError("Nova servers' engines would be plain TCP: set nova_engine_cert_path (TLS) or nova_insecure_engines=true")
+        return self
+
+    @model_validator(mode="after")
+    def _egress_cidrs(self) -> Settings:
+        """Blocked ranges are IPv4 networks (project networks are IPv4 only), written as iptables reads them."""
+        for cidr in self.blocked_egress_cidrs:
+            try:
+                net = ipaddress.ip_network(cidr)
+            except ValueError as exc:
+                raise ValueError(f"blocked_egress_cidrs: {cidr!r} is not a network ({exc})") from exc
+            if net.version != 4:
+                raise ValueError(f"blocked_egress_cidrs: {cidr!r} is not IPv4")
         return self
 
     @property

@@ -28,7 +28,10 @@ def nova(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory, nova):
-    settings = test_settings(tmp_path_factory.mktemp("nova-stack"), nova_url=nova.url, nova_image="debian-docker", nova_flavor="m1.small", nova_active_timeout_s=30)
+    settings = test_settings(
+        tmp_path_factory.mktemp("nova-stack"), nova_url=nova.url, nova_image="debian-docker", nova_flavor="m1.small", nova_active_timeout_s=30,
+        nova_insecure_engines=True,  # the stand-in's engines are plain TCP on loopback
+    )
     yield from run_stack(settings)
 
 
@@ -78,7 +81,7 @@ IDLE_S = 3.0
 def shared_cloud(tmp_path_factory, nova):
     settings = test_settings(
         tmp_path_factory.mktemp("nova-shared"), nova_url=nova.url, nova_image="debian-docker", nova_flavor="m1.small", nova_active_timeout_s=30,
-        nova_server_scope="project", nova_idle_s=IDLE_S, nova_capsules_per_server=2,
+        nova_server_scope="project", nova_idle_s=IDLE_S, nova_capsules_per_server=2, nova_insecure_engines=True,
     )
     yield from run_stack(settings)
 
