@@ -7,7 +7,8 @@ setup:
 demo: setup
 	.venv/bin/zunray demo
 
-test: setup
+test:
+	bash scripts/setup.sh --with-test-tools
 	.venv/bin/python -m pytest -q
 
 down:

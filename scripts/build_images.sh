@@ -4,6 +4,8 @@
 #   busybox:latest      from Debian's busybox-static, via docker import
 #   zunray/python:3.11  Debian's python3, via mmdebstrap + docker import
 set -euo pipefail
+SUDO="${SUDO:-}"
+docker() { $SUDO command docker "$@"; }
 
 if ! docker image inspect busybox:latest >/dev/null 2>&1; then
   echo "[images] building busybox:latest from busybox-static"
@@ -25,7 +27,10 @@ fi
 if ! docker image inspect zunray/python:3.11 >/dev/null 2>&1; then
   mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
     | grep -v security | awk '{print $2}' | grep -m1 debian || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
+  if [ -z "$mirror" ]; then
+    echo "[images] no Debian mirror in /etc/apt/sources.list*: configure apt, then run this again" >&2
+    exit 1
+  fi
   echo "[images] building zunray/python:3.11 from $mirror (about a minute, once)"
   mmdebstrap --quiet --variant=essential --include=python3 \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \

@@ -22,5 +22,8 @@ if all(runtimes.get(k) == v for k, v in RUNTIMES.items()):
 else:
     runtimes.update(RUNTIMES)
     path.parent.mkdir(parents=True, exist_ok=True)
+    backup = path.with_name(path.name + ".zunray-backup")
+    if path.exists() and not backup.exists():  # the operator's own file, kept once as it was
+        backup.write_bytes(path.read_bytes())
     path.write_text(json.dumps(config, indent=2) + "\n")
     print("changed")

@@ -13,7 +13,10 @@ fi
 echo "[vm-kernel] fetching $pkg"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download -qq "$pkg" 2>/dev/null)
+if ! (cd "$work" && apt-get download -qq "$pkg" 2>"$work/err"); then
+  echo "[vm-kernel] could not download $pkg ($(tail -1 "$work/err")); the vm runtime stays off" >&2
+  exit 0
+fi
 dpkg -x "$work"/*.deb "$work/x"
 mkdir -p "$dest"
 cp "$work"/x/boot/vmlinuz-* "$dest/vmlinuz.partial"
