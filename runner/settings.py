@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     max_schedules_per_project: int = Field(100, ge=-1)  # past it 403
     min_schedule_interval_s: int = Field(60, ge=-1)  # the shortest gap between two fire times of a schedule; shorter is 403
     max_log_followers_per_project: int = Field(20, ge=-1)  # open `logs?follow=true` streams, per gateway; past it 429
-    max_async_invocations_per_project: int = Field(1000, ge=-1)  # queued asynchronous invocations; past it 429
+    max_async_invocations_per_project: int = Field(1000, ge=-1)  # asynchronous invocations not yet ended; past it 429
     placement_per_project_per_round: int = Field(128, ge=1)  # waiting requests of one project a placement round considers
 
     # functions

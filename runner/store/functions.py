@@ -128,18 +128,19 @@ class FunctionQueries(StoreBase):
 
     # -- asynchronous invocations -----------------------------------------
     def create_invocation(self, values: dict[str, Any], *, max_queued: int = -1) -> dict[str, Any]:
-        """Record a Queued invocation; ``max_queued`` (>= 0) caps the project's queued ones (past it ``Throttled``)."""
+        """Record a Queued invocation; ``max_queued`` (>= 0) caps the project's that have not ended
+        (queued, or running: waiting for an instance counts as running) — past it ``Throttled``."""
         now = time.time()
         with self._write() as conn:
             if max_queued >= 0:
                 project = values["project_id"]
                 if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-invocations:{project}"})
-                waiting = sa.select(sa.func.count()).where(invocations.c.project_id == project, invocations.c.status == InvocationStatus.QUEUED.value)
-                queued = conn.execute(waiting).scalar_one()
-                if queued >= max_queued:
+                open_ = [InvocationStatus.QUEUED.value, InvocationStatus.RUNNING.value]
+                pending = conn.execute(sa.select(sa.func.count()).where(invocations.c.project_id == project, invocations.c.status.in_(open_))).scalar_one()
+                if pending >= max_queued:
                     raise Throttled(
-                        f"the project has {queued} asynchronous invocations queued, its limit (max_async_invocations_per_project)", retry_after_s=RETRY_AFTER_S
+                        f"the project has {pending} asynchronous invocations not yet ended, its limit (max_async_invocations_per_project)", retry_after_s=RETRY_AFTER_S
                     )
             conn.execute(invocations.insert().values(status=InvocationStatus.QUEUED.value, status_reason="queued", created_at=now, updated_at=now, **values))
         return self.get_invocation(values["uuid"])
