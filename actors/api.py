@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from runner import job_ops
+from runner.fair_share import caps_of
 from runner.functions.model import Function
 from runner.models import Job
 from runner.settings import Settings
@@ -44,7 +45,8 @@ class ApiActor:
     # -- jobs -------------------------------------------------------------
     def submit_job(self, project_id: str, user_id: str, fields: dict, submission_id: str | None = None) -> Job:
         job, _, to_place = job_ops.accept(
-            self.store, fields, project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=self.settings.default_timeout_s
+            self.store, fields, project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=self.settings.default_timeout_s,
+            caps=caps_of(self.store, self.settings, project_id),
         )
         for task in to_place:
             self.place(task.id)
@@ -79,7 +81,8 @@ class ApiActor:
     def invoke_async(self, project_id: str, user_id: str, name: str, payload: bytes) -> dict:
         fn = self.store.get_function(name, project_id=project_id)
         inv = self.store.create_invocation(
-            {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": project_id, "user_id": user_id, "payload": payload}
+            {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": project_id, "user_id": user_id, "payload": payload},
+            max_queued=caps_of(self.store, self.settings, project_id)["async_invocations"],
         )
         self.run_async(inv["uuid"])
         return inv

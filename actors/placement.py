@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from actors import requests
 from actors.requests import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
+from policies.fair_share import round_robin
 from policies.table import HostTable
 from runner.errors import ZunrayError
 from runner.models import JobStatus
@@ -313,9 +314,12 @@ class PlacementActor:
             return
         hosts = self._snapshot()
         usage: dict[str, tuple[dict, dict]] = {}  # project -> (used, limits), read once per round
-        for obj_id, req in list(self.pending.items()):
-            if req.not_before and req.not_before > now:
-                continue
+        due = ((obj_id, req.project_id) for obj_id, req in self.pending.items() if not (req.not_before and req.not_before > now))
+        considered = round_robin(due, per_project=self.settings.placement_per_project_per_round)
+        for obj_id in considered:
+            req = self.pending.get(obj_id)
+            if req is None:
+                continue  # dropped meanwhile (cancelled)
             decision = decide(req.demand, hosts, self.filters, self.scores, explain=False)
             self.decisions += 1
             if decision.host is None:
@@ -348,6 +352,9 @@ class PlacementActor:
                 for res, amount in req.quota.items():
                     usage[req.project_id][0][res] += amount
             self.dispatch(req.kind, decision.host, record)
+        for obj_id in considered:  # what still waits goes behind its project's others: the next round looks further
+            if obj_id in self.pending:
+                self.pending[obj_id] = self.pending.pop(obj_id)
 
     def _project_usage(self, project_id: str) -> dict[str, float]:
         """Zun objects from the store plus the jobs this actor has placed."""

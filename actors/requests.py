@@ -57,7 +57,7 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     return Demand(
         cpu=d.cpu, memory_mb=d.memory_mb + (VM_OVERHEAD_MB if cap.runtime == "vm" else 0), disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
         hugepages_2m=d.hugepages_2m_pages, hugepages_1g=d.hugepages_1g_pages,
-        labels_of_capsule=tuple(sorted(cap.labels.items())), affinity=cap.affinity, anti_affinity=cap.anti_affinity,
+        labels_of_capsule=tuple(sorted(cap.labels.items())), affinity=cap.affinity, anti_affinity=cap.anti_affinity, project_id=record.project_id,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
         app.state.secrets = SecretBox(settings)
         app.state.rules = load_rules(settings.policy_file)
+        app.state.followers = Counter()  # project -> open `logs?follow=true` streams (max_log_followers_per_project)
         app.state.auth = KeystoneAuth(settings) if settings.auth_mode == "keystone" else None
         watcher = app.state.watcher = StoreWatcher(store)
         watcher.start()

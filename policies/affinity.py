@@ -2,7 +2,9 @@
 
 ``affinity`` (k, v): only hosts already running a capsule labelled k=v;
 ``anti_affinity`` (k, v): no host running one. A label nobody carries leaves
-an affinity demand pending with that reason, as asked.
+an affinity demand pending with that reason, as asked. Only capsules of the
+demand's own project count: another project's labels neither attract nor
+repel, and so cannot be probed by placing (or asking ``why``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ class AffinityFilter:
         passed = np.ones(len(hosts), dtype=bool)
         reasons: dict[int, str] = {}
         for i, placed in enumerate(counts):
-            absent = [f"{k}={v}" for k, v in demand.affinity if not placed.get((k, v))]
-            present = [f"{k}={v}" for k, v in demand.anti_affinity if placed.get((k, v))]
+            absent = [f"{k}={v}" for k, v in demand.affinity if not placed.get((demand.project_id, k, v))]
+            present = [f"{k}={v}" for k, v in demand.anti_affinity if placed.get((demand.project_id, k, v))]
             if absent or present:
                 passed[i] = False
                 if explain:

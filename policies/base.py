@@ -29,6 +29,7 @@ class Demand:
     labels_of_capsule: tuple[tuple[str, str], ...] = ()  # the capsule's own labels (what others' affinity matches)
     affinity: tuple[tuple[str, str], ...] = ()  # only hosts running a capsule with each of these labels
     anti_affinity: tuple[tuple[str, str], ...] = ()  # no host running a capsule with any of these labels
+    project_id: str = ""  # whose capsule: affinity sees only the labels of the same project's capsules
 
 
 @dataclass(slots=True)
@@ -49,7 +50,7 @@ class Hosts:
     dedicated_free: np.ndarray | None = None  # cpus one capsule could pin now (one NUMA node)
     hugepages_2m_free: np.ndarray | None = None  # pages not claimed by placed capsules
     hugepages_1g_free: np.ndarray | None = None
-    capsule_labels: list[Counter] = field(default_factory=list)  # (k, v) -> capsules placed there carrying it
+    capsule_labels: list[Counter] = field(default_factory=list)  # (project, k, v) -> that project's capsules placed there carrying it
     disabled: dict[int, str] = field(default_factory=dict)  # row -> why an operator disabled the host
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 

@@ -59,6 +59,22 @@ def next_fire(cron: str, time_zone: str, after: datetime) -> datetime:
     return _iter(cron, zone(time_zone), after).get_next(datetime).astimezone(timezone.utc)
 
 
+def shortest_interval_s(cron: str, *, after: datetime, fires: int = 16) -> float:
+    """The shortest gap between consecutive fire times among the next ``fires`` after ``after``.
+
+    Enough to see the fastest rhythm of any expression whose fields repeat
+    within a day ("0,1 3 * * *" shows its 60 s gap; "*/5 * * * * *" its 5 s).
+    Counted in UTC: a daylight-saving change would make an every-2-hours
+    expression look hourly on one night of the year.
+    """
+    it = _iter(cron, ZoneInfo("UTC"), after)
+    try:
+        times = [it.get_next(datetime).astimezone(timezone.utc) for _ in range(fires)]
+    except (CroniterError, ValueError) as exc:  # an expression that stops firing (a date that never comes)
+        raise BadSchedule(f"cron expression {cron!r} does not fire: {exc}") from exc
+    return min((b - a).total_seconds() for a, b in zip(times, times[1:]))
+
+
 def plan(cron: str, time_zone: str, *, last: datetime, now: datetime, starting_deadline_s: float | None, max_missed: int = MAX_MISSED) -> Plan:
     """Fire times in (last, now]: the newest starts if inside the deadline; the rest are missed."""
     tz = zone(time_zone)

@@ -93,10 +93,11 @@ class HostTable:
             self.hosts.hugepages_1g_free[row] -= sign * demand.hugepages_1g
         if demand.labels_of_capsule:
             counts = self.hosts.capsule_labels[row]
-            for kv in demand.labels_of_capsule:
-                counts[kv] += int(sign)
-                if counts[kv] <= 0:
-                    del counts[kv]
+            for k, v in demand.labels_of_capsule:
+                key = (demand.project_id, k, v)  # kept per project: no project learns of another's labels
+                counts[key] += int(sign)
+                if counts[key] <= 0:
+                    del counts[key]
 
     def release(self, name: str, demand: Demand) -> None:
         self.claim(name, demand, -1.0)

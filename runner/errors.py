@@ -83,7 +83,14 @@ class ImageUnavailable(RuntimeFailure):
 
 
 class Throttled(ZunrayError):
-    """A cap on running work (such as a project's concurrent invocations) is reached."""
+    """A cap on running work (such as a project's concurrent invocations) is reached.
+
+    ``retry_after_s`` is when trying again makes sense (the ``Retry-After`` header).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after_s: float = 1.0) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
 
 
 class FunctionFailed(RuntimeFailure):

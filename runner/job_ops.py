@@ -8,19 +8,30 @@ import time
 from typing import Any
 
 from runner.errors import Conflict
+from runner.fair_share import check_completions
 from runner.job_spec import build_array, build_job
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.store import Store
 
 
 def accept(
-    store: Store, fields: dict[str, Any], *, project_id: str, user_id: str, submission_id: str | None, default_timeout_s: float | None, trace_context: dict | None = None
+    store: Store,
+    fields: dict[str, Any],
+    *,
+    project_id: str,
+    user_id: str,
+    submission_id: str | None,
+    default_timeout_s: float | None,
+    caps: dict[str, int],
+    trace_context: dict | None = None,
 ) -> tuple[Job, bool, list[Job]]:
     """Commit a submission (validated as ``POST /v1/jobs`` does); (job, created, what to place).
 
     ``created`` is False when the submission id was seen before: the same job
-    comes back and nothing new is placed.
+    comes back and nothing new is placed. ``caps`` are the project's fair-share
+    caps (``runner.fair_share.caps_of``): an array's size and the queued jobs.
     """
+    check_completions(caps, fields.get("completions", 1))
     common = dict(project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=default_timeout_s)
     tasks: list[Job] = []
     if fields.get("completions", 1) > 1:
@@ -29,7 +40,7 @@ def accept(
         job = build_job(fields, **common)
     carrier = trace_context or {}
     job = dataclasses.replace(job, trace_context=carrier)
-    job, created = store.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks])
+    job, created = store.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks], max_queued=caps["queued_jobs"])
     return job, created, (tasks or [job]) if created else []
 
 

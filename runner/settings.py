@@ -117,6 +117,15 @@ class Settings(BaseSettings):
     usage_interval_s: float = 60.0
     usage_max_range_s: float = 92 * 24 * 3600.0  # the longest range one usage query may ask for
 
+    # fair share: per-project caps (-1: none); a project's own quota rows override them (PUT /v1/quotas/{project})
+    max_queued_jobs_per_project: int = Field(1000, ge=-1)  # jobs waiting for a host (array tasks count one by one); past it 429
+    max_completions_per_job: int = Field(1000, ge=-1)  # the tasks of one job array; past it 403
+    max_schedules_per_project: int = Field(100, ge=-1)  # past it 403
+    min_schedule_interval_s: int = Field(60, ge=-1)  # the shortest gap between two fire times of a schedule; shorter is 403
+    max_log_followers_per_project: int = Field(20, ge=-1)  # open `logs?follow=true` streams, per gateway; past it 429
+    max_async_invocations_per_project: int = Field(1000, ge=-1)  # asynchronous invocations not yet ended; past it 429
+    placement_per_project_per_round: int = Field(128, ge=1)  # waiting requests of one project a placement round considers
+
     # functions
     function_payload_max_bytes: int = 6 << 20  # invocation request and result bodies
     function_code_max_bytes: int = 256 << 10  # inline handler source

@@ -118,6 +118,7 @@ def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
         retry_base_s=0.2,
         usage_interval_s=1.0,
         retry_max_s=1.0,
+        min_schedule_interval_s=1,  # the schedule tests fire every few seconds
         trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
         # the Glance stand-in (tests/glance_standin.py) listens here when a test starts it
         glance_url=f"http://127.0.0.1:{free_port(low=24000)}",

@@ -12,6 +12,7 @@ from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out, invocation_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
+from runner.fair_share import caps_of
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
 from runner.settings import Settings
@@ -120,7 +121,8 @@ async def invoke(
     if run_async:
         fn = store.get_function(name, project_id=caller.project_id)
         inv = store.create_invocation(
-            {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": caller.project_id, "user_id": caller.user_id, "payload": payload}
+            {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": caller.project_id, "user_id": caller.user_id, "payload": payload},
+            max_queued=caps_of(store, settings, caller.project_id)["async_invocations"],
         )
         cluster.functions.submit_async.remote(inv["uuid"])  # fire and forget: the store has it
         return JSONResponse(invocation_out(inv), status_code=202, headers={"Location": f"/v1/invocations/{inv['uuid']}"})

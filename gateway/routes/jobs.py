@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, AsyncIterator
+from collections import Counter
+from typing import Annotated, AsyncIterator, Callable
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -12,8 +13,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.schemas import JobIn, job_out
-from runner.errors import InvalidSpec, ZunrayError
+from runner.errors import InvalidSpec, Throttled, ZunrayError
 from runner import job_ops
+from runner.fair_share import RETRY_AFTER_S, caps_of
 from runner.models import Job, JobStatus
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
@@ -61,7 +63,7 @@ def submit(
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
         job, created, to_place = job_ops.accept(
             store, body.model_dump(), project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id,
-            default_timeout_s=settings.default_timeout_s, trace_context=current_carrier(),
+            default_timeout_s=settings.default_timeout_s, caps=caps_of(store, settings, caller.project_id), trace_context=current_carrier(),
         )
         span.set_attribute("zunray.job", job.id)
         for task in to_place:
@@ -128,28 +130,55 @@ async def logs(
     caller: CallerDep,
     follow: bool = False,
 ) -> Response:
-    """Kept after the container is gone. ``follow=true`` streams until the job ends."""
+    """Kept after the container is gone. ``follow=true`` streams until the job ends
+    (a project keeps at most ``max_log_followers_per_project`` streams open per gateway)."""
     store: Store = request.app.state.store
     job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
     if not follow:
         return Response(await _current_logs(request, job), media_type="text/plain")
+    caps = await asyncio.to_thread(caps_of, store, request.app.state.settings, caller.project_id)
+    followers: Counter = request.app.state.followers  # project -> open follow streams; no await from check to count
+    if 0 <= caps["log_followers"] <= followers[caller.project_id]:
+        raise Throttled(f"the project follows {followers[caller.project_id]} logs already, its limit (max_log_followers_per_project)", retry_after_s=RETRY_AFTER_S)
+    followers[caller.project_id] += 1
 
-    async def stream() -> AsyncIterator[bytes]:
-        sent = 0
-        while True:
-            current = await asyncio.to_thread(store.get_job, job_id)
-            try:
-                data = await _current_logs(request, current)
-            except ZunrayError:
-                data = b""
-            if len(data) > sent:
-                yield data[sent:]
-                sent = len(data)
-            if current.status.is_terminal():
-                return
-            await asyncio.sleep(FOLLOW_POLL_S)
+    def release() -> None:
+        followers[caller.project_id] -= 1
+        if followers[caller.project_id] <= 0:
+            del followers[caller.project_id]
 
-    return StreamingResponse(stream(), media_type="text/plain")
+    return _FollowStream(_follow(request, store, job_id), release)
+
+
+class _FollowStream(StreamingResponse):
+    """A followed log that gives its follower slot back however the response ends
+    (the job ended, the client went away before or while it streamed)."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(content, media_type="text/plain")
+        self._release = release
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+async def _follow(request: Request, store: Store, job_id: str) -> AsyncIterator[bytes]:
+    sent = 0
+    while True:
+        current = await asyncio.to_thread(store.get_job, job_id)
+        try:
+            data = await _current_logs(request, current)
+        except ZunrayError:
+            data = b""
+        if len(data) > sent:
+            yield data[sent:]
+            sent = len(data)
+        if current.status.is_terminal():
+            return
+        await asyncio.sleep(FOLLOW_POLL_S)
 
 
 @router.get("/{job_id}/why", summary="Why a job waits: per-host reasons and scores")

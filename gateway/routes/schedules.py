@@ -15,6 +15,7 @@ from gateway.routes.jobs import check_job_request
 from gateway.schemas import JobIn
 from policies.schedule import BadSchedule, next_fire, validate
 from runner.errors import InvalidSpec, NotFound
+from runner.fair_share import caps_of, check_completions, check_interval
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 
@@ -71,9 +72,12 @@ def _view(s: dict) -> dict:
 def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     _check(body.cron, body.time_zone, body.starting_deadline_s)
     check_job_request(request, body.job)  # the same rules as POST /v1/jobs
+    caps = caps_of(store, request.app.state.settings, caller.project_id)
+    check_interval(caps, body.cron)
+    check_completions(caps, body.job.completions)
     values = body.model_dump()
     values["job"] = body.job.model_dump()
-    s = store.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values})
+    s = store.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values}, max_count=caps["schedules"])
     return _view(s)
 
 
@@ -88,11 +92,13 @@ def show(ident: str, store: StoreDep, caller: CallerDep) -> dict:
 
 
 @router.patch("/{ident}", summary="Change or suspend a schedule")
-def update(ident: str, body: SchedulePatch, store: StoreDep, caller: CallerDep) -> dict:
+def update(ident: str, body: SchedulePatch, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     s = store.get_schedule(ident, project_id=caller.project_id)
     changes = body.model_dump(exclude_unset=True)
     merged = {**s, **changes}
     _check(merged["cron"], merged["time_zone"], merged["starting_deadline_s"])
+    if "cron" in changes:
+        check_interval(caps_of(store, request.app.state.settings, caller.project_id), merged["cron"])
     return _view(store.update_schedule(s["uuid"], **changes) or s)
 
 

@@ -1,5 +1,8 @@
 """Zun's /v1/quotas/{project_id} and /v1/quota_classes/{name}, in Zun's shapes.
 
+A project's quota also holds its fair-share caps (``runner.fair_share``): set
+here by an admin, shown only where the project has its own value for one.
+
 Limits are stored and shown here; enforcement on create and resize arrives
 with Keystone projects (see the Keystone/quotas issue).
 """
@@ -15,15 +18,16 @@ from fastapi.responses import JSONResponse
 from gateway.context import CallerDep, enforce
 from gateway.zun.microversion import api_version
 from runner.errors import InvalidSpec, NotFound
+from runner.fair_share import CAPS
 from runner.store.quotas import RESOURCES
 
 router = APIRouter(tags=["zun quotas"], dependencies=[Depends(api_version)])
 
 
-def _limits(body: Any) -> dict[str, float]:
+def _limits(body: Any, known: tuple[str, ...] = RESOURCES) -> dict[str, float]:
     if not isinstance(body, dict) or not body:
-        raise InvalidSpec("give one or more of containers, cpu, memory, disk")
-    unknown = sorted(set(body) - set(RESOURCES))
+        raise InvalidSpec(f"give one or more of {', '.join(known)}")
+    unknown = sorted(set(body) - set(known))
     if unknown:
         raise InvalidSpec(f"Additional properties are not allowed ({unknown[0]!r} was unexpected)", field=unknown[0])
     out = {}
@@ -41,22 +45,31 @@ def _owner_or_admin(caller, project_id: str) -> None:  # noqa: ANN001
         raise NotFound(f"Project {project_id} could not be found.")
 
 
+def _quota_view(store, project_id: str) -> dict:  # noqa: ANN001
+    """Zun's four resources, then the fair-share caps the project has its own value for
+    (a project without one answers exactly as Zun does)."""
+    return {**store.quota(project_id), **store.quota_overrides(project_id, tuple(CAPS))}
+
+
 @router.get("/v1/quotas/{project_id}")
 def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str | None = None) -> dict:
     _owner_or_admin(caller, project_id)
     store = request.app.state.store
-    limits = store.quota(project_id)
     if not usages:  # Zun: any non-empty value selects the usage form
-        return limits
+        return _quota_view(store, project_id)
+    limits = store.quota(project_id)
     used = store.usage(project_id)
     return {res: {"limit": limits[res], "in_use": used[res]} for res in RESOURCES}
 
 
 @router.put("/v1/quotas/{project_id}")
 async def update_quota(project_id: str, request: Request, caller: CallerDep) -> dict:
-    """Accepted even below current usage (as Zun): new admissions then wait or fail."""
+    """Accepted even below current usage (as Zun): new admissions then wait or fail.
+    Besides Zun's resources, the fair-share caps of ``runner.fair_share.CAPS`` (-1: none)."""
     enforce(request, "quota:update")
-    return request.app.state.store.set_quota(project_id, _limits(await request.json()))
+    store = request.app.state.store
+    store.set_quota(project_id, _limits(await request.json(), RESOURCES + tuple(CAPS)))
+    return _quota_view(store, project_id)
 
 
 @router.get("/v1/quotas/{project_id}/defaults")

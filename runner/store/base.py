@@ -84,9 +84,17 @@ class StoreBase:
         return rows[0]
 
     @staticmethod
-    def _after_marker(conn: sa.Connection, table: sa.Table, column: sa.Column, marker: str, *, ascending: bool = True) -> sa.ColumnElement:
-        """The WHERE clause of the page after ``marker`` in (column, uuid) order."""
-        mark = conn.execute(sa.select(column).where(table.c.uuid == marker)).one_or_none()
+    def _after_marker(
+        conn: sa.Connection, table: sa.Table, column: sa.Column, marker: str, *, project_id: str | None, ascending: bool = True
+    ) -> sa.ColumnElement:
+        """The WHERE clause of the page after ``marker`` in (column, uuid) order.
+
+        A marker outside ``project_id`` is as unknown as one that never existed.
+        """
+        query = sa.select(column).where(table.c.uuid == marker)
+        if project_id is not None:
+            query = query.where(table.c.project_id == project_id)
+        mark = conn.execute(query).one_or_none()
         if mark is None:
             raise NotFound(f"marker {marker} not found")
         value = mark[0]

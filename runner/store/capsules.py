@@ -66,7 +66,7 @@ class CapsuleQueries(QuotaQueries):
             query = query.where(capsules.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, capsules, capsules.c.created_at, marker))
+                query = query.where(self._after_marker(conn, capsules, capsules.c.created_at, marker, project_id=project_id))
             return [_row_to_capsule(r) for r in conn.execute(query)]
 
     def update_capsule(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Capsule | None:

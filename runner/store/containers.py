@@ -96,7 +96,7 @@ class ContainerQueries(QuotaQueries):
             query = query.where(containers.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, containers, column, marker, ascending=sort_dir == "asc"))
+                query = query.where(self._after_marker(conn, containers, column, marker, project_id=project_id, ascending=sort_dir == "asc"))
             return [_row_to_container(r) for r in conn.execute(query)]
 
     def update_container(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Container | None:

@@ -7,7 +7,8 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from runner.errors import Conflict, InvalidTransition, NotFound
+from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
+from runner.fair_share import RETRY_AFTER_S
 from runner.functions.model import Function, FunctionSpec, Instance, InstanceStatus, InvocationStatus, check_invocation
 from runner.store.base import StoreBase
 from runner.store.schema import function_instances, functions, invocations
@@ -126,9 +127,21 @@ class FunctionQueries(StoreBase):
             conn.execute(function_instances.delete().where(function_instances.c.uuid == uuid))
 
     # -- asynchronous invocations -----------------------------------------
-    def create_invocation(self, values: dict[str, Any]) -> dict[str, Any]:
+    def create_invocation(self, values: dict[str, Any], *, max_queued: int = -1) -> dict[str, Any]:
+        """Record a Queued invocation; ``max_queued`` (>= 0) caps the project's that have not ended
+        (queued, or running: waiting for an instance counts as running) — past it ``Throttled``."""
         now = time.time()
         with self._write() as conn:
+            if max_queued >= 0:
+                project = values["project_id"]
+                if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-invocations:{project}"})
+                open_ = [InvocationStatus.QUEUED.value, InvocationStatus.RUNNING.value]
+                pending = conn.execute(sa.select(sa.func.count()).where(invocations.c.project_id == project, invocations.c.status.in_(open_))).scalar_one()
+                if pending >= max_queued:
+                    raise Throttled(
+                        f"the project has {pending} asynchronous invocations not yet ended, its limit (max_async_invocations_per_project)", retry_after_s=RETRY_AFTER_S
+                    )
             conn.execute(invocations.insert().values(status=InvocationStatus.QUEUED.value, status_reason="queued", created_at=now, updated_at=now, **values))
         return self.get_invocation(values["uuid"])
 

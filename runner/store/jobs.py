@@ -7,7 +7,8 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from runner.errors import Conflict, InvalidTransition, NotFound
+from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
+from runner.fair_share import RETRY_AFTER_S
 from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
 from runner.store.base import StoreBase
 from runner.store.schema import job_events, job_logs, jobs
@@ -77,15 +78,20 @@ class JobQueries(StoreBase):
     """Jobs, their history events and their kept logs."""
 
     # -- jobs -------------------------------------------------------------
-    def create_job(self, job: Job, *, tasks: Iterable[Job] = ()) -> tuple[Job, bool]:
+    def create_job(self, job: Job, *, tasks: Iterable[Job] = (), max_queued: int = -1) -> tuple[Job, bool]:
         """Insert ``job`` (and an array's ``tasks``, in the same transaction);
         with a known ``submission_id`` return the existing one.
 
         Returns ``(job, created)``. Idempotent per (project, submission_id).
+        ``max_queued`` (>= 0) caps the project's jobs waiting for a host, these
+        included: past it ``Throttled``, nothing written.
         """
         now = time.time()
+        tasks = list(tasks)
         try:
             with self._write() as conn:
+                if max_queued >= 0:
+                    self._admit_queued(conn, job, len(tasks) or 1, max_queued)
                 for row in (job, *tasks):
                     conn.execute(jobs.insert().values(**_insert_values(row, now)))
                     conn.execute(job_events.insert().values(job_id=row.id, at=now, status=row.status.value, reason="submitted"))
@@ -98,6 +104,22 @@ class JobQueries(StoreBase):
                 ).one()
             return _row_to_job(row), False
         return self.get_job(job.id), True
+
+    @staticmethod
+    def _admit_queued(conn: sa.Connection, job: Job, adding: int, max_queued: int) -> None:
+        """Raise Throttled unless ``adding`` more queued jobs fit the project's cap (a replay always does)."""
+        if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-queued:{job.project_id}"})
+        waiting = jobs.c.status == JobStatus.QUEUED.value
+        not_a_parent = sa.or_(jobs.c.completions <= 1, jobs.c.parent_id.is_not(None))  # an array's parent never runs itself
+        queued = conn.execute(sa.select(sa.func.count()).where(jobs.c.project_id == job.project_id, waiting, not_a_parent)).scalar_one()
+        if queued + adding <= max_queued:
+            return
+        if job.submission_id is not None:
+            seen = sa.select(jobs.c.id).where(jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id)
+            if conn.execute(seen).first() is not None:
+                return  # the insert fails on the submission id and the known job is returned
+        raise Throttled(f"the project has {queued} jobs waiting for a host; at most {max_queued} may wait (max_queued_jobs_per_project)", retry_after_s=RETRY_AFTER_S)
 
     def get_job(self, job_id: str, *, project_id: str | None = None) -> Job:
         """The job; ``NotFound`` if absent or (with ``project_id``) another project's."""
@@ -127,7 +149,10 @@ class JobQueries(StoreBase):
             query = query.where(jobs.c.status.in_(status_values))
         with self._read() as conn:
             if marker is not None:
-                mark = conn.execute(sa.select(jobs.c.created_at).where(jobs.c.id == marker)).one_or_none()
+                mark_query = sa.select(jobs.c.created_at).where(jobs.c.id == marker)
+                if project_id is not None:  # another project's marker is as unknown as one that never existed
+                    mark_query = mark_query.where(jobs.c.project_id == project_id)
+                mark = conn.execute(mark_query).one_or_none()
                 if mark is None:
                     raise NotFound(f"marker {marker} not found")
                 query = query.where(

@@ -51,6 +51,12 @@ class QuotaQueries(StoreBase):
                 conn.execute(quotas.insert().values(project_id=project_id, resource=res, hard_limit=value))
         return self.quota(project_id)
 
+    def quota_overrides(self, project_id: str, resources: tuple[str, ...]) -> dict[str, int]:
+        """The project's own rows among ``resources`` (no class or default behind them)."""
+        query = quotas.select().where(quotas.c.project_id == project_id, quotas.c.resource.in_(resources))
+        with self._read() as conn:
+            return {r.resource: int(r.hard_limit) for r in conn.execute(query)}
+
     def delete_quota(self, project_id: str) -> None:
         with self._write() as conn:
             conn.execute(quotas.delete().where(quotas.c.project_id == project_id))

@@ -27,7 +27,7 @@ class RegistryQueries(StoreBase):
             query = query.where(registries.c.project_id == project_id)
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, registries, registries.c.created_at, marker))
+                query = query.where(self._after_marker(conn, registries, registries.c.created_at, marker, project_id=project_id))
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def update_registry(self, uuid: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -8,14 +8,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runner.fair_share import check_schedules
 from runner.store.base import StoreBase
 from runner.store.schema import schedule_runs, schedules
 
 
 class ScheduleQueries(StoreBase):
-    def create_schedule(self, values: dict[str, Any]) -> dict[str, Any]:
+    def create_schedule(self, values: dict[str, Any], *, max_count: int = -1) -> dict[str, Any]:
+        """Insert; ``max_count`` (>= 0) caps the project's schedules (``OverQuota`` past it, via ``check_schedules``)."""
         now = time.time()
         with self._write() as conn:
+            if max_count >= 0:
+                if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-schedules:{values['project_id']}"})
+                count = conn.execute(sa.select(sa.func.count()).where(schedules.c.project_id == values["project_id"])).scalar_one()
+                check_schedules({"schedules": max_count}, count)
             conn.execute(schedules.insert().values(created_at=now, updated_at=now, checked_until=now, **values))
         return self.get_schedule(values["uuid"])
 

@@ -60,3 +60,21 @@ def test_decide_explains_a_pending_anti_affinity():
     assert decision.host is None
     assert "anti-affinity: a capsule labelled role=probe runs here" in decision.summary()
     assert np.all(table.hosts.cpu_used == 1)
+
+
+@pytest.mark.parametrize(
+    ("project", "affinity", "anti", "expected"),
+    [
+        pytest.param("p2", (), (("app", "db"),), [True, True], id="another-projects-db-does-not-repel"),
+        pytest.param("p2", (("app", "db"),), (), [False, False], id="another-projects-db-does-not-attract"),
+        pytest.param("p1", (), (("app", "db"),), [False, True], id="the-own-projects-db-repels"),
+    ],
+)
+def test_affinity_sees_only_the_own_projects_capsules(project, affinity, anti, expected):
+    table = _table(a={}, b={})
+    table.claim("a", Demand(cpu=1, memory_mb=64, labels_of_capsule=(("app", "db"),), project_id="p1"))
+    demand = Demand(cpu=1, memory_mb=64, affinity=affinity, anti_affinity=anti, project_id=project)
+    result = AffinityFilter().filter(demand, table.hosts)
+    assert list(result.passed) == expected
+    if project == "p2":  # nothing in the explanation hints at p1's capsule either
+        assert all("runs here" not in why for why in result.reasons.values())

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from policies.schedule import BadSchedule, concurrency, plan, validate
+from policies.schedule import BadSchedule, concurrency, plan, shortest_interval_s, validate
 
 UTC = timezone.utc
 
@@ -74,3 +74,18 @@ def test_concurrency_policies(policy, active, expected):
 def test_seconds_first_when_six_fields():
     p = plan("*/5 * * * * *", "UTC", last=t(2026, 1, 1, 0, 0, 0), now=t(2026, 1, 1, 0, 0, 6), starting_deadline_s=10)
     assert p.start == t(2026, 1, 1, 0, 0, 5)
+
+
+@pytest.mark.parametrize(
+    ("cron", "gap_s"),
+    [
+        pytest.param("* * * * *", 60, id="every-minute"),
+        pytest.param("*/5 * * * * *", 5, id="seconds-field"),
+        pytest.param("0,1 3 * * *", 60, id="two-minutes-once-a-day"),
+        pytest.param("0 */2 * * *", 7200, id="two-hourly"),
+        pytest.param("0 3 * * *", 86400, id="daily"),
+    ],
+)
+def test_shortest_interval(cron, gap_s):
+    # 2025-03-30 is a daylight-saving night in Europe: the rhythm is counted in UTC all the same
+    assert shortest_interval_s(cron, after=datetime(2025, 3, 30, 0, 0, tzinfo=timezone.utc)) == gap_s
