@@ -161,12 +161,18 @@ class RayFunctions(FunctionActor):
         def node_actor(host: str) -> ray.actor.ActorHandle:
             return ray.get_actor(node_actor_name(host), namespace=namespace)
 
+        def stop_instance(host: str, uuid: str) -> None:
+            try:
+                node_actor(host).stop_instance.remote(uuid)
+            except ValueError:  # no node actor there (yet): a starting one ends the instances left STOPPING
+                log.info("instance %s stays STOPPING until the node actor of %s starts", uuid, host)
+
         super().__init__(
             store=Store(settings.store_url_resolved),
             settings=settings,
             host=host_name(node),
             submit_instance=lambda uuid: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(uuid, requests.INSTANCE),
-            stop_instance=lambda host, uuid: node_actor(host).stop_instance.remote(uuid),
+            stop_instance=stop_instance,
             invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(host).invoke_instance.remote(uuid, header, payload, timeout_s),
             instance_logs=lambda host, uuid: node_actor(host).instance_logs.remote(uuid),
         )
