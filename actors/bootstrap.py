@@ -117,6 +117,7 @@ class RayNode(NodeActor):
         _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
+        _every(CONTAINER_SYNC_S, self.spread_shared_cpus, "node-cpu-spread")  # catches a shared container created while a pin began
         if settings.nova_url:
             _every(NOVA_REAP_S, self.reap_nova_servers, "node-nova-reap")
         if settings.usage_metering:
