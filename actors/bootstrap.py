@@ -120,6 +120,7 @@ class RayNode(NodeActor):
         _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
         _every(EGRESS_RECHECK_S, self.recheck_networks, "node-egress")  # hosts that joined; rules a firewall reload dropped
+        _every(CONTAINER_SYNC_S, self.spread_shared_cpus, "node-cpu-spread")  # catches a shared container created while a pin began
         if settings.nova_url:
             _every(NOVA_REAP_S, self.reap_nova_servers, "node-nova-reap")
         if settings.usage_metering:

@@ -23,6 +23,7 @@ from docker.errors import DockerException
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
+from actors.node_isolation import IsolationHost
 from actors.node_metering import Metering
 from actors.node_nova import NovaHost, nova_pool
 from policies.retry import backoff_s
@@ -52,7 +53,7 @@ def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[-limit:], len(data) - limit
 
 
-class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
+class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, IsolationHost):
     """One per host: runs the jobs, Zun containers, capsules and function instances placed on it."""
 
     def __init__(
@@ -91,6 +92,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
         self._exec_commands: dict[str, tuple[str, ...]] = {}  # instances of the command protocol: what each invocation runs
         self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
         self._meter_lock = threading.Lock()  # a metering tick and a capsule's last record never overlap
+        self.init_isolation()
         self.reconcile()
 
     def object_lock(self, uuid: str) -> threading.Lock:
@@ -187,6 +189,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
             run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
         try:
             run.cpuset = self.cpuset_for(job.id, job.capsule)
+            self.mount_hugepages(job.id, run)
         except ZunrayError as exc:
             self._finish(job, run, JobStatus.FAILED, exc.message)
             return
@@ -309,13 +312,13 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
             with self._lock:
                 self._runs.pop(job.id, None)
                 self._cancelled.discard(job.id)
-            self.pinning.release(job.id)
+            self.release_host_resources(job.id)
             self.finished(job.id)
 
     def cpuset_for(self, obj_id: str, capsule: CapsuleSpec) -> tuple[str | None, str | None]:
         """Pinned cpus for a dedicated capsule (job, Zun container or capsule), else the cpus nobody pinned."""
         if capsule.cpu_policy == "dedicated":
-            return self.pinning.pin(obj_id, int(capsule.demand().cpu))
+            return self.pin_dedicated(obj_id, capsule)
         return self.pinning.shared_cpuset(), None
 
     def remove_stale_copies(self, capsule_id: str) -> None:
@@ -360,6 +363,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
         except Unavailable:
             log.warning("Docker unreachable at start; reconciliation postponed")
             return
+        self.hugepages.clean_stale({c.labels.get("zunray.capsule", "") for c in found})  # mounts whose capsule has no container left
         by_capsule: dict[str, list] = defaultdict(list)
         for c in found:
             by_capsule[c.labels.get("zunray.capsule", "")].append(c)
@@ -384,9 +388,10 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost):
         self.reconcile_instances(by_capsule)
         self.reboot_vm_capsules()
         self.reboot_vm_containers()
-        for leftovers in by_capsule.values():  # containers of jobs that ended or vanished
+        for capsule_id, leftovers in by_capsule.items():  # containers of jobs that ended or vanished
             for c in leftovers:
                 self.runtime.remove(c.id)
+            self.hugepages.release(capsule_id)
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)

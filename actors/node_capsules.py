@@ -79,7 +79,7 @@ class CapsuleHost:
             run = self._capsule_run(cap)
             run.start(sandbox=True, restart_policy=_RESTART.get(cap.restart_policy))
         except ZunrayError as exc:
-            self.pinning.release(cap.uuid)
+            self.release_host_resources(cap.uuid)
             try:
                 if run is not None:
                     run.remove()  # all or nothing: nothing of a failed capsule stays (nor its lease on a Nova server)
@@ -131,7 +131,7 @@ class CapsuleHost:
         if server_id is not None:
             self._nova_pool().release(server_id, uuid)
         self.store.delete_capsule(uuid)
-        self.pinning.release(uuid)
+        self.release_host_resources(uuid)
         self.finished(uuid, "capsule")
 
     def sync_capsules(self) -> None:

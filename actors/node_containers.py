@@ -149,11 +149,11 @@ class ContainerHost:
                 self.store.update_container(c.uuid, started_at=time.time())
             self._refresh(c.uuid)
         except ZunrayError as exc:
-            self.pinning.release(c.uuid)
+            self.release_host_resources(c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
-            self.pinning.release(c.uuid)
+            self.release_host_resources(c.uuid)
             self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
 
     def _create_docker_container(self, c: Container, main, labels: dict, cpus: str | None, mems: str | None) -> str:  # noqa: ANN001
@@ -235,7 +235,7 @@ class ContainerHost:
         self.meter_end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
                        since=c.started_at if c.status is ContainerStatus.RUNNING else None, status="Deleted")
         self.store.delete_container(c.uuid)
-        self.pinning.release(c.uuid)
+        self.release_host_resources(c.uuid)
         self.finished(c.uuid, "container")
 
     # -- actions ----------------------------------------------------------

@@ -69,8 +69,8 @@ Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_labels)]
 
 
 class JobResourcesIn(ResourcesIn):
-    hugepages_2m_pages: int = Field(0, ge=0, le=1_000_000, description="2 MiB huge pages from the host's inventory (needs an explicit memory_mb)")
-    hugepages_1g_pages: int = Field(0, ge=0, le=4096, description="1 GiB huge pages (needs an explicit memory_mb)")
+    hugepages_2m_pages: int = Field(0, ge=0, le=1_000_000, description="2 MiB huge pages, in a hugetlbfs of the job's own at /dev/hugepages (needs memory_mb; rule job:create:hugepages)")
+    hugepages_1g_pages: int = Field(0, ge=0, le=4096, description="1 GiB huge pages, at /dev/hugepages1G (needs memory_mb; rule job:create:hugepages)")
 
 
 class JobIn(BaseModel):

@@ -25,6 +25,7 @@ DEFAULT_RULES: dict[str, str] = {
     "capsule:create:runtime": "admin",  # spec.runtime other than runc (a VM per capsule)
     "job:create:runtime": "admin",
     "job:create:capabilities": "admin",  # NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE
+    "job:create:hugepages": "admin",  # NFV: huge pages (each job gets a hugetlbfs of its own, sized to its ask)
     "job:create:sysctls": "any",  # only namespaced ones from Settings.allowed_sysctls
     "function:create:runtime": "admin",
     "host:get_all": "admin",

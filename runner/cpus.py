@@ -3,6 +3,8 @@
 A dedicated capsule gets whole cpus from a single NUMA node (``cpuset_cpus``
 and ``cpuset_mems``); shared containers are created on the cpus nobody has
 pinned. ``reserved_shared`` cpus always stay unpinned so shared work can run.
+Shared containers created before a pin are moved off the pinned cpus, and
+spread back when the pin ends (``shared_moves``: which containers, where to).
 """
 
 from __future__ import annotations
@@ -85,9 +87,10 @@ class CpuPinning:
         with self._lock:
             self.pinned[capsule] = (cpus, node)
 
-    def release(self, capsule: str) -> None:
+    def release(self, capsule: str) -> bool:
+        """Give a capsule's cpus back; True if it had any."""
         with self._lock:
-            self.pinned.pop(capsule, None)
+            return self.pinned.pop(capsule, None) is not None
 
     def shared_cpuset(self) -> str:
         """The cpus shared containers may use: every cpu nobody pinned."""
@@ -98,3 +101,18 @@ class CpuPinning:
     def pinned_cpus(self) -> list[int]:
         with self._lock:
             return sorted(self._taken())
+
+    def shared_moves(self, cpusets: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """Containers to move, and the cpuset each gets: ``cpusets`` maps a container id to
+        (its capsule, its CpusetCpus now). Every container whose capsule pinned nothing and
+        whose cpus differ from the unpinned ones moves to them ("" in Docker: every cpu)."""
+        with self._lock:
+            pinned = set(self.pinned)
+        shared = self.shared_cpuset()
+        wanted = set(parse_cpulist(shared))
+        every = {c for cpus in self.nodes.values() for c in cpus}
+        return {
+            cid: shared
+            for cid, (capsule, cpuset) in cpusets.items()
+            if capsule not in pinned and (set(parse_cpulist(cpuset)) or every) != wanted
+        }

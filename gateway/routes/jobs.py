@@ -37,6 +37,8 @@ def check_job_request(request: Request, body: JobIn) -> None:
         enforce(request, "job:create:runtime")
     if body.capabilities:
         enforce(request, "job:create:capabilities")
+    if body.resources.hugepages_2m_pages or body.resources.hugepages_1g_pages:
+        enforce(request, "job:create:hugepages")
     if body.sysctls:
         enforce(request, "job:create:sysctls")
         refused = sorted(set(body.sysctls) - set(settings.allowed_sysctls))

@@ -23,7 +23,7 @@ from docker import errors as derr
 from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
-from runner.models import ContainerSpec, PullPolicy, Resources
+from runner.models import ContainerSpec, PullPolicy
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class DockerRuntime:
             restart_policy=lr.restart_policy,
             auto_remove=lr.auto_remove,
             privileged=lr.privileged,
-            binds=(lr.volumes or []) + _hugepage_binds(res) or None,
+            binds=lr.volumes or None,  # huge pages too: the node binds the capsule's own hugetlbfs
             cpuset_cpus=lr.cpuset_cpus,
             cpuset_mems=lr.cpuset_mems,
             cap_add=list(spec.capabilities) or None,
@@ -289,6 +289,10 @@ class DockerRuntime:
         """stdout and stderr, interleaved as written."""
         return self._call("logs", cid, stdout=True, stderr=True)
 
+    def update_cpuset(self, cid: str, cpus: str) -> None:
+        """Move a container (running or not) to other cpus."""
+        self._call("update_container", cid, cpuset_cpus=cpus)
+
     def remove(self, cid: str) -> None:
         try:
             self._api.remove_container(cid, force=True, v=True)
@@ -354,31 +358,19 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
-#: huge page size -> where the host mounts its hugetlbfs (the node reports what exists)
-HUGEPAGE_MOUNTS = {"2m": Path("/dev/hugepages"), "1g": Path("/dev/hugepages1G")}
 _HUGEPAGE_SYSFS = {"2m": "hugepages-2048kB", "1g": "hugepages-1048576kB"}
 
 
 def hugepages_inventory(sysfs: Path = Path("/sys/kernel/mm/hugepages")) -> dict[str, int]:
-    """Huge pages the host set aside, per size, where a hugetlbfs of that size is mounted."""
+    """Huge pages the host set aside, per size (each capsule gets a hugetlbfs of its own:
+    the host needs no hugetlbfs mount of its own)."""
     out = {}
     for size, name in _HUGEPAGE_SYSFS.items():
         try:
-            pages = int((sysfs / name / "nr_hugepages").read_text())
+            out[size] = int((sysfs / name / "nr_hugepages").read_text())
         except (OSError, ValueError):
-            pages = 0
-        out[size] = pages if HUGEPAGE_MOUNTS[size].is_dir() else 0
+            out[size] = 0
     return out
-
-
-def _hugepage_binds(res: Resources) -> list[str]:
-    """The host's hugetlbfs mounts for a container that asked for huge pages.
-
-    Placement accounts for the pages; the engine offers no hugetlb limit, so a
-    container is trusted to use what it asked for (documented).
-    """
-    wanted = {"2m": res.hugepages_2m_pages, "1g": res.hugepages_1g_pages}
-    return [f"{HUGEPAGE_MOUNTS[size]}:{HUGEPAGE_MOUNTS[size]}" for size, n in wanted.items() if n]
 
 
 def _explain(exc: Exception) -> str:
