@@ -179,7 +179,7 @@ class DockerRuntime:
             self.remove(cid)
 
     def image_present(self, image: str) -> bool:
-        return self._image_present(image)
+        return self._image_present(named(image))
 
     def load_image(self, data: bytes, *, tag_as: str) -> None:
         """``docker load`` a saved image and tag it ``tag_as`` (repo:tag), and only that:
