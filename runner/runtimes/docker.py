@@ -43,7 +43,7 @@ class PullRecords(Protocol):
 
     def private_pullers(self, reference: str) -> set[str]: ...
 
-    def record_image(self, project_id: str, reference: str, *, kind: str, registry: str = "") -> None: ...
+    def record_private_pull(self, project_id: str, reference: str, *, registry: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,7 @@ class DockerRuntime:
             where = "present locally but" if present else "not present locally and"
             raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_pull_failure(exc)}") from exc
         if self.pulls is not None and project is not None and (auth or private_to_others):  # it proved its access
-            self.pulls.record_image(project, image, kind="pull", registry=registry or ref.host or "")
+            self.pulls.record_private_pull(project, image, registry=registry or ref.host or "")
         self._present[image] = time.monotonic()
 
     def _private_to_others(self, image: str, project: str | None) -> bool:

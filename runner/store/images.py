@@ -27,6 +27,9 @@ class ImageQueries(StoreBase):
                     project_id=project_id, kind=kind, reference=ref.normalized, repository=ref.repository, registry=registry, created_at=time.time(),
                 ))
 
+    def record_private_pull(self, project_id: str, reference: str, *, registry: str) -> None:
+        self.record_image(project_id, reference, kind=PULL, registry=registry)
+
     def image_committed_by(self, project_id: str, reference: str) -> bool:
         query = sa.select(image_records.c.project_id).where(
             image_records.c.project_id == project_id, image_records.c.kind == COMMIT, image_records.c.reference == parse(reference).normalized,

@@ -83,6 +83,7 @@ def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_cre
     foreign = f"{p1}/planted"  # a tag in p1's namespace that p1 never committed (as another tenant's pull or tag would be)
     engine.images.get(BUSYBOX).tag(foreign, "1")
     own = f"{p1}/snapshot"
+    made: list[str] = []
     try:
         platform = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": "busybox", "tag": "latest"})
         elsewhere = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": "shared/app", "tag": "1"})
@@ -96,6 +97,7 @@ def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_cre
         first = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": own, "tag": "1"})
         again = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": own, "tag": "1"})  # its own tag: fine
         assert (first.status_code, again.status_code) == (202, 202), (first.text, again.text)
+        made += [first.json()["uuid"], again.json()["uuid"]]
         bob = as_user("bob")
         bob_uuid = _run_container(bob, {"image": BUSYBOX})
         try:
@@ -106,7 +108,7 @@ def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_cre
         finally:
             bob.delete(f"/v1/containers/{bob_uuid}?stop=true")
     finally:
-        for ref in (f"{foreign}:1", f"{own}:1"):
+        for ref in (f"{foreign}:1", f"{own}:1", *made):  # the first commit's image is left untagged by the second
             try:
                 engine.images.remove(ref)
             except docker.errors.ImageNotFound:
@@ -122,7 +124,9 @@ def private_image(tmp_path, engine):
         proc.terminate()
         proc.wait(10)
         for img in engine.images.list(name=f"{reg.domain}/zunray-sec/private"):
-            engine.images.remove(img.id, force=True)
+            for tag in img.tags:  # by tag: the id is busybox's own
+                if tag.startswith(f"{reg.domain}/"):
+                    engine.images.remove(tag)
 
 
 def test_an_image_pulled_with_one_projects_credentials_is_not_run_for_another(as_user, private_image, engine):
