@@ -102,12 +102,14 @@ class RayNode(NodeActor):
         settings = Settings(**settings_json)
         setup_tracing(settings, "zunray-node")
         placement = ray.get_actor(PLACEMENT, namespace=settings.ray_namespace)
+        store = Store(settings.store_url_resolved)
         runtime = DockerRuntime(
-            url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes
+            url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes,
+            allowed_registries=settings.allowed_registries, pulls=store,
         )
         super().__init__(
             name=name,
-            store=Store(settings.store_url_resolved),
+            store=store,
             runtime=runtime,
             settings=settings,
             finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind, name),

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
-from runner.errors import InvalidSpec, NotFound, ZunrayError
+from runner.errors import Forbidden, InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.mounts import docker_binds
 from runner.runtimes.docker import LABEL, LongRunning
@@ -28,6 +28,7 @@ from runner.runtimes.nova_ops import NovaOps
 from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
 from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
 from runner.secrets import SecretBox
+from runner.store.images import COMMIT
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +110,16 @@ class ContainerHost:
         with self.object_lock(c.uuid):
             self._build_container(c)
 
-    def _registry_auth(self, c: Container) -> tuple[str, dict[str, str] | None]:
-        """The image reference and credentials, through the container's registry if it has one."""
+    def _registry_auth(self, c: Container) -> tuple[str, dict[str, str] | None, str]:
+        """The image reference, credentials and registry domain, through the container's registry if it has one."""
         main = c.capsule.containers[0]
         registry_id = c.spec.get("registry_id")
         if not registry_id:
-            return main.image, None
+            return main.image, None, ""
         reg = self.store.get_registry(registry_id)
         image = main.image if main.image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{main.image}"
         auth = {"username": reg["username"], "password": SecretBox(self.settings).open(reg["password"])} if reg["username"] else None
-        return image, auth
+        return image, auth, reg["domain"]
 
     def _build_container(self, c: Container) -> None:
         main = c.capsule.containers[0]
@@ -127,10 +128,10 @@ class ContainerHost:
             if c.spec.get("image_driver") == "glance":
                 self._glance().ensure_image(self.runtime, main.image, main.pull_policy)
             else:
-                image, auth = self._registry_auth(c)
+                image, auth, domain = self._registry_auth(c)
                 if image != main.image:
                     main = replace(main, image=image)
-                self.runtime.ensure_image(main.image, main.pull_policy, auth=auth)
+                self.runtime.ensure_image(main.image, main.pull_policy, auth=auth, registry=domain, project=c.project_id)
             self.store.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             self.remove_stale_copies(c.uuid)
@@ -303,7 +304,14 @@ class ContainerHost:
         pass  # the Docker name carries the uuid, not the Zun name: nothing to do on the host
 
     def _act_commit(self, c: Container, repository: str, tag: str | None = None) -> dict:
-        return {"uuid": self._ops().commit(c.container_id, repository, tag)}
+        """A new tag, or one this project committed before: never another's tag (a shared or platform image)."""
+        target = f"{repository}:{tag or 'latest'}"
+        with self.object_lock(f"image:{target}"):  # the check and the commit, together, per tag
+            if self.runtime.image_present(target) and not self.store.image_committed_by(c.project_id, target):
+                raise Forbidden(f"image {target} exists and was not committed by this project: a commit never replaces it")
+            image_id = self._ops().commit(c.container_id, repository, tag or "latest")
+            self.store.record_image(c.project_id, target, kind=COMMIT)
+        return {"uuid": image_id}
 
     def _act_network_list(self, c: Container) -> list:
         return []  # containers have no network until per-project networks arrive

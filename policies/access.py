@@ -28,6 +28,12 @@ DEFAULT_RULES: dict[str, str] = {
     "job:create:hugepages": "admin",  # NFV: huge pages (each job gets a hugetlbfs of its own, sized to its ask)
     "job:create:sysctls": "any",  # only namespaced ones from Settings.allowed_sysctls
     "function:create:runtime": "admin",
+    # a pull policy other than ifnotpresent: "always" replaces a local tag (a shared image) with what a registry holds now
+    "job:create:image_pull_policy": "admin",
+    "function:create:image_pull_policy": "admin",
+    "capsule:create:image_pull_policy": "admin",
+    # commit into any repository; without it only under "<project_id>/" (platform images and others' tags never)
+    "container:commit:any_repository": "admin",
     "host:get_all": "admin",
     "host:get": "admin",
     "host:update": "admin",  # enable or disable a host for new placements

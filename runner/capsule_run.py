@@ -82,7 +82,7 @@ class CapsuleRun:
         """
         with tracer().start_as_current_span("image.ensure"):
             for spec in (*self.spec.init_containers, *self.spec.containers):
-                self.runtime.ensure_image(spec.image, spec.pull_policy)
+                self.runtime.ensure_image(spec.image, spec.pull_policy, project=self.project)
         for volume in self.spec.volumes:
             self.runtime.create_volume(self.volume_name(volume), labels=self.runtime.labels_for(uuid=self.capsule_id, project=self.project, capsule=self.capsule_id, name=volume, role="volume"))
         network = self.networks.resolve(self.spec.network, self.project) if self.networks else "none"

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # own addresses, always blocked); their own network is exempt. IPv4 CIDRs; [] blocks only those two.
     blocked_egress_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
     glance_url: str | None = None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
+    # registry hosts an image reference may name ("host:port", or "host" for any of its ports); a reference naming
+    # another host is refused before any pull, so dockerd never connects where the operator did not say.
+    # Empty: only names without a host (local images, Docker Hub-style names).
+    allowed_registries: tuple[str, ...] = ()
+    # images the platform itself runs (capsule infra, function runtimes): no tenant commit may replace them
+    platform_images: tuple[str, ...] = ("busybox:latest", "zunray/python:3.11")
     docker_timeout_s: float = 60.0
 
     # placement

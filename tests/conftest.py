@@ -122,6 +122,8 @@ def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
         trace_exporter=f"file:{data_dir / 'traces.jsonl'}",
         # the Glance stand-in (tests/glance_standin.py) listens here when a test starts it
         glance_url=f"http://127.0.0.1:{free_port(low=24000)}",
+        # the private registries tests start (tests/registry.py) listen on 127.0.0.1, on any free port
+        allowed_registries=("127.0.0.1",),
     )
     values.update(overrides)
     return Settings(**values)

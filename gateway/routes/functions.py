@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
+from gateway.images import check_images, check_pull_policies
 from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out, invocation_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
 from runner.fair_share import caps_of
@@ -53,6 +54,8 @@ def _fields_of(spec: FunctionSpec) -> dict:
 def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDep) -> JSONResponse:
     if "runtime" in body.model_fields_set:
         enforce(request, "function:create:runtime")
+    check_pull_policies(request, "function:create:image_pull_policy", [body.image_pull_policy])
+    check_images(request, [("image", body.image)])
     cluster = _cluster(request)
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
     spec = _spec(body, request.app.state.settings)
@@ -86,6 +89,10 @@ def patch(name: str, body: dict, request: Request, store: StoreDep, caller: Call
     if "runtime" in body:
         enforce(request, "function:create:runtime")
     merged = FunctionFields.model_validate({**_fields_of(fn.spec), **body})
+    if "image_pull_policy" in body:  # a policy an admin set stays when a member changes other fields
+        check_pull_policies(request, "function:create:image_pull_policy", [merged.image_pull_policy])
+    if "image" in body:
+        check_images(request, [("image", merged.image)])
     fn = store.update_function(fn.uuid, _spec(merged, request.app.state.settings), version=fn.version)
     _cluster(request).functions.function_changed.remote(fn.uuid)
     return function_out(fn)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
+from gateway.images import check_images, check_pull_policies
 from gateway.schemas import JobIn, job_out
 from runner.errors import InvalidSpec, Throttled, ZunrayError
 from runner import job_ops
@@ -35,6 +36,8 @@ def check_job_request(request: Request, body: JobIn) -> None:
     settings = request.app.state.settings
     if "runtime" in body.model_fields_set:
         enforce(request, "job:create:runtime")
+    check_pull_policies(request, "job:create:image_pull_policy", [body.image_pull_policy])
+    check_images(request, [("image", body.image)])
     if body.capabilities:
         enforce(request, "job:create:capabilities")
     if body.resources.hugepages_2m_pages or body.resources.hugepages_1g_pages:

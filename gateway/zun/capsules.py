@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.context import CallerDep, enforce, project_scope
+from gateway.images import check_images, check_pull_policies
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
@@ -94,6 +95,9 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     cap = capsule_from_body(body, caller=caller, may_mount_host=may_mount_host, network="project" if request.app.state.settings.project_networks else None)
     if cap.capsule.runtime != "runc":
         enforce(request, "capsule:create:runtime")
+    members = (*cap.capsule.init_containers, *cap.capsule.containers)
+    check_pull_policies(request, "capsule:create:image_pull_policy", [m.pull_policy for m in members])
+    check_images(request, [(f"spec.containers[{m.name}].image", m.image) for m in members])
     cluster.admit(cap.demand().memory_mb, field="spec.containers")
     store = request.app.state.store
     cap = store.create_capsule(cap, limits=store.quota(caller.project_id))

@@ -19,12 +19,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.context import CallerDep, enforce, project_scope
-from policies.access import allowed
+from gateway.images import check_images, check_pull_policies
+from gateway.zun.commit import commit_target
 from gateway.zun.create import container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
+from policies.access import allowed
 from runner.containers import Container, check_action
-from runner.errors import Conflict, InvalidSpec, NotFound, ZunrayError
+from runner.errors import Conflict, Forbidden, InvalidSpec, NotFound, ZunrayError
 from runner.mounts import HOST_MOUNTS_RULE
 from runner.store import Store
 
@@ -88,14 +90,18 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
         ("container:create:privileged", c.spec.get("privileged")),
         ("container:create:requested_destination", c.spec.get("host")),
         ("container:create:runtime", runtime_requested),
-        ("container:create:image_pull_policy", c.spec.get("image_pull_policy")),
     ):
         if asked:
             enforce(request, rule)
+    check_pull_policies(request, "container:create:image_pull_policy", [c.capsule.containers[0].pull_policy])
     cluster.require_host(c.spec.get("host"))
     store: Store = request.app.state.store
+    image = c.image
     if registry := c.spec.pop("registry", None):
-        c.spec["registry_id"] = store.get_registry(str(registry), project_id=caller.project_id)["uuid"]
+        reg = store.get_registry(str(registry), project_id=caller.project_id)
+        c.spec["registry_id"] = reg["uuid"]
+        image = image if image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{image}"  # as the node will pull it
+    check_images(request, [("image", image)])
     c = store.create_container(c, limits=store.quota(caller.project_id))
     store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
     store.finish_action(c.uuid, request.state.request_id)
@@ -255,6 +261,7 @@ async def rename(ident: str, request: Request, caller: CallerDep, version: Versi
 async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
     c = _get(request, caller, ident)
     if image and image != c.image:
+        check_images(request, [("image", image)])
         main = c.capsule.containers[0]
         check_action(c.uuid, c.status, "rebuild")
         c = request.app.state.store.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
@@ -264,7 +271,13 @@ async def rebuild(ident: str, request: Request, caller: CallerDep, version: Vers
 
 @router.post("/{ident}/commit", status_code=202)
 async def commit(ident: str, request: Request, caller: CallerDep, version: VersionDep, repository: str, tag: str | None = None) -> dict:
-    return await _act(request, caller, _get(request, caller, ident), "commit", {"repository": repository, "tag": tag})
+    """Into the project's own namespace; the node refuses to replace a tag the project did not commit."""
+    c = _get(request, caller, ident)
+    tag = None if tag in (None, "", "None") else tag  # zunclient sends "None" for no tag
+    target = commit_target(repository, tag, project_id=caller.project_id, platform_images=request.app.state.settings.platform_images)
+    if not target.namespaced and not allowed(request.app.state.rules, "container:commit:any_repository", caller.roles):
+        raise Forbidden(f"Policy doesn't allow container:commit:any_repository to be performed: commit under {caller.project_id}/")
+    return await _act(request, caller, c, "commit", {"repository": target.repository, "tag": target.tag})
 
 
 @router.get("/{ident}/logs")

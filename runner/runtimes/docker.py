@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 import requests
@@ -23,6 +24,8 @@ from docker import errors as derr
 from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
+from runner.images.refs import host_allowed, parse
+from runner.images.tarball import strip_tags
 from runner.models import ContainerSpec, PullPolicy
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,14 @@ IMAGE_CACHE_S = 60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.inst
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
+
+
+class PullRecords(Protocol):
+    """Who pulled which image with credentials (``runner/store/images.py``)."""
+
+    def private_pullers(self, reference: str) -> set[str]: ...
+
+    def record_private_pull(self, project_id: str, reference: str, *, registry: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +77,15 @@ class ManagedContainer:
 class DockerRuntime:
     """One Docker engine, as seen by one node."""
 
-    def __init__(self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20, tls: docker.tls.TLSConfig | None = None) -> None:
+    def __init__(
+        self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20, tls: docker.tls.TLSConfig | None = None,
+        allowed_registries: tuple[str, ...] = (), pulls: PullRecords | None = None,
+    ) -> None:
         self.instance = instance
         self.node = node
         self.log_max_bytes = log_max_bytes
+        self.allowed_registries = allowed_registries  # Settings.allowed_registries: no pull from any other host
+        self.pulls = pulls  # who pulled what with credentials (the store); None: images are not told apart by project
         self._present: dict[str, float] = {}  # image -> when last seen present
         self.created: dict[str, int] = {}  # runtime -> containers created since this process started (metrics)
         if tls:  # the oldest API we support: "auto" would ask the engine before the line below takes effect
@@ -104,27 +120,47 @@ class DockerRuntime:
         }
 
     # -- images -----------------------------------------------------------
-    def ensure_image(self, image: str, policy: PullPolicy, *, auth: dict[str, str] | None = None) -> None:
+    def ensure_image(
+        self, image: str, policy: PullPolicy, *, auth: dict[str, str] | None = None, registry: str = "", project: str | None = None
+    ) -> None:
         """Make ``image`` present locally according to ``policy``.
 
         Images seen present are remembered for ``IMAGE_CACHE_S``; if one
-        vanished meanwhile, ``create`` notices and comes back here.
+        vanished meanwhile, ``create`` notices and comes back here. For
+        ``project``, an image that another project pulled with its registry's
+        credentials counts as absent: this project pulls it itself, with its
+        own credentials (``auth``) or none, and the registry decides.
         """
+        image = named(image)
+        private_to_others = self._private_to_others(image, project)
         seen = self._present.get(image)
-        if seen is not None and time.monotonic() - seen < IMAGE_CACHE_S and policy is not PullPolicy.ALWAYS:
+        if seen is not None and time.monotonic() - seen < IMAGE_CACHE_S and policy is not PullPolicy.ALWAYS and not private_to_others:
             return
-        present = self._image_present(image)
+        present = self._image_present(image) and not private_to_others
         if present and policy is not PullPolicy.ALWAYS:
             return
         if policy is PullPolicy.NEVER:
             raise ImageUnavailable(f"image {image} is not present on host {self.node} and the pull policy is 'never'")
+        ref = parse(image)
+        if not host_allowed(ref.host, self.allowed_registries):
+            raise ImageUnavailable(f"image {image} names registry {ref.host}, which is not on the operator's list of allowed registries")
         repo, tag = parse_repository_tag(image)
         try:
             self._api.pull(repo, tag=tag or "latest", auth_config=auth)
         except (requests.exceptions.RequestException, derr.DockerException) as exc:
+            # dockerd's text can name internal addresses and what answers there: the host's log keeps it, the tenant gets a class
+            log.warning("pulling %s on %s failed: %s", image, self.node, _explain(exc))
             where = "present locally but" if present else "not present locally and"
-            raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_explain(exc)}") from exc
+            raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_pull_failure(exc)}") from exc
+        if self.pulls is not None and project is not None and (auth or private_to_others):  # it proved its access
+            self.pulls.record_private_pull(project, image, registry=registry or ref.host or "")
         self._present[image] = time.monotonic()
+
+    def _private_to_others(self, image: str, project: str | None) -> bool:
+        if self.pulls is None or project is None:
+            return False
+        pullers = self.pulls.private_pullers(image)
+        return bool(pullers) and project not in pullers
 
     def save(self, image: str) -> bytes:
         """``docker save`` of one image (to load it into another engine)."""
@@ -143,12 +179,16 @@ class DockerRuntime:
             self.remove(cid)
 
     def image_present(self, image: str) -> bool:
-        return self._image_present(image)
+        return self._image_present(named(image))
 
     def load_image(self, data: bytes, *, tag_as: str) -> None:
-        """``docker load`` a saved image and tag it ``tag_as`` (repo:tag)."""
+        """``docker load`` a saved image and tag it ``tag_as`` (repo:tag), and only that:
+        the tags the data carries are removed first (they could name any image on the host)."""
         try:
-            messages = list(self._api.load_image(data))
+            with tempfile.TemporaryFile() as untagged:
+                strip_tags(io.BytesIO(data), untagged)
+                untagged.seek(0)
+                messages = list(self._api.load_image(untagged))
         except (requests.exceptions.RequestException, derr.DockerException) as exc:
             raise ImageUnavailable(f"cannot load image {tag_as}: {_explain(exc)}") from exc
         loaded = None
@@ -223,7 +263,7 @@ class DockerRuntime:
             sysctls=dict(spec.sysctls) or None,
         )
         kwargs = dict(
-            image=spec.image,
+            image=named(spec.image),
             command=list(spec.command) or None,
             name=name,
             environment=dict(spec.env),
@@ -241,7 +281,7 @@ class DockerRuntime:
             try:
                 created = self._api.create_container(**kwargs)
             except derr.ImageNotFound:
-                self._present.pop(spec.image, None)  # removed since we looked: look again
+                self._present.pop(named(spec.image), None)  # removed since we looked: look again
                 self.ensure_image(spec.image, spec.pull_policy)
                 created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
@@ -371,6 +411,29 @@ def hugepages_inventory(sysfs: Path = Path("/sys/kernel/mm/hugepages")) -> dict[
         except (OSError, ValueError):
             out[size] = 0
     return out
+
+
+def named(image: str) -> str:
+    """``image`` with an explicit tag (``latest``), never a lookup by id.
+
+    Docker resolves a name it does not know as a prefix of a local image's id
+    (``ad020d``, ``sha256:ad020d``): a tenant could run images by id that no
+    name of theirs leads to. An explicit tag stops that lookup.
+    """
+    ref = parse(image)
+    if ref.repository == "sha256":
+        raise ImageUnavailable(f"an image is named by repository and tag, not by id: {image}")
+    return image if ref.tag or ref.digest else f"{image}:latest"
+
+
+def _pull_failure(exc: Exception) -> str:
+    """What went wrong, in words of ours (never dockerd's text, which may describe internal hosts)."""
+    text = _explain(exc).lower()
+    if any(word in text for word in ("unauthorized", "denied", "authentication required", "no basic auth")):
+        return "the registry refused access (check the registry's credentials)"
+    if any(word in text for word in ("manifest unknown", "not found", "does not exist")):
+        return "the registry has no such image"
+    return "the registry could not be reached or failed (details are in the host's log)"
 
 
 def _explain(exc: Exception) -> str:

@@ -44,11 +44,11 @@ class Server(NamedTuple):
     url: str  # its engine ("" while it has no address)
 
 
-def load_images(engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec) -> None:
+def load_images(engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec, project: str) -> None:
     """The capsule's images into a server's engine from the host's (the server reaches no registry either)."""
     for c in (*spec.init_containers, *spec.containers):
         if not engine.image_present(c.image):
-            local.ensure_image(c.image, c.pull_policy)
+            local.ensure_image(c.image, c.pull_policy, project=project)
             engine.load_image(local.save(c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
 
 
@@ -142,7 +142,7 @@ class NovaRun:
         self.server_id = self.pool.lease(project=self.project, holder=self.capsule_id).server_id
         engine = self.pool.engine_for(self.server_id)
         self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
-        load_images(engine, self.local, self.spec)
+        load_images(engine, self.local, self.spec, self.project)
         return self._run.start(deadline=deadline, **options)
 
     def wait(self, *, deadline: float | None = None) -> int | None:

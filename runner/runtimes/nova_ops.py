@@ -39,7 +39,7 @@ class NovaOps:
         lease = self.pool.lease(project=project, holder=uuid)
         try:
             engine = self.pool.engine_for(lease.server_id)
-            load_images(engine, self.local, CapsuleSpec(containers=(spec,)))
+            load_images(engine, self.local, CapsuleSpec(containers=(spec,)), project)
             engine_id = engine.create(spec, name=name, labels=labels, runtime="runc", network_mode="none", long_running=long_running)
         except ZunrayError:
             self.pool.release(lease.server_id, uuid)

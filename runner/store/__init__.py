@@ -10,6 +10,7 @@ from runner.store.capsules import CapsuleQueries
 from runner.store.containers import ContainerQueries
 from runner.store.functions import FunctionQueries
 from runner.store.hosts import HostQueries
+from runner.store.images import ImageQueries
 from runner.store.usage import UsageQueries
 from runner.store.jobs import JobQueries
 from runner.store.quotas import QuotaQueries
@@ -17,7 +18,7 @@ from runner.store.registries import RegistryQueries
 from runner.store.schedules import ScheduleQueries
 
 
-class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries, HostQueries, UsageQueries):
+class Store(JobQueries, ContainerQueries, CapsuleQueries, QuotaQueries, RegistryQueries, ScheduleQueries, FunctionQueries, HostQueries, UsageQueries, ImageQueries):
     """Durable state shared by the gateway and the actors."""
 
 

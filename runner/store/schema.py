@@ -269,3 +269,16 @@ usage = sa.Table(
     sa.Index("ix_usage_project_ended", "project_id", "ended_at"),
     sa.Index("ix_usage_object", "object_id", "ended_at"),
 )
+
+image_records = sa.Table(
+    "image_records",
+    metadata,
+    sa.Column("project_id", sa.String(64), primary_key=True),
+    # commit: the project made this tag (only it may replace it); pull: the project pulled it with its registry's credentials
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("reference", sa.String(512), primary_key=True),  # repository:tag or repository@digest
+    sa.Column("repository", sa.String(512), nullable=False),
+    sa.Column("registry", sa.String(255), nullable=False),  # the registry's domain of a pull; "" for a commit
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_image_records_repository", "kind", "repository"),
+)
