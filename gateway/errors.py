@@ -11,6 +11,7 @@ HTTP error.
 
 from __future__ import annotations
 
+import math
 import re
 
 from fastapi import FastAPI, Request
@@ -100,7 +101,8 @@ def install(app: FastAPI) -> None:
         body = error_body(request, status, code_of(request.url.path, exc), detail, detail)
         if isinstance(exc, e.FunctionFailed) and exc.error:
             body["errors"][0]["function_error"] = exc.error  # the handler's type, message, traceback, stderr tail
-        return JSONResponse(body, status_code=status)
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_s))} if isinstance(exc, e.Throttled) and exc.retry_after_s else None
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(ValidationError)  # a model validated inside a route (a merged PATCH)
     @app.exception_handler(RequestValidationError)

@@ -83,7 +83,13 @@ class ImageUnavailable(RuntimeFailure):
 
 
 class Throttled(ZunrayError):
-    """A cap on running work (such as a project's concurrent invocations) is reached."""
+    """A cap on running work (such as a project's concurrent invocations) is reached.
+
+    ``retry_after_s``, when known, becomes the answer's ``Retry-After``."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class FunctionFailed(RuntimeFailure):
