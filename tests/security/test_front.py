@@ -4,6 +4,7 @@ and a project's own admin posing as the cloud admin (issue 14 items 7, 10, 13, 1
 
 from __future__ import annotations
 
+import asyncio
 import random
 import stat
 
@@ -99,3 +100,23 @@ def test_admin_of_a_member_project_is_not_cloud_admin(as_user):
     assert dave.get("/v1/containers?all_projects=True").status_code == 403
     assert dave.get("/v1/jobs").status_code == 200  # still a member of p2
     assert carol.get("/v1/hosts/").status_code == 200
+
+
+@pytest.mark.parametrize("admin_project, cloud_admin", [("admin", True), ("id-of-admin", True), ("p1", False)])
+def test_admin_project_matches_by_name_or_id(admin_project, cloud_admin):
+    """Item 15, unit level: the admin role counts in the admin project named by name or id, nowhere else."""
+    from gateway.auth import KeystoneAuth
+
+    project = {"id": "id-of-admin", "name": "admin"}
+    token = {"expires_at": "2999-01-01T00:00:00Z", "project": project, "user": {"id": "u"}, "roles": [{"name": "admin"}, {"name": "member"}]}
+
+    def keystone(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":  # the service user's login
+            return httpx.Response(201, headers={"X-Subject-Token": "service"}, json={"token": {"expires_at": token["expires_at"]}})
+        return httpx.Response(200, json={"token": token})
+
+    settings = Settings(auth_mode="keystone", keystone_url="http://127.0.0.1:1/v3", keystone_service_password="x", admin_project=admin_project)
+    auth = KeystoneAuth(settings)
+    auth._http = httpx.AsyncClient(transport=httpx.MockTransport(keystone))
+    caller = asyncio.run(auth.validate("a-token"))
+    assert caller.is_admin is cloud_admin and "member" in caller.roles
