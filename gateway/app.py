@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from gateway import errors, metrics
+from gateway import errors, metrics, noauth
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.content_type import RequireJson
 from gateway.limits import BodyLimit
+from gateway.login_throttle import LoginThrottle
 from gateway.request_id import RequestId
 from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, usage
 from gateway.zun import capsules as zun_capsules
@@ -24,6 +25,7 @@ from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
 from gateway.watch import StoreWatcher
 from policies.access import load_rules
+from runner.private_files import secure_data_dir
 from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
@@ -31,9 +33,12 @@ from runner.telemetry import setup_tracing
 
 
 def create_app(settings: Settings) -> FastAPI:
+    noauth.check_bind(settings)  # before anything listens: noauth stays on this machine unless allowed
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_tracing(settings, "zunray-gateway")
+        await asyncio.to_thread(secure_data_dir, settings)
         store = Store(settings.store_url_resolved)
         await asyncio.to_thread(store.migrate)
         cluster = Cluster(settings)
@@ -43,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.rules = load_rules(settings.policy_file)
         app.state.followers = Counter()  # project -> open `logs?follow=true` streams (max_log_followers_per_project)
         app.state.auth = KeystoneAuth(settings) if settings.auth_mode == "keystone" else None
+        app.state.logins = LoginThrottle(settings)
         watcher = app.state.watcher = StoreWatcher(store)
         watcher.start()
         poller = asyncio.create_task(cluster.follow_health())

@@ -7,6 +7,10 @@ own service user's token, and caches the answer for at most
 working for at most ``token_cache_s`` seconds (the documented revocation
 delay). Missing or invalid tokens get 401 with ``WWW-Authenticate`` naming
 Keystone; Keystone unreachable gives 503, never 500.
+
+The admin role counts only in the cloud admin project (``admin_project``,
+by name or id): a project's own admin is a member like the others. noauth
+callers are admins of every project, but only from this machine (gateway/noauth.py).
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from gateway import errors
+from gateway import errors, noauth
 from gateway.context import Caller, noauth_caller
 from runner.errors import Unauthorized, Unavailable, ZunrayError
 from runner.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/", "/v1", "/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/v1/dashboard/config", "/v1/dashboard/login"})
 PUBLIC_PREFIXES = ("/dashboard",)  # the dashboard's page and assets: it logs in, then calls the API with a token
+# public, but a token sent there is validated: /healthz shows its per-host report to callers that pass host:get_all
+OPTIONAL_TOKEN_PATHS = frozenset({"/healthz"})
 SERVICE_TOKEN_MARGIN_S = 60.0
 
 
@@ -94,7 +100,10 @@ class KeystoneAuth:
         project = data.get("project")
         if not project:
             raise Unauthorized("the token is not scoped to a project")
-        caller = Caller(project_id=project["id"], user_id=data["user"]["id"], roles=tuple(r["name"] for r in data.get("roles", ())))
+        roles = tuple(r["name"] for r in data.get("roles", ()))
+        if self.settings.admin_project not in (project["id"], project.get("name")):
+            roles = tuple(r for r in roles if r != "admin")  # a project's own admin is not the cloud admin
+        caller = Caller(project_id=project["id"], user_id=data["user"]["id"], roles=roles)
         until = min(now + self.settings.token_cache_s, _expiry(data["expires_at"]))
         self._cache[token] = (caller, until)
         while len(self._cache) > self.settings.token_cache_size:
@@ -126,11 +135,17 @@ class Authenticate:
         state = scope.setdefault("state", {})
         request = Request(scope)
         if self.settings.auth_mode == "noauth":
+            if not noauth.host_allowed(self.settings, request.headers.get("host")):
+                detail = "this gateway runs without authentication and answers only requests addressed to it by a loopback name or its own address"
+                body = errors.error_body(request, 400, "invalid-host", detail, detail)
+                return await JSONResponse(body, status_code=400)(scope, receive, send)
             state["caller"] = noauth_caller(request.headers.get("X-Project-Id"))
             return await self.app(scope, receive, send)
-        if request.url.path in PUBLIC_PATHS or request.url.path.startswith(PUBLIC_PREFIXES):
-            return await self.app(scope, receive, send)
+        path = request.url.path
         token = request.headers.get("X-Auth-Token")
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            if not (token and path in OPTIONAL_TOKEN_PATHS):
+                return await self.app(scope, receive, send)
         try:
             if not token:
                 raise Unauthorized("The request you have made requires authentication: send X-Auth-Token.")

@@ -50,6 +50,12 @@ def enforce(request: Request, rule: str) -> None:
         raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
 
 
+def permitted(request: Request, rule: str) -> bool:
+    """Whether the access rule allows the caller; False for an anonymous caller (a public route)."""
+    who = getattr(request.state, "caller", None)
+    return who is not None and allowed(request.app.state.rules, rule, who.roles)
+
+
 def store(request: Request) -> Store:
     return request.app.state.store
 

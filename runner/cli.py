@@ -70,7 +70,9 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     health = stack.up(settings)
     print(f"Zunray is up: {settings.gateway_url}  (stop it with: zunray down)")
     if health["status"] != "ok":
-        print("but it cannot run containers yet:\n  " + "\n  ".join(health["problems"]))
+        # with Keystone, only a caller passing host:get_all sees the reasons (anonymous /healthz is just a status)
+        reasons = health.get("problems") or ["see `zunray status` (with Keystone: $OS_TOKEN of a cloud admin)"]
+        print("but it cannot run containers yet:\n  " + "\n  ".join(reasons))
         return 1
     return 0
 
@@ -83,7 +85,8 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     try:
-        resp = httpx.get(f"{settings.gateway_url}/healthz", timeout=5)
+        with _client(settings) as client:  # with $OS_TOKEN of a cloud admin: the per-host report too
+            resp = client.get("/healthz", timeout=5)
     except httpx.HTTPError as exc:
         print(f"Zunray is not reachable at {settings.gateway_url}: {exc}")
         return 1

@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from runner.private_files import FILE_MODE, private_dir
+
 
 def descendants(root: int) -> list[int]:
     """``root`` and every process below it, parents first."""
@@ -58,9 +60,10 @@ def stop_tree(pid: int, *, grace_s: float = 5.0) -> None:
 
 def spawn(name: str, argv: list[str], *, run_dir: Path, log_dir: Path, env: dict[str, str]) -> int:
     """Start a detached process, record its PID in ``run_dir/<name>.pid``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{name}.log", "ab") as out:
+    private_dir(run_dir)
+    private_dir(log_dir)
+    # owner-only: a log may carry what a process printed about its secrets
+    with os.fdopen(os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE), "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     (run_dir / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid

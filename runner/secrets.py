@@ -11,6 +11,7 @@ import os
 from cryptography.fernet import Fernet, InvalidToken
 
 from runner.errors import Unavailable
+from runner.private_files import FILE_MODE, private_dir
 from runner.settings import Settings
 
 
@@ -20,8 +21,8 @@ class SecretBox:
         if not key:
             path = settings.data_dir / "secret.key"
             if not path.exists():
-                settings.data_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                private_dir(settings.data_dir)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
                 with os.fdopen(fd, "wb") as f:
                     f.write(Fernet.generate_key())
             key = path.read_text().strip()

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 9517
+    # noauth trusts every caller that reaches the port: the gateway refuses a non-loopback gateway_host
+    # in noauth unless this is true (and then skips its Host header check for a wildcard bind)
+    allow_noauth_remote: bool = False
     # noauth: one machine, everyone is admin of the project in X-Project-Id (or "default").
     # keystone: X-Auth-Token is validated against keystone_url with the service user below.
     auth_mode: Literal["noauth", "keystone"] = "noauth"
@@ -40,6 +43,12 @@ class Settings(BaseSettings):
     token_cache_s: float = 60.0  # a revoked token keeps working at most this long (never past its expiry)
     token_cache_size: int = 10_000
     policy_file: Path | None = None  # JSON {rule: "admin" | "any" | "role:<name>"} overriding policies/access.py
+    # the Keystone project (name or id) whose admin role is the cloud admin; the admin role elsewhere is a member's
+    admin_project: str = "admin"
+    # the dashboard's password login: a client address with this many failures within the window gets 429
+    login_failures_max: int = Field(5, ge=1)
+    login_failure_window_s: float = Field(60.0, gt=0)
+    login_clients_max: int = Field(10_000, ge=1)  # client addresses remembered (oldest forgotten first)
 
     # Ray: `zunray up` starts a head on this address unless ray_address is set
     ray_address: str | None = None  # join an existing cluster (host:port)

@@ -16,6 +16,7 @@ import httpx
 
 from runner import procs
 from runner.errors import Unavailable
+from runner.private_files import FILE_MODE, private_dir, secure_data_dir
 from runner.settings import Settings
 from runner.store import Store
 
@@ -42,8 +43,8 @@ def health(settings: Settings, timeout_s: float = 2.0) -> dict | None:
 
 
 def _settled(body: dict | None) -> bool:
-    """The gateway answers and has heard from its hosts (healthy or not)."""
-    return body is not None and bool((body.get("cluster") or {}).get("hosts"))
+    """The gateway answers and has heard from its hosts (healthy or not): anything but "starting"."""
+    return body is not None and body.get("status") in ("ok", "unavailable")
 
 
 def ensure_ray_token(settings: Settings) -> None:
@@ -51,8 +52,9 @@ def ensure_ray_token(settings: Settings) -> None:
     path = settings.ray_token_file
     if settings.ray_auth_mode != "token" or path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if not path.parent.exists():
+        private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32))
 
@@ -98,7 +100,7 @@ def up(settings: Settings) -> dict:
     Returns the /healthz body: ``status`` is ``ok`` or says what is wrong
     (e.g. no Docker engine), which the caller shows.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     store = Store(settings.store_url_resolved)
     store.migrate()
     store.close()

@@ -1,6 +1,8 @@
 """A real Keystone (PyPI keystone, SQLite, gunicorn on loopback) and a Zunray
 stack that authenticates against it, with two projects set up through
-Keystone's own API: p1 (alice: member, carol: admin) and p2 (bob: member).
+Keystone's own API: p1 (alice: member, carol: admin) and p2 (bob: member,
+dave: admin). p1 is the stack's admin project, so carol is the cloud admin and
+dave, an admin of p2 only, is treated as a member.
 
 A pytest plugin (``pytest_plugins`` in tests/conftest.py): the Keystone tests
 and the attack suite in tests/security share one Keystone and one stack."""
@@ -17,6 +19,7 @@ from runner.keystone_admin import KeystoneAdmin
 from tests.conftest import free_port, run_stack, test_settings
 
 ADMIN_PASSWORD = "admin-secret"
+USER_PROJECTS = {"alice": "p1", "carol": "p1", "bob": "p2", "dave": "p2"}
 SERVICE_PASSWORD = "service-secret"
 
 
@@ -31,7 +34,7 @@ class Tenants:
     passwords: dict
 
     def token(self, user: str) -> str:
-        project = {"alice": "p1", "carol": "p1", "bob": "p2"}[user]
+        project = USER_PROJECTS[user]
         return self.admin.login(user, self.passwords[user], project)
 
 
@@ -47,8 +50,8 @@ def keystone(tmp_path_factory):
         admin = KeystoneAdmin(url, username="admin", password=ADMIN_PASSWORD)
         admin.service_user(name="zunray", password=SERVICE_PASSWORD)
         projects = {name: admin.project(name) for name in ("p1", "p2")}
-        passwords = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
-        for user, project, role in (("alice", "p1", "member"), ("bob", "p2", "member"), ("carol", "p1", "admin")):
+        passwords = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
+        for user, project, role in (("alice", "p1", "member"), ("bob", "p2", "member"), ("carol", "p1", "admin"), ("dave", "p2", "admin")):
             u = admin.user(user, passwords[user], project_id=projects[project]["id"])
             admin.grant(project_id=projects[project]["id"], user_id=u["id"], role=role)
             admin.grant(project_id=projects[project]["id"], user_id=u["id"], role="reader")
@@ -68,6 +71,7 @@ def secured(tmp_path_factory, keystone):
         keystone_url=keystone.url,
         keystone_service_password=SERVICE_PASSWORD,
         token_cache_s=2.0,
+        admin_project="p1",  # carol's admin role counts, dave's (in p2) does not
     )
     keystone.admin.register_service(endpoint=f"{settings.gateway_url}/v1")
     yield from run_stack(settings)  # stack.up polls /healthz, which is public
@@ -75,7 +79,7 @@ def secured(tmp_path_factory, keystone):
 
 @pytest.fixture
 def as_user(secured, keystone):
-    """An HTTP client acting as one of the users: as_user("alice")."""
+    """An HTTP client acting as one of the users: as_user("alice") (or "bob", "carol", "dave")."""
     clients = []
 
     def make(user: str) -> httpx.Client:

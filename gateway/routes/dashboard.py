@@ -1,6 +1,7 @@
 """The dashboard: a page and its assets served by the gateway (no CDN), the
 login step for Keystone, and a job's trace for the timeline.
 
+The login is rate-limited per client address (gateway/login_throttle.py).
 The page and its assets are public (they hold no data); everything they show
 comes from the API with the caller's token, so the same authentication and
 access rules apply. A 401 anywhere sends the page back to its login step.
@@ -16,7 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.context import CallerDep, StoreDep
-from runner.errors import InvalidSpec, NotFound
+from runner.errors import InvalidSpec, NotFound, Unauthorized
 
 router = APIRouter(tags=["dashboard"])
 
@@ -58,7 +59,13 @@ async def login(body: Login, request: Request) -> dict:
     auth = request.app.state.auth
     if auth is None:
         raise InvalidSpec("this gateway runs without Keystone (noauth): no login needed", field="username")
-    token, expires_at = await auth.password_token(body.username, body.password, body.project)
+    client = request.client.host if request.client else ""
+    request.app.state.logins.check(client)
+    try:
+        token, expires_at = await auth.password_token(body.username, body.password, body.project)
+    except Unauthorized:
+        request.app.state.logins.failed(client)
+        raise
     return {"token": token, "expires_at": expires_at}
 
 

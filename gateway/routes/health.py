@@ -1,4 +1,9 @@
-"""Liveness and readiness: ``GET /healthz`` says what works and, if not, why."""
+"""Liveness and readiness: ``GET /healthz`` says what works and, if not, why.
+
+Anyone may ask whether Zunray works (``status``); which hosts there are and
+what is wrong with them is the cloud's inventory, shown only to callers that
+pass ``host:get_all`` (a token is optional on this route).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.context import permitted
 from runner.errors import Unavailable
 
 router = APIRouter(tags=["health"])
@@ -25,7 +31,12 @@ async def healthz(request: Request) -> JSONResponse:
     down = cluster.docker_down_reason()
     if down:
         problems.append(down)
-    if cluster.health is not None and not cluster.health["hosts"]:
+    heard = cluster.health is not None and bool(cluster.health["hosts"])
+    if cluster.health is not None and not heard:
         problems.append("no hosts registered yet")
-    body = {"status": "ok" if not problems else "unavailable", "problems": problems, "cluster": cluster.health}
+    # starting: no host has reported yet (`zunray up` waits for anything else)
+    status = "ok" if not problems else ("unavailable" if heard else "starting")
+    body = {"status": status}
+    if permitted(request, "host:get_all"):
+        body |= {"problems": problems, "cluster": cluster.health}
     return JSONResponse(body, status_code=200 if not problems else 503)

@@ -7,10 +7,10 @@ plain deferred ``BEGIN`` and never block writers (WAL).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from runner.private_files import private_sqlite, sqlite_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -20,8 +20,9 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_file(url)
+    if db is not None:
+        private_sqlite(db)  # owner-only from its first byte (the store holds every project's data)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False}, pool_size=10, max_overflow=20)
 
     @sa.event.listens_for(engine, "connect")
