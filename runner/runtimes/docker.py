@@ -24,6 +24,7 @@ from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
 from runner.models import ContainerSpec, PullPolicy, Resources
+from runner.runtimes.bounded import keep_last
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +287,9 @@ class DockerRuntime:
                 raise RuntimeFailure(f"cannot kill {cid[:12]}: {_explain(exc)}") from exc
 
     def logs(self, cid: str) -> bytes:
-        """stdout and stderr, interleaved as written."""
-        return self._call("logs", cid, stdout=True, stderr=True)
+        """stdout and stderr, interleaved as written: their last ``log_max_bytes``, streamed
+        (a container started with other log options may have kept far more)."""
+        return keep_last(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=False), self.log_max_bytes)[0]
 
     def remove(self, cid: str) -> None:
         try:
