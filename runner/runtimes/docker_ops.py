@@ -52,26 +52,31 @@ class ContainerOps:
     def execute(self, cid: str, command: list[str], *, max_bytes: int, timeout_s: float) -> tuple[str, int | None]:
         """Run ``command`` inside; its combined output and exit code (None while it still runs).
 
-        Reading stops at ``max_bytes`` of output or after ``timeout_s``, whichever comes
-        first; the output then ends with a line that says so.
+        Only the first ``max_bytes`` of output are kept; the rest is read and dropped
+        until the command ends (Docker cannot kill an exec, and one that is not read
+        blocks for ever), at most ``timeout_s``. The output then ends with a line that
+        says what was cut.
         """
         exec_id = self._call("exec_create", cid, command, stdout=True, stderr=True)["Id"]
         sock = self._call("exec_start", exec_id, socket=True)
-        out = bytearray()
-        note = ""
+        kept = bytearray()
+        total = 0
+        notes = []
         try:
             for _, piece in socket_pieces(getattr(sock, "_sock", sock), time.monotonic() + timeout_s):
-                out += piece
-                if len(out) > max_bytes:
-                    note = f"\n[zunray: output truncated at {max_bytes} bytes]\n"
-                    break
+                total += len(piece)
+                if len(kept) < max_bytes:
+                    kept += piece[: max_bytes - len(kept)]
         except (socket.timeout, TimeoutError):
-            note = f"\n[zunray: still running after {timeout_s:g} s; the output so far]\n"
+            notes.append(f"still running after {timeout_s:g} s")
         finally:
-            sock.close()  # the process loses its reader: a writer gets SIGPIPE
+            sock.close()
+        if total > max_bytes:
+            notes.insert(0, f"output truncated at {max_bytes} bytes, {total - max_bytes} more not shown")
         state = self._call("exec_inspect", exec_id)
         code = None if state.get("Running") or state.get("ExitCode") is None else int(state["ExitCode"])
-        return bytes(out[:max_bytes]).decode(errors="replace") + note, code
+        note = f"\n[zunray: {'; '.join(notes)}]\n" if notes else ""
+        return bytes(kept).decode(errors="replace") + note, code
 
     def execute_stdin(self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float, max_bytes: int) -> tuple[bytes, bytes, int]:
         """Run ``command`` inside with ``stdin`` as its input; (stdout, stderr, exit code).

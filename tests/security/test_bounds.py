@@ -80,13 +80,12 @@ def test_exec_output_is_cut_at_the_bound_and_never_held_whole(zunray, tenant_a) 
     resp = exec_(zunray, headers, ident, "sh -c 'yes | head -c 50000000'")
     assert resp.status_code == 200, resp.text
     out = resp.json()["output"]
-    assert out.endswith(f"[zunray: output truncated at {limit} bytes]\n")
+    assert out.endswith(f"[zunray: output truncated at {limit} bytes, {50 * MB - limit} more not shown]\n")
     assert out.startswith("y\ny\n")  # the beginning, as it was printed
     assert len(out.encode()) <= limit + 100
     assert len(resp.content) <= 2 * limit + 4096  # JSON doubles each newline
     assert node_peak_rss_mb(zunray) - peak_before < 25, "the node actor held the 50 MB output"
-    procs = zunray.http.get(f"/v1/containers/{ident}/top", headers=headers).json()
-    assert not [p for p in procs["Processes"] if "yes" in p[-1] or "head" in p[-1]], procs  # the writer lost its reader and ended
+    assert resp.json()["exit_code"] == 0  # the rest was drained: the command ended, not left blocked on a full pipe
 
 
 def test_exec_that_runs_too_long_answers_with_what_it_printed(zunray, tenant_a) -> None:  # noqa: ANN001
@@ -96,7 +95,7 @@ def test_exec_that_runs_too_long_answers_with_what_it_printed(zunray, tenant_a) 
     took = time.monotonic() - began
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["output"].startswith("started\n") and "still running after" in body["output"]
+    assert body["output"].startswith("started\n") and body["output"].endswith(f"[zunray: still running after {zunray.settings.exec_timeout_s:g} s]\n")
     assert body["exit_code"] is None
     assert took < zunray.settings.exec_timeout_s + 10
 
@@ -108,7 +107,7 @@ def test_logs_of_a_container_that_printed_megabytes_are_bounded(zunray) -> None:
     ident = run_container(zunray, headers, ["sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' x; " + STUBBORN[2]])
     try:
         deadline = time.monotonic() + 60
-        while len(resp := zunray.http.get(f"/v1/containers/{ident}/logs", headers=headers)).content < limit:
+        while len((resp := zunray.http.get(f"/v1/containers/{ident}/logs", headers=headers)).content) < limit:
             assert time.monotonic() < deadline, len(resp.content)
             time.sleep(0.5)
         assert resp.status_code == 200
