@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     node_call_timeout_s: float = Field(60.0, gt=0)  # the gateway's deadline for a call into a node actor (+ a stop/reboot's own timeout)
     node_busy_wait_s: float = Field(5.0, ge=0)  # an operation on a container busy with another one waits this long, then 409
     node_project_ops_max: int = Field(8, ge=1, le=32)  # one project's operations running at once on a node (as many more may wait)
-    exec_output_max_bytes: int = Field(1 << 20, ge=1024)  # an exec's output beyond this is not read (marked truncated)
+    exec_output_max_bytes: int = Field(1 << 20, ge=1024)  # an exec's output kept; the rest is drained and dropped (marked truncated)
     exec_timeout_s: float = Field(30.0, gt=0)  # an exec still running after this answers with what it printed so far
     archive_max_bytes: int = Field(8 << 20, ge=1024)  # get_archive/put_archive tar size (bodies carry it base64-encoded)
     default_timeout_s: float | None = None
