@@ -182,6 +182,9 @@ class FunctionActor(AsyncInvocations):
             pool.timeouts += 1
             self._retire(pool, slot)
             raise FunctionTimedOut(f"function {pool.fn.name} did not answer within its timeout of {spec.timeout_s:g} s; its instance was replaced") from exc
+        except wire.ReplyTooLarge:  # the instance lives on; only that connection is dropped
+            pool.errors += 1
+            raise
         except FunctionFailed as exc:  # the instance died under the call
             pool.errors += 1
             logs = await self._logs(slot)
@@ -206,7 +209,7 @@ class FunctionActor(AsyncInvocations):
             except OSError as exc:
                 raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
         try:
-            reply = await wire.call_async(reader, writer, header, payload, timeout_s)
+            reply = await wire.call_async(reader, writer, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes)
         except ZunrayError:
             writer.close()
             raise

@@ -15,11 +15,13 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import requests
 from docker.errors import DockerException
 
+from actors.guards import ObjectLocks, ProjectShares
 from actors.node_capsules import CapsuleHost
 from actors.node_containers import ContainerHost
 from actors.node_functions import FunctionHost
@@ -85,7 +87,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
         self._runs: dict[str, CapsuleRun] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
-        self._object_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one operation at a time per object
+        self.locks = ObjectLocks(wait_s=settings.node_busy_wait_s)  # one operation at a time per object, bounded waits
+        self.shares = ProjectShares(limit=settings.node_project_ops_max, wait_s=settings.node_busy_wait_s)  # per project: this actor's threads
         self._inventory: dict | None = None
         self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
         self._instances: dict[str, CapsuleRun] = {}  # serving function instances
@@ -96,9 +99,15 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
         self.reconcile()
 
     def object_lock(self, uuid: str) -> threading.Lock:
-        """Serialises create/act/delete on one Zun container or capsule."""
-        with self._lock:
-            return self._object_locks[uuid]
+        """Serialises create/act/delete on one Zun container or capsule (creation threads wait as long as it takes)."""
+        return self.locks.lock(uuid)
+
+    @contextmanager
+    def operation(self, project: str, uuid: str, *, wait_s: float | None = None) -> Iterator[None]:
+        """An operation asked of this node on one object: within its project's share of the
+        actor's threads (429 past it) and alone on the object (409 busy after the wait)."""
+        with self.shares.share(project), self.locks.hold(uuid, wait_s=wait_s):
+            yield
 
     # -- reports ----------------------------------------------------------
     def report(self) -> dict:

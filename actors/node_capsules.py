@@ -112,7 +112,8 @@ class CapsuleHost:
 
     def delete_capsule(self, uuid: str) -> None:
         """Remove the capsule's containers and volumes, then forget it."""
-        with self.object_lock(uuid):
+        project = self.store.get_capsule(uuid).project_id
+        with self.operation(project, uuid, wait_s=self.settings.node_call_timeout_s / 2):  # creation may be pulling images
             self._remove_capsule(uuid)
 
     def _remove_capsule(self, uuid: str) -> None:

@@ -241,8 +241,14 @@ class ContainerHost:
 
     # -- actions ----------------------------------------------------------
     def container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
-        """Run one Zun action on a container of this host; returns its result."""
-        with self.object_lock(uuid):
+        """Run one Zun action on a container of this host; returns its result.
+
+        Bounded: 429 past the project's share of this node, 409 while another action
+        holds the container (a delete waits longer: creation may be pulling its image).
+        """
+        project = self.store.get_container(uuid).project_id
+        wait_s = self.settings.node_call_timeout_s / 2 if action == "delete" else None
+        with self.operation(project, uuid, wait_s=wait_s):
             return self._container_action(uuid, action, params)
 
     def _container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
@@ -278,11 +284,11 @@ class ContainerHost:
         self._ops().kill(c.container_id, signal)
 
     def _act_execute(self, c: Container, command: list[str]) -> dict:
-        output, code = self._ops().execute(c.container_id, command)
+        output, code = self._ops().execute(c.container_id, command, max_bytes=self.settings.exec_output_max_bytes, timeout_s=self.settings.exec_timeout_s)
         return {"output": output, "exit_code": code}
 
     def _act_logs(self, c: Container, **kwargs: Any) -> str:
-        return self._ops().logs(c.container_id, **kwargs)
+        return self._ops().logs(c.container_id, **kwargs, max_bytes=self.settings.log_max_bytes)
 
     def _act_top(self, c: Container, ps_args: str | None = None) -> dict:
         return self._ops().top(c.container_id, ps_args)
@@ -291,7 +297,7 @@ class ContainerHost:
         return self._ops().stats(c.container_id)
 
     def _act_get_archive(self, c: Container, path: str) -> dict:
-        data, stat = self._ops().get_archive(c.container_id, path)
+        data, stat = self._ops().get_archive(c.container_id, path, max_bytes=self.settings.archive_max_bytes)
         return {"data": base64.b64encode(data).decode(), "stat": stat}
 
     def _act_put_archive(self, c: Container, path: str, data: bytes) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 
 from runner.capsule_run import CapsuleRun
-from runner.errors import FunctionFailed, NotFound, ZunrayError
+from runner.errors import FunctionFailed, NotFound, TooLarge, ZunrayError
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles, capsule_of
 from runner.functions.model import COMMAND, Instance, InstanceStatus
@@ -127,7 +127,7 @@ class FunctionHost:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             conn.connect(str(InstanceFiles(self.settings.data_dir, uuid).socket))
         try:
-            reply = wire.call_sync(conn, header, payload, timeout_s)
+            reply = wire.call_sync(conn, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes)
         except ZunrayError:
             conn.close()
             raise
@@ -136,9 +136,13 @@ class FunctionHost:
 
     def _exec(self, run: CapsuleRun, command: tuple[str, ...], payload: bytes, timeout_s: float) -> wire.Reply:
         try:
-            out, err, code = ContainerOps(self.runtime).execute_stdin(run.app_ids()[0], list(command), payload, timeout_s=timeout_s)
+            out, err, code = ContainerOps(self.runtime).execute_stdin(
+                run.app_ids()[0], list(command), payload, timeout_s=timeout_s, max_bytes=self.settings.function_payload_max_bytes,
+            )
         except TimeoutError as exc:
             raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
+        except TooLarge as exc:
+            return wire.Reply("error", wire.error_body(f"{exc.message} (function_payload_max_bytes)", type="ReplyTooLarge"))
         if code != 0:
             return wire.Reply("error", wire.error_body(f"the command exited with {code}", stderr=err.decode(errors="replace")[-STDERR_TAIL:], type="ExitCode"))
         return wire.Reply("bytes", out)

@@ -68,7 +68,9 @@ class Cluster:
             if isinstance(exc.cause, ZunrayError):
                 raise exc.cause from None
             raise Unavailable(f"cluster call failed: {exc}") from exc
-        except (asyncio.TimeoutError, ray.exceptions.RayError) as exc:
+        except (asyncio.TimeoutError, ray.exceptions.GetTimeoutError) as exc:
+            raise Unavailable(f"the cluster did not answer within {timeout_s:g} s; the operation may still complete") from exc
+        except ray.exceptions.RayError as exc:
             raise Unavailable(f"cluster call failed: {exc}") from exc
 
     def docker_down_reason(self) -> str | None:

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 16 << 20  # request bodies (archives travel base64-encoded)
     log_max_bytes: int = 1 << 20  # per job, kept after the container is gone
     max_timeout_s: float = 7 * 24 * 3600.0
+    # bounded waits and sizes of operations on a host (a stuck container never holds up other tenants)
+    node_call_timeout_s: float = Field(60.0, gt=0)  # the gateway's deadline for a call into a node actor (+ a stop/reboot's own timeout)
+    node_busy_wait_s: float = Field(5.0, ge=0)  # an operation on a container busy with another one waits this long, then 409
+    node_project_ops_max: int = Field(8, ge=1, le=32)  # one project's operations running at once on a node (as many more may wait)
+    exec_output_max_bytes: int = Field(1 << 20, ge=1024)  # an exec's output kept; the rest is drained and dropped (marked truncated)
+    exec_timeout_s: float = Field(30.0, gt=0)  # an exec still running after this answers with what it printed so far
+    archive_max_bytes: int = Field(8 << 20, ge=1024)  # get_archive/put_archive tar size (bodies carry it base64-encoded)
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
     # namespaced sysctls a job may set (NFV); others are refused with 400

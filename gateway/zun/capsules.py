@@ -128,7 +128,7 @@ async def delete(ident: str, request: Request, caller: CallerDep, version: Versi
     cap = store.get_capsule(ident, project_id=scope)
     cluster = request.app.state.cluster
     if cap.host:
-        await cluster.call(cluster.node(cap.host).delete_capsule.remote(cap.uuid), timeout_s=120)
+        await cluster.call(cluster.node(cap.host).delete_capsule.remote(cap.uuid), timeout_s=request.app.state.settings.node_call_timeout_s)
     else:
         store.delete_capsule(cap.uuid)
         cluster.placement.finished.remote(cap.uuid, "capsule")

@@ -24,15 +24,15 @@ from gateway.zun.commit import commit_target
 from gateway.zun.create import container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
+from actors.node_containers import DEFAULT_STOP_TIMEOUT_S
 from policies.access import allowed
 from runner.containers import Container, check_action
-from runner.errors import Conflict, Forbidden, InvalidSpec, NotFound, ZunrayError
+from runner.errors import Conflict, Forbidden, InvalidSpec, NotFound, TooLarge, ZunrayError
 from runner.mounts import HOST_MOUNTS_RULE
 from runner.store import Store
 
 router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
 
-ACTION_TIMEOUT_S = 120.0
 #: actions Zun writes to a container's action log (compute/api.py)
 LOGGED = frozenset({"create", "delete", "reboot", "rebuild", "stop", "start", "pause", "unpause", "kill", "commit"})
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
@@ -54,6 +54,12 @@ def _view(request: Request, caller, c: Container, version: Version) -> dict:  # 
     return container_view(c, version, _base(request), admin=caller.is_admin)
 
 
+def _deadline_s(request: Request, action: str, params: dict[str, Any]) -> float:
+    """How long the gateway waits for the node: the setting, plus the time a stop may take by itself."""
+    stop_s = params.get("timeout", 0) if action in ("stop", "reboot") else DEFAULT_STOP_TIMEOUT_S if params.get("stop") else 0
+    return request.app.state.settings.node_call_timeout_s + max(stop_s, 0)
+
+
 async def _act(request: Request, caller, c: Container, action: str, params: dict[str, Any], *, check: str | None = None) -> Any:  # noqa: ANN001
     """Check the state, run ``action`` on the container's node, log it as Zun does."""
     log = action in LOGGED
@@ -66,7 +72,7 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
         store.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
     cluster = request.app.state.cluster
     try:
-        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=ACTION_TIMEOUT_S)
+        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=_deadline_s(request, action, params))
     except ZunrayError:
         if log:
             store.finish_action(c.uuid, rid, error="Error")
@@ -319,6 +325,9 @@ async def put_archive(ident: str, request: Request, caller: CallerDep, version: 
         raw = base64.b64decode(data, validate=True) if version >= Version(1, 25) else data.encode("latin-1")
     except (binascii.Error, ValueError):
         raise InvalidSpec("data is not valid base64", field="data") from None
+    limit = request.app.state.settings.archive_max_bytes
+    if len(raw) > limit:
+        raise TooLarge(f"the archive is {len(raw)} bytes, larger than the limit of {limit} bytes (archive_max_bytes)", field="data")
     await _act(request, caller, _get(request, caller, ident), "put_archive", {"path": path, "data": raw})
     return JSONResponse(None, status_code=200)
 

@@ -27,6 +27,16 @@ class InvocationTimeout(FunctionTimedOut):
     """The handler did not answer within the function's timeout."""
 
 
+class ReplyTooLarge(FunctionFailed):
+    """The handler's reply is over the limit: refused from its length, before it is read
+    (the connection is closed with it unread)."""
+
+
+def _check_length(length: int, max_bytes: int) -> None:
+    if length > max_bytes:
+        raise ReplyTooLarge(f"the reply is {length} bytes, over the limit of {max_bytes} (function_payload_max_bytes)")
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     kind: str  # "json" | "bytes" | "error"
@@ -56,12 +66,15 @@ def _reply(kind: bytes, body: bytes) -> Reply:
     return Reply(_KINDS[kind], body)
 
 
-async def call_async(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, header: dict, payload: bytes, timeout_s: float) -> Reply:
+async def call_async(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, header: dict, payload: bytes, timeout_s: float, *, max_bytes: int
+) -> Reply:
     try:
         writer.write(frame(header, payload))
         async with asyncio.timeout(timeout_s):
             await writer.drain()
             kind, length = HEADER.unpack(await reader.readexactly(HEADER.size))
+            _check_length(length, max_bytes)
             return _reply(kind, await reader.readexactly(length))
     except TimeoutError as exc:
         raise InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
@@ -69,11 +82,12 @@ async def call_async(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         raise InstanceLost(f"the instance closed the connection ({type(exc).__name__})") from exc
 
 
-def call_sync(conn: socket.socket, header: dict, payload: bytes, timeout_s: float) -> Reply:
+def call_sync(conn: socket.socket, header: dict, payload: bytes, timeout_s: float, *, max_bytes: int) -> Reply:
     conn.settimeout(timeout_s)
     try:
         conn.sendall(frame(header, payload))
         kind, length = HEADER.unpack(_recv_exact(conn, HEADER.size))
+        _check_length(length, max_bytes)
         return _reply(kind, _recv_exact(conn, length))
     except socket.timeout as exc:
         raise InvocationTimeout(f"no answer within {timeout_s:g} s") from exc

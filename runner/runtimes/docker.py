@@ -27,6 +27,7 @@ from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailur
 from runner.images.refs import host_allowed, parse
 from runner.images.tarball import strip_tags
 from runner.models import ContainerSpec, PullPolicy
+from runner.runtimes.bounded import keep_last
 
 log = logging.getLogger(__name__)
 
@@ -326,8 +327,9 @@ class DockerRuntime:
                 raise RuntimeFailure(f"cannot kill {cid[:12]}: {_explain(exc)}") from exc
 
     def logs(self, cid: str) -> bytes:
-        """stdout and stderr, interleaved as written."""
-        return self._call("logs", cid, stdout=True, stderr=True)
+        """stdout and stderr, interleaved as written: their last ``log_max_bytes``, streamed
+        (a container started with other log options may have kept far more)."""
+        return keep_last(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=False), self.log_max_bytes)[0]
 
     def update_cpuset(self, cid: str, cpus: str) -> None:
         """Move a container (running or not) to other cpus."""

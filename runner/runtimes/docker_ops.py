@@ -8,15 +8,12 @@ module to one job. Docker errors become ``runner.errors`` here too.
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from typing import Any
 
-
-from runner.errors import InvalidSpec
+from runner.errors import InvalidSpec, TooLarge
+from runner.runtimes.bounded import keep_last, read_at_most, socket_pieces
 from runner.runtimes.docker import DockerRuntime
-
-EXEC_OUTPUT_MAX_BYTES = 1 << 20
 
 
 class ContainerOps:
@@ -52,39 +49,74 @@ class ContainerOps:
     def kill(self, cid: str, signal: str | None) -> None:
         self._call("kill", cid, signal=signal or "SIGKILL")
 
-    def execute(self, cid: str, command: list[str]) -> tuple[str, int]:
-        """Run ``command`` inside; returns its combined output and exit code."""
-        exec_id = self._call("exec_create", cid, command, stdout=True, stderr=True)["Id"]
-        output = self._call("exec_start", exec_id)
-        code = self._call("exec_inspect", exec_id)["ExitCode"]
-        return output[-EXEC_OUTPUT_MAX_BYTES:].decode(errors="replace"), int(code if code is not None else -1)
+    def execute(self, cid: str, command: list[str], *, max_bytes: int, timeout_s: float) -> tuple[str, int | None]:
+        """Run ``command`` inside; its combined output and exit code (None while it still runs).
 
-    def execute_stdin(self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float) -> tuple[bytes, bytes, int]:
+        Only the first ``max_bytes`` of output are kept; the rest is read and dropped
+        until the command ends (Docker cannot kill an exec, and one that is not read
+        blocks for ever), at most ``timeout_s``. The output then ends with a line that
+        says what was cut.
+        """
+        exec_id = self._call("exec_create", cid, command, stdout=True, stderr=True)["Id"]
+        sock = self._call("exec_start", exec_id, socket=True)
+        kept = bytearray()
+        total = 0
+        notes = []
+        try:
+            for _, piece in socket_pieces(getattr(sock, "_sock", sock), time.monotonic() + timeout_s):
+                total += len(piece)
+                if len(kept) < max_bytes:
+                    kept += piece[: max_bytes - len(kept)]
+        except (socket.timeout, TimeoutError):
+            notes.append(f"still running after {timeout_s:g} s")
+        finally:
+            sock.close()
+        if total > max_bytes:
+            notes.insert(0, f"output truncated at {max_bytes} bytes, {total - max_bytes} more not shown")
+        state = self._call("exec_inspect", exec_id)
+        code = None if state.get("Running") or state.get("ExitCode") is None else int(state["ExitCode"])
+        note = f"\n[zunray: {'; '.join(notes)}]\n" if notes else ""
+        return bytes(kept).decode(errors="replace") + note, code
+
+    def execute_stdin(self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float, max_bytes: int) -> tuple[bytes, bytes, int]:
         """Run ``command`` inside with ``stdin`` as its input; (stdout, stderr, exit code).
 
-        Raises ``TimeoutError`` when it does not finish within ``timeout_s``
-        (the process is left to the caller, who replaces the container).
+        Raises ``TimeoutError`` when it does not finish within ``timeout_s`` (the process
+        is left to the caller, who replaces the container), ``TooLarge`` past ``max_bytes``
+        of stdout; of stderr only the last ``max_bytes`` are kept.
         """
         exec_id = self._call("exec_create", cid, command, stdin=True, stdout=True, stderr=True)["Id"]
         sock = self._call("exec_start", exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
+        deadline = time.monotonic() + timeout_s
         try:
             raw.settimeout(timeout_s)
             raw.sendall(stdin)
             raw.shutdown(socket.SHUT_WR)
-            out, err = _demux(raw, time.monotonic() + timeout_s)
+            out, err = bytearray(), bytearray()
+            for stream, piece in socket_pieces(raw, deadline):
+                if stream == 2:
+                    err += piece
+                    del err[:-max_bytes]
+                    continue
+                out += piece
+                if len(out) > max_bytes:
+                    raise TooLarge(f"the command printed more than the limit of {max_bytes} bytes")
         except (socket.timeout, TimeoutError) as exc:
             raise TimeoutError(f"no answer within {timeout_s:g} s") from exc
         finally:
             sock.close()
         code = self._call("exec_inspect", exec_id)["ExitCode"]
-        return out[-EXEC_OUTPUT_MAX_BYTES:], err[-EXEC_OUTPUT_MAX_BYTES:], int(code if code is not None else -1)
+        return bytes(out), bytes(err), int(code if code is not None else -1)
 
-    def logs(self, cid: str, *, stdout: bool, stderr: bool, timestamps: bool, tail: str | int, since: int | None) -> str:
-        kwargs: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "timestamps": timestamps, "tail": tail}
+    def logs(self, cid: str, *, stdout: bool, stderr: bool, timestamps: bool, tail: str | int, since: int | None, max_bytes: int) -> str:
+        """The logs as asked, streamed: only their last ``max_bytes`` are held (and returned, after a line saying so)."""
+        kwargs: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "timestamps": timestamps, "tail": tail, "stream": True, "follow": False}
         if since:
             kwargs["since"] = since
-        return self._call("logs", cid, **kwargs).decode(errors="replace")
+        data, dropped = keep_last(self._call("logs", cid, **kwargs), max_bytes)
+        note = f"[zunray: {dropped} earlier bytes not shown (log_max_bytes)]\n" if dropped else ""
+        return note + data.decode(errors="replace")
 
     def top(self, cid: str, ps_args: str | None) -> dict:
         return self._call("top", cid, ps_args=ps_args or None)
@@ -115,9 +147,17 @@ class ContainerOps:
             "NET I/O(B)": f"{sum(n.get('rx_bytes', 0) for n in nets.values())}/{sum(n.get('tx_bytes', 0) for n in nets.values())}",
         }
 
-    def get_archive(self, cid: str, path: str) -> tuple[bytes, dict]:
+    def get_archive(self, cid: str, path: str, *, max_bytes: int) -> tuple[bytes, dict]:
+        """A tar of ``path``; ``TooLarge`` once it passes ``max_bytes`` (reading stops there)."""
         stream, stat = self._call("get_archive", cid, path)
-        return b"".join(stream), stat
+        if stat.get("size", 0) > max_bytes:  # a single file says its size up front
+            raise TooLarge(f"{path} is {stat['size']} bytes, larger than the archive limit of {max_bytes} bytes", field="path")
+        try:
+            return read_at_most(stream, max_bytes, what=f"the archive of {path}"), stat
+        except TooLarge as exc:
+            raise TooLarge(exc.message, field="path") from None
+        finally:
+            stream.close()
 
     def put_archive(self, cid: str, path: str, data: bytes) -> None:
         if not self._call("put_archive", cid, path, data):
@@ -141,24 +181,3 @@ class ContainerOps:
     def commit(self, cid: str, repository: str, tag: str | None) -> str:
         return self._call("commit", cid, repository=repository, tag=tag)["Id"]
 
-
-def _demux(raw: socket.socket, deadline: float) -> tuple[bytes, bytes]:
-    """Read Docker's multiplexed exec stream (8-byte frame headers) until EOF or ``deadline``."""
-    streams: dict[int, list[bytes]] = {1: [], 2: []}
-    buf = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        raw.settimeout(left)
-        chunk = raw.recv(1 << 16)
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 8:
-            stream, size = struct.unpack(">BxxxL", buf[:8])
-            if len(buf) < 8 + size:
-                break
-            streams.setdefault(stream, []).append(buf[8 : 8 + size])
-            buf = buf[8 + size :]
-    return b"".join(streams[1]), b"".join(streams[2])

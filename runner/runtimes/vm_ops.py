@@ -75,7 +75,8 @@ class VmOps:
         self.stop(cid, timeout_s)
         self.start(cid)
 
-    def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True, timestamps: bool = False, tail: str | int = "all", since: int | None = None) -> str:  # noqa: ARG002
+    def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True, timestamps: bool = False, tail: str | int = "all", since: int | None = None,
+             max_bytes: int | None = None) -> str:  # noqa: ARG002 - the console keeps only log_max_bytes per container already
         run = self._run(cid)
         text = run.logs().decode(errors="replace") if run is not None else ""
         if tail not in ("all", None, ""):
