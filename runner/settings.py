@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     max_timeout_s: float = 7 * 24 * 3600.0
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
+    max_stop_timeout_s: int = 300  # the longest grace period a Zun stop/reboot may ask for (400 above)
     # namespaced sysctls a job may set (NFV); others are refused with 400
     allowed_sysctls: tuple[str, ...] = (
         "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding", "net.core.somaxconn",

@@ -6,17 +6,15 @@ started by that host's node actor all-or-nothing.
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway.caps import json_body
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
 from runner.containers import Capsule
-from runner.errors import InvalidSpec
 from runner.models import ContainerSpec
 
 router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
@@ -82,11 +80,7 @@ def _base(request: Request) -> str:
 @router.post("", status_code=202)
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise InvalidSpec("the body is not valid JSON") from None
+    body = await json_body(request)
     cluster = request.app.state.cluster
     cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
     if cap.capsule.runtime != "runc":

@@ -18,8 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway.caps import PATH_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep, enforce, project_scope
-from gateway.zun.create import container_from_body
+from gateway.zun.create import check_image_ref, check_name, container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from runner.containers import Container, check_action
@@ -46,6 +47,20 @@ def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Con
     return request.app.state.store.get_container(ident, project_id=_scope(request, caller, all_projects))
 
 
+def _timeout_s(request: Request, timeout: int) -> int:
+    """A stop/reboot grace period: 0 .. max_stop_timeout_s (the node actor waits that long on the host)."""
+    limit = request.app.state.settings.max_stop_timeout_s
+    if not 0 <= timeout <= limit:
+        raise InvalidSpec(f"timeout must be between 0 and {limit} seconds, got {timeout}", field="timeout")
+    return timeout
+
+
+def _path(path: str) -> str:
+    if not path or "\0" in path:
+        raise InvalidSpec("path must name a path in the container", field="path")
+    return capped(path, PATH_CHARS, "path")
+
+
 def _view(request: Request, caller, c: Container, version: Version) -> dict:  # noqa: ANN001
     return container_view(c, version, _base(request), admin=caller.is_admin)
 
@@ -62,7 +77,9 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
         store.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
     cluster = request.app.state.cluster
     try:
-        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=ACTION_TIMEOUT_S)
+        # a stop or reboot may wait its grace period on the host before the action itself runs
+        deadline_s = ACTION_TIMEOUT_S + (params.get("timeout") or 0)
+        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=deadline_s)
     except ZunrayError:
         if log:
             store.finish_action(c.uuid, rid, error="Error")
@@ -139,12 +156,12 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, a
 
 @router.patch("/{ident}")
 async def update(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
-    try:
-        patch = await request.json()
-    except ValueError:
-        raise InvalidSpec("the body must be a JSON object") from None
+    patch = await json_body(request)
     if not isinstance(patch, dict) or not patch or set(patch) - {"cpu", "memory", "name", "auto_heal"}:
-        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=",".join(sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"})) or None)
+        unknown = sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"}) if isinstance(patch, dict) else []
+        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=unknown[0][:SHORT_CHARS] if unknown else None)
+    if "name" in patch:
+        check_name(patch["name"])
     c = _get(request, caller, ident)
     check_action(c.uuid, c.status, "update")
     store: Store = request.app.state.store
@@ -164,7 +181,7 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         store.update_container(c.uuid, capsule=capsule)
     fields: dict[str, Any] = {}
     if "name" in patch:
-        fields["name"] = str(patch["name"])
+        fields["name"] = patch["name"]
     if "auto_heal" in patch:
         fields["spec"] = {**c.spec, "auto_heal": as_bool(patch["auto_heal"], "auto_heal")}
     if fields:
@@ -207,19 +224,19 @@ for _action in ("start", "pause", "unpause"):
 
 @router.post("/{ident}/stop", status_code=202)
 async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": timeout})
+    await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": _timeout_s(request, timeout)})
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/reboot", status_code=202)
 async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": timeout})
+    await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": _timeout_s(request, timeout)})
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/kill", status_code=202)
 async def kill(ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None) -> Response:
-    signal = None if signal in (None, "", "None") else signal  # zunclient sends "None" for no signal
+    signal = None if signal in (None, "", "None") else capped(signal, SHORT_CHARS, "signal")  # zunclient sends "None" for no signal
     await _act(request, caller, _get(request, caller, ident), "kill", {"signal": signal})
     return JSONResponse(None, status_code=202)
 
@@ -241,6 +258,7 @@ async def execute(ident: str, request: Request, caller: CallerDep, version: Vers
 async def rename(ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str) -> dict:
     """Only up to 1.13; later versions rename with PATCH ``name``."""
     require(version, until="1.13")
+    check_name(name)
     c = _get(request, caller, ident)
     if c.name == name:
         raise Conflict("The new name for the container is the same as the old name.")
@@ -250,6 +268,8 @@ async def rename(ident: str, request: Request, caller: CallerDep, version: Versi
 
 @router.post("/{ident}/rebuild", status_code=202)
 async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
+    if image is not None:
+        check_image_ref(image)
     c = _get(request, caller, ident)
     if image and image != c.image:
         main = c.capsule.containers[0]
@@ -261,6 +281,8 @@ async def rebuild(ident: str, request: Request, caller: CallerDep, version: Vers
 
 @router.post("/{ident}/commit", status_code=202)
 async def commit(ident: str, request: Request, caller: CallerDep, version: VersionDep, repository: str, tag: str | None = None) -> dict:
+    capped(repository, SHORT_CHARS, "repository")
+    capped(tag or "", SHORT_CHARS, "tag")
     return await _act(request, caller, _get(request, caller, ident), "commit", {"repository": repository, "tag": tag})
 
 
@@ -269,6 +291,8 @@ async def logs(
     ident: str, request: Request, caller: CallerDep, version: VersionDep,
     stdout: str = "true", stderr: str = "true", timestamps: str = "false", tail: str = "all", since: int | None = None,
 ) -> JSONResponse:
+    if tail != "all" and not (tail.isascii() and tail.isdigit() and len(tail) <= 9):
+        raise InvalidSpec(f"tail must be 'all' or a number of lines, not {tail[:SHORT_CHARS]!r}", field="tail")
     params = {"stdout": as_bool(stdout, "stdout"), "stderr": as_bool(stderr, "stderr"), "timestamps": as_bool(timestamps, "timestamps"), "tail": tail if tail == "all" else int(tail), "since": since}
     return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params))
 
@@ -277,6 +301,7 @@ async def logs(
 async def top(ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None) -> dict:
     if ps_args in ("", "None"):  # zunclient sends the string "None" when no args are given
         ps_args = None
+    capped(ps_args or "", SHORT_CHARS, "ps_args")
     return await _act(request, caller, _get(request, caller, ident), "top", {"ps_args": ps_args})
 
 
@@ -287,7 +312,7 @@ async def stats(ident: str, request: Request, caller: CallerDep, version: Versio
 
 @router.get("/{ident}/get_archive")
 async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
-    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": path})
+    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": _path(path)})
     if version < Version(1, 25):
         result["data"] = base64.b64decode(result["data"]).decode("latin-1")
     return result
@@ -295,7 +320,8 @@ async def get_archive(ident: str, request: Request, caller: CallerDep, version: 
 
 @router.post("/{ident}/put_archive")
 async def put_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> Response:
-    body = await request.json()
+    _path(path)
+    body = await json_body(request)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, str):
         raise InvalidSpec("the body needs 'data'", field="data")
