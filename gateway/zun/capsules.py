@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from gateway.caps import json_body
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.capsule_template import capsule_from_body
+from gateway.zun import openapi
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
 from runner.containers import Capsule
@@ -77,7 +78,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=openapi.body(openapi.CAPSULE_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
     body = await json_body(request)

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from gateway.caps import PATH_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.create import check_image_ref, check_name, container_from_body
+from gateway.zun import openapi
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from runner.containers import Container, check_action
@@ -89,7 +90,7 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
     return result
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=openapi.body(openapi.CONTAINER_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
     raw = await request.body()
@@ -154,7 +155,7 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, a
     return _view(request, caller, _get(request, caller, ident, all_projects), version)
 
 
-@router.patch("/{ident}")
+@router.patch("/{ident}", openapi_extra=openapi.body(openapi.CONTAINER_UPDATE))
 async def update(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
     patch = await json_body(request)
     if not isinstance(patch, dict) or not patch or set(patch) - {"cpu", "memory", "name", "auto_heal"}:
@@ -318,7 +319,7 @@ async def get_archive(ident: str, request: Request, caller: CallerDep, version: 
     return result
 
 
-@router.post("/{ident}/put_archive")
+@router.post("/{ident}/put_archive", openapi_extra=openapi.body(openapi.ARCHIVE))
 async def put_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> Response:
     _path(path)
     body = await json_body(request)

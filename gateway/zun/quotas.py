@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.caps import json_body
 from gateway.context import CallerDep, enforce
+from gateway.zun import openapi
 from gateway.zun.microversion import api_version
 from runner.errors import InvalidSpec, NotFound
 from runner.store.quotas import RESOURCES
@@ -54,7 +55,7 @@ def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str 
     return {res: {"limit": limits[res], "in_use": used[res]} for res in RESOURCES}
 
 
-@router.put("/v1/quotas/{project_id}")
+@router.put("/v1/quotas/{project_id}", openapi_extra=openapi.body(openapi.QUOTAS))
 async def update_quota(project_id: str, request: Request, caller: CallerDep) -> dict:
     """Accepted even below current usage (as Zun): new admissions then wait or fail."""
     enforce(request, "quota:update")
@@ -80,7 +81,7 @@ def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     return request.app.state.store.quota_class(name)
 
 
-@router.put("/v1/quota_classes/{name}")
+@router.put("/v1/quota_classes/{name}", openapi_extra=openapi.body(openapi.QUOTAS))
 async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     enforce(request, "quota_class:update")
     return request.app.state.store.set_quota_class(name, _limits(await json_body(request)))

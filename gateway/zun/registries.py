@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.caps import SECRET_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep
+from gateway.zun import openapi
 from gateway.zun.microversion import api_version
 from gateway.zun.views import as_bool
 from runner.errors import InvalidSpec
@@ -58,7 +59,7 @@ def _fields(body: Any, *, creating: bool) -> dict[str, Any]:
     return dict(reg)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=openapi.body(openapi.REGISTRY))
 @router.post("/", status_code=201, include_in_schema=False)
 async def create(request: Request, caller: CallerDep) -> JSONResponse:
     reg = _fields(await json_body(request), creating=True)
@@ -91,7 +92,7 @@ def show(ident: str, request: Request, caller: CallerDep) -> dict:
     return {"registry": _view(request.app.state.store.get_registry(ident, project_id=caller.project_id), _base(request))}
 
 
-@router.patch("/{ident}")
+@router.patch("/{ident}", openapi_extra=openapi.body(openapi.REGISTRY))
 async def update(ident: str, request: Request, caller: CallerDep) -> dict:
     store = request.app.state.store
     r = store.get_registry(ident, project_id=caller.project_id)
