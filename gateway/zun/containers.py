@@ -225,13 +225,15 @@ for _action in ("start", "pause", "unpause"):
 
 @router.post("/{ident}/stop", status_code=202)
 async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": _timeout_s(request, timeout)})
+    params = {"timeout": _timeout_s(request, timeout)}
+    await _act(request, caller, _get(request, caller, ident), "stop", params)
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/reboot", status_code=202)
 async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": _timeout_s(request, timeout)})
+    params = {"timeout": _timeout_s(request, timeout)}
+    await _act(request, caller, _get(request, caller, ident), "reboot", params)
     return JSONResponse(None, status_code=202)
 
 
