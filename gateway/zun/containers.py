@@ -315,7 +315,8 @@ async def stats(ident: str, request: Request, caller: CallerDep, version: Versio
 
 @router.get("/{ident}/get_archive")
 async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
-    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": _path(path)})
+    params = {"path": _path(path)}
+    result = await _act(request, caller, _get(request, caller, ident), "get_archive", params)
     if version < Version(1, 25):
         result["data"] = base64.b64decode(result["data"]).decode("latin-1")
     return result

@@ -92,15 +92,27 @@ def test_a_symlink_in_place_of_the_function_socket_is_not_followed(tmp_path):
 
 @pytest.mark.docker
 @pytest.mark.ray
+def test_hostile_memory_is_400_as_fast_as_a_plain_bad_memory(zunray):
+    def took_s(memory: str) -> float:
+        start = time.perf_counter()
+        _zun_400(zunray.http.post("/v1/containers", json={"image": "busybox:latest", "memory": memory}, headers=ZUN), "memory")
+        return time.perf_counter() - start
+
+    took_s("x")  # warm
+    plain = min(took_s("x") for _ in range(3))
+    hostile = min(took_s(HOSTILE_MEMORY) for _ in range(3))
+    assert hostile < plain + 0.25, (hostile, plain)  # the old pattern took seconds
+
+
+@pytest.mark.docker
+@pytest.mark.ray
 def test_hostile_memory_does_not_stall_healthz(zunray):
     base = zunray.settings.gateway_url
     outcome: dict = {}
 
     def hostile() -> None:
         with httpx.Client(base_url=base, timeout=60) as c:
-            start = time.perf_counter()
             outcome["resp"] = c.post("/v1/containers", json={"image": "busybox:latest", "memory": HOSTILE_MEMORY}, headers=ZUN)
-            outcome["took_s"] = time.perf_counter() - start
 
     with httpx.Client(base_url=base, timeout=10) as probe:
         probe.get("/healthz")  # a warm connection
@@ -113,7 +125,6 @@ def test_hostile_memory_does_not_stall_healthz(zunray):
             slowest = max(slowest, time.perf_counter() - start)
         thread.join()
     _zun_400(outcome["resp"], "memory")
-    assert outcome["took_s"] < 1.0, outcome["took_s"]
     assert slowest < 0.1, f"/healthz took {slowest:.3f} s while the hostile request ran"
 
 
