@@ -34,6 +34,7 @@ SHORT_CHARS = 255  # any other single-word string: repository, tag, signal, ps_a
 SECRET_CHARS = 4096  # registry passwords
 CODE_CHARS = 256 * 1024  # inline function code
 TEXT_CHARS = 4096  # each string inside free-form Zun fields (hints, nets, healthcheck, security groups, ...)
+CAPSULE_CONTAINERS = 64  # containers plus init containers of one capsule, and its volumes
 JSON_ITEMS = 1024  # entries of a free-form Zun field, counted over all its nesting
 #: a body parsed off the event loop past this size (json.loads of megabytes takes tens of ms)
 INLINE_PARSE_BYTES = 64 * 1024

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from gateway.caps import ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS, capped, parse_json
+from gateway.caps import CAPSULE_CONTAINERS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS, capped, parse_json
 from gateway.zun.create import check_image_ref
 from gateway.zun.views import command_list, cpu, memory_mb
 from runner.containers import Capsule
@@ -134,6 +134,9 @@ def capsule_from_body(body: Any, *, caller, network: str | None = None) -> Capsu
     containers = _need(spec, "containers", "spec.", list)
     if not containers:
         raise InvalidSpec("spec.containers needs at least one container", field="spec.containers")
+    for key in ("containers", "initContainers", "volumes"):
+        if len(_list(spec.get(key), f"spec.{key}")) > CAPSULE_CONTAINERS:
+            raise InvalidSpec(f"spec.{key}: at most {CAPSULE_CONTAINERS}", field=f"spec.{key}")
     volumes: set[str] = set()
     for i, v in enumerate(_list(spec.get("volumes"), "spec.volumes")):
         if not isinstance(v, dict) or not isinstance(v.get("name"), str) or not v["name"]:

@@ -6,10 +6,13 @@ started by that host's node actor all-or-nothing.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.caps import json_body
+from gateway.caps import INLINE_PARSE_BYTES, parse_json
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun import openapi
@@ -74,6 +77,10 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
     return view
 
 
+def _capsule_of(raw: bytes, *, caller, network: str | None) -> Capsule:  # noqa: ANN001
+    return capsule_from_body(parse_json(raw), caller=caller, network=network)
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -81,9 +88,11 @@ def _base(request: Request) -> str:
 @router.post("", status_code=202, openapi_extra=openapi.body(openapi.CAPSULE_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
-    body = await json_body(request)
+    raw = await request.body()
+    network = "project" if request.app.state.settings.project_networks else None
+    parse = functools.partial(_capsule_of, raw, caller=caller, network=network)
+    cap = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
     cluster = request.app.state.cluster
-    cap = capsule_from_body(body, caller=caller, network="project" if request.app.state.settings.project_networks else None)
     if cap.capsule.runtime != "runc":
         enforce(request, "capsule:create:runtime")
     cluster.admit(cap.demand().memory_mb, field="spec.containers")

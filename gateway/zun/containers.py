@@ -10,18 +10,20 @@ request id of the call.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.caps import PATH_CHARS, SHORT_CHARS, capped, json_body
+from gateway.caps import INLINE_PARSE_BYTES, PATH_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep, enforce, project_scope
-from gateway.zun.create import check_image_ref, check_name, container_from_body
 from gateway.zun import openapi
+from gateway.zun.create import check_image_ref, check_name, container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from runner.containers import Container, check_action
@@ -96,7 +98,8 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     raw = await request.body()
     cluster = request.app.state.cluster
     network = "project" if request.app.state.settings.project_networks else None
-    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), network=network)
+    parse = functools.partial(container_from_body, raw, caller=caller, version=version, run=as_bool(run, "run"), network=network)
+    c = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
     cluster.admit(c.resources.memory_mb, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
