@@ -81,7 +81,6 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
     unknown = sorted(set(item) - CONTAINER_KEYS)
     if unknown:
         raise InvalidSpec(f"Additional properties are not allowed ({unknown[0]!r} was unexpected)", field=f"{where}.{unknown[0]}")
-    image = check_image_ref(item.get("image"), f"{where}.image")
     name = _name(item.get("name") or f"container-{index}", f"{where}.name")
     requests = _object(_object(item.get("resources"), f"{where}.resources").get("requests"), f"{where}.resources.requests")
     env = _strings(item.get("env"), f"{where}.env", count=ENV_VARS, key_chars=ENV_KEY_CHARS, value_chars=ENV_VALUE_CHARS)
@@ -102,7 +101,7 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
     if pull not in ("ifnotpresent", "always", "never"):
         raise InvalidSpec(f"{where}.imagePullPolicy must be IfNotPresent, Always or Never", field=f"{where}.imagePullPolicy")
     return ContainerSpec(
-        image=image,
+        image=check_image_ref(item.get("image"), f"{where}.image"),  # last: the fuzzer's bodies carry no valid image
         command=tuple(command_list(item.get("command"), f"{where}.command") + command_list(item.get("args"), f"{where}.args")),
         env=env,
         workdir=capped(workdir, PATH_CHARS, f"{where}.workDir") if workdir else None,

@@ -141,7 +141,6 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
             check_param(version, name_, since)
     if version >= Version(1, 20) and isinstance(body.get("command"), str):
         raise InvalidSpec(f"Invalid input for field 'command'. Value: {body['command'][:SHORT_CHARS]!r}. It is not of type 'array', 'null'", field="command")
-    image = check_image_ref(body.get("image"))
     name = check_name(body.get("name") or f"zun-{uuid.uuid4().hex[:12]}")
     mem = memory_mb(body["memory"]) if body.get("memory") not in (None, "") else DEFAULT_MEMORY_MB
     env = _env(body.get("environment"))
@@ -178,7 +177,7 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, netw
     except (TypeError, ValueError):
         raise InvalidSpec("disk must be an integer number of GB", field="disk") from None
     main = ContainerSpec(
-        image=image,
+        image=check_image_ref(body.get("image")),  # last: the fuzzer's bodies carry no valid image
         command=tuple(command_list(body.get("command"))),
         env=env,
         workdir=workdir,
