@@ -45,7 +45,10 @@ CONTAINER_CREATE: dict[str, Any] = {
         "image_pull_policy": {"type": "string", "enum": ["ifnotpresent", "always", "never"], "description": "admin only"},
         "restart_policy": {
             "type": "object",
-            "properties": {"Name": {"type": "string", "enum": ["no", "always", "on-failure", "unless-stopped"]}, "MaximumRetryCount": {"type": ["integer", "string"]}},
+            "properties": {
+                "Name": {"type": "string", "enum": ["no", "always", "on-failure", "unless-stopped"]},
+                "MaximumRetryCount": {"type": ["integer", "string"]},
+            },
             "required": ["Name"],
         },
         "interactive": _BOOL,
@@ -73,7 +76,10 @@ CONTAINER_CREATE: dict[str, Any] = {
                 "required": ["destination"],
             },
         },
-        "healthcheck": {"type": "object", "properties": {"cmd": {"type": "string"}, "interval": {"type": "integer"}, "retries": {"type": "integer"}, "timeout": {"type": "integer"}}},
+        "healthcheck": {
+            "type": "object",
+            "properties": {"cmd": {"type": "string"}, "interval": {"type": "integer"}, "retries": {"type": "integer"}, "timeout": {"type": "integer"}},
+        },
         "exposed_ports": {"type": "object"},
         "registry": {"type": "string", "maxLength": SHORT_CHARS, "description": "a registry's name or uuid"},
         "host": {"type": "string", "maxLength": SHORT_CHARS, "description": "admin only; from 1.39"},
@@ -93,6 +99,8 @@ ARCHIVE: dict[str, Any] = {
     "properties": {"data": {"type": "string", "description": "a tar archive, base64-encoded from 1.25 (latin-1 text before)"}},
 }
 
+_ENV_ITEM = {"name": {"type": "string"}, "value": {"type": "string"}}
+_VOLUME_MOUNT = {"name": {"type": "string"}, "mountPath": {"type": "string", "maxLength": PATH_CHARS}, "readOnly": {"type": "boolean"}}
 _TEMPLATE_CONTAINER = {
     "type": "object",
     "required": ["image"],
@@ -103,9 +111,9 @@ _TEMPLATE_CONTAINER = {
         "command": _COMMAND,
         "args": _COMMAND,
         "workDir": {"type": "string", "maxLength": PATH_CHARS},
-        "env": {"anyOf": [_STRINGS, {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}, "required": ["name"]}}]},
+        "env": {"anyOf": [_STRINGS, {"type": "array", "items": {"type": "object", "properties": _ENV_ITEM, "required": ["name"]}}]},
         "resources": {"type": "object", "properties": {"requests": {"type": "object", "properties": {"cpu": _CPU, "memory": _MEMORY}}}},
-        "volumeMounts": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "mountPath": {"type": "string"}, "readOnly": {"type": "boolean"}}, "required": ["name", "mountPath"]}},
+        "volumeMounts": {"type": "array", "items": {"type": "object", "properties": _VOLUME_MOUNT, "required": ["name", "mountPath"]}},
         "imagePullPolicy": {"type": "string", "enum": ["IfNotPresent", "Always", "Never"]},
         "ports": {"type": "array"},
         "stdin": {"type": "boolean"},

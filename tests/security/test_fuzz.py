@@ -67,6 +67,7 @@ def fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], int]:
         run()
     except BudgetSpent:
         pass
+    print(f"fuzzed {base_url}: {sent} requests, {len(errors)} server errors")  # noqa: T201 - shown with -s
     return errors, sent
 
 
