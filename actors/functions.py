@@ -205,7 +205,8 @@ class FunctionActor(AsyncInvocations):
             reader, writer = slot.conns.pop()
         else:
             try:
-                reader, writer = await asyncio.open_unix_connection(str(InstanceFiles(self.settings.data_dir, slot.inst.uuid).socket))
+                with InstanceFiles(self.settings.data_dir, slot.inst.uuid).socket_address() as address:
+                    reader, writer = await asyncio.open_unix_connection(address)
             except OSError as exc:
                 raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
         try:

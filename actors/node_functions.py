@@ -65,7 +65,7 @@ class FunctionHost:
         cid = run.app_ids()[0]
         checked = 0.0
         while time.monotonic() < deadline:
-            if inst.spec.protocol == COMMAND or files.socket.exists():
+            if inst.spec.protocol == COMMAND or files.serving():
                 return
             if time.monotonic() - checked > 0.1:  # a handler that fails to import exits at once
                 checked = time.monotonic()
@@ -124,8 +124,13 @@ class FunctionHost:
         try:
             conn = conns[uuid].pop()
         except IndexError:
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            conn.connect(str(InstanceFiles(self.settings.data_dir, uuid).socket))
+            with InstanceFiles(self.settings.data_dir, uuid).socket_address() as address:
+                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    conn.connect(address)
+                except OSError as exc:
+                    conn.close()
+                    raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
         try:
             reply = wire.call_sync(conn, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes)
         except ZunrayError:

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
-from gateway.schemas import ImageRef, ResourcesIn, check_env, iso_time
+from gateway.caps import CODE_CHARS, FUNCTION_NAME_CHARS, SHORT_CHARS
+from gateway.schemas import Command, ImageRef, ResourcesIn, check_env, iso_time
 from runner.functions.model import Function
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -29,9 +30,9 @@ class FunctionFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     image: ImageRef
-    handler: str | None = Field(None, description="module:function, served by the Python shim (images with python3)")
-    code: str | None = Field(None, description="inline Python source of the handler's module")
-    command: Annotated[list[StrictStr], Field(max_length=256)] = Field([], description="any image: payload on stdin, result from stdout")
+    handler: str | None = Field(None, max_length=SHORT_CHARS, description="module:function, served by the Python shim (images with python3)")
+    code: str | None = Field(None, max_length=CODE_CHARS, description="inline Python source of the handler's module")
+    command: Command = Field([], description="any image: payload on stdin, result from stdout")
     runtime: Literal["runc"] = "runc"
     resources: FunctionResourcesIn = FunctionResourcesIn()
     env: Annotated[dict[StrictStr, StrictStr], AfterValidator(lambda v: check_env(v, reserved_prefix="ZUNRAY_"))] = {}
@@ -64,7 +65,7 @@ class FunctionFields(BaseModel):
 class FunctionIn(FunctionFields):
     """POST /v1/functions"""
 
-    name: str = Field(..., description="unique in the project")
+    name: str = Field(..., max_length=FUNCTION_NAME_CHARS, description="unique in the project")
 
     @field_validator("name")
     @classmethod

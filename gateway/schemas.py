@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
+from gateway.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, IMAGE_REF_CHARS, NAME_CHARS, PATH_CHARS,
+                          SHORT_CHARS)
 from runner.models import Job
 
 # Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
@@ -18,27 +20,31 @@ IMAGE_RE = re.compile(
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_ENV = 1024
 
 
 def check_image(v: str) -> str:
     """A Docker image reference, or ValueError naming it."""
-    if not IMAGE_RE.match(v):
-        raise ValueError(f"not a valid image reference: {v!r}")
+    if len(v) > IMAGE_REF_CHARS or not IMAGE_RE.match(v):
+        raise ValueError(f"not a valid image reference: {v[:IMAGE_REF_CHARS]!r}")
     return v
 
 
 def check_env(v: dict[str, str], *, reserved_prefix: str | None = None) -> dict[str, str]:
-    """Environment variable names (and how many), or ValueError naming the bad ones."""
-    bad = [k for k in v if not ENV_NAME_RE.match(k) or (reserved_prefix and k.startswith(reserved_prefix))]
+    """Environment variable names, their lengths and how many, or ValueError naming the bad ones."""
+    if len(v) > ENV_VARS:
+        raise ValueError(f"at most {ENV_VARS} environment variables")
+    bad = [k[:64] for k in v if len(k) > ENV_KEY_CHARS or not ENV_NAME_RE.match(k) or (reserved_prefix and k.startswith(reserved_prefix))]
     if bad:
         raise ValueError(f"invalid environment variable names{f' (or reserved {reserved_prefix}*)' if reserved_prefix else ''}: {bad}")
-    if len(v) > MAX_ENV:
-        raise ValueError(f"at most {MAX_ENV} environment variables")
+    long = [k for k, val in v.items() if len(val) > ENV_VALUE_CHARS]
+    if long:
+        raise ValueError(f"environment values over {ENV_VALUE_CHARS} characters: {long}")
     return v
 
 
-ImageRef = Annotated[str, Field(min_length=1, max_length=512), AfterValidator(check_image)]
+ImageRef = Annotated[str, Field(min_length=1, max_length=IMAGE_REF_CHARS), AfterValidator(check_image)]
+#: a command: at most COMMAND_ARGS arguments of at most COMMAND_ARG_CHARS characters
+Command = Annotated[list[Annotated[StrictStr, Field(max_length=COMMAND_ARG_CHARS)]], Field(max_length=COMMAND_ARGS)]
 EnvVars = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_env)]
 
 
@@ -57,11 +63,11 @@ LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62}[A-Za-z0-9])?$")
 
 def check_labels(v: dict[str, str]) -> dict[str, str]:
     """Label keys and values: 1-64 characters of letters, digits, '.', '_', '/', '-'; at most 32."""
-    bad = [k for k, val in v.items() if not LABEL_KEY_RE.match(k) or len(val) > 64]
-    if bad:
-        raise ValueError(f"invalid labels (keys 1-64 of letters, digits, . _ / -; values up to 64): {bad}")
     if len(v) > 32:
         raise ValueError("at most 32 labels")
+    bad = [k[:64] for k, val in v.items() if len(k) > 64 or not LABEL_KEY_RE.match(k) or len(val) > 64]
+    if bad:
+        raise ValueError(f"invalid labels (keys 1-64 of letters, digits, . _ / -; values up to 64): {bad}")
     return v
 
 
@@ -79,15 +85,15 @@ class JobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     image: ImageRef
-    command: Annotated[list[StrictStr], Field(max_length=1024)] = []
+    command: Command = []
     env: EnvVars = {}
-    workdir: str | None = Field(None, max_length=1024)
+    workdir: str | None = Field(None, max_length=PATH_CHARS)
     resources: JobResourcesIn = JobResourcesIn()
     runtime: Literal["runc", "runsc", "vm", "nova"] = Field("runc", description="runc, runsc (gVisor), vm (a QEMU virtual machine per job) or nova (a Nova server per job)")
     timeout_s: float | None = Field(None, gt=0, description="per attempt; the container is killed past it")
     max_retries: int = Field(0, ge=0, le=100)
-    name: str = Field("", max_length=255)
-    submission_id: str | None = Field(None, min_length=1, max_length=255, description="idempotency key (or the Idempotency-Key header)")
+    name: str = Field("", max_length=NAME_CHARS)
+    submission_id: str | None = Field(None, min_length=1, max_length=SHORT_CHARS, description="idempotency key (or the Idempotency-Key header)")
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
     network: Literal["none", "project"] = Field("none", description="none, or the project's own network (fenced off from the host)")
     cpu_policy: Literal["shared", "dedicated"] = Field("shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)")
@@ -95,7 +101,7 @@ class JobIn(BaseModel):
     parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
     backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
     capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field([], description="added Linux capabilities (access rule job:create:capabilities)")
-    sysctls: Annotated[dict[StrictStr, StrictStr], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
+    sysctls: Annotated[dict[Annotated[StrictStr, Field(max_length=SHORT_CHARS)], Annotated[StrictStr, Field(max_length=SHORT_CHARS)]], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
     labels: Labels = Field({}, description="what other jobs' affinity and anti_affinity match")
     affinity: Labels = Field({}, description="only on a host running a job with each of these labels")
     anti_affinity: Labels = Field({}, description="never on a host running a job with any of these labels")

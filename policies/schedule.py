@@ -52,7 +52,11 @@ def _iter(cron: str, tz: ZoneInfo, start: datetime) -> croniter:
 
 
 def validate(cron: str, time_zone: str) -> None:
-    _iter(cron, zone(time_zone), datetime.now(timezone.utc)).get_next(datetime)
+    """BadSchedule unless the expression parses and fires at least once (``0 0 30 2 *`` parses, never fires)."""
+    try:
+        _iter(cron, zone(time_zone), datetime.now(timezone.utc)).get_next(datetime)
+    except CroniterError as exc:  # croniter gives up after searching some 50 years ahead
+        raise BadSchedule(f"cron expression {cron!r} never fires") from exc
 
 
 def next_fire(cron: str, time_zone: str, after: datetime) -> datetime:

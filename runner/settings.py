@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     archive_max_bytes: int = Field(8 << 20, ge=1024)  # get_archive/put_archive tar size (bodies carry it base64-encoded)
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
+    max_stop_timeout_s: int = 300  # the longest grace period a Zun stop/reboot may ask for (400 above)
     # namespaced sysctls a job may set (NFV); others are refused with 400
     allowed_sysctls: tuple[str, ...] = (
         "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding", "net.core.somaxconn",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.schedules import MIN_STARTING_DEADLINE_S
+from gateway.caps import NAME_CHARS, SHORT_CHARS
 from gateway.context import CallerDep, StoreDep
 from gateway.routes.jobs import check_job_request
 from gateway.schemas import JobIn
@@ -23,9 +24,9 @@ router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., min_length=1, max_length=255)
-    cron: str = Field(..., max_length=255, description="5 fields, or 6 with seconds first")
-    time_zone: str = "UTC"
+    name: str = Field(..., min_length=1, max_length=NAME_CHARS)
+    cron: str = Field(..., max_length=SHORT_CHARS, description="5 fields, or 6 with seconds first")
+    time_zone: str = Field("UTC", max_length=SHORT_CHARS)
     job: JobIn
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Allow"
     starting_deadline_s: float | None = Field(None, description=f"at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)")
@@ -37,8 +38,8 @@ class ScheduleIn(BaseModel):
 class SchedulePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cron: str | None = Field(None, max_length=255)
-    time_zone: str | None = None
+    cron: str | None = Field(None, max_length=SHORT_CHARS)
+    time_zone: str | None = Field(None, max_length=SHORT_CHARS)
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] | None = None
     starting_deadline_s: float | None = None
     successful_history_limit: int | None = Field(None, ge=0, le=1000)

@@ -6,18 +6,20 @@ started by that host's node actor all-or-nothing.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import functools
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway.caps import INLINE_PARSE_BYTES, parse_json
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.images import check_images, check_pull_policies
 from gateway.zun.capsule_template import capsule_from_body
+from gateway.zun import openapi
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
 from runner.containers import Capsule
-from runner.errors import InvalidSpec
 from runner.models import ContainerSpec
 from policies.access import allowed
 from runner.mounts import HOST_MOUNTS_RULE
@@ -78,21 +80,23 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
     return view
 
 
+def _capsule_of(raw: bytes, *, caller, may_mount_host: bool, network: str | None) -> Capsule:  # noqa: ANN001
+    return capsule_from_body(parse_json(raw), caller=caller, may_mount_host=may_mount_host, network=network)
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=openapi.body(openapi.CAPSULE_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep) -> JSONResponse:
     raw = await request.body()
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise InvalidSpec("the body is not valid JSON") from None
-    cluster = request.app.state.cluster
+    network = "project" if request.app.state.settings.project_networks else None
     may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
-    cap = capsule_from_body(body, caller=caller, may_mount_host=may_mount_host, network="project" if request.app.state.settings.project_networks else None)
+    parse = functools.partial(_capsule_of, raw, caller=caller, may_mount_host=may_mount_host, network=network)
+    cap = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
+    cluster = request.app.state.cluster
     if cap.capsule.runtime != "runc":
         enforce(request, "capsule:create:runtime")
     members = (*cap.capsule.init_containers, *cap.capsule.containers)

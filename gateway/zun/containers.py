@@ -10,18 +10,22 @@ request id of the call.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway.caps import INLINE_PARSE_BYTES, PATH_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.images import check_images, check_pull_policies
+from gateway.zun import openapi
 from gateway.zun.commit import commit_target
-from gateway.zun.create import container_from_body
+from gateway.zun.create import check_image_ref, check_name, container_from_body
 from gateway.zun.microversion import Version, VersionDep, api_version, check_param, require
 from gateway.zun.views import action_view, as_bool, command_list, container_view, cpu, memory_mb
 from actors.node_containers import DEFAULT_STOP_TIMEOUT_S
@@ -48,6 +52,20 @@ def _scope(request: Request, caller, all_projects: Any) -> str | None:  # noqa: 
 
 def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
     return request.app.state.store.get_container(ident, project_id=_scope(request, caller, all_projects))
+
+
+def _timeout_s(request: Request, timeout: int) -> int:
+    """A stop/reboot grace period: 0 .. max_stop_timeout_s (the node actor waits that long on the host)."""
+    limit = request.app.state.settings.max_stop_timeout_s
+    if not 0 <= timeout <= limit:
+        raise InvalidSpec(f"timeout must be between 0 and {limit} seconds, got {timeout}", field="timeout")
+    return timeout
+
+
+def _path(path: str) -> str:
+    if not path or "\0" in path:
+        raise InvalidSpec("path must name a path in the container", field="path")
+    return capped(path, PATH_CHARS, "path")
 
 
 def _view(request: Request, caller, c: Container, version: Version) -> dict:  # noqa: ANN001
@@ -82,14 +100,15 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
     return result
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, openapi_extra=openapi.body(openapi.CONTAINER_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
 async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
     raw = await request.body()
     cluster = request.app.state.cluster
     network = "project" if request.app.state.settings.project_networks else None
     may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
-    c = container_from_body(raw, caller=caller, version=version, run=as_bool(run, "run"), may_mount_host=may_mount_host, network=network)
+    parse = functools.partial(container_from_body, raw, caller=caller, version=version, run=as_bool(run, "run"), may_mount_host=may_mount_host, network=network)
+    c = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
     cluster.admit(c.resources.memory_mb, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
@@ -152,14 +171,14 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, a
     return _view(request, caller, _get(request, caller, ident, all_projects), version)
 
 
-@router.patch("/{ident}")
+@router.patch("/{ident}", openapi_extra=openapi.body(openapi.CONTAINER_UPDATE))
 async def update(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
-    try:
-        patch = await request.json()
-    except ValueError:
-        raise InvalidSpec("the body must be a JSON object") from None
+    patch = await json_body(request)
     if not isinstance(patch, dict) or not patch or set(patch) - {"cpu", "memory", "name", "auto_heal"}:
-        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=",".join(sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"})) or None)
+        unknown = sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"}) if isinstance(patch, dict) else []
+        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=unknown[0][:SHORT_CHARS] if unknown else None)
+    if "name" in patch:
+        check_name(patch["name"])
     c = _get(request, caller, ident)
     check_action(c.uuid, c.status, "update")
     store: Store = request.app.state.store
@@ -179,7 +198,7 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         store.update_container(c.uuid, capsule=capsule)
     fields: dict[str, Any] = {}
     if "name" in patch:
-        fields["name"] = str(patch["name"])
+        fields["name"] = patch["name"]
     if "auto_heal" in patch:
         fields["spec"] = {**c.spec, "auto_heal": as_bool(patch["auto_heal"], "auto_heal")}
     if fields:
@@ -222,19 +241,21 @@ for _action in ("start", "pause", "unpause"):
 
 @router.post("/{ident}/stop", status_code=202)
 async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "stop", {"timeout": timeout})
+    params = {"timeout": _timeout_s(request, timeout)}
+    await _act(request, caller, _get(request, caller, ident), "stop", params)
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/reboot", status_code=202)
 async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
-    await _act(request, caller, _get(request, caller, ident), "reboot", {"timeout": timeout})
+    params = {"timeout": _timeout_s(request, timeout)}
+    await _act(request, caller, _get(request, caller, ident), "reboot", params)
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/kill", status_code=202)
 async def kill(ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None) -> Response:
-    signal = None if signal in (None, "", "None") else signal  # zunclient sends "None" for no signal
+    signal = None if signal in (None, "", "None") else capped(signal, SHORT_CHARS, "signal")  # zunclient sends "None" for no signal
     await _act(request, caller, _get(request, caller, ident), "kill", {"signal": signal})
     return JSONResponse(None, status_code=202)
 
@@ -256,6 +277,7 @@ async def execute(ident: str, request: Request, caller: CallerDep, version: Vers
 async def rename(ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str) -> dict:
     """Only up to 1.13; later versions rename with PATCH ``name``."""
     require(version, until="1.13")
+    check_name(name)
     c = _get(request, caller, ident)
     if c.name == name:
         raise Conflict("The new name for the container is the same as the old name.")
@@ -265,6 +287,8 @@ async def rename(ident: str, request: Request, caller: CallerDep, version: Versi
 
 @router.post("/{ident}/rebuild", status_code=202)
 async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
+    if image is not None:
+        check_image_ref(image)
     c = _get(request, caller, ident)
     if image and image != c.image:
         check_images(request, [("image", image)])
@@ -278,6 +302,8 @@ async def rebuild(ident: str, request: Request, caller: CallerDep, version: Vers
 @router.post("/{ident}/commit", status_code=202)
 async def commit(ident: str, request: Request, caller: CallerDep, version: VersionDep, repository: str, tag: str | None = None) -> dict:
     """Into the project's own namespace; the node refuses to replace a tag the project did not commit."""
+    capped(repository, SHORT_CHARS, "repository")
+    capped(tag or "", SHORT_CHARS, "tag")
     c = _get(request, caller, ident)
     tag = None if tag in (None, "", "None") else tag  # zunclient sends "None" for no tag
     target = commit_target(repository, tag, project_id=caller.project_id, platform_images=request.app.state.settings.platform_images)
@@ -291,6 +317,8 @@ async def logs(
     ident: str, request: Request, caller: CallerDep, version: VersionDep,
     stdout: str = "true", stderr: str = "true", timestamps: str = "false", tail: str = "all", since: int | None = None,
 ) -> JSONResponse:
+    if tail != "all" and not (tail.isascii() and tail.isdigit() and len(tail) <= 9):
+        raise InvalidSpec(f"tail must be 'all' or a number of lines, not {tail[:SHORT_CHARS]!r}", field="tail")
     params = {"stdout": as_bool(stdout, "stdout"), "stderr": as_bool(stderr, "stderr"), "timestamps": as_bool(timestamps, "timestamps"), "tail": tail if tail == "all" else int(tail), "since": since}
     return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params))
 
@@ -299,6 +327,7 @@ async def logs(
 async def top(ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None) -> dict:
     if ps_args in ("", "None"):  # zunclient sends the string "None" when no args are given
         ps_args = None
+    capped(ps_args or "", SHORT_CHARS, "ps_args")
     return await _act(request, caller, _get(request, caller, ident), "top", {"ps_args": ps_args})
 
 
@@ -309,15 +338,17 @@ async def stats(ident: str, request: Request, caller: CallerDep, version: Versio
 
 @router.get("/{ident}/get_archive")
 async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
-    result = await _act(request, caller, _get(request, caller, ident), "get_archive", {"path": path})
+    params = {"path": _path(path)}
+    result = await _act(request, caller, _get(request, caller, ident), "get_archive", params)
     if version < Version(1, 25):
         result["data"] = base64.b64decode(result["data"]).decode("latin-1")
     return result
 
 
-@router.post("/{ident}/put_archive")
+@router.post("/{ident}/put_archive", openapi_extra=openapi.body(openapi.ARCHIVE))
 async def put_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> Response:
-    body = await request.json()
+    _path(path)
+    body = await json_body(request)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, str):
         raise InvalidSpec("the body needs 'data'", field="data")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
 
+from gateway.caps import (ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS,
+                          SHORT_CHARS, capped, check_free_form, parse_json)
 from gateway.schemas import IMAGE_RE
 from gateway.zun.microversion import Version, check_param
 from gateway.zun.views import as_bool, command_list, cpu, memory_mb
@@ -29,6 +30,60 @@ RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_CPU = 1.0
 DEFAULT_MEMORY_MB = 512
+#: fields stored as given and shown back: only their size is checked here
+FREE_FORM = ("hints", "security_groups", "nets", "exposed_ports", "healthcheck", "entrypoint")
+
+
+def check_name(name: Any, field: str = "name") -> str:
+    """A container name, as create, PATCH and rename take it."""
+    if not isinstance(name, str) or len(name) > NAME_CHARS or not NAME_RE.match(name):
+        shown = repr(name)[:64] if isinstance(name, str) else type(name).__name__
+        raise InvalidSpec(f"Invalid name {shown}: 2 to {NAME_CHARS} letters, digits, '_', '.', '-', starting with a letter or digit", field=field)
+    return name
+
+
+def check_image_ref(image: Any, field: str = "image") -> str:
+    """An image reference, capped before the regular expression sees it."""
+    if not isinstance(image, str) or not image:
+        raise InvalidSpec(f"{field} is required", field=field)
+    if len(image) > IMAGE_REF_CHARS or not IMAGE_RE.match(image):
+        raise InvalidSpec(f"not a valid image reference: {image[:IMAGE_REF_CHARS]!r}", field=field)
+    return image
+
+
+def _env(value: Any) -> dict[str, str]:
+    env = value or {}
+    if not isinstance(env, dict):
+        raise InvalidSpec("environment must be an object", field="environment")
+    if len(env) > ENV_VARS:
+        raise InvalidSpec(f"at most {ENV_VARS} environment variables", field="environment")
+    out = {}
+    for k, v in env.items():
+        capped(k, ENV_KEY_CHARS, "environment")
+        out[k] = capped(str(v), ENV_VALUE_CHARS, f"environment.{k[:32]}")
+    return out
+
+
+def _labels(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidSpec("labels must be an object of strings", field="labels")
+    if len(value) > LABELS:
+        raise InvalidSpec(f"at most {LABELS} labels", field="labels")
+    for k, v in value.items():
+        capped(k, LABEL_CHARS, "labels")
+        capped(v, LABEL_CHARS, f"labels.{k[:32]}")
+    return value
+
+
+def _short(body: dict, key: str, cap: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidSpec(f"{key} must be a string", field=key)
+    return capped(value, cap, key)
 
 
 def _restart_policy(value: Any) -> dict | None:
@@ -72,10 +127,7 @@ def _healthcheck(value: Any) -> dict | None:
 
 
 def container_from_body(raw: bytes, *, caller, version: Version, run: bool, may_mount_host: bool, network: str | None = None) -> Container:  # noqa: ANN001
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise InvalidSpec("the body is not valid JSON") from None
+    body = parse_json(raw, empty={})
     if not isinstance(body, dict):
         raise InvalidSpec("the body must be a JSON object")
     unknown = sorted(k for k in body if k not in BASE_FIELDS and not (k in SCHEMA_FIELDS and version >= SCHEMA_FIELDS[k]))
@@ -85,19 +137,16 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, may_
         if body.get(name_) not in (None, [], {}):
             check_param(version, name_, since)
     if version >= Version(1, 20) and isinstance(body.get("command"), str):
-        raise InvalidSpec(f"Invalid input for field 'command'. Value: {body['command']!r}. It is not of type 'array', 'null'", field="command")
-    image = body.get("image")
-    if not isinstance(image, str) or not image:
-        raise InvalidSpec("image is required", field="image")
-    if not IMAGE_RE.match(image):
-        raise InvalidSpec(f"not a valid image reference: {image!r}", field="image")
-    name = body.get("name") or f"zun-{uuid.uuid4().hex[:12]}"
-    if not isinstance(name, str) or not NAME_RE.match(name) or len(name) > 255:
-        raise InvalidSpec(f"Invalid name {name!r}: letters, digits, '_', '.', '-'; two characters at least", field="name")
+        raise InvalidSpec(f"Invalid input for field 'command'. Value: {body['command'][:SHORT_CHARS]!r}. It is not of type 'array', 'null'", field="command")
+    name = check_name(body.get("name") or f"zun-{uuid.uuid4().hex[:12]}")
     mem = memory_mb(body["memory"]) if body.get("memory") not in (None, "") else DEFAULT_MEMORY_MB
-    env = body.get("environment") or {}
-    if not isinstance(env, dict):
-        raise InvalidSpec("environment must be an object", field="environment")
+    env = _env(body.get("environment"))
+    for key in FREE_FORM:
+        check_free_form(body.get(key), key)
+    labels = _labels(body.get("labels"))
+    workdir = _short(body, "workdir", PATH_CHARS)
+    for key, cap in (("hostname", HOSTNAME_CHARS), ("availability_zone", SHORT_CHARS), ("host", SHORT_CHARS), ("registry", SHORT_CHARS)):
+        _short(body, key, cap)
     runtime = body.get("runtime") or "runc"
     if runtime not in ("runc", "runsc", "vm", "nova"):
         raise InvalidSpec(f"runtime must be runc, runsc, vm or nova, got {runtime!r}", field="runtime")
@@ -113,14 +162,15 @@ def container_from_body(raw: bytes, *, caller, version: Version, run: bool, may_
     except (TypeError, ValueError):
         raise InvalidSpec("disk must be an integer number of GB", field="disk") from None
     main = ContainerSpec(
-        image=image,
+        image=check_image_ref(body.get("image")),  # last: the fuzzer's bodies carry no valid image
         command=tuple(command_list(body.get("command"))),
-        env={str(k): str(v) for k, v in env.items()},
-        workdir=body.get("workdir"),
+        env=env,
+        workdir=workdir,
         resources=Resources(cpu=cpu(body["cpu"]) if body.get("cpu") not in (None, "") else DEFAULT_CPU, memory_mb=mem, disk_gb=disk),
         pull_policy=PullPolicy(pull),
     )
-    spec = {k: body[k] for k in ("labels", "hints", "hostname", "security_groups", "availability_zone", "exposed_ports", "cpu_policy", "host", "entrypoint", "registry", "nets") if body.get(k) is not None}
+    spec = {"labels": labels} if labels is not None else {}
+    spec |= {k: body[k] for k in ("hints", "hostname", "security_groups", "availability_zone", "exposed_ports", "cpu_policy", "host", "entrypoint", "registry", "nets") if body.get(k) is not None}
     if body.get("healthcheck"):
         spec["healthcheck"] = _healthcheck(body["healthcheck"])
     spec.update(

@@ -9,13 +9,14 @@ with Keystone projects (see the Keystone/quotas issue).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from gateway.caps import json_body
 from gateway.context import CallerDep, enforce
+from gateway.zun import openapi
 from gateway.zun.microversion import api_version
 from runner.errors import InvalidSpec, NotFound
 from runner.fair_share import CAPS
@@ -29,10 +30,12 @@ def _limits(body: Any, known: tuple[str, ...] = RESOURCES) -> dict[str, float]:
         raise InvalidSpec(f"give one or more of {', '.join(known)}")
     unknown = sorted(set(body) - set(known))
     if unknown:
-        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0]!r} was unexpected)", field=unknown[0])
+        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0][:64]!r} was unexpected)", field=unknown[0][:64])
     out = {}
     for res, value in body.items():
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value))):
+        # a limit of more than 18 digits is no limit a host can have (and int() of a long string is slow)
+        digits = value.removeprefix("-") if isinstance(value, str) else ""
+        if isinstance(value, bool) or not ((isinstance(value, int) and abs(value) < 10**18) or (digits.isascii() and digits.isdigit() and len(digits) <= 18)):
             raise InvalidSpec(f"{res} must be an integer (-1: unlimited)", field=res)
         if int(value) < -1:
             raise InvalidSpec(f"{res} must be -1 or more", field=res)
@@ -62,13 +65,13 @@ def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str 
     return {res: {"limit": limits[res], "in_use": used[res]} for res in RESOURCES}
 
 
-@router.put("/v1/quotas/{project_id}")
+@router.put("/v1/quotas/{project_id}", openapi_extra=openapi.body(openapi.QUOTAS))
 async def update_quota(project_id: str, request: Request, caller: CallerDep) -> dict:
     """Accepted even below current usage (as Zun): new admissions then wait or fail.
     Besides Zun's resources, the fair-share caps of ``runner.fair_share.CAPS`` (-1: none)."""
     enforce(request, "quota:update")
     store = request.app.state.store
-    store.set_quota(project_id, _limits(await request.json(), RESOURCES + tuple(CAPS)))
+    store.set_quota(project_id, _limits(await json_body(request), RESOURCES + tuple(CAPS)))
     return _quota_view(store, project_id)
 
 
@@ -91,7 +94,7 @@ def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     return request.app.state.store.quota_class(name)
 
 
-@router.put("/v1/quota_classes/{name}")
+@router.put("/v1/quota_classes/{name}", openapi_extra=openapi.body(openapi.QUOTAS))
 async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     enforce(request, "quota_class:update")
-    return request.app.state.store.set_quota_class(name, _limits(await request.json()))
+    return request.app.state.store.set_quota_class(name, _limits(await json_body(request)))

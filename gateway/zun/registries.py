@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from gateway.caps import SECRET_CHARS, SHORT_CHARS, capped, json_body
 from gateway.context import CallerDep
+from gateway.zun import openapi
 from gateway.zun.microversion import api_version
 from gateway.zun.views import as_bool
 from runner.errors import InvalidSpec
@@ -43,7 +45,11 @@ def _fields(body: Any, *, creating: bool) -> dict[str, Any]:
     reg = body["registry"]
     unknown = sorted(set(reg) - set(FIELDS))
     if unknown:
-        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0]!r} was unexpected)", field=unknown[0])
+        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0][:64]!r} was unexpected)", field=unknown[0][:64])
+    for key in FIELDS:
+        if reg.get(key) is not None and not isinstance(reg[key], str):
+            raise InvalidSpec(f"{key} must be a string", field=key)
+        capped(reg.get(key) or "", SECRET_CHARS if key == "password" else SHORT_CHARS, key)
     if creating and not reg.get("domain"):
         raise InvalidSpec("'domain' is a required property", field="domain")
     if "domain" in reg and not DOMAIN_RE.match(str(reg["domain"])):
@@ -53,10 +59,10 @@ def _fields(body: Any, *, creating: bool) -> dict[str, Any]:
     return dict(reg)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=openapi.body(openapi.REGISTRY))
 @router.post("/", status_code=201, include_in_schema=False)
 async def create(request: Request, caller: CallerDep) -> JSONResponse:
-    reg = _fields(await request.json(), creating=True)
+    reg = _fields(await json_body(request), creating=True)
     box = request.app.state.secrets
     values = {
         "uuid": str(uuid.uuid4()),
@@ -86,11 +92,11 @@ def show(ident: str, request: Request, caller: CallerDep) -> dict:
     return {"registry": _view(request.app.state.store.get_registry(ident, project_id=caller.project_id), _base(request))}
 
 
-@router.patch("/{ident}")
+@router.patch("/{ident}", openapi_extra=openapi.body(openapi.REGISTRY))
 async def update(ident: str, request: Request, caller: CallerDep) -> dict:
     store = request.app.state.store
     r = store.get_registry(ident, project_id=caller.project_id)
-    reg = _fields(await request.json(), creating=False)
+    reg = _fields(await json_body(request), creating=False)
     if "password" in reg:
         reg["password"] = request.app.state.secrets.seal(reg["password"])
     return {"registry": _view(store.update_registry(r["uuid"], reg), _base(request))}

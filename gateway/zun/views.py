@@ -7,12 +7,15 @@ import shlex
 from datetime import datetime, timezone
 from typing import Any
 
+from gateway.caps import COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, MEMORY_CHARS, capped
 from gateway.zun.microversion import Version
 from runner.containers import Container
 from runner.errors import InvalidSpec
 
 _TRUE = {"1", "t", "true", "on", "y", "yes"}
 _FALSE = {"0", "f", "false", "off", "n", "no"}
+#: after strip(): one run of blanks between two fixed parts, so matching is linear in the length
+MEMORY_RE = re.compile(r"(\d+)\s*([kKmMgG]?)[bB]?")
 
 
 def as_bool(value: Any, field: str) -> bool:
@@ -29,9 +32,10 @@ def as_bool(value: Any, field: str) -> bool:
 
 def memory_mb(value: Any, field: str = "memory") -> int:
     """Zun's memory: a number of MB, or a string with a k/m/g suffix."""
-    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)[bB]?\s*", str(value))
+    text = str(value)
+    m = MEMORY_RE.fullmatch(text.strip()) if len(text) <= MEMORY_CHARS else None
     if not m:
-        raise InvalidSpec(f"Invalid memory {value!r}: a number of MB, optionally with a k, m or g suffix", field=field)
+        raise InvalidSpec(f"Invalid memory {text[:MEMORY_CHARS]!r}: a number of MB, optionally with a k, m or g suffix", field=field)
     number, unit = int(m.group(1)), m.group(2).lower()
     mb = {"k": number // 1024, "g": number * 1024}.get(unit, number)
     if mb < 6:
@@ -50,16 +54,23 @@ def cpu(value: Any) -> float:
 
 
 def command_list(value: Any, field: str = "command") -> list[str]:
+    """A command as a list or as one shell-quoted string (capped before shlex, which is slow per character)."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
         try:
-            return shlex.split(value)
+            argv = shlex.split(capped(value, COMMAND_LINE_CHARS, field))
         except ValueError as exc:
             raise InvalidSpec(f"cannot parse {field}: {exc}", field=field) from None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    raise InvalidSpec(f"{field} must be a string or a list of strings", field=field)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        argv = value
+    else:
+        raise InvalidSpec(f"{field} must be a string or a list of strings", field=field)
+    if len(argv) > COMMAND_ARGS:
+        raise InvalidSpec(f"{field} has {len(argv)} arguments, over the limit of {COMMAND_ARGS}", field=field)
+    for i, arg in enumerate(argv):
+        capped(arg, COMMAND_ARG_CHARS, f"{field}[{i}]")
+    return argv
 
 
 def zun_time(ts: float | None) -> str | None:

@@ -6,14 +6,23 @@ directory holding the unix socket (read-write) are bind mounts from
 ``<data_dir>/functions/<instance>/``. Command protocol: the container only
 sleeps (``/zunray/bin/busybox sleep``, a static binary mounted read-only, so
 any image works) and each invocation is an exec of the function's command.
+
+The run directory is writable from inside the container: whatever the host
+opens there (the socket) is opened without following a symlink the tenant
+may have put in its place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from runner.functions.model import SHIM, Instance
+from runner.functions.wire import InstanceLost
 from runner.models import CapsuleSpec, ContainerSpec
 
 SHIM_FILE = Path(__file__).with_name("shim.py")
@@ -32,6 +41,32 @@ class InstanceFiles:
     @property
     def socket(self) -> Path:
         return self.run / "sock"
+
+    def serving(self) -> bool:
+        """Whether the shim's socket is there: a socket, not a symlink or anything else in its place."""
+        try:
+            return stat.S_ISSOCK(self.socket.lstat().st_mode)
+        except OSError:
+            return False
+
+    @contextlib.contextmanager
+    def socket_address(self) -> Iterator[str]:
+        """An address to connect to that reaches the shim's socket itself, never where a symlink points.
+
+        A tenant can replace its socket with a symlink to a host socket (dockerd's). The name is
+        opened with O_PATH | O_NOFOLLOW, checked to be a socket, and connected to through
+        /proc/self/fd, which reaches exactly the inode that was checked: no window to swap it.
+        """
+        try:
+            fd = os.open(self.socket, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise InstanceLost(f"cannot connect to the instance ({exc.strerror})") from exc
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                raise InstanceLost("cannot connect to the instance (its socket was replaced by something else)")
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
 
     def prepare(self, inst: Instance) -> list[str]:
         """Write the inline code and make the run directory; returns the bind mounts."""
