@@ -17,7 +17,6 @@ DEFAULT_RULES: dict[str, str] = {
     "container:create:requested_destination": "admin",  # the `host` hint
     "container:create:runtime": "admin",
     "container:create:image_pull_policy": "admin",
-    "container:create:host_network": "admin",
     "container:create:host_mounts": "admin",  # host paths as mount sources (members: their project's volumes only)
     "container:delete_force": "admin",
     "container:get_all_all_projects": "admin",
