@@ -150,6 +150,17 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
         client.close()
 
 
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """A migrated SQLite store of its own (pure logic over a real store: no Ray, no Docker)."""
+    from runner.store import Store
+
+    s = Store(f"sqlite:///{tmp_path / 'z.db'}")
+    s.migrate()
+    yield s
+    s.close()
+
+
 @pytest.fixture(scope="session")
 def zunray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared stack of the test session."""

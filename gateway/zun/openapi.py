@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, ENV_VALUE_CHARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS,
                           MEMORY_CHARS, NAME_CHARS, PATH_CHARS, SECRET_CHARS, SHORT_CHARS)
+from runner.fair_share import CAPS
 
 _NAME = {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "maxLength": NAME_CHARS}
 _IMAGE = {"type": "string", "minLength": 1, "maxLength": IMAGE_REF_CHARS, "description": "a Docker image reference"}
@@ -153,8 +154,10 @@ QUOTAS: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
     "additionalProperties": False,
-    "properties": {"containers": _LIMIT, "cpu": _LIMIT, "memory": _LIMIT, "disk": _LIMIT},
+    # Zun's four resources, then the fair-share caps (runner/fair_share.py CAPS; quota classes take Zun's four only)
+    "properties": {name: _LIMIT for name in ("containers", "cpu", "memory", "disk", *CAPS)},
 }
+QUOTA_CLASS: dict[str, Any] = {**QUOTAS, "properties": {name: _LIMIT for name in ("containers", "cpu", "memory", "disk")}}
 
 REGISTRY: dict[str, Any] = {
     "type": "object",

@@ -94,7 +94,7 @@ def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     return request.app.state.store.quota_class(name)
 
 
-@router.put("/v1/quota_classes/{name}", openapi_extra=openapi.body(openapi.QUOTAS))
+@router.put("/v1/quota_classes/{name}", openapi_extra=openapi.body(openapi.QUOTA_CLASS))
 async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     enforce(request, "quota_class:update")
     return request.app.state.store.set_quota_class(name, _limits(await json_body(request)))
