@@ -9,9 +9,11 @@ container needs no infra container.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from runner.errors import RuntimeFailure
+from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
 from runner.runtimes.networks import ProjectNetworks
@@ -44,6 +46,8 @@ class CapsuleRun:
         self.project = project
         self.spec = spec
         self.containers: list[tuple[str, str, str]] = []  # (role, name, container id)
+        self.output: LogTail | None = None  # set (jobs): the output is read as it comes, by offset; else ``logs`` reads it at once
+        self._readers: list[threading.Thread] = []
 
     @classmethod
     def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer], attempt: int = 0) -> CapsuleRun:
@@ -94,6 +98,7 @@ class CapsuleRun:
         for spec in self.spec.init_containers:
             cid = self._create(spec, "init", network)
             self.runtime.start(cid)
+            self._read_output(spec.name, cid)
             code = self.runtime.wait(cid, _remaining(deadline))
             if code is None:
                 return False
@@ -102,9 +107,35 @@ class CapsuleRun:
         with tracer().start_as_current_span("container.create"):
             app_ids = [self._create(spec, "app", network, restart_policy) for spec in self.spec.containers]
         with tracer().start_as_current_span("container.start"):
-            for cid in app_ids:
+            for cid, spec in zip(app_ids, self.spec.containers, strict=True):
                 self.runtime.start(cid)
+                self._read_output(spec.name, cid)
         return True
+
+    def read_output(self) -> None:
+        """Read the output of the containers found (an adopted run) into ``output``, from their start."""
+        for role, name, cid in self.containers:
+            if role != "infra":
+                self._read_output(name, cid)
+
+    def _read_output(self, name: str, cid: str) -> None:
+        if self.output is None:
+            return
+        several = len(self.spec.init_containers) + len(self.spec.containers) > 1
+        reader = threading.Thread(target=self._copy_output, args=(cid, name if several else None), name=f"logs-{cid[:8]}", daemon=True)
+        reader.start()
+        self._readers.append(reader)
+
+    def _copy_output(self, cid: str, source: str | None) -> None:
+        assert self.output is not None
+        for chunk in self.runtime.stream_logs(cid):
+            self.output.write(chunk, source=source)
+
+    def drain_output(self, timeout_s: float = 5.0) -> None:
+        """Let the readers take the last output of containers that stopped (they end at the container's end)."""
+        until = time.monotonic() + timeout_s
+        for reader in self._readers:
+            reader.join(max(0.0, until - time.monotonic()))
 
     def app_ids(self) -> list[str]:
         return [cid for role, _, cid in self.containers if role == "app"]

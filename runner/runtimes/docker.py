@@ -23,7 +23,7 @@ import requests
 from docker import errors as derr
 from docker.utils import parse_repository_tag
 
-from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
+from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable, ZunrayError
 from runner.images.refs import host_allowed, parse
 from runner.images.tarball import strip_tags
 from runner.models import ContainerSpec, PullPolicy
@@ -328,6 +328,13 @@ class DockerRuntime:
     def logs(self, cid: str) -> bytes:
         """stdout and stderr, interleaved as written."""
         return self._call("logs", cid, stdout=True, stderr=True)
+
+    def stream_logs(self, cid: str) -> Iterator[bytes]:
+        """stdout and stderr from the start, as written, until the container stops (ends quietly if it goes away)."""
+        try:
+            yield from self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=True)
+        except (derr.DockerException, requests.exceptions.RequestException, OSError, ZunrayError):
+            return  # removed or the engine went away while read: what was read stays
 
     def update_cpuset(self, cid: str, cpus: str) -> None:
         """Move a container (running or not) to other cpus."""
