@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
-from runner.errors import RuntimeFailure
+from runner.errors import RuntimeFailure, ZunrayError
 from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
@@ -97,8 +98,7 @@ class CapsuleRun:
             network = f"container:{infra}"
         for spec in self.spec.init_containers:
             cid = self._create(spec, "init", network)
-            self.runtime.start(cid)
-            self._read_output(spec.name, cid)
+            self._start(spec.name, cid)
             code = self.runtime.wait(cid, _remaining(deadline))
             if code is None:
                 return False
@@ -108,27 +108,37 @@ class CapsuleRun:
             app_ids = [self._create(spec, "app", network, restart_policy) for spec in self.spec.containers]
         with tracer().start_as_current_span("container.start"):
             for cid, spec in zip(app_ids, self.spec.containers, strict=True):
-                self.runtime.start(cid)
-                self._read_output(spec.name, cid)
+                self._start(spec.name, cid)
         return True
 
-    def read_output(self) -> None:
-        """Read the output of the containers found (an adopted run) into ``output``, from their start."""
-        for role, name, cid in self.containers:
-            if role != "infra":
-                self._read_output(name, cid)
-
-    def _read_output(self, name: str, cid: str) -> None:
+    def _start(self, name: str, cid: str) -> None:
+        """Start a container; with ``output``, read what it writes from its first byte on."""
         if self.output is None:
+            self.runtime.start(cid)
             return
-        several = len(self.spec.init_containers) + len(self.spec.containers) > 1
-        reader = threading.Thread(target=self._copy_output, args=(cid, name if several else None), name=f"logs-{cid[:8]}", daemon=True)
-        reader.start()
-        self._readers.append(reader)
+        reader = self._reader(name, self.runtime.attach_output(cid))  # attached before the start: nothing is missed
+        self.runtime.start(cid)
+        self._readers.append(reader)  # waited for once it ends (a container that never started ends at its removal)
 
-    def _copy_output(self, cid: str, source: str | None) -> None:
+    def read_output(self) -> None:
+        """Read the output of the containers found (an adopted run) into ``output``: what they wrote so far, then on."""
+        for role, name, cid in self.containers:
+            if role == "infra" or self.output is None:
+                continue
+            try:
+                self._readers.append(self._reader(name, self.runtime.attach_output(cid, past=True)))
+            except ZunrayError:
+                pass  # gone since it was found: its run ends as the others find out
+
+    def _reader(self, name: str, chunks: Iterator[bytes]) -> threading.Thread:
+        several = len(self.spec.init_containers) + len(self.spec.containers) > 1
+        reader = threading.Thread(target=self._copy_output, args=(chunks, name if several else None), name=f"output-{self.capsule_id[:8]}", daemon=True)
+        reader.start()
+        return reader
+
+    def _copy_output(self, chunks: Iterator[bytes], source: str | None) -> None:
         assert self.output is not None
-        for chunk in self.runtime.stream_logs(cid):
+        for chunk in chunks:
             self.output.write(chunk, source=source)
 
     def drain_output(self, timeout_s: float = 5.0) -> None:

@@ -15,6 +15,18 @@ SCRIPT = f'i=0; while [ $i -lt {LINES} ]; do head -c {LINE} /dev/zero | tr "\\0"
 EXPECTED = ("a" * LINE + "\n") * LINES + "END\n"
 
 
+def _shape(text: str) -> list:
+    """Runs of equal lines as (line length or text, count): a readable difference."""
+    runs: list = []
+    for line in text.split("\n"):
+        key = line if len(line) < 80 else len(line)
+        if runs and runs[-1][0] == key:
+            runs[-1][1] += 1
+        else:
+            runs.append([key, 1])
+    return runs
+
+
 def _follow(zunray, job_id: str, **params) -> tuple[str, int | None]:  # noqa: ANN003
     """The whole followed stream, and the offset its response says it starts at."""
     with zunray.http.stream("GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true", **params}, timeout=120) as resp:
@@ -27,7 +39,7 @@ def test_follow_streams_past_what_is_kept_in_order_without_fragments(zunray):
     job = zunray.submit(command=["sh", "-c", SCRIPT], timeout_s=120)
     body, start = _follow(zunray, job["id"])
     assert len(body) > 2 << 20, f"the stream went silent after {len(body)} bytes"
-    assert body == EXPECTED  # every line whole and in order, END last, no "[... earlier bytes]" fragment
+    assert body == EXPECTED, _shape(body)  # every line whole and in order, END last, no "[... earlier bytes]" fragment
     assert start == 0
     assert zunray.wait(job["id"])["status"] == "Succeeded"
 
@@ -55,7 +67,7 @@ def test_resume_while_it_runs_continues_where_it_left_off(zunray):
                 break  # the connection drops past what is kept
     offset += len(seen)
     rest, start = _follow(zunray, job["id"], offset=offset)
-    assert (seen.decode() + rest) == EXPECTED
+    assert (seen.decode() + rest) == EXPECTED, (_shape(seen.decode()), _shape(rest))
     assert start == offset
 
 
@@ -64,4 +76,4 @@ def test_sdk_follow_logs_sees_the_end(zunray):
     with Client(zunray.settings.gateway_url) as client:
         out = b"".join(client.follow_logs(job["id"])).decode()
     assert out.endswith("a\nEND\n")
-    assert out == EXPECTED
+    assert out == EXPECTED, _shape(out)
