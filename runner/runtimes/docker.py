@@ -336,12 +336,14 @@ class DockerRuntime:
         """stdout and stderr as the container writes them, until it stops; attached when this returns.
 
         Attached before the start, this is all the output, in order: unlike following the log
-        file, which loses and reorders parts of long lines when the file rotates. ``past``:
-        what it wrote so far first (a container found running). The stream ends quietly if
-        the container goes away.
+        file, which loses and reorders parts of long lines when the file rotates. ``past``
+        (a container found after a restart, maybe stopped since): what the log file still
+        has, then on, by following it. The stream ends quietly if the container goes away.
         """
         try:
-            return iter(self._streams.attach(cid, stdout=True, stderr=True, stream=True, logs=past))
+            if past:
+                return iter(self._streams.logs(cid, stdout=True, stderr=True, stream=True, follow=True))
+            return iter(self._streams.attach(cid, stdout=True, stderr=True, stream=True))
         except derr.NotFound as exc:
             raise NotFound(f"container not found: {_explain(exc)}") from exc
         except derr.APIError as exc:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from datetime import datetime
+
 import pytest
 
 from runner.sdk import Client
@@ -77,3 +81,36 @@ def test_sdk_follow_logs_sees_the_end(zunray):
         out = b"".join(client.follow_logs(job["id"])).decode()
     assert out.endswith("a\nEND\n")
     assert out == EXPECTED, _shape(out)
+
+
+class _Timed:
+    """A stdout that notes when each piece was written."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append((time.time(), text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def when(self, text: str) -> float:
+        return next(at for at, piece in self.writes if text in piece)
+
+
+def test_cli_submit_streams_the_output_as_the_job_runs_and_exits_with_its_code(zunray, monkeypatch):
+    from runner.cli import main as cli_main
+
+    for key, value in zunray.settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    out = _Timed()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert cli_main(["submit", "--memory-mb", "64", "busybox:latest", "--", "sh", "-c", "echo first; sleep 3; echo second; exit 3"]) == 3
+    text = "".join(piece for _, piece in out.writes)
+    job = zunray.http.get(f"/v1/jobs/{text.split()[1]}").json()
+    assert job["status"] == "Failed" and job["exit_code"] == 3
+    assert text.index("first\n") < text.index("second\n") < text.index("exit code: 3")
+    finished_at = datetime.fromisoformat(job["finished_at"]).timestamp()
+    assert out.when("first\n") < finished_at - 1.5  # shown while the job ran, not after it ended
