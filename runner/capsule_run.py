@@ -132,7 +132,8 @@ class CapsuleRun:
 
     def _reader(self, name: str, chunks: Iterator[bytes]) -> threading.Thread:
         several = len(self.spec.init_containers) + len(self.spec.containers) > 1
-        reader = threading.Thread(target=self._copy_output, args=(chunks, name if several else None), name=f"output-{self.capsule_id[:8]}", daemon=True)
+        source = name if several else None
+        reader = threading.Thread(target=self._copy_output, args=(chunks, source), name=f"output-{self.capsule_id[:8]}", daemon=True)
         reader.start()
         return reader
 

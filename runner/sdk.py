@@ -60,7 +60,8 @@ def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: in
     failures = 0
     while True:
         try:
-            with http.stream("GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true", "offset": offset}, timeout=httpx.Timeout(None, connect=10.0)) as resp:
+            params = {"follow": "true", "offset": offset}
+            with http.stream("GET", f"/v1/jobs/{job_id}/logs", params=params, timeout=httpx.Timeout(None, connect=10.0)) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     _raise_for(resp)

@@ -355,7 +355,9 @@ class DockerRuntime:
     def _streams(self) -> docker.APIClient:
         """A client without a read timeout, for output streams: a job may be quiet for longer than ``timeout_s``."""
         # one connection per running job's container, held while it runs: a pool that keeps them all
-        api = docker.APIClient(base_url=self._url, timeout=None, version=self._api.api_version, tls=self._tls, max_pool_size=STREAMS_POOL_SIZE)
+        api = docker.APIClient(
+            base_url=self._url, timeout=None, version=self._api.api_version, tls=self._tls, max_pool_size=STREAMS_POOL_SIZE,
+        )
         api.trust_env = not self._tls  # as for _api
         return api
 
