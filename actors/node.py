@@ -32,6 +32,7 @@ from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.cpus import CpuPinning, numa_nodes
 from runner.errors import InvalidTransition, NotFound, RuntimeFailure, Unavailable, ZunrayError
+from runner.log_tail import LogRead, LogTail, read_from
 from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.docker_ops import ContainerOps
@@ -46,13 +47,6 @@ from runner.store import Store
 from runner.telemetry import continued, tracer
 
 log = logging.getLogger(__name__)
-
-
-def keep_tail(data: bytes, limit: int) -> tuple[bytes, int]:
-    """The last ``limit`` bytes of ``data`` and how many were dropped before them."""
-    if len(data) <= limit:
-        return data, 0
-    return data[-limit:], len(data) - limit
 
 
 class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, IsolationHost):
@@ -168,16 +162,20 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             run.kill()
 
     def logs(self, job_id: str) -> bytes:
-        """Live output of a running job, else what was kept of it."""
+        """Live output of a running job (its last ``log_max_bytes``), else what was kept of it."""
+        return self._kept_logs(job_id)[0]
+
+    def read_logs(self, job_id: str, offset: int) -> LogRead:
+        """A job's output past byte ``offset`` of all it printed (live while it runs)."""
+        data, dropped = self._kept_logs(job_id)
+        return read_from(data, dropped + len(data), offset)
+
+    def _kept_logs(self, job_id: str) -> tuple[bytes, int]:
         with self._lock:
             run = self._runs.get(job_id)
-        if run is not None:
-            try:
-                return keep_tail(run.logs(), self.settings.log_max_bytes)[0]
-            except ZunrayError:
-                pass  # finished between the lookup and the read: fall through
-        kept = self.store.get_logs(job_id)
-        return kept[0] if kept else b""
+        if run is not None and run.output is not None:
+            return run.output.kept()
+        return self.store.get_logs(job_id) or (b"", 0)  # ended (the store has what was kept)
 
     # -- a job's life -----------------------------------------------------
     def _run(self, job: Job) -> None:
@@ -196,6 +194,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             run = NovaRun(self.nova_pool, self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
         else:
             run = CapsuleRun(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
+        run.output = LogTail(max_bytes=self.settings.log_max_bytes)
         try:
             run.cpuset = self.cpuset_for(job.id, job.capsule)
             self.mount_hugepages(job.id, run)
@@ -285,10 +284,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
         The outcome is recorded before the removal so that waiting clients
         learn it at once; the claim on the host is released only after it.
         """
-        try:
-            logs = keep_tail(run.logs(), self.settings.log_max_bytes)
-        except ZunrayError:
-            logs = (b"", 0)
+        run.drain_output()
+        logs = run.output.close() if run.output is not None else (b"", 0)
         now = time.time()
         if job.status is JobStatus.RUNNING:  # this attempt ran: its last usage record
             self.meter_end(kind="job", object_id=job.id, project_id=job.project_id, name=job.name, runtime=job.capsule.runtime,
@@ -404,6 +401,8 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)
+        run.output = LogTail(max_bytes=self.settings.log_max_bytes)
+        run.read_output()  # from what the engine still has: offsets restart there
         with self._lock:
             self._runs[job.id] = run
         if job.status is JobStatus.STARTING:

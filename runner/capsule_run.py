@@ -9,9 +9,12 @@ container needs no infra container.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 
-from runner.errors import RuntimeFailure
+from runner.errors import RuntimeFailure, ZunrayError
+from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
 from runner.runtimes.networks import ProjectNetworks
@@ -44,6 +47,8 @@ class CapsuleRun:
         self.project = project
         self.spec = spec
         self.containers: list[tuple[str, str, str]] = []  # (role, name, container id)
+        self.output: LogTail | None = None  # set (jobs): the output is read as it comes, by offset; else ``logs`` reads it at once
+        self._readers: list[threading.Thread] = []
 
     @classmethod
     def adopt(cls, runtime: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, found: list[ManagedContainer], attempt: int = 0) -> CapsuleRun:
@@ -93,7 +98,7 @@ class CapsuleRun:
             network = f"container:{infra}"
         for spec in self.spec.init_containers:
             cid = self._create(spec, "init", network)
-            self.runtime.start(cid)
+            self._start(spec.name, cid)
             code = self.runtime.wait(cid, _remaining(deadline))
             if code is None:
                 return False
@@ -102,9 +107,46 @@ class CapsuleRun:
         with tracer().start_as_current_span("container.create"):
             app_ids = [self._create(spec, "app", network, restart_policy) for spec in self.spec.containers]
         with tracer().start_as_current_span("container.start"):
-            for cid in app_ids:
-                self.runtime.start(cid)
+            for cid, spec in zip(app_ids, self.spec.containers, strict=True):
+                self._start(spec.name, cid)
         return True
+
+    def _start(self, name: str, cid: str) -> None:
+        """Start a container; with ``output``, read what it writes from its first byte on."""
+        if self.output is None:
+            self.runtime.start(cid)
+            return
+        reader = self._reader(name, self.runtime.attach_output(cid))  # attached before the start: nothing is missed
+        self.runtime.start(cid)
+        self._readers.append(reader)  # waited for once it ends (a container that never started ends at its removal)
+
+    def read_output(self) -> None:
+        """Read the output of the containers found (an adopted run) into ``output``: what they wrote so far, then on."""
+        for role, name, cid in self.containers:
+            if role == "infra" or self.output is None:
+                continue
+            try:
+                self._readers.append(self._reader(name, self.runtime.attach_output(cid, past=True)))
+            except ZunrayError:
+                pass  # gone since it was found: its run ends as the others find out
+
+    def _reader(self, name: str, chunks: Iterator[bytes]) -> threading.Thread:
+        several = len(self.spec.init_containers) + len(self.spec.containers) > 1
+        source = name if several else None
+        reader = threading.Thread(target=self._copy_output, args=(chunks, source), name=f"output-{self.capsule_id[:8]}", daemon=True)
+        reader.start()
+        return reader
+
+    def _copy_output(self, chunks: Iterator[bytes], source: str | None) -> None:
+        assert self.output is not None
+        for chunk in chunks:
+            self.output.write(chunk, source=source)
+
+    def drain_output(self, timeout_s: float = 5.0) -> None:
+        """Let the readers take the last output of containers that stopped (they end at the container's end)."""
+        until = time.monotonic() + timeout_s
+        for reader in self._readers:
+            reader.join(max(0.0, until - time.monotonic()))
 
     def app_ids(self) -> list[str]:
         return [cid for role, _, cid in self.containers if role == "app"]

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ import httpx
 
 from runner import cli_functions, cli_ops, stack
 from runner.errors import ZunrayError
+from runner.sdk import TERMINAL, follow_logs
 from runner.settings import Settings
 
 
@@ -46,22 +48,34 @@ def _progress(job: dict, started: float) -> str:
 
 
 def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
-    """Follow a job to its end, printing each change, then its logs (to ``out``, else the stdout of the moment)."""
+    """Follow a job to its end: each change until it runs, then its output as it comes, then how it ended
+    (to ``out``, else the stdout of the moment)."""
     out = out or sys.stdout  # looked up now: a default bound at import keeps a stdout that was since replaced
     started = time.monotonic()
     last = None
     while True:
         job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}))
-        line = _progress(job, started)
         if (job["status"], job["status_reason"]) != last:
-            print(line, file=out, flush=True)
+            print(_progress(job, started), file=out, flush=True)
             last = (job["status"], job["status_reason"])
-        if job["status"] in ("Succeeded", "Failed", "Cancelled", "TimedOut"):
+        if job["status"] == "Running" or job["status"] in TERMINAL:
             break
-    print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out)
-    print("--- logs ---", file=out)
-    out.write(client.get(f"/v1/jobs/{job_id}/logs").text)
-    out.flush()
+    print("--- output ---", file=out, flush=True)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two chunks
+    tail = ""
+    for chunk in follow_logs(client, job_id):  # ends once the job ended (a retry's output follows on)
+        if text := decoder.decode(chunk):
+            out.write(text)
+            out.flush()
+            tail = text
+    if text := decoder.decode(b"", final=True):
+        out.write(text)
+        tail = text
+    if tail and not tail.endswith("\n"):
+        out.write("\n")  # how the job ended goes on a line of its own
+    job = _check(client.get(f"/v1/jobs/{job_id}"))
+    print(_progress(job, started), file=out)
+    print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out, flush=True)
     return job
 
 
@@ -132,13 +146,15 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
     with _client(settings) as client:
-        with client.stream("GET", f"/v1/jobs/{args.id}/logs", params={"follow": args.follow}) as resp:
+        if not args.follow:
+            resp = client.get(f"/v1/jobs/{args.id}/logs")
             if resp.status_code >= 400:
-                resp.read()
                 _check(resp)
-            for chunk in resp.iter_bytes():
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
+            sys.stdout.buffer.write(resp.content)
+            return 0
+        for chunk in follow_logs(client, args.id):  # by offset: resumes a dropped connection where it broke off
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
     return 0
 
 

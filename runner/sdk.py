@@ -24,9 +24,11 @@ from typing import Any
 import httpx
 
 from runner import errors as e
+from runner.log_tail import LOG_OFFSET_HEADER
 
 ZUN_VERSION = "container 1.40"
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
+FOLLOW_RESUMES = 5  # dropped connections in a row a log follower resumes after
 
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
 _ERRORS: dict[int, type[e.ZunrayError]] = {
@@ -47,6 +49,33 @@ def _raise_for(resp: httpx.Response) -> None:
     if cls is e.FunctionFailed:
         raise e.FunctionFailed(message, error=function_error)
     raise cls(message)
+
+
+def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: int = FOLLOW_RESUMES) -> Iterator[bytes]:
+    """A job's output as it comes, from byte ``offset`` of all it printed, until the job ends.
+
+    A dropped connection is resumed where it broke off (the gateway's ``Zunray-Log-Offset``
+    plus the bytes received), up to ``resumes`` times in a row.
+    """
+    failures = 0
+    while True:
+        try:
+            params = {"follow": "true", "offset": offset}
+            with http.stream("GET", f"/v1/jobs/{job_id}/logs", params=params, timeout=httpx.Timeout(None, connect=10.0)) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    _raise_for(resp)
+                offset = int(resp.headers.get(LOG_OFFSET_HEADER, offset))
+                for chunk in resp.iter_bytes():
+                    offset += len(chunk)
+                    failures = 0
+                    yield chunk
+            return
+        except httpx.TransportError:
+            failures += 1
+            if failures > resumes:
+                raise
+            time.sleep(min(0.5 * 2**failures, 5.0))
 
 
 def decode_result(body: bytes, media_type: str) -> Any:
@@ -105,13 +134,9 @@ class Client:
     def logs(self, job_id: str) -> bytes:
         return self._call("GET", f"/v1/jobs/{job_id}/logs").content
 
-    def follow_logs(self, job_id: str) -> Iterator[bytes]:
-        """The job's output as it comes, until the job ends."""
-        with self.http.stream("GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true"}, timeout=None) as resp:
-            if resp.status_code >= 400:
-                resp.read()
-                _raise_for(resp)
-            yield from resp.iter_bytes()
+    def follow_logs(self, job_id: str, *, offset: int = 0) -> Iterator[bytes]:
+        """The job's output as it comes (from byte ``offset``), until the job ends; resumes a dropped connection."""
+        return follow_logs(self.http, job_id, offset=offset)
 
     def cancel(self, job_id: str) -> dict:
         return self._call("POST", f"/v1/jobs/{job_id}/cancel").json()

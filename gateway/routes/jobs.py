@@ -17,6 +17,7 @@ from gateway.schemas import JobIn, job_out
 from runner.errors import InvalidSpec, Throttled, ZunrayError
 from runner import job_ops
 from runner.fair_share import RETRY_AFTER_S, caps_of
+from runner.log_tail import LOG_OFFSET_HEADER, LogRead, read_from
 from runner.models import Job, JobStatus
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
@@ -116,16 +117,14 @@ async def show(
     return out
 
 
-async def _current_logs(request: Request, job: Job) -> bytes:
-    store: Store = request.app.state.store
+async def _read_logs(request: Request, job: Job, offset: int) -> LogRead:
+    """The job's output past ``offset``: from its node while it runs there, else from the store."""
     if job.status.is_terminal() or job.status is JobStatus.QUEUED or not job.host:
-        kept = await asyncio.to_thread(store.get_logs, job.id)
-        if kept is None:
-            return b""
-        data, dropped = kept
-        return (f"[zunray: {dropped} earlier bytes were not kept]\n".encode() if dropped else b"") + data
+        store: Store = request.app.state.store
+        data, dropped = await asyncio.to_thread(store.get_logs, job.id) or (b"", 0)
+        return read_from(data, dropped + len(data), offset)
     cluster = _cluster(request)
-    return await cluster.call(cluster.node(job.host).logs.remote(job.id))
+    return await cluster.call(cluster.node(job.host).read_logs.remote(job.id, offset))
 
 
 @router.get("/{job_id}/logs", summary="A job's output (stdout and stderr)")
@@ -134,13 +133,23 @@ async def logs(
     request: Request,
     caller: CallerDep,
     follow: bool = False,
+    offset: Annotated[int, Query(ge=0, description="bytes of the output already seen: send what follows")] = 0,
 ) -> Response:
-    """Kept after the container is gone. ``follow=true`` streams until the job ends
-    (a project keeps at most ``max_log_followers_per_project`` streams open per gateway)."""
+    """Kept after the container is gone (its last ``log_max_bytes``). ``follow=true`` streams until the job ends
+    (a project keeps at most ``max_log_followers_per_project`` streams open per gateway).
+
+    Offsets count every byte the job printed. ``Zunray-Log-Offset`` says where to read on: the offset after
+    the body, or for a followed log the offset the stream starts at (add the bytes received). A reader that
+    fell behind what is kept gets a ``[zunray: N bytes skipped]`` line instead of those bytes."""
     store: Store = request.app.state.store
     job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
     if not follow:
-        return Response(await _current_logs(request, job), media_type="text/plain")
+        read = await _read_logs(request, job, offset)
+        return Response(read.data, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(read.end)})
+    try:
+        first = await _read_logs(request, job, offset)  # before the response: its header tells where the stream starts
+    except ZunrayError:
+        first = LogRead(b"", offset, offset)  # its node does not answer now: the stream asks again
     caps = await asyncio.to_thread(caps_of, store, request.app.state.settings, caller.project_id)
     followers: Counter = request.app.state.followers  # project -> open follow streams; no await from check to count
     if 0 <= caps["log_followers"] <= followers[caller.project_id]:
@@ -152,15 +161,15 @@ async def logs(
         if followers[caller.project_id] <= 0:
             del followers[caller.project_id]
 
-    return _FollowStream(_follow(request, store, job_id), release)
+    return _FollowStream(_follow(request, store, job, first), release, start=first.start)
 
 
 class _FollowStream(StreamingResponse):
     """A followed log that gives its follower slot back however the response ends
     (the job ended, the client went away before or while it streamed)."""
 
-    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None]) -> None:
-        super().__init__(content, media_type="text/plain")
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], *, start: int) -> None:
+        super().__init__(content, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(start)})
         self._release = release
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
@@ -170,20 +179,20 @@ class _FollowStream(StreamingResponse):
             self._release()
 
 
-async def _follow(request: Request, store: Store, job_id: str) -> AsyncIterator[bytes]:
-    sent = 0
+async def _follow(request: Request, store: Store, job: Job, first: LogRead) -> AsyncIterator[bytes]:
+    """The output by offset until the job ended and its last output was sent (read after it ended)."""
+    read = first
     while True:
-        current = await asyncio.to_thread(store.get_job, job_id)
-        try:
-            data = await _current_logs(request, current)
-        except ZunrayError:
-            data = b""
-        if len(data) > sent:
-            yield data[sent:]
-            sent = len(data)
-        if current.status.is_terminal():
+        if read.data:
+            yield read.data
+        if job.status.is_terminal():
             return
         await asyncio.sleep(FOLLOW_POLL_S)
+        job = await asyncio.to_thread(store.get_job, job.id)
+        try:
+            read = await _read_logs(request, job, read.end)
+        except ZunrayError:
+            read = LogRead(b"", read.end, read.end)  # its node does not answer now: ask again
 
 
 @router.get("/{job_id}/why", summary="Why a job waits: per-host reasons and scores")

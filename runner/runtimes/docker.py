@@ -8,6 +8,7 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import tempfile
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 LABEL = "zunray"
 MIN_API_VERSION = "1.41"
 IMAGE_CACHE_S = 60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
+STREAMS_POOL_SIZE = 256  # output streams (attach) held open at once without a "pool is full" warning each
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
@@ -89,6 +91,7 @@ class DockerRuntime:
         self.pulls = pulls  # who pulled what with credentials (the store); None: images are not told apart by project
         self._present: dict[str, float] = {}  # image -> when last seen present
         self.created: dict[str, int] = {}  # runtime -> containers created since this process started (metrics)
+        self._url, self._tls = url, tls
         if tls:  # the oldest API we support: "auto" would ask the engine before the line below takes effect
             self._api = docker.APIClient(base_url=url, timeout=timeout_s, version=MIN_API_VERSION, tls=tls)
             self._api.trust_env = False  # the CA given, not REQUESTS_CA_BUNDLE: requests lets that variable override a session's own CA
@@ -330,6 +333,35 @@ class DockerRuntime:
         """stdout and stderr, interleaved as written: their last ``log_max_bytes``, streamed
         (a container started with other log options may have kept far more)."""
         return keep_last(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=False), self.log_max_bytes)[0]
+
+    def attach_output(self, cid: str, *, past: bool = False) -> Iterator[bytes]:
+        """stdout and stderr as the container writes them, until it stops; attached when this returns.
+
+        Attached before the start, this is all the output, in order: unlike following the log
+        file, which loses and reorders parts of long lines when the file rotates. ``past``
+        (a container found after a restart, maybe stopped since): what the log file still
+        has, then on, by following it. The stream ends quietly if the container goes away.
+        """
+        try:
+            if past:
+                return iter(self._streams.logs(cid, stdout=True, stderr=True, stream=True, follow=True))
+            return iter(self._streams.attach(cid, stdout=True, stderr=True, stream=True))
+        except derr.NotFound as exc:
+            raise NotFound(f"container not found: {_explain(exc)}") from exc
+        except derr.APIError as exc:
+            raise RuntimeFailure(f"docker attach failed: {_explain(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+
+    @functools.cached_property
+    def _streams(self) -> docker.APIClient:
+        """A client without a read timeout, for output streams: a job may be quiet for longer than ``timeout_s``."""
+        # one connection per running job's container, held while it runs: a pool that keeps them all
+        api = docker.APIClient(
+            base_url=self._url, timeout=None, version=self._api.api_version, tls=self._tls, max_pool_size=STREAMS_POOL_SIZE,
+        )
+        api.trust_env = not self._tls  # as for _api
+        return api
 
     def update_cpuset(self, cid: str, cpus: str) -> None:
         """Move a container (running or not) to other cpus."""

@@ -24,6 +24,7 @@ from openstack import exceptions as os_exc
 
 from runner.capsule_run import CapsuleRun
 from runner.errors import RuntimeFailure, Unavailable
+from runner.log_tail import LogTail
 from runner.models import CapsuleSpec
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
@@ -131,6 +132,7 @@ class NovaRun:
         self.cpuset: tuple[str | None, str | None] = (None, None)
         self.server_id: str | None = None
         self._run: CapsuleRun | None = None
+        self.output: LogTail | None = None  # set (jobs): handed to the capsule's run on the server
 
     @property
     def containers(self) -> list[tuple[str, str, str]]:
@@ -142,6 +144,7 @@ class NovaRun:
         self.server_id = self.pool.lease(project=self.project, holder=self.capsule_id).server_id
         engine = self.pool.engine_for(self.server_id)
         self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
+        self._run.output = self.output
         load_images(engine, self.local, self.spec, self.project)
         return self._run.start(deadline=deadline, **options)
 
@@ -151,6 +154,10 @@ class NovaRun:
 
     def logs(self) -> bytes:
         return self._run.logs() if self._run is not None else b""
+
+    def drain_output(self, timeout_s: float = 5.0) -> None:
+        if self._run is not None:
+            self._run.drain_output(timeout_s)
 
     def oom_killed(self) -> bool:
         return self._run.oom_killed() if self._run is not None else False

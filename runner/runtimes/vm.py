@@ -38,6 +38,7 @@ from pathlib import Path
 
 from runner.capsule_run import InitFailed
 from runner.errors import RuntimeFailure
+from runner.log_tail import LogTail
 from runner.models import CapsuleSpec
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm_image import Console, GuestPlan, rootfs_cpio
@@ -143,6 +144,15 @@ class VmRun:
         self._said = Console(max_bytes=vm.docker.log_max_bytes)  # the serial console, read as it comes (bounded)
         self._said_lock = threading.Lock()
         self._console_ended = threading.Event()
+        self.output: LogTail | None = None  # set (jobs): the containers' output by offset, as the console brings it
+        self._said.on_output = self._to_output
+
+    def _to_output(self, index: int, line: bytes) -> None:
+        if self.output is not None:
+            self.output.write(line + b"\n", source=self._names[index] if len(self._names) > 1 else None)
+
+    def drain_output(self, timeout_s: float = 5.0) -> None:
+        """Nothing to wait for: the console is read to its end before the run's outcome is known (``wait``, ``kill``)."""
 
     def _read_console(self) -> None:
         """QEMU's serial console (its stdout) into ``_said`` until QEMU ends."""

@@ -29,6 +29,7 @@ import stat
 import tarfile
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,6 +206,7 @@ class Console:
         self.tail: deque[bytes] = deque(maxlen=self.TAIL_LINES)  # the console's last lines, as they were
         self.panic: bytes | None = None  # the kernel's first panic line
         self._partial = b""
+        self.on_output: Callable[[int, bytes], None] | None = None  # told each line a container writes, as it comes
 
     def feed(self, data: bytes) -> None:
         """Take more of the console; complete lines are read at once."""
@@ -252,6 +254,8 @@ class Console:
     def _keep(self, index: int, text: bytes) -> None:
         lines = self.output.setdefault(index, deque())
         lines.append(text)
+        if self.on_output is not None:
+            self.on_output(index, text)
         self._sizes[index] = self._sizes.get(index, 0) + len(text) + 1
         while self._sizes[index] > self.max_bytes and len(lines) > 1:
             self._sizes[index] -= len(lines.popleft()) + 1
