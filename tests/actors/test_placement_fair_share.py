@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-
 from actors.placement import PlacementActor
 from runner.models import CapsuleSpec, ContainerSpec, Job, Resources
 from runner.settings import Settings
