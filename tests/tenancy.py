@@ -90,3 +90,15 @@ def as_user(secured, keystone):
     yield make
     for c in clients:
         c.close()
+
+
+def delete_and_wait(client: httpx.Client, path: str, *, timeout_s: float = 60.0, **params: str) -> None:
+    """DELETE ``path`` (Zun's deletes finish on the node) and wait until it answers 404,
+    so that what a test made no longer counts against its project's quota."""
+    import time
+
+    client.delete(path, params=params)
+    deadline = time.monotonic() + timeout_s
+    while client.get(path).status_code != 404:
+        assert time.monotonic() < deadline, f"{path} is still there"
+        time.sleep(0.2)

@@ -13,6 +13,7 @@ import pytest
 
 from runner.errors import Forbidden, InvalidSpec
 from runner.mounts import docker_binds, parse_zun_mounts
+from tests.tenancy import delete_and_wait
 
 RULE = "container:create:host_mounts"
 BOX = {"image": "busybox:latest", "cpu": 0.1, "memory": 16}
@@ -34,7 +35,7 @@ def _logs_when_exited(client, uuid_: str, *, timeout_s: float = 60.0) -> str:  #
 
 
 def _delete(client, uuid_: str) -> None:  # noqa: ANN001
-    client.delete(f"/v1/containers/{uuid_}?force=True")
+    delete_and_wait(client, f"/v1/containers/{uuid_}", force="True")
 
 
 @pytest.mark.parametrize(

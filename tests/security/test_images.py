@@ -23,6 +23,7 @@ from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 from tests.conftest import free_port
 from tests.registry import start_registry
+from tests.tenancy import delete_and_wait
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
@@ -73,7 +74,7 @@ def alice_container(as_user):
     uuid = _run_container(alice, {"image": BUSYBOX})
     _wait_container(alice, uuid, "Running")
     yield alice, uuid
-    alice.delete(f"/v1/containers/{uuid}?stop=true")
+    delete_and_wait(alice, f"/v1/containers/{uuid}", stop="true")
 
 
 def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_create(alice_container, as_user, keystone, engine):
@@ -106,7 +107,7 @@ def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_cre
             assert theirs.status_code == 403, theirs.text
             assert engine.images.get(f"{own}:1").id == again.json()["uuid"]
         finally:
-            bob.delete(f"/v1/containers/{bob_uuid}?stop=true")
+            delete_and_wait(bob, f"/v1/containers/{bob_uuid}", stop="true")
     finally:
         for ref in (f"{foreign}:1", f"{own}:1", *made):  # the first commit's image is left untagged by the second
             try:
@@ -229,7 +230,7 @@ def test_a_failed_pull_never_shows_dockerds_network_text(as_user):
         assert "could not be pulled" in failed["status_reason"]
         assert not any(word in failed["status_reason"] for word in DOCKERD_WORDS), failed["status_reason"]
     finally:
-        alice.delete(f"/v1/containers/{uuid}")
+        delete_and_wait(alice, f"/v1/containers/{uuid}")
 
 
 def test_a_tarball_never_applies_its_own_tags(engine, tmp_path):

@@ -10,6 +10,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.tenancy import delete_and_wait
+
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 SMALL = {"cpu": 0.1, "memory_mb": 16}
@@ -97,8 +99,8 @@ def test_another_projects_marker_answers_like_an_unknown_one(as_user):
             assert alice.get(path, params={"limit": 5, "marker": marker}).status_code == 200, path  # the owner pages on
     finally:
         alice.post(f"/v1/jobs/{job['id']}/cancel")
-        carol.delete(f"/v1/containers/{ctr['uuid']}?force=True&all_projects=True")
-        carol.delete(f"/v1/capsules/{cap['uuid']}?all_projects=True")
+        delete_and_wait(carol, f"/v1/containers/{ctr['uuid']}", force="True", all_projects="True")
+        delete_and_wait(carol, f"/v1/capsules/{cap['uuid']}", all_projects="True")
         alice.delete(f"/v1/registries/{reg['registry']['uuid']}")
 
 

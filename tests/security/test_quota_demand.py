@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tenancy import delete_and_wait
+
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 
@@ -32,6 +34,6 @@ def test_a_capsules_init_container_counts_at_its_peak_against_the_quota(as_user,
         assert resp.json()["errors"][0]["code"] == "container.over-quota"
         fits = alice.post("/v1/capsules", json=_capsule(128, 64))
         assert fits.status_code == 202, fits.text
-        alice.delete(f"/v1/capsules/{fits.json()['uuid']}")
+        delete_and_wait(alice, f"/v1/capsules/{fits.json()['uuid']}")
     finally:
         carol.delete(f"/v1/quotas/{p1}")
