@@ -21,7 +21,7 @@ from runner.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, ENV_KEY_CHARS, ENV_VAL
                          SHORT_CHARS)
 from runner.errors import InvalidSpec
 from runner.images.refs import check_reference
-from runner.models import Job, PullPolicy
+from runner.models import DEFAULT_BACKOFF_LIMIT, Job, PullPolicy
 from runner.settings import Settings
 
 # Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
@@ -110,7 +110,7 @@ class JobIn(BaseModel):
     cpu_policy: Literal["shared", "dedicated"] = Field("shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)")
     completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
     parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
-    backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
+    backoff_limit: int = Field(DEFAULT_BACKOFF_LIMIT, ge=0, le=100, description="retries allowed across all tasks of an array")
     capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field([], description="added Linux capabilities (access rule job:create:capabilities)")
     sysctls: Annotated[dict[Annotated[StrictStr, Field(max_length=SHORT_CHARS)], Annotated[StrictStr, Field(max_length=SHORT_CHARS)]], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
     labels: Labels = Field({}, description="what other jobs' affinity and anti_affinity match")

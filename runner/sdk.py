@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 
 from runner import errors as e
+from runner.models import JobStatus
 
 ZUN_VERSION = "container 1.40"
-TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
 _ERRORS: dict[int, type[e.ZunrayError]] = {
@@ -35,7 +35,8 @@ _ERRORS: dict[int, type[e.ZunrayError]] = {
 }
 
 
-def _raise_for(resp: httpx.Response) -> None:
+def raise_for_error(resp: httpx.Response) -> None:
+    """Zunray's error body as the ``runner.errors`` class its status maps to (the one decoder: SDK and CLI)."""
     if resp.status_code < 400:
         return
     try:
@@ -76,7 +77,7 @@ class Client:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         resp = self.http.request(method, path, **kwargs)
-        _raise_for(resp)
+        raise_for_error(resp)
         return resp
 
     # -- jobs -------------------------------------------------------------
@@ -97,7 +98,7 @@ class Client:
         while True:
             left = 30.0 if deadline is None else min(30.0, deadline - time.monotonic())
             job = self._call("GET", f"/v1/jobs/{job_id}", params={"wait_s": max(left, 0)}).json()
-            if job["status"] in TERMINAL:
+            if JobStatus(job["status"]).is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']}")
@@ -110,7 +111,7 @@ class Client:
         with self.http.stream("GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true"}, timeout=None) as resp:
             if resp.status_code >= 400:
                 resp.read()
-                _raise_for(resp)
+                raise_for_error(resp)
             yield from resp.iter_bytes()
 
     def cancel(self, job_id: str) -> dict:

@@ -24,9 +24,9 @@ from typing import Any
 import ray
 
 from runner.errors import ZunrayError
+from runner.models import JobStatus
 from runner.ray_connect import API, FUNCTIONS, connect
 from runner.schemas import JobIn, invocation_out, job_out
-from runner.sdk import TERMINAL
 from runner.settings import Settings
 
 CALL_TIMEOUT_S = 60.0
@@ -78,7 +78,7 @@ class RayClient:
         while True:
             left = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
             job = job_out(self._get(self.api.get_job.remote(self.project_id, job_id, left), timeout_s=left + CALL_TIMEOUT_S))
-            if job["status"] in TERMINAL:
+            if JobStatus(job["status"]).is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']}")
