@@ -3,9 +3,11 @@
 Owns nothing: it reads and writes the store and tells the other actors, as the
 gateway's routes do, for callers inside the cluster (``ray://`` or a driver).
 Such a caller holds the cluster's Ray token and so could run any code there:
-it is trusted like an operator and names the project it acts for. Request
-fields are validated by the SDK with the gateway's own schemas before they
-get here. A plain class; ``actors.bootstrap`` wraps it with ``ray.remote``.
+it is trusted like an operator and names the project it acts for, so the
+access rules (which tell a project's roles apart) do not apply. Request fields
+are validated by the SDK with the HTTP API's schemas (``runner/schemas.py``)
+before they get here; the operator's bounds are checked again here, as the
+routes do. A plain class; ``actors.bootstrap`` wraps it with ``ray.remote``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from runner import job_ops
 from runner.fair_share import caps_of
 from runner.functions.model import Function
 from runner.models import Job
+from runner.schemas import JobIn, check_bounds
 from runner.settings import Settings
 from runner.store import Store
 
@@ -44,6 +47,7 @@ class ApiActor:
 
     # -- jobs -------------------------------------------------------------
     def submit_job(self, project_id: str, user_id: str, fields: dict, submission_id: str | None = None) -> Job:
+        check_bounds(JobIn.model_validate(fields), self.settings)
         job, _, to_place = job_ops.accept(
             self.store, fields, project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=self.settings.default_timeout_s,
             caps=caps_of(self.store, self.settings, project_id),

@@ -22,16 +22,13 @@ from actors.node import NodeActor
 from actors.placement import PlacementActor
 from actors.schedules import TICK_S, ScheduleActor
 from runner.runtimes.docker import DockerRuntime
+from runner.ray_connect import API, FUNCTIONS, PLACEMENT, SCHEDULES
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
-PLACEMENT = "placement"
-SCHEDULES = "schedules"
-FUNCTIONS = "functions"
-API = "api"
 FUNCTION_TICK_S = 1.0
 RESYNC_EVERY_S = 5.0
 FOLLOW_NODES_S = 3.0

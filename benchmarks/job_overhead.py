@@ -18,6 +18,7 @@ import httpx
 
 from bench_stack import bench_settings
 from runner import stack
+from runner.models import JobStatus
 
 IMAGE = "busybox:latest"
 
@@ -37,7 +38,7 @@ def through_zunray(http: httpx.Client) -> float:
     job = http.post("/v1/jobs", json={"image": IMAGE, "command": ["true"], "resources": {"cpu": 0.25, "memory_mb": 64, "pids": 64}}).json()
     while True:
         shown = http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json()
-        if shown["status"] in ("Succeeded", "Failed", "Cancelled", "TimedOut"):
+        if JobStatus(shown["status"]).is_terminal():
             break
     elapsed = time.perf_counter() - t0
     assert shown["status"] == "Succeeded", shown

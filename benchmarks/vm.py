@@ -20,14 +20,13 @@ import httpx
 
 from bench_stack import bench_settings
 from runner import stack
-
-TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
+from runner.models import JobStatus
 
 
 def run_job(http: httpx.Client, runtime: str, command: list[str], resources: dict) -> tuple[float, dict]:
     t0 = time.perf_counter()
     job = http.post("/v1/jobs", json={"image": "busybox:latest", "command": command, "runtime": runtime, "resources": resources}).json()
-    while (shown := http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json())["status"] not in TERMINAL:
+    while not JobStatus((shown := http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json())["status"]).is_terminal():
         pass
     return time.perf_counter() - t0, shown
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -24,12 +26,17 @@ from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
 from gateway.watch import StoreWatcher
-from policies.access import load_rules
+from policies.access import rules_with
 from runner.private_files import secure_data_dir
 from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import setup_tracing
+
+
+def access_rules(path: Path | None) -> dict[str, str]:
+    """The access rules: policies/access.py's defaults, overridden by the operator's JSON file."""
+    return rules_with(None if path is None else json.loads(path.read_text()), source=str(path))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         await asyncio.to_thread(cluster.connect)
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
         app.state.secrets = SecretBox(settings)
-        app.state.rules = load_rules(settings.policy_file)
+        app.state.rules = access_rules(settings.policy_file)
         app.state.followers = Counter()  # project -> open `logs?follow=true` streams (max_log_followers_per_project)
         app.state.auth = KeystoneAuth(settings) if settings.auth_mode == "keystone" else None
         app.state.logins = LoginThrottle(settings)

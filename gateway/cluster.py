@@ -12,8 +12,8 @@ import logging
 
 import ray
 
-from actors.bootstrap import FUNCTIONS, PLACEMENT, ensure_actors, node_actor_name
-from runner.ray_connect import connect
+from actors.bootstrap import ensure_actors, node_actor_name
+from runner.ray_connect import FUNCTIONS, PLACEMENT, connect
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
 

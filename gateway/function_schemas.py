@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
-from gateway.caps import CODE_CHARS, FUNCTION_NAME_CHARS, SHORT_CHARS
-from gateway.schemas import Command, ImageRef, ResourcesIn, check_env, iso_time
+from runner.caps import CODE_CHARS, FUNCTION_NAME_CHARS, SHORT_CHARS
+from runner.schemas import Command, ImageRef, ResourcesIn, check_env, iso_time
 from runner.functions.model import Function
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -102,24 +100,4 @@ def function_out(fn: Function, stats: dict | None = None) -> dict:
     }
     if stats is not None:
         out["stats"] = stats
-    return out
-
-
-def invocation_out(inv: dict) -> dict:
-    out = {
-        "id": inv["uuid"],
-        "function": inv["function_name"],
-        "status": inv["status"],
-        "status_reason": inv["status_reason"],
-        "created_at": iso_time(inv["created_at"]),
-        "started_at": iso_time(inv["started_at"]),
-        "finished_at": iso_time(inv["finished_at"]),
-        "error": inv["error"],
-        "links": [{"rel": "self", "href": f"/v1/invocations/{inv['uuid']}"}],
-    }
-    if inv["result"] is not None:
-        if inv["result_kind"] == "json":
-            out["result"] = json.loads(inv["result"])
-        else:
-            out["result_base64"] = base64.b64encode(inv["result"]).decode()
     return out

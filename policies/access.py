@@ -2,15 +2,14 @@
 
 A rule is ``"admin"`` (the admin role), ``"any"`` (any authenticated caller of
 the project) or ``"role:<name>"``. Operators override rules with a JSON file
-(``Settings.policy_file``); unknown rule names in it are refused at start-up.
+(``Settings.policy_file``, read by the gateway); unknown rule names in it are
+refused at start-up. Pure: this module parses what the caller has read.
 Names follow Zun's policy names where Zun has one.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
 
 DEFAULT_RULES: dict[str, str] = {
     "container:create:privileged": "admin",
@@ -45,14 +44,16 @@ DEFAULT_RULES: dict[str, str] = {
 }
 
 
-def load_rules(path: Path | None) -> dict[str, str]:
+def rules_with(overrides: dict[str, str] | None, *, source: str = "overrides") -> dict[str, str]:
+    """The defaults with an operator's ``overrides`` (ValueError naming ``source`` for a bad one)."""
     rules = dict(DEFAULT_RULES)
-    if path is None:
+    if not overrides:
         return rules
-    overrides = json.loads(Path(path).read_text())
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{source}: a JSON object of rule names to rules, not {type(overrides).__name__}")
     unknown = sorted(set(overrides) - set(DEFAULT_RULES))
     if unknown:
-        raise ValueError(f"unknown access rules in {path}: {unknown}; known: {sorted(DEFAULT_RULES)}")
+        raise ValueError(f"unknown access rules in {source}: {unknown}; known: {sorted(DEFAULT_RULES)}")
     for name, rule in overrides.items():
         if rule not in ("admin", "any") and not str(rule).startswith("role:"):
             raise ValueError(f"rule {name}: {rule!r} is not admin, any or role:<name>")

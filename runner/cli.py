@@ -19,12 +19,9 @@ import httpx
 
 from runner import cli_functions, cli_ops, stack
 from runner.errors import ZunrayError
-from runner.sdk import TERMINAL, follow_logs
+from runner.models import JobStatus
+from runner.sdk import follow_logs, raise_for_error
 from runner.settings import Settings
-
-
-class ApiError(Exception):
-    pass
 
 
 def _client(settings: Settings) -> httpx.Client:
@@ -34,12 +31,7 @@ def _client(settings: Settings) -> httpx.Client:
 
 
 def _check(resp: httpx.Response) -> dict:
-    if resp.status_code >= 400:
-        try:
-            err = resp.json()["errors"][0]
-            raise ApiError(f"{resp.status_code} {err['title']}: {err['detail']}")
-        except (ValueError, KeyError):
-            raise ApiError(f"{resp.status_code}: {resp.text[:500]}") from None
+    raise_for_error(resp)
     return resp.json() if resp.content else {}
 
 
@@ -58,7 +50,7 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # no
         if (job["status"], job["status_reason"]) != last:
             print(_progress(job, started), file=out, flush=True)
             last = (job["status"], job["status_reason"])
-        if job["status"] == "Running" or job["status"] in TERMINAL:
+        if job["status"] == "Running" or JobStatus(job["status"]).is_terminal():
             break
     print("--- output ---", file=out, flush=True)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two chunks
@@ -319,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.fn(settings, args)
-    except (ApiError, ZunrayError, httpx.HTTPError) as exc:
+    except (ZunrayError, httpx.HTTPError) as exc:
         print(f"zunray {args.cmd}: {exc}", file=sys.stderr)
         return 2
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from runner.errors import ZunrayError
+from runner.sdk import raise_for_error
 from runner.settings import Settings
 
 FORMAT_OF_SUFFIX = {".parquet": "parquet", ".arrow": "arrow", ".json": "json"}
@@ -25,12 +27,7 @@ def _http(settings: Settings) -> httpx.Client:
 
 
 def _check(resp: httpx.Response) -> httpx.Response:
-    if resp.status_code >= 400:
-        try:
-            detail = resp.json()["errors"][0]["detail"]
-        except (ValueError, KeyError, IndexError):
-            detail = resp.text[:500]
-        raise RuntimeError(f"{resp.status_code}: {detail}")
+    raise_for_error(resp)
     return resp
 
 
@@ -46,7 +43,7 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     with _http(settings) as http:
         try:
             data = _check(http.get("/v1/usage", params=params)).content
-        except RuntimeError as exc:
+        except ZunrayError as exc:
             print(f"zunray usage export: {exc}", file=sys.stderr)
             return 2
     out.write_bytes(data)
@@ -88,7 +85,7 @@ def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
                 jobs = _check(http.get("/v1/jobs", params={"limit": 200})).json()["jobs"]
                 functions = [_check(http.get(f"/v1/functions/{f['name']}")).json() for f in _check(http.get("/v1/functions")).json()["functions"][:20]]
                 screen = render_top(hosts, jobs, functions)
-            except (RuntimeError, httpx.HTTPError) as exc:
+            except (ZunrayError, httpx.HTTPError) as exc:
                 screen = f"zunray top: {exc}"
             if args.once:
                 print(screen)

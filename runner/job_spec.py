@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from runner.models import CapsuleSpec, ContainerSpec, Job, PullPolicy, Resources
+from runner.models import DEFAULT_BACKOFF_LIMIT, CapsuleSpec, ContainerSpec, Job, PullPolicy, Resources
 
 
 def build_job(
@@ -46,7 +46,7 @@ def build_job(
         status_reason="queued",
         completions=fields.get("completions", 1),
         parallelism=fields.get("parallelism", 1),
-        backoff_limit=fields.get("backoff_limit", 0),
+        backoff_limit=fields.get("backoff_limit", DEFAULT_BACKOFF_LIMIT),
         parent_id=parent_id,
         task_index=task_index,
     )

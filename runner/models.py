@@ -126,6 +126,10 @@ class CapsuleSpec:
         )
 
 
+#: retries an array's tasks may use between them, unless the request says (Kubernetes' Job default)
+DEFAULT_BACKOFF_LIMIT = 6
+
+
 class JobStatus(str, enum.Enum):
     QUEUED = "Queued"
     PLACED = "Placed"
@@ -205,7 +209,7 @@ class Job:
     # job arrays: a parent with completions > 1 runs as indexed child tasks
     completions: int = 1
     parallelism: int = 1
-    backoff_limit: int = 0  # retries allowed across all tasks of an array
+    backoff_limit: int = DEFAULT_BACKOFF_LIMIT  # retries allowed across all tasks of an array
     retries_used: int = 0
     parent_id: str | None = None  # set on a task of an array
     task_index: int | None = None

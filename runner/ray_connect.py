@@ -1,4 +1,6 @@
-"""Joining a Zunray cluster as a Ray driver, with its auth settings.
+"""Joining a Zunray cluster as a Ray driver, with its auth settings, and the
+names of the cluster-wide actors a driver looks up (``actors.bootstrap`` spawns
+them under these names; the SDK over Ray and the gateway find them by them).
 
 Ray reads its auth mode and token path from the environment, and caches both
 when first loaded: a process that imported Ray (or talked to another cluster)
@@ -13,6 +15,11 @@ import os
 import ray
 
 from runner.settings import Settings
+
+PLACEMENT = "placement"
+SCHEDULES = "schedules"
+FUNCTIONS = "functions"
+API = "api"  # the SDK's entrance (actors/api.py)
 
 
 def connect(settings: Settings, address: str | None = None) -> None:

@@ -25,9 +25,9 @@ import httpx
 
 from runner import errors as e
 from runner.log_tail import LOG_OFFSET_HEADER
+from runner.models import JobStatus
 
 ZUN_VERSION = "container 1.40"
-TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 FOLLOW_RESUMES = 5  # dropped connections in a row a log follower resumes after
 
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
@@ -37,7 +37,8 @@ _ERRORS: dict[int, type[e.ZunrayError]] = {
 }
 
 
-def _raise_for(resp: httpx.Response) -> None:
+def raise_for_error(resp: httpx.Response) -> None:
+    """Zunray's error body as the ``runner.errors`` class its status maps to (the one decoder: SDK and CLI)."""
     if resp.status_code < 400:
         return
     try:
@@ -64,7 +65,7 @@ def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: in
             with http.stream("GET", f"/v1/jobs/{job_id}/logs", params=params, timeout=httpx.Timeout(None, connect=10.0)) as resp:
                 if resp.status_code >= 400:
                     resp.read()
-                    _raise_for(resp)
+                    raise_for_error(resp)
                 offset = int(resp.headers.get(LOG_OFFSET_HEADER, offset))
                 for chunk in resp.iter_bytes():
                     offset += len(chunk)
@@ -105,7 +106,7 @@ class Client:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         resp = self.http.request(method, path, **kwargs)
-        _raise_for(resp)
+        raise_for_error(resp)
         return resp
 
     # -- jobs -------------------------------------------------------------
@@ -126,7 +127,7 @@ class Client:
         while True:
             left = 30.0 if deadline is None else min(30.0, deadline - time.monotonic())
             job = self._call("GET", f"/v1/jobs/{job_id}", params={"wait_s": max(left, 0)}).json()
-            if job["status"] in TERMINAL:
+            if JobStatus(job["status"]).is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']}")

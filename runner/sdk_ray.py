@@ -7,8 +7,12 @@
 
 A Ray connection carries the cluster's token and may run any code there, so a
 RayClient is trusted like an operator: it names the project it acts for (no
-Keystone check). Fields are validated with the gateway's own schemas, so bad
-input fails here as it would over HTTP. Zun containers are managed over HTTP.
+Keystone check), and the access rules (``policies/access.py``), which tell
+roles of a project apart, do not apply to it: whoever holds the token could run
+the same job through Ray directly. Fields are validated with the same schemas as
+HTTP (``runner/schemas.py``), so bad input fails here as it would over HTTP, and
+the operator's bounds (registries, sysctls, the longest timeout) are applied
+again by the ApiActor. Zun containers are managed over HTTP.
 """
 
 from __future__ import annotations
@@ -19,12 +23,10 @@ from typing import Any
 
 import ray
 
-from actors.bootstrap import API, FUNCTIONS
-from gateway.function_schemas import invocation_out
-from gateway.schemas import JobIn, job_out
 from runner.errors import ZunrayError
-from runner.ray_connect import connect
-from runner.sdk import TERMINAL
+from runner.models import JobStatus
+from runner.ray_connect import API, FUNCTIONS, connect
+from runner.schemas import JobIn, invocation_out, job_out
 from runner.settings import Settings
 
 CALL_TIMEOUT_S = 60.0
@@ -76,7 +78,7 @@ class RayClient:
         while True:
             left = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
             job = job_out(self._get(self.api.get_job.remote(self.project_id, job_id, left), timeout_s=left + CALL_TIMEOUT_S))
-            if job["status"] in TERMINAL:
+            if JobStatus(job["status"]).is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']}")

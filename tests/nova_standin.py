@@ -9,6 +9,11 @@ engines listen on 2376 with TLS instead and want a client certificate from it
 (``--tlsverify``), as a server image set up for Zunray would. A server is BUILD
 until its engine answers, then ACTIVE; deleting it stops the engine and
 removes its files. Test-only: never shipped as a driver.
+
+The tests use it in process. The benchmarks start it as a program of its own,
+``python -m tests.nova_standin PORT ROOT`` (it prints its URL once it serves and
+deletes its servers on SIGTERM), so that no shipped or benchmark code imports
+``tests``; ``GET /_standin`` (not Nova's API) says how many servers it made.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -173,6 +179,8 @@ class NovaStandIn:
                     return self._json(300, {"versions": [version]})
                 if parts == ["v2.1"]:
                     return self._json(200, {"version": version})
+                if parts == ["_standin"]:
+                    return self._json(200, {"created": nova.created})
                 if parts[:2] == ["v2.1", "servers"] and len(parts) == 3 and parts[2] in ("detail",):
                     names = parse_qs(url.query).get("name")
                     found = [s for s in nova.servers.values() if not names or names[0] in s["name"]]
@@ -200,3 +208,19 @@ class NovaStandIn:
                 self._not_found()
 
         return Handler
+
+
+def main(argv: list[str]) -> None:
+    """Serve until SIGTERM or SIGINT, then delete every server (and its engine)."""
+    port, root = int(argv[0]), Path(argv[1])
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    nova = NovaStandIn(port, root).start()
+    print(nova.url, flush=True)  # the caller waits for this line: it serves from here on
+    stopping.wait()
+    nova.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

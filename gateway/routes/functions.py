@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.images import check_images, check_pull_policies
-from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out, invocation_out
+from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
 from runner.fair_share import caps_of
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
+from runner.schemas import invocation_out
 from runner.settings import Settings
 
 router = APIRouter(tags=["functions"])

@@ -12,13 +12,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
-from gateway.images import check_images, check_pull_policies
-from gateway.schemas import JobIn, job_out
-from runner.errors import InvalidSpec, Throttled, ZunrayError
+from runner.errors import Throttled, ZunrayError
 from runner import job_ops
 from runner.fair_share import RETRY_AFTER_S, caps_of
 from runner.log_tail import LOG_OFFSET_HEADER, LogRead, read_from
 from runner.models import Job, JobStatus
+from runner.schemas import JobIn, check_bounds, job_out, rules_needed
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
 
@@ -33,23 +32,10 @@ def _cluster(request: Request) -> Cluster:
 
 
 def check_job_request(request: Request, body: JobIn) -> None:
-    """Access rules and operator limits on a job (or a schedule's job template)."""
-    settings = request.app.state.settings
-    if "runtime" in body.model_fields_set:
-        enforce(request, "job:create:runtime")
-    check_pull_policies(request, "job:create:image_pull_policy", [body.image_pull_policy])
-    check_images(request, [("image", body.image)])
-    if body.capabilities:
-        enforce(request, "job:create:capabilities")
-    if body.resources.hugepages_2m_pages or body.resources.hugepages_1g_pages:
-        enforce(request, "job:create:hugepages")
-    if body.sysctls:
-        enforce(request, "job:create:sysctls")
-        refused = sorted(set(body.sysctls) - set(settings.allowed_sysctls))
-        if refused:
-            raise InvalidSpec(f"not allowed: {refused}; allowed: {list(settings.allowed_sysctls)}", field="sysctls")
-    if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
-        raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
+    """Access rules and operator bounds on a job (or a schedule's job template)."""
+    for rule in rules_needed(body):
+        enforce(request, rule)
+    check_bounds(body, request.app.state.settings)
 
 
 @router.post("", status_code=202, summary="Submit a job")

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.schedules import MIN_STARTING_DEADLINE_S
-from gateway.caps import NAME_CHARS, SHORT_CHARS
+from runner.caps import NAME_CHARS, SHORT_CHARS
 from gateway.context import CallerDep, StoreDep
 from gateway.routes.jobs import check_job_request
-from gateway.schemas import JobIn
+from runner.schemas import JobIn
 from policies.schedule import BadSchedule, next_fire, validate
 from runner.errors import InvalidSpec, NotFound
 from runner.fair_share import caps_of, check_completions, check_interval

@@ -13,7 +13,8 @@ import re
 import uuid
 from typing import Any
 
-from gateway.caps import CAPSULE_CONTAINERS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS, capped, parse_json
+from gateway.caps import capped, parse_json
+from runner.caps import CAPSULE_CONTAINERS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS
 from gateway.zun.create import check_image_ref
 from gateway.zun.views import command_list, cpu, memory_mb
 from runner.containers import Capsule

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.schemas import IMAGE_RE
+from runner.schemas import IMAGE_RE
 from runner.capsule_run import INFRA_IMAGE
 from runner.errors import Forbidden, InvalidSpec
 from runner.images.refs import parse

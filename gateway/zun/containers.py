@@ -20,7 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.caps import INLINE_PARSE_BYTES, PATH_CHARS, SHORT_CHARS, capped, json_body
+from gateway.caps import INLINE_PARSE_BYTES, capped, json_body
+from runner.caps import PATH_CHARS, SHORT_CHARS
 from gateway.context import CallerDep, enforce, project_scope
 from gateway.images import check_images, check_pull_policies
 from gateway.zun import openapi

@@ -6,9 +6,10 @@ import re
 import uuid
 from typing import Any
 
-from gateway.caps import (ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS, LABELS, NAME_CHARS, PATH_CHARS,
-                          SHORT_CHARS, capped, check_free_form, parse_json)
-from gateway.schemas import IMAGE_RE
+from gateway.caps import capped, check_free_form, parse_json
+from runner.caps import (ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS, LABELS, NAME_CHARS,
+                         PATH_CHARS, SHORT_CHARS)
+from runner.schemas import IMAGE_RE
 from gateway.zun.microversion import Version, check_param
 from gateway.zun.views import as_bool, command_list, cpu, memory_mb
 from runner.containers import Container

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, ENV_VALUE_CHARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS,
-                          MEMORY_CHARS, NAME_CHARS, PATH_CHARS, SECRET_CHARS, SHORT_CHARS)
+from runner.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, ENV_VALUE_CHARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS,
+                         MEMORY_CHARS, NAME_CHARS, PATH_CHARS, SECRET_CHARS, SHORT_CHARS)
 from runner.fair_share import CAPS
 
 _NAME = {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "maxLength": NAME_CHARS}

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.caps import SECRET_CHARS, SHORT_CHARS, capped, json_body
+from gateway.caps import capped, json_body
+from runner.caps import SECRET_CHARS, SHORT_CHARS
 from gateway.context import CallerDep
 from gateway.zun import openapi
 from gateway.zun.microversion import api_version

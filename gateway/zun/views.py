@@ -7,7 +7,8 @@ import shlex
 from datetime import datetime, timezone
 from typing import Any
 
-from gateway.caps import COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, MEMORY_CHARS, capped
+from gateway.caps import capped
+from runner.caps import COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, MEMORY_CHARS
 from gateway.zun.microversion import Version
 from runner.containers import Container
 from runner.errors import InvalidSpec

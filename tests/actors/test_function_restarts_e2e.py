@@ -10,7 +10,8 @@ import time
 import pytest
 import ray
 
-from actors.bootstrap import FUNCTIONS, node_actor_name
+from actors.bootstrap import node_actor_name
+from runner.ray_connect import FUNCTIONS
 from runner import procs, stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]

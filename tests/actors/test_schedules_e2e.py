@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 import ray
 
-from actors.bootstrap import SCHEDULES
+from runner.ray_connect import SCHEDULES
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 

@@ -70,6 +70,23 @@ def test_bad_job_fields_fail_the_same_way(which, http_client, ray_client):
     assert "cpu" in str(bad.value)
 
 
+@pytest.mark.parametrize("which", ["http", "ray"])
+def test_operator_bounds_hold_the_same_way(which, zunray, http_client, ray_client):
+    """A Ray caller skips the access rules (it holds the cluster's token) but not the operator's bounds."""
+    client = http_client if which == "http" else ray_client
+    with pytest.raises(InvalidSpec) as too_long:
+        client.submit("busybox:latest", ["true"], timeout_s=zunray.settings.max_timeout_s * 2)
+    assert _names(too_long.value, "timeout_s")
+    with pytest.raises(InvalidSpec) as sysctl:
+        client.submit("busybox:latest", ["true"], sysctls={"kernel.no_such_sysctl": "1"})
+    assert _names(sysctl.value, "sysctls")
+
+
+def _names(exc: InvalidSpec, field: str) -> bool:
+    """Over Ray the error keeps its field; over HTTP the field leads the message ("timeout_s: at most ...")."""
+    return exc.field == field or exc.message.startswith(f"{field}:")
+
+
 def test_follow_logs_and_cancel_over_http(http_client):
     job = http_client.submit("busybox:latest", ["sh", "-c", "echo one; sleep 30"], resources={"cpu": 0.25, "memory_mb": 64})
     stream = http_client.follow_logs(job["id"])

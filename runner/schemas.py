@@ -1,17 +1,28 @@
-"""Request and response bodies of the job API (the domain models live in runner)."""
+"""Request and response bodies of the job API, and the checks every job request passes.
+
+Shared by the entry points: the HTTP routes (``gateway/routes/jobs.py``,
+``schedules.py``) and the Python SDK over Ray (``runner/sdk_ray.py`` validates,
+the ApiActor applies the operator's bounds again), so a request fails the same
+way whichever way it came. HTTP-only shapes stay in the gateway.
+"""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from gateway.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, IMAGE_REF_CHARS, NAME_CHARS, PATH_CHARS,
-                          SHORT_CHARS)
-from runner.models import Job
+from runner.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, IMAGE_REF_CHARS, NAME_CHARS, PATH_CHARS,
+                         SHORT_CHARS)
+from runner.errors import InvalidSpec
+from runner.images.refs import check_reference
+from runner.models import DEFAULT_BACKOFF_LIMIT, Job, PullPolicy
+from runner.settings import Settings
 
 # Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -99,7 +110,7 @@ class JobIn(BaseModel):
     cpu_policy: Literal["shared", "dedicated"] = Field("shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)")
     completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
     parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
-    backoff_limit: int = Field(6, ge=0, le=100, description="retries allowed across all tasks of an array")
+    backoff_limit: int = Field(DEFAULT_BACKOFF_LIMIT, ge=0, le=100, description="retries allowed across all tasks of an array")
     capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field([], description="added Linux capabilities (access rule job:create:capabilities)")
     sysctls: Annotated[dict[Annotated[StrictStr, Field(max_length=SHORT_CHARS)], Annotated[StrictStr, Field(max_length=SHORT_CHARS)]], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
     labels: Labels = Field({}, description="what other jobs' affinity and anti_affinity match")
@@ -118,6 +129,31 @@ class JobIn(BaseModel):
             raise ValueError("resources.memory_mb: huge pages need an explicit memory request")
         return self
 
+
+def rules_needed(body: JobIn) -> list[str]:
+    """The access rules a job request needs beyond submitting a job: one per privileged field it sets."""
+    rules = []
+    if "runtime" in body.model_fields_set:
+        rules.append("job:create:runtime")
+    if PullPolicy(body.image_pull_policy) is not PullPolicy.IF_NOT_PRESENT:
+        rules.append("job:create:image_pull_policy")
+    if body.capabilities:
+        rules.append("job:create:capabilities")
+    if body.resources.hugepages_2m_pages or body.resources.hugepages_1g_pages:
+        rules.append("job:create:hugepages")
+    if body.sysctls:
+        rules.append("job:create:sysctls")
+    return rules
+
+
+def check_bounds(body: JobIn, settings: Settings) -> None:
+    """The operator's bounds on a job, for every caller: registries, sysctls, the longest timeout (400/403)."""
+    check_reference(body.image, allowed_registries=settings.allowed_registries, field="image")
+    refused = sorted(set(body.sysctls) - set(settings.allowed_sysctls))
+    if refused:
+        raise InvalidSpec(f"not allowed: {refused}; allowed: {list(settings.allowed_sysctls)}", field="sysctls")
+    if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
+        raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
 
 
 def iso_time(ts: float | None) -> str | None:
@@ -164,4 +200,25 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
         out.update(completions=job.completions, parallelism=job.parallelism, backoff_limit=job.backoff_limit, retries_used=job.retries_used, parent_id=job.parent_id, task_index=job.task_index)
     if history is not None:
         out["history"] = [{"at": iso_time(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
+    return out
+
+
+def invocation_out(inv: dict) -> dict:
+    """The public shape of a function invocation."""
+    out = {
+        "id": inv["uuid"],
+        "function": inv["function_name"],
+        "status": inv["status"],
+        "status_reason": inv["status_reason"],
+        "created_at": iso_time(inv["created_at"]),
+        "started_at": iso_time(inv["started_at"]),
+        "finished_at": iso_time(inv["finished_at"]),
+        "error": inv["error"],
+        "links": [{"rel": "self", "href": f"/v1/invocations/{inv['uuid']}"}],
+    }
+    if inv["result"] is not None:
+        if inv["result_kind"] == "json":
+            out["result"] = json.loads(inv["result"])
+        else:
+            out["result_base64"] = base64.b64encode(inv["result"]).decode()
     return out
