@@ -150,6 +150,7 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
     @app.exception_handler(e.ZunrayError)
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
