@@ -152,7 +152,7 @@ class Authenticate:
             state["caller"] = await request.app.state.auth.validate(token)
         except ZunrayError as exc:
             status = errors.status_of(exc)
-            headers = {"WWW-Authenticate": f'Keystone uri="{self.settings.keystone_url}"'} if status == 401 else {}
+            headers = {"WWW-Authenticate": f'Keystone uri="{self.settings.keystone_url}"'} if status == 401 else errors.retry_headers(exc)
             body = errors.error_body(request, status, errors.code_of(request.url.path, exc), exc.message, exc.message)
             return await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -1,7 +1,7 @@
 """JSON bodies must say so: 415 for a body sent as a form or as text.
 
 ``curl -d`` sends ``application/x-www-form-urlencoded``; without this check the
-route would answer 422 "Input should be a valid dictionary", which does not say
+route would answer 400 "Input should be a valid dictionary", which does not say
 what to change. A body with no content type is read as JSON (older clients);
 function invocations take any payload, raw.
 """

@@ -7,6 +7,10 @@ exceptions (``container.invalid-state-exception``, ``container.container-not-fou
 ``title`` and ``detail`` both carry the message, as in Zun (zunclient shows
 ``title``). Routes raise ``runner.errors`` classes; nothing else becomes an
 HTTP error.
+
+Invalid input is 400 everywhere, as in OpenStack, including what FastAPI's own
+request validation refuses (it would say 422); ``/openapi.json`` says 400 too.
+Every 429 and 503 carries ``Retry-After`` (whole seconds, at least 1).
 """
 
 from __future__ import annotations
@@ -93,7 +97,60 @@ def status_of(exc: e.ZunrayError) -> int:
     return next(code for cls, code in STATUS if isinstance(exc, cls))
 
 
+def retry_headers(exc: e.ZunrayError) -> dict[str, str]:
+    """``Retry-After`` for the errors a client should try again after (429, 503)."""
+    if isinstance(exc, (e.Throttled, e.Unavailable)):
+        return {"Retry-After": retry_after(exc.retry_after_s)}
+    return {}
+
+
+def retry_after(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))
+
+
+INVALID_INPUT = {
+    "description": "Invalid input (Zun's error body; ``detail`` names the field)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ZunError"}}},
+}
+ZUN_ERROR_SCHEMA = {
+    "title": "ZunError",
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {k: {"type": "string"} for k in ("request_id", "code", "title", "detail")} | {"status": {"type": "integer"}, "links": {"type": "array"}},
+            },
+        }
+    },
+}
+
+
+def invalid_input_is_400(schema: dict) -> dict:
+    """FastAPI documents a 422 on every route with parameters; this API answers 400 (in place)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", INVALID_INPUT)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    components["ZunError"] = ZUN_ERROR_SCHEMA
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = invalid_input_is_400(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.exception_handler(e.ZunrayError)
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
@@ -101,8 +158,7 @@ def install(app: FastAPI) -> None:
         body = error_body(request, status, code_of(request.url.path, exc), detail, detail)
         if isinstance(exc, e.FunctionFailed) and exc.error:
             body["errors"][0]["function_error"] = exc.error  # the handler's type, message, traceback, stderr tail
-        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))} if isinstance(exc, e.Throttled) else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=retry_headers(exc))
 
     @app.exception_handler(ValidationError)  # a model validated inside a route (a merged PATCH)
     @app.exception_handler(RequestValidationError)
@@ -113,7 +169,7 @@ def install(app: FastAPI) -> None:
             problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
         detail = "; ".join(problems)
         code = "invalid-spec" if domain(request.url.path) == "zunray" else "invalid-value"
-        return JSONResponse(error_body(request, 422, code, detail, detail), status_code=422)
+        return JSONResponse(error_body(request, 400, code, detail, detail), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -193,9 +193,13 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
             s = _check(client.post("/v1/schedules", json=body))
             print(f"schedule {s['id']} created; next run at {s['next_run_at']}")
         elif args.action == "list":
-            for s in _check(client.get("/v1/schedules"))["schedules"]:
-                state = "suspended" if s["suspend"] else f"next {s['next_run_at']}"
-                print(f"{s['id']}  {s['name']:<20} {s['cron']:<16} {s['time_zone']:<12} {s['concurrency_policy']:<8} {state}")
+            url = "/v1/schedules"
+            while url:  # every page
+                page = _check(client.get(url))
+                for s in page["schedules"]:
+                    state = "suspended" if s["suspend"] else f"next {s['next_run_at']}"
+                    print(f"{s['id']}  {s['name']:<20} {s['cron']:<16} {s['time_zone']:<12} {s['concurrency_policy']:<8} {state}")
+                url = page["next"]
         elif args.action == "runs":
             for r in _check(client.get(f"/v1/schedules/{args.id}/runs"))["runs"]:
                 print(f"{r['scheduled_at']}  {r['outcome']:<8} {r['job_status'] or '':<10} {r['job_id'] or ''}  {r['reason']}")

@@ -5,7 +5,7 @@ boundary (``raise ... from exc``); the gateway maps each class to an HTTP
 status in one table (``gateway/errors.py``).
 
     ZunrayError
-    ├── InvalidSpec            bad input, names the field            (400/422)
+    ├── InvalidSpec            bad input, names the field            (400)
     │   └── TooLarge           a body over its limit                 (413)
     ├── Unauthorized           no valid token                        (401)
     ├── Forbidden              an access rule says no                (403)
@@ -13,8 +13,8 @@ status in one table (``gateway/errors.py``).
     ├── NotFound               no such object (or not yours)         (404)
     ├── Conflict               the object is in the wrong state      (409)
     │   └── InvalidTransition  a status change the state machine refuses
-    ├── Unavailable            a dependency is down (Docker, Ray)    (503)
-    ├── Throttled              a cap on running work is reached      (429)
+    ├── Unavailable            a dependency is down (Docker, Ray)    (503, Retry-After)
+    ├── Throttled              a cap on running work is reached      (429, Retry-After)
     └── RuntimeFailure         the container runtime failed an operation
         ├── ImageUnavailable   image neither local nor pullable
         ├── FunctionFailed     a function's handler raised or its instance died (502)
@@ -71,7 +71,15 @@ class InvalidTransition(Conflict):
 
 
 class Unavailable(ZunrayError):
-    """A dependency (Docker engine, Ray, the store) cannot serve now."""
+    """A dependency (Docker engine, Ray, the store, Keystone) cannot serve now.
+
+    ``retry_after_s`` is when trying again makes sense (the ``Retry-After`` header):
+    by default a few seconds, about what a restarted engine or actor needs.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after_s: float = 5.0) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
 
 
 class RuntimeFailure(ZunrayError):

@@ -33,8 +33,9 @@ FOLLOW_RESUMES = 5  # dropped connections in a row a log follower resumes after
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
 _ERRORS: dict[int, type[e.ZunrayError]] = {
     400: e.InvalidSpec, 401: e.Unauthorized, 403: e.Forbidden, 404: e.NotFound, 406: e.InvalidSpec, 409: e.Conflict, 413: e.TooLarge,
-    422: e.InvalidSpec, 429: e.Throttled, 502: e.FunctionFailed, 503: e.Unavailable, 504: e.FunctionTimedOut,
+    429: e.Throttled, 502: e.FunctionFailed, 503: e.Unavailable, 504: e.FunctionTimedOut,
 }
+PAGE_SIZE = 1000  #: items asked per page when a list call follows ``next`` (the server's maximum)
 
 
 def raise_for_error(resp: httpx.Response) -> None:
@@ -49,6 +50,8 @@ def raise_for_error(resp: httpx.Response) -> None:
     cls = _ERRORS.get(resp.status_code, e.ZunrayError)
     if cls is e.FunctionFailed:
         raise e.FunctionFailed(message, error=function_error)
+    if cls in (e.Throttled, e.Unavailable) and resp.headers.get("Retry-After", "").isdigit():
+        raise cls(message, retry_after_s=float(resp.headers["Retry-After"]))
     raise cls(message)
 
 
@@ -118,8 +121,20 @@ class Client:
     def job(self, job_id: str) -> dict:
         return self._call("GET", f"/v1/jobs/{job_id}").json()
 
-    def jobs(self, *, status: list[str] | None = None, limit: int = 50) -> list[dict]:
-        return self._call("GET", "/v1/jobs", params={"status": status or [], "limit": limit}).json()["jobs"]
+    def _list(self, path: str, key: str, *, limit: int | None = None, **params: Any) -> list[dict]:
+        """Every item of a paged list (following ``next`` to the end), or the first ``limit``."""
+        items: list[dict] = []
+        url: str | None = path
+        query: dict[str, Any] | None = {**params, "limit": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        while url and (limit is None or len(items) < limit):
+            page = self._call("GET", url, params=query).json()
+            items += page[key]
+            url, query = page.get("next"), None  # ``next`` carries the query on
+        return items if limit is None else items[:limit]
+
+    def jobs(self, *, status: list[str] | None = None, limit: int | None = None) -> list[dict]:
+        """The project's jobs, newest first: all of them, or the newest ``limit``."""
+        return self._list("/v1/jobs", "jobs", limit=limit, status=status or [])
 
     def wait(self, job_id: str, *, timeout_s: float | None = None) -> dict:
         """Until the job ends (long-polls); raises TimeoutError past ``timeout_s``."""
@@ -153,7 +168,8 @@ class Client:
         return self._call("GET", f"/v1/functions/{name}").json()
 
     def functions(self) -> list[dict]:
-        return self._call("GET", "/v1/functions").json()["functions"]
+        """The project's functions, by name (every page)."""
+        return self._list("/v1/functions", "functions")
 
     def delete_function(self, name: str) -> None:
         self._call("DELETE", f"/v1/functions/{name}")
@@ -171,6 +187,11 @@ class Client:
 
     def invocation(self, inv_id: str) -> dict:
         return self._call("GET", f"/v1/invocations/{inv_id}").json()
+
+    # -- schedules --------------------------------------------------------
+    def schedules(self) -> list[dict]:
+        """The project's schedules, by name (every page)."""
+        return self._list("/v1/schedules", "schedules")
 
     # -- Zun containers ---------------------------------------------------
     def _zun(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

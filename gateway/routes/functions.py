@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.images import check_images, check_pull_policies
+from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from gateway.function_schemas import MAX_TIMEOUT_S, FunctionFields, FunctionIn, FunctionResourcesIn, function_out
 from runner.errors import InvalidSpec, TooLarge, ZunrayError
 from runner.fair_share import caps_of
@@ -65,9 +66,10 @@ def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDe
     return JSONResponse(function_out(fn), status_code=201, headers={"Location": f"/v1/functions/{fn.name}"})
 
 
-@router.get("/v1/functions", summary="List the project's functions")
-def list_functions(store: StoreDep, caller: CallerDep) -> dict:
-    return {"functions": [function_out(f) for f in store.list_functions(project_id=caller.project_id)]}
+@router.get("/v1/functions", summary="List the project's functions, by name")
+def list_functions(store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None) -> dict:
+    fns = store.list_functions(project_id=caller.project_id, limit=limit, marker=marker)
+    return {"functions": [function_out(f) for f in fns], "next": next_link("/v1/functions", [f.uuid for f in fns], limit)}
 
 
 @router.get("/v1/functions/{name}", summary="Show a function with its live counters")

@@ -12,7 +12,9 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.cluster import HEALTH_EVERY_S
 from gateway.context import permitted
+from gateway.errors import retry_after
 from runner.errors import Unavailable
 
 router = APIRouter(tags=["health"])
@@ -39,4 +41,7 @@ async def healthz(request: Request) -> JSONResponse:
     body = {"status": status}
     if permitted(request, "host:get_all"):
         body |= {"problems": problems, "cluster": cluster.health}
-    return JSONResponse(body, status_code=200 if not problems else 503)
+    if not problems:
+        return JSONResponse(body)
+    # the health report is refreshed this often: asking again sooner tells nothing new
+    return JSONResponse(body, status_code=503, headers={"Retry-After": retry_after(HEALTH_EVERY_S)})

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
+from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from runner.errors import Throttled, ZunrayError
 from runner import job_ops
 from runner.fair_share import RETRY_AFTER_S, caps_of
@@ -71,15 +72,11 @@ def list_jobs(
     store: StoreDep,
     caller: CallerDep,
     status: Annotated[list[JobStatus] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    marker: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    marker: Marker = None,
 ) -> dict:
     jobs = store.list_jobs(project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker)
-    next_link = None
-    if len(jobs) == limit:
-        query = "&".join([f"limit={limit}", f"marker={jobs[-1].id}", *(f"status={s.value}" for s in status or ())])
-        next_link = f"/v1/jobs?{query}"
-    return {"jobs": [job_out(j) for j in jobs], "next": next_link}
+    return {"jobs": [job_out(j) for j in jobs], "next": next_link("/v1/jobs", [j.id for j in jobs], limit, status=[s.value for s in status or ()])}
 
 
 @router.get("/{job_id}", summary="Show a job (optionally wait until it ends)")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from actors.schedules import MIN_STARTING_DEADLINE_S
 from runner.caps import NAME_CHARS, SHORT_CHARS
 from gateway.context import CallerDep, StoreDep
+from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from gateway.routes.jobs import check_job_request
 from runner.schemas import JobIn
 from policies.schedule import BadSchedule, next_fire, validate
@@ -82,9 +83,10 @@ def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDe
     return _view(s)
 
 
-@router.get("", summary="List schedules")
-def list_schedules(store: StoreDep, caller: CallerDep) -> dict:
-    return {"schedules": [_view(s) for s in store.list_schedules(project_id=caller.project_id)]}
+@router.get("", summary="List the project's schedules, by name")
+def list_schedules(store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None) -> dict:
+    found = store.list_schedules(project_id=caller.project_id, limit=limit, marker=marker)
+    return {"schedules": [_view(s) for s in found], "next": next_link("/v1/schedules", [s["uuid"] for s in found], limit)}
 
 
 @router.get("/{ident}", summary="Show a schedule")

@@ -52,11 +52,14 @@ class FunctionQueries(StoreBase):
             raise NotFound(f"function {name} not found")
         return _function(row)
 
-    def list_functions(self, *, project_id: str | None) -> list[Function]:
-        query = functions.select().order_by(functions.c.name)
+    def list_functions(self, *, project_id: str | None, limit: int | None = None, marker: str | None = None) -> list[Function]:
+        """By name; ``marker`` is the last id (uuid) of the previous page (404 if not the project's)."""
+        query = functions.select().order_by(functions.c.name, functions.c.uuid).limit(limit)
         if project_id is not None:
             query = query.where(functions.c.project_id == project_id)
         with self._read() as conn:
+            if marker is not None:
+                query = query.where(self._after_marker(conn, functions, functions.c.name, marker, project_id=project_id))
             return [_function(r) for r in conn.execute(query)]
 
     def update_function(self, uuid: str, spec: FunctionSpec, *, version: int) -> Function:

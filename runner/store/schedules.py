@@ -29,13 +29,18 @@ class ScheduleQueries(StoreBase):
     def get_schedule(self, ident: str, *, project_id: str | None = None) -> dict[str, Any]:
         return dict(self._by_ident(schedules, ident, project_id=project_id, kind="schedule")._mapping)
 
-    def list_schedules(self, *, project_id: str | None, active_only: bool = False) -> list[dict[str, Any]]:
-        query = schedules.select().order_by(schedules.c.created_at)
+    def list_schedules(
+        self, *, project_id: str | None, active_only: bool = False, limit: int | None = None, marker: str | None = None
+    ) -> list[dict[str, Any]]:
+        """By name; ``marker`` is the last id (uuid) of the previous page (404 if not the project's)."""
+        query = schedules.select().order_by(schedules.c.name, schedules.c.uuid).limit(limit)
         if project_id is not None:
             query = query.where(schedules.c.project_id == project_id)
         if active_only:
             query = query.where(schedules.c.suspend.is_(False))
         with self._read() as conn:
+            if marker is not None:
+                query = query.where(self._after_marker(conn, schedules, schedules.c.name, marker, project_id=project_id))
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def update_schedule(self, uuid: str, **values: Any) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ def test_dedicated_job_is_pinned_and_shared_work_stays_off_its_cpu(zunray):
 
 def test_dedicated_needs_whole_cpus(zunray):
     resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "resources": {"cpu": 0.5}, "cpu_policy": "dedicated"})
-    assert resp.status_code == 422 and "cpu_policy" in resp.json()["errors"][0]["detail"]
+    assert resp.status_code == 400 and "cpu_policy" in resp.json()["errors"][0]["detail"]
 
 
 def _cancel_open_jobs(zunray) -> None:
@@ -56,9 +56,9 @@ def test_capabilities_and_allowed_sysctls_reach_the_container(zunray):
     ("change", "expected"),
     [
         pytest.param({"sysctls": {"kernel.panic": "1"}}, (400, "sysctls: not allowed: ['kernel.panic']"), id="sysctl-not-allowed"),
-        pytest.param({"capabilities": ["SYS_ADMIN"]}, (422, "capabilities"), id="capability-not-offered"),
-        pytest.param({"resources": {"hugepages_2m_pages": 4}}, (422, "huge pages need an explicit memory request"), id="hugepages-without-memory"),
-        pytest.param({"affinity": {"bad key!": "x"}}, (422, "invalid labels"), id="bad-label"),
+        pytest.param({"capabilities": ["SYS_ADMIN"]}, (400, "capabilities"), id="capability-not-offered"),
+        pytest.param({"resources": {"hugepages_2m_pages": 4}}, (400, "huge pages need an explicit memory request"), id="hugepages-without-memory"),
+        pytest.param({"affinity": {"bad key!": "x"}}, (400, "invalid labels"), id="bad-label"),
     ],
 )
 def test_bad_nfv_options_are_refused(zunray, change, expected):

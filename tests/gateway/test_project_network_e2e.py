@@ -61,4 +61,4 @@ def test_project_network_is_fenced_off_from_the_host(zunray, host_service):
 
 def test_runsc_jobs_cannot_ask_for_a_network(zunray):
     resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "runsc", "network": "project"})
-    assert resp.status_code == 422 and "network" in resp.json()["errors"][0]["detail"]
+    assert resp.status_code == 400 and "network" in resp.json()["errors"][0]["detail"]

@@ -52,7 +52,7 @@ def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
 
 def test_vm_jobs_refuse_what_a_vm_cannot_give(zunray):
     resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "vm", "network": "project"})
-    assert resp.status_code == 422 and "runtime vm runs without a network" in resp.text
+    assert resp.status_code == 400 and "runtime vm runs without a network" in resp.text
 
 
 def test_no_vm_outlives_its_node_actor(zunray, ray_driver):

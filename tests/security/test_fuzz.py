@@ -4,7 +4,7 @@ schemathesis generates valid and invalid requests for every operation, in a fixe
 (derandomized), for a bounded time; ``not_a_server_error`` checks each answer. Requests
 only go to the stack's gateway on 127.0.0.1. Every body that would start real work (a
 job, a function, a container, a capsule, a schedule) gets an image reference that
-cannot be valid, so it is answered 400/422 after the rest of its body was checked and
+cannot be valid, so it is answered 400 after the rest of its body was checked and
 nothing is created, pulled or run.
 """
 
