@@ -188,5 +188,5 @@ def test_sdk_jobs_limit_stops_early_and_errors_keep_retry_after():
     assert len(client.jobs(limit=3)) == 3 and len(asked) == 1
     busy = httpx.Response(503, headers={"Retry-After": "7"}, json={"errors": [{"detail": "Docker engine unreachable"}]})
     with pytest.raises(e.Unavailable) as info:
-        sdk._raise_for(busy)
+        sdk.raise_for_error(busy)
     assert info.value.retry_after_s == 7 and "Docker" in info.value.message
