@@ -8,8 +8,10 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway import errors, metrics, noauth
+from gateway.access_log import AccessLog
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.content_type import RequireJson
@@ -29,7 +31,10 @@ from runner.private_files import secure_data_dir
 from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
-from runner.telemetry import setup_tracing
+from runner.telemetry import flush_tracing, setup_tracing
+
+
+UNTRACED_PATHS = "://[^/]*/healthz$,://[^/]*/metrics$"  # polled by monitors: a trace each would drown the jobs' traces
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -58,15 +63,21 @@ def create_app(settings: Settings) -> FastAPI:
         if app.state.auth is not None:
             await app.state.auth.close()
         store.close()
+        await asyncio.to_thread(flush_tracing)
 
     app = FastAPI(title="Zunray", version="0.1.0", lifespan=lifespan, description="Jobs, functions and Zun containers on Ray")
 
     errors.install(app)
-    # outermost last: the body limit, then the request id (so that 401s carry it), then auth
+    # outermost last: the request id (so that every answer, 413 and 401 too, carries it), the access log, the body
+    # limit, then auth; OpenTelemetry's server span wraps them all (instrument_app puts it outermost)
     app.add_middleware(RequireJson)
     app.add_middleware(Authenticate, settings=settings)
-    app.add_middleware(RequestId)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(AccessLog)
+    app.add_middleware(RequestId)
+    # an incoming W3C traceparent makes the request's span, and so the job's trace, part of the caller's trace;
+    # no per-message send/receive spans (two or more per request, for nothing an operator reads)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_PATHS, exclude_spans=["receive", "send"])
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(schedules.router)
