@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import quote
 
 from opentelemetry import trace
 
+from gateway.tracing import route_or_path
+
 log = logging.getLogger("zunray.access")
-
-
-def route_of(scope: dict) -> str:
-    route = scope.get("route")
-    # an unmatched path is the caller's text: quoted, so a newline or a space cannot forge a line or a field
-    return getattr(route, "path", None) or quote(scope["path"], safe="/")
 
 
 class AccessLog:
@@ -57,7 +52,7 @@ def _emit(scope: dict, status: int, duration_ms: float) -> None:
         "request_id": state.get("request_id", "-"),
         "project": getattr(caller, "project_id", None) or "-",
         "method": scope["method"],
-        "route": route_of(scope),
+        "route": route_or_path(scope),
         "status": status,
         "duration_ms": round(duration_ms, 2),
         "trace_id": f"{span.trace_id:032x}" if span.is_valid else "-",

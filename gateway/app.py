@@ -8,9 +8,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from gateway import errors, metrics, noauth
+from gateway import errors, metrics, noauth, tracing
 from gateway.access_log import AccessLog
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
@@ -32,9 +31,6 @@ from runner.secrets import SecretBox
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import flush_tracing, setup_tracing
-
-
-UNTRACED_PATHS = "://[^/]*/healthz$,://[^/]*/metrics$"  # polled by monitors: a trace each would drown the jobs' traces
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,15 +65,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     errors.install(app)
     # outermost last: the request id (so that every answer, 413 and 401 too, carries it), the access log, the body
-    # limit, then auth; OpenTelemetry's server span wraps them all (instrument_app puts it outermost)
+    # limit, then auth; the request's server span wraps them all
     app.add_middleware(RequireJson)
     app.add_middleware(Authenticate, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AccessLog)
     app.add_middleware(RequestId)
-    # an incoming W3C traceparent makes the request's span, and so the job's trace, part of the caller's trace;
-    # no per-message send/receive spans (two or more per request, for nothing an operator reads)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_PATHS, exclude_spans=["receive", "send"])
+    tracing.instrument(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(schedules.router)

@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from runner.settings import Settings
@@ -79,8 +79,8 @@ def _exporter(spec: str) -> SpanExporter | None:
     raise ValueError(f"unknown trace_exporter {spec!r}: use none, console, file:<path> or otlp:<endpoint>")
 
 
-def setup_tracing(settings: Settings, service: str, *, exporter: SpanExporter | None = None) -> None:
-    """Install this process's tracer provider once (an explicit exporter wins)."""
+def setup_tracing(settings: Settings, service: str) -> None:
+    """Install this process's tracer provider once."""
     global _configured
     if _configured:
         return
@@ -88,9 +88,7 @@ def setup_tracing(settings: Settings, service: str, *, exporter: SpanExporter | 
         resource=Resource.create({"service.name": service}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
-    if exporter is not None:  # in-process readers (tests) see each span as soon as it ends
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-    elif (chosen := _exporter(settings.trace_exporter)) is not None:
+    if (chosen := _exporter(settings.trace_exporter)) is not None:
         delay_ms = FILE_EXPORT_DELAY_MS if settings.trace_exporter.startswith("file:") else None
         provider.add_span_processor(BatchSpanProcessor(chosen, schedule_delay_millis=delay_ms))
     # the provider's exit handler (shutdown_on_exit) exports what is still queued when the process ends
