@@ -15,7 +15,7 @@ from tests.spans import in_memory_spans
 @pytest.fixture(scope="module")
 def app_and_spans(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("tracing"))
-    spans = in_memory_spans(settings)
+    spans = in_memory_spans(settings.data_dir)
     client = TestClient(create_app(settings), base_url="http://127.0.0.1", raise_server_exceptions=False)
     return client, spans
 
