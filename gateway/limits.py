@@ -52,7 +52,7 @@ class BodyLimit:
 
 async def send_error(scope, send, status: int, kind: str, detail: str) -> None:  # noqa: ANN001
     """An error in the usual shape, from a middleware (before any route runs)."""
-    request_id = f"req-{uuid.uuid4()}"
+    request_id = scope.get("state", {}).get("request_id") or f"req-{uuid.uuid4()}"
     body = json.dumps(
         {"errors": [{"request_id": request_id, "code": f"{domain(scope['path'])}.{kind}", "status": status, "title": detail, "detail": detail, "links": []}]}
     ).encode()

@@ -1,14 +1,29 @@
 """Every response carries ``x-openstack-request-id`` (and, on the Zun API, the
-microversion headers). Pure ASGI middleware: no per-request task or queue."""
+microversion headers). Pure ASGI middleware: no per-request task or queue.
+
+A well-formed incoming ``X-OpenStack-Request-ID`` (``req-`` and a lowercase
+UUID, the form oslo.middleware accepts) is adopted, so a caller's id follows
+its request through our logs; anything else is ignored and a new id made.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
 
 from gateway import errors
 from gateway.zun.microversion import version_headers
+
+WELL_FORMED = re.compile(rb"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def incoming_or_new(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == b"x-openstack-request-id" and WELL_FORMED.fullmatch(value):
+            return value.decode()
+    return f"req-{uuid.uuid4()}"
 
 
 class RequestId:
@@ -19,7 +34,7 @@ class RequestId:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
-        request_id = state["request_id"] = f"req-{uuid.uuid4()}"
+        request_id = state["request_id"] = incoming_or_new(scope["headers"])
         path = scope["path"]
         zun = path.startswith("/v1/") and errors.domain(path) == "container"
 

@@ -52,7 +52,7 @@ def submit(
     cluster = _cluster(request)
     settings = request.app.state.settings
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
-    # inside the HTTP server span that FastAPI opens for the request
+    # inside the request's server span (gateway/tracing.py), which continues a caller's traceparent
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
         job, created, to_place = job_ops.accept(
             store, body.model_dump(), project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id,

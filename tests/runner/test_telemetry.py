@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from runner.settings import Settings
-from runner.telemetry import continued, current_carrier, setup_tracing, tracer
+from runner.telemetry import continued, current_carrier, tracer
+from tests.spans import in_memory_spans
 
 
 def test_a_stored_carrier_continues_the_trace_in_another_place(tmp_path):
-    exporter = InMemorySpanExporter()
-    setup_tracing(Settings(data_dir=tmp_path), "test", exporter=exporter)
+    exporter = in_memory_spans(tmp_path)
     with tracer().start_as_current_span("request") as request:
         carrier = current_carrier()
     assert "traceparent" in carrier
