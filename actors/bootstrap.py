@@ -104,13 +104,19 @@ class RayNode(NodeActor):
             url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes,
             allowed_registries=settings.allowed_registries, pulls=store,
         )
+        def instance_changed(uuid: str) -> None:
+            try:
+                ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(uuid)
+            except ValueError:  # no function actor (yet): a starting one reads its instances from the store
+                log.info("instance %s changed before the function actor exists", uuid)
+
         super().__init__(
             name=name,
             store=store,
             runtime=runtime,
             settings=settings,
             finished=lambda obj_id, kind="job": placement.finished.remote(obj_id, kind, name),
-            instance_changed=lambda uuid: ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(uuid),
+            instance_changed=instance_changed,
             host_addresses=lambda: [n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")],
         )
         placement.heartbeat.remote(self.report())
