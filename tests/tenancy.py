@@ -97,8 +97,10 @@ def delete_and_wait(client: httpx.Client, path: str, *, timeout_s: float = 60.0,
     so that what a test made no longer counts against its project's quota."""
     import time
 
-    client.delete(path, params=params)
     deadline = time.monotonic() + timeout_s
+    answer = client.delete(path, params=params)
     while client.get(path).status_code != 404:
-        assert time.monotonic() < deadline, f"{path} is still there"
-        time.sleep(0.2)
+        assert time.monotonic() < deadline, f"{path} is still there; DELETE answered {answer.status_code} {answer.text[:300]}"
+        time.sleep(0.5)
+        if answer.status_code >= 400:  # e.g. 409 while another operation holds the container: ask again
+            answer = client.delete(path, params=params)

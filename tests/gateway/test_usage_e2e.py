@@ -52,8 +52,10 @@ def test_a_running_container_is_metered_without_gaps_across_a_node_actor_restart
             time.sleep(0.5)
         host = rows[0]["host"]
         ray.kill(ray.get_actor(node_actor_name(host), namespace=zunray.settings.ray_namespace), no_restart=False)
-        time.sleep(5)
-        rows = sorted((r for r in _rows(zunray) if r["object_id"] == c["uuid"]), key=lambda r: r["started_at"])
+        deadline = time.monotonic() + 20  # a node actor takes about 4 s to come back on 2 cores, then meters every second
+        while len(rows := sorted((r for r in _rows(zunray) if r["object_id"] == c["uuid"]), key=lambda r: r["started_at"])) < 4:
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.5)
         gaps = [b["started_at"] - a["ended_at"] for a, b in zip(rows, rows[1:])]
         assert len(rows) >= 4 and all(abs(g) < 1e-6 for g in gaps), gaps  # one after the other: no gap, no overlap
         assert all(r["kind"] == "container" and r["cpus"] == 0.25 for r in rows)

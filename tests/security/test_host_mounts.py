@@ -35,7 +35,7 @@ def _logs_when_exited(client, uuid_: str, *, timeout_s: float = 60.0) -> str:  #
 
 
 def _delete(client, uuid_: str) -> None:  # noqa: ANN001
-    delete_and_wait(client, f"/v1/containers/{uuid_}", force="True")
+    delete_and_wait(client, f"/v1/containers/{uuid_}", stop="True")  # members may not force-delete
 
 
 @pytest.mark.parametrize(
