@@ -116,11 +116,8 @@ def test_openapi_documents_400_never_422(tmp_path):
 
 # -- paging in the store ------------------------------------------------------------------
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'z.db'}")
-    s.migrate()
-    yield s
-    s.close()
+def store(sqlite_store):  # tests/conftest.py
+    return sqlite_store
 
 
 def _function(store: Store, project: str, name: str) -> str:
