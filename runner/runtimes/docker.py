@@ -342,16 +342,9 @@ class DockerRuntime:
         (a container found after a restart, maybe stopped since): what the log file still
         has, then on, by following it. The stream ends quietly if the container goes away.
         """
-        try:
-            if past:
-                return iter(self._streams.logs(cid, stdout=True, stderr=True, stream=True, follow=True))
-            return iter(self._streams.attach(cid, stdout=True, stderr=True, stream=True))
-        except derr.NotFound as exc:
-            raise NotFound(f"container not found: {_explain(exc)}") from exc
-        except derr.APIError as exc:
-            raise RuntimeFailure(f"docker attach failed: {_explain(exc)}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        if past:
+            return iter(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=True, _api=self._streams))
+        return iter(self._call("attach", cid, stdout=True, stderr=True, stream=True, _api=self._streams))
 
     @functools.cached_property
     def _streams(self) -> docker.APIClient:
@@ -400,9 +393,10 @@ class DockerRuntime:
             out.append(ManagedContainer(id=c["Id"], labels=c.get("Labels") or {}, state=state, exit_code=exit_code))
         return out
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: str, *args: Any, _api: docker.APIClient | None = None, **kwargs: Any) -> Any:
+        """``method`` of the engine's API (``_api``: another client of it), its errors translated."""
         try:
-            return getattr(self._api, method)(*args, **kwargs)
+            return getattr(_api or self._api, method)(*args, **kwargs)
         except derr.NotFound as exc:
             raise NotFound(f"container not found: {_explain(exc)}") from exc
         except derr.APIError as exc:
