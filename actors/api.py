@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from runner import job_ops
+from runner import job_service
 from runner.fair_share import caps_of
 from runner.functions.model import Function
 from runner.models import Job
@@ -48,7 +48,7 @@ class ApiActor:
     # -- jobs -------------------------------------------------------------
     def submit_job(self, project_id: str, user_id: str, fields: dict, submission_id: str | None = None) -> Job:
         check_bounds(JobIn.model_validate(fields), self.settings)
-        job, _, to_place = job_ops.accept(
+        job, _, to_place = job_service.accept(
             self.store, fields, project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=self.settings.default_timeout_s,
             caps=caps_of(self.store, self.settings, project_id),
         )
@@ -73,7 +73,7 @@ class ApiActor:
         return kept[0] if kept else b""
 
     def cancel_job(self, project_id: str, job_id: str) -> Job:
-        job, placed = job_ops.cancel(self.store, job_id, project_id=project_id)
+        job, placed = job_service.cancel(self.store, job_id, project_id=project_id)
         for target in placed:
             self.signal_cancel(target.host, target.id)
         return job

@@ -15,7 +15,7 @@ import time
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors import requests
+from actors import placeables
 from actors.api import ApiActor
 from actors.functions import FunctionActor
 from actors.node import NodeActor
@@ -88,7 +88,7 @@ class RayPlacement(PlacementActor):
 
     def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
         handle = self._node(host)
-        method = {requests.JOB: handle.run, requests.CONTAINER: handle.create_container, requests.CAPSULE: handle.create_capsule, requests.INSTANCE: handle.start_instance}[kind]
+        method = {placeables.JOB: handle.run, placeables.CONTAINER: handle.create_container, placeables.CAPSULE: handle.create_capsule, placeables.INSTANCE: handle.start_instance}[kind]
         method.remote(record)
 
 
@@ -177,7 +177,7 @@ class RayFunctions(FunctionActor):
             store=Store(settings.store_url_resolved),
             settings=settings,
             host=host_name(node),
-            submit_instance=lambda uuid: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(uuid, requests.INSTANCE),
+            submit_instance=lambda uuid: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(uuid, placeables.INSTANCE),
             stop_instance=stop_instance,
             invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(host).invoke_instance.remote(uuid, header, payload, timeout_s),
             instance_logs=lambda host, uuid: node_actor(host).instance_logs.remote(uuid),

@@ -35,13 +35,13 @@ from runner.errors import InvalidTransition, NotFound, RuntimeFailure, Unavailab
 from runner.log_tail import LogRead, LogTail, read_from
 from runner.models import ARRAY_TRANSITIONS, CapsuleSpec, Job, JobStatus
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
-from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.docker_live import ContainerOps
 from runner.runtimes.egress import Firewall, host_resolvers
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun
-from runner.runtimes.nova_ops import NovaOps
+from runner.runtimes.nova_containers import NovaOps
 from runner.runtimes.vm import VmRun, VmRuntime
-from runner.runtimes.vm_ops import VmOps
+from runner.runtimes.vm_containers import VmOps
 from runner.settings import Settings
 from runner.store import Store
 from runner.telemetry import continued, tracer

@@ -26,9 +26,9 @@ from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
 from runner.errors import NotFound, ZunrayError
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.nova import NovaRun
-from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
-from runner.runtimes.nova_ops import split as split_nova_id
-from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
+from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova_containers import split as split_nova_id
+from runner.runtimes.vm_containers import PREFIX as VM_PREFIX
 
 log = logging.getLogger(__name__)
 

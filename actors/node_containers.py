@@ -23,10 +23,10 @@ from runner.errors import Forbidden, InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.mounts import docker_binds
 from runner.runtimes.docker import LABEL, LongRunning
-from runner.runtimes.docker_ops import ContainerOps
-from runner.runtimes.nova_ops import NovaOps
-from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
-from runner.runtimes.vm_ops import PREFIX as VM_PREFIX
+from runner.runtimes.docker_live import ContainerOps
+from runner.runtimes.nova_containers import NovaOps
+from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
+from runner.runtimes.vm_containers import PREFIX as VM_PREFIX
 from runner.secrets import SecretBox
 from runner.store.images import COMMIT
 

@@ -19,7 +19,7 @@ from runner.errors import FunctionFailed, NotFound, TooLarge, ZunrayError
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles, capsule_of
 from runner.functions.model import COMMAND, Instance, InstanceStatus
-from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.docker_live import ContainerOps
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import threading
 from runner.capsule_run import CapsuleRun
 from runner.errors import ZunrayError
 from runner.models import CapsuleSpec
-from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.docker_live import ContainerOps
 from runner.runtimes.hugetlbfs import HugePageMounts
 
 log = logging.getLogger(__name__)

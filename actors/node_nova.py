@@ -15,8 +15,8 @@ from docker.tls import TLSConfig
 from runner.errors import Unavailable, ZunrayError
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.nova import NovaServers
-from runner.runtimes.nova_ops import PREFIX as NOVA_PREFIX
-from runner.runtimes.nova_ops import split as split_nova_id
+from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova_containers import split as split_nova_id
 from runner.runtimes.nova_pool import ServerPool
 from runner.settings import Settings
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from actors import requests
-from actors.requests import Request
+from actors import placeables
+from actors.placeables import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.fair_share import round_robin
 from policies.table import HostTable
@@ -116,15 +116,15 @@ class PlacementActor:
             if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
                 self._schedule()  # only a changed host can change a decision
 
-    def submit(self, obj_id: str, kind: str = requests.JOB) -> None:
+    def submit(self, obj_id: str, kind: str = placeables.JOB) -> None:
         """A new job or container was committed to the store."""
         with self._lock:
-            req = requests.load(self.store, kind, obj_id)
+            req = placeables.load(self.store, kind, obj_id)
             if req is not None:
                 self.pending[obj_id] = req
                 self._schedule()
 
-    def finished(self, obj_id: str, kind: str = requests.JOB, host: str | None = None) -> None:
+    def finished(self, obj_id: str, kind: str = placeables.JOB, host: str | None = None) -> None:
         """A node released a capsule (job attempt ended, container deleted).
 
         ``host`` is who says so: a host that was lost and came back must not
@@ -134,10 +134,10 @@ class PlacementActor:
             claim = self.claims.get(obj_id)
             if claim is not None and (host is None or claim.host == host):
                 self._drop_claim(obj_id)
-            req = requests.load(self.store, kind, obj_id)
+            req = placeables.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
                 self.pending[obj_id] = req
-            elif kind == requests.JOB:
+            elif kind == placeables.JOB:
                 parent_id = claim.parent_id if claim is not None else self._parent_of(obj_id)
                 if parent_id:
                     self._settle_array(parent_id)
@@ -157,9 +157,9 @@ class PlacementActor:
             self.table.set_disabled(self.disabled)
             self.claims, self._pins = {}, {}
             self.table.clear_used()
-            for r in requests.holding(self.store):
+            for r in placeables.holding(self.store):
                 self._add_claim(r)
-            self.pending = {r.id: r for r in requests.waiting(self.store) if r.id not in self.claims}
+            self.pending = {r.id: r for r in placeables.waiting(self.store) if r.id not in self.claims}
             self._schedule()
 
     def tick(self) -> None:
@@ -211,7 +211,7 @@ class PlacementActor:
 
     def _settle_array(self, parent_id: str) -> None:
         try:
-            for task in requests.settle_array(self.store, parent_id, self.clock()):
+            for task in placeables.settle_array(self.store, parent_id, self.clock()):
                 try:
                     cancelled = self.store.request_cancel(task.id, project_id=None)
                 except ZunrayError:
@@ -224,15 +224,15 @@ class PlacementActor:
 
     def _host_lost(self, name: str) -> None:
         """Jobs on a lost host go back to the queue; Zun objects with a restart policy are
-        created again elsewhere, others become Unknown (``requests.replace_lost``)."""
+        created again elsewhere, others become Unknown (``placeables.replace_lost``)."""
         for obj_id, req in list(self.claims.items()):
             if req.host != name:
                 continue
             self._drop_claim(obj_id)
             try:
-                if req.kind == requests.JOB:
+                if req.kind == placeables.JOB:
                     self._requeue_lost_job(obj_id, name)
-                elif again := requests.replace_lost(self.store, req, f"host {name} lost"):
+                elif again := placeables.replace_lost(self.store, req, f"host {name} lost"):
                     self.pending[obj_id] = again
             except ZunrayError:
                 log.exception("cannot record the loss of %s on %s", obj_id, name)
@@ -243,7 +243,7 @@ class PlacementActor:
             return
         if job.attempt <= job.max_retries + 1:  # a lost host is not the job's fault: one extra attempt
             job = self.store.transition_job(job_id, JobStatus.QUEUED, reason=f"host {host} lost; placing again", host=None)
-            self.pending[job_id] = requests.from_job(job)
+            self.pending[job_id] = placeables.from_job(job)
         else:
             self.store.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
 
@@ -300,7 +300,7 @@ class PlacementActor:
     def explain(self, job_id: str) -> dict:
         """Per-host reasons and scores for a job, as if placed now."""
         with self._lock:
-            decision = decide(requests.from_job(self.store.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
+            decision = decide(placeables.from_job(self.store.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
             return {"summary": decision.summary(), "host": decision.host, "reasons": decision.reasons, "scores": decision.scores}
 
     # -- the loop ---------------------------------------------------------
@@ -328,16 +328,16 @@ class PlacementActor:
             if req.parent_id and sum(1 for c in self.claims.values() if c.parent_id == req.parent_id) >= req.parallelism:
                 self._note(req, f"waiting: the array's parallelism ({req.parallelism}) is in use")
                 continue
-            if req.kind in requests.QUEUED_KINDS:
+            if req.kind in placeables.QUEUED_KINDS:
                 if req.project_id not in usage:
                     usage[req.project_id] = (self._project_usage(req.project_id), self.store.quota(req.project_id))
                 used, limits = usage[req.project_id]
-                if blocked := requests.quota_block(req, used, limits):
+                if blocked := placeables.quota_block(req, used, limits):
                     self._note(req, blocked)
                     continue
             try:
                 with continued(req.trace_context, "placement.decide", **{"zunray.job": obj_id, "zunray.kind": req.kind, "zunray.host": decision.host}):
-                    record = requests.claim(self.store, req, decision.host)
+                    record = placeables.claim(self.store, req, decision.host)
             except ZunrayError:
                 log.exception("cannot record placement of %s", obj_id)
                 continue
@@ -360,7 +360,7 @@ class PlacementActor:
         """Zun objects from the store plus the jobs this actor has placed."""
         used = self.store.usage(project_id)
         for r in self.claims.values():
-            if r.kind in requests.QUEUED_KINDS and r.project_id == project_id:
+            if r.kind in placeables.QUEUED_KINDS and r.project_id == project_id:
                 for res, amount in r.quota.items():
                     used[res] += amount
         return used
@@ -371,6 +371,6 @@ class PlacementActor:
     def _note(self, req: Request, reason: str) -> None:
         if self.last_reason.get(req.id) != reason:
             self.last_reason[req.id] = reason
-            if not requests.note(self.store, req, reason):
+            if not placeables.note(self.store, req, reason):
                 self.pending.pop(req.id, None)  # cancelled meanwhile
                 self.last_reason.pop(req.id, None)

@@ -101,7 +101,7 @@ def instance_memory_mb(client: docker.DockerClient, instance: str) -> list[float
 
 
 def ray_latency(settings: Settings, name: str, calls: int) -> list[float]:
-    from runner.sdk_ray import RayClient
+    from runner.client.ray_client import RayClient
 
     client = RayClient(settings=settings)
     try:

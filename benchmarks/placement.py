@@ -111,7 +111,7 @@ def memory_mb(n_hosts: int, n_queued: int) -> float:
     """What the placement actor holds for ``n_hosts`` hosts and ``n_queued`` waiting capsules."""
     import tracemalloc
 
-    from actors.requests import JOB, Request
+    from actors.placeables import JOB, Request
 
     tracemalloc.start()
     table = build_table(n_hosts)

@@ -14,11 +14,11 @@ __all__ = ["Client", "RayClient"]
 
 def __getattr__(name: str) -> Any:
     if name == "Client":
-        from runner.sdk import Client
+        from runner.client.http import Client
 
         return Client
     if name == "RayClient":
-        from runner.sdk_ray import RayClient
+        from runner.client.ray_client import RayClient
 
         return RayClient
     raise AttributeError(f"module 'runner' has no attribute {name!r}")

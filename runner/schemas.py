@@ -1,7 +1,7 @@
 """Request and response bodies of the job API, and the checks every job request passes.
 
 Shared by the entry points: the HTTP routes (``gateway/routes/jobs.py``,
-``schedules.py``) and the Python SDK over Ray (``runner/sdk_ray.py`` validates,
+``schedules.py``) and the Python SDK over Ray (``runner/client/ray_client.py`` validates,
 the ApiActor applies the operator's bounds again), so a request fails the same
 way whichever way it came. HTTP-only shapes stay in the gateway.
 """

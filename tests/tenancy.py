@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from runner import keystone_local
-from runner.keystone_admin import KeystoneAdmin
+from runner.local.keystone_admin import KeystoneAdmin
 from tests.conftest import free_port, run_stack, test_settings
 
 ADMIN_PASSWORD = "admin-secret"

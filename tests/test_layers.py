@@ -7,7 +7,7 @@ nothing shipped imports ``benchmarks`` or ``tests``. ``policies`` do no I/O: the
 functions over plain data that the layers above feed.
 
 Imports are read with ``ast``, including those inside functions. A process started by
-name (``runner/stack.py`` runs ``python -m gateway``) is not an import and is allowed:
+name (``runner/local/stack.py`` runs ``python -m gateway``) is not an import and is allowed:
 the composition root starts the top layer as a separate program.
 """
 

@@ -14,7 +14,7 @@ from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
 from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from runner.errors import Throttled, ZunrayError
-from runner import job_ops
+from runner import job_service
 from runner.fair_share import RETRY_AFTER_S, caps_of
 from runner.log_tail import LOG_OFFSET_HEADER, LogRead, read_from
 from runner.models import Job, JobStatus
@@ -54,7 +54,7 @@ def submit(
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
     # inside the request's server span (gateway/tracing.py), which continues a caller's traceparent
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
-        job, created, to_place = job_ops.accept(
+        job, created, to_place = job_service.accept(
             store, body.model_dump(), project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id,
             default_timeout_s=settings.default_timeout_s, caps=caps_of(store, settings, caller.project_id), trace_context=current_carrier(),
         )
@@ -189,7 +189,7 @@ async def why(job_id: str, request: Request, caller: CallerDep) -> dict:
 
 @router.post("/{job_id}/cancel", status_code=202, summary="Cancel a job")
 def cancel(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
-    job, placed = job_ops.cancel(store, job_id, project_id=caller.project_id)
+    job, placed = job_service.cancel(store, job_id, project_id=caller.project_id)
     for target in placed:
         _cluster(request).node(target.host).cancel.remote(target.id)
     return job_out(job)

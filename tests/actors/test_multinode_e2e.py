@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner import procs
-from runner.stack import process_env as stack_env
+from runner.local.stack import process_env as stack_env
 from tests.conftest import run_stack, test_settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]

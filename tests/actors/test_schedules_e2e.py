@@ -80,7 +80,7 @@ def test_forbid_skips_while_the_previous_run_is_active(zunray):
 
 
 def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.cli import main as cli_main
+from runner.cli.main import main as cli_main
 from tests.conftest import run_stack, test_settings
 
 pytestmark = [pytest.mark.ray]

@@ -175,7 +175,7 @@ def test_scale_out_to_max_instances_then_to_zero_and_delete_drains(zunray, clean
 
 
 def test_the_cli_creates_invokes_and_deletes_a_function(zunray, cleanup, monkeypatch, capsys, tmp_path):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)

@@ -199,7 +199,7 @@ def test_jobs_over_the_project_quota_wait_queued_then_run(zunray):
 
 
 def test_why_explains_per_host_and_the_cli_prints_it(zunray, monkeypatch, capsys):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     big = zunray.submit(command=["true"], resources={"cpu": 64, "memory_mb": 32})
     try:

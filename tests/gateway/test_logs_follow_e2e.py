@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from runner.sdk import Client
+from runner.client.http import Client
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
@@ -101,7 +101,7 @@ class _Timed:
 
 
 def test_cli_submit_streams_the_output_as_the_job_runs_and_exits_with_its_code(zunray, monkeypatch):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)

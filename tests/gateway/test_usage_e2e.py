@@ -96,7 +96,7 @@ def test_bad_usage_queries_are_400_naming_the_problem(zunray, params, field):
 
 
 def test_cli_exports_parquet_and_top_prints_hosts(zunray, monkeypatch, capsys, tmp_path):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)

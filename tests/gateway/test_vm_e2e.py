@@ -76,7 +76,7 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
 
 
 def test_the_cli_submits_a_vm_job(zunray, monkeypatch, capsys):
-    from runner.cli import main as cli_main
+    from runner.cli.main import main as cli_main
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)

@@ -17,10 +17,11 @@ import time
 
 import httpx
 
-from runner import cli_functions, cli_ops, stack
+from runner.cli import functions as cli_functions, operator as cli_ops
+from runner.local import stack
 from runner.errors import ZunrayError
 from runner.models import JobStatus
-from runner.sdk import follow_logs, raise_for_error
+from runner.client.http import follow_logs, raise_for_error
 from runner.settings import Settings
 
 
@@ -214,7 +215,7 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
     """Catalog entry (type container) and the gateway's service user, in an existing Keystone."""
-    from runner.keystone_admin import KeystoneAdmin
+    from runner.local.keystone_admin import KeystoneAdmin
 
     admin = KeystoneAdmin(args.keystone_url, username=args.admin_user, password=args.admin_password, project=args.admin_project)
     admin.service_user(name=settings.keystone_service_user, password=args.service_password, project=settings.keystone_service_project)
@@ -227,7 +228,7 @@ def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_keystone_local(settings: Settings, args: argparse.Namespace) -> int:
     """A local Keystone (its own venv, SQLite) on 127.0.0.1 for trying authentication."""
-    from runner import keystone_local
+    from runner.local import keystone as keystone_local
 
     home = settings.data_dir / "keystone"
     if args.action == "down":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from runner import procs
+from runner.local import procs
 from runner.errors import Unavailable
 
 KEYSTONE_REQUIREMENT = "keystone>=26,<31"

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from runner.errors import ZunrayError
-from runner.sdk import raise_for_error
+from runner.client.http import raise_for_error
 from runner.settings import Settings
 
 FORMAT_OF_SUFFIX = {".parquet": "parquet", ".arrow": "arrow", ".json": "json"}

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from runner.sdk import Client
+from runner.client.http import Client
 from runner.settings import Settings
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from runner.errors import ZunrayError
 from runner.models import CapsuleSpec, ContainerSpec
 from runner.runtimes.docker import DockerRuntime, LongRunning
-from runner.runtimes.docker_ops import ContainerOps
+from runner.runtimes.docker_live import ContainerOps
 from runner.runtimes.nova import load_images
 from runner.runtimes.nova_pool import ServerPool
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from runner import procs
+from runner.local import procs
 from runner.errors import Unavailable
 from runner.private_files import FILE_MODE, private_dir, secure_data_dir
 from runner.settings import Settings
