@@ -59,17 +59,17 @@ class ApiActor:
     def get_job(self, project_id: str, job_id: str, wait_s: float = 0.0) -> Job:
         """The job; with ``wait_s``, once it ended or that many seconds passed."""
         until = time.monotonic() + wait_s
-        job = self.store.get_job(job_id, project_id=project_id)
+        job = self.store.jobs.get_job(job_id, project_id=project_id)
         while not job.status.is_terminal() and time.monotonic() < until:
             time.sleep(WAIT_POLL_S)
-            job = self.store.get_job(job_id, project_id=project_id)
+            job = self.store.jobs.get_job(job_id, project_id=project_id)
         return job
 
     def job_logs(self, project_id: str, job_id: str) -> bytes:
-        job = self.store.get_job(job_id, project_id=project_id)
+        job = self.store.jobs.get_job(job_id, project_id=project_id)
         if job.host and job.status.is_active():
             return self.node_logs(job.host, job.id)
-        kept = self.store.get_logs(job.id)
+        kept = self.store.jobs.get_logs(job.id)
         return kept[0] if kept else b""
 
     def cancel_job(self, project_id: str, job_id: str) -> Job:
@@ -80,11 +80,11 @@ class ApiActor:
 
     # -- functions --------------------------------------------------------
     def function(self, project_id: str, name: str) -> Function:
-        return self.store.get_function(name, project_id=project_id)
+        return self.store.functions.get_function(name, project_id=project_id)
 
     def invoke_async(self, project_id: str, user_id: str, name: str, payload: bytes) -> dict:
-        fn = self.store.get_function(name, project_id=project_id)
-        inv = self.store.create_invocation(
+        fn = self.store.functions.get_function(name, project_id=project_id)
+        inv = self.store.functions.create_invocation(
             {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": project_id, "user_id": user_id, "payload": payload},
             max_queued=caps_of(self.store, self.settings, project_id)["async_invocations"],
         )
@@ -92,7 +92,7 @@ class ApiActor:
         return inv
 
     def invocation(self, project_id: str, inv_id: str) -> dict:
-        return self.store.get_invocation(inv_id, project_id=project_id)
+        return self.store.functions.get_invocation(inv_id, project_id=project_id)
 
     def ping(self) -> bool:
         return True

@@ -102,7 +102,7 @@ class RayNode(NodeActor):
         store = Store(settings.store_url_resolved)
         runtime = DockerRuntime(
             url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes,
-            allowed_registries=settings.allowed_registries, pulls=store,
+            allowed_registries=settings.allowed_registries, pulls=store.images,
         )
         def instance_changed(uuid: str) -> None:
             try:

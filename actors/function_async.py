@@ -27,7 +27,7 @@ class AsyncInvocations:
 
     def _pick_up_async(self) -> None:
         """The store is the truth: queued invocations nobody told us about run too."""
-        for inv in self.store.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
+        for inv in self.store.functions.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
             self._start_async(inv["uuid"])
 
     def _start_async(self, inv_uuid: str) -> None:
@@ -40,29 +40,29 @@ class AsyncInvocations:
 
     async def _run_async(self, inv_uuid: str) -> None:
         try:
-            inv = self.store.get_invocation(inv_uuid)
+            inv = self.store.functions.get_invocation(inv_uuid)
             if inv["status"] != InvocationStatus.QUEUED.value:
                 return
-            fn = self.store.get_function(inv["function_uuid"], project_id=None)
-            self.store.transition_invocation(inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time())
+            fn = self.store.functions.get_function(inv["function_uuid"], project_id=None)
+            self.store.functions.transition_invocation(inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time())
             try:
                 reply = await self.invoke(fn.uuid, fn.version, inv["payload"], {"invocation_id": inv_uuid})
             except Throttled as exc:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}")
+                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}")
                 return
             except FunctionTimedOut as exc:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.TIMED_OUT, reason=exc.message, finished_at=time.time())
+                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.TIMED_OUT, reason=exc.message, finished_at=time.time())
                 return
             except ZunrayError as exc:
                 error = exc.error if isinstance(exc, FunctionFailed) else None
-                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason=exc.message, error=error, finished_at=time.time())
+                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason=exc.message, error=error, finished_at=time.time())
                 return
-            self.store.transition_invocation(
+            self.store.functions.transition_invocation(
                 inv_uuid, InvocationStatus.SUCCEEDED, reason="returned", result=reply.body, result_kind=reply.kind, finished_at=time.time()
             )
         except NotFound:
             try:
-                self.store.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason="the function was deleted", finished_at=time.time())
+                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason="the function was deleted", finished_at=time.time())
             except ZunrayError:
                 pass
         except InvalidTransition:

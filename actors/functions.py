@@ -64,7 +64,7 @@ class FunctionActor(AsyncInvocations):
 
     # -- after a start ----------------------------------------------------
     def _rebuild(self) -> None:
-        for inst in self.store.list_instances():
+        for inst in self.store.functions.list_instances():
             try:
                 pool = self._pool_now(inst.function_uuid)
             except NotFound:
@@ -75,16 +75,16 @@ class FunctionActor(AsyncInvocations):
                 pool.slots[inst.uuid] = Slot(inst, local=inst.host == self.host)
             else:
                 pool.starting.add(inst.uuid)
-        for inv in self.store.invocations_with_status([InvocationStatus.RUNNING]):
+        for inv in self.store.functions.invocations_with_status([InvocationStatus.RUNNING]):
             try:  # it was running in the previous actor: run it again
-                self.store.transition_invocation(inv["uuid"], InvocationStatus.QUEUED, reason="queued again: the function actor restarted")
+                self.store.functions.transition_invocation(inv["uuid"], InvocationStatus.QUEUED, reason="queued again: the function actor restarted")
             except ZunrayError:
                 pass
 
     def _pool_now(self, fn_uuid: str) -> Pool:
         pool = self.pools.get(fn_uuid)
         if pool is None:
-            pool = self.pools[fn_uuid] = Pool(self.store.get_function(fn_uuid, project_id=None))
+            pool = self.pools[fn_uuid] = Pool(self.store.functions.get_function(fn_uuid, project_id=None))
         return pool
 
     async def _pool(self, fn_uuid: str, version: int) -> Pool:
@@ -93,7 +93,7 @@ class FunctionActor(AsyncInvocations):
         if pool is None:
             return self._pool_now(fn_uuid)  # one read: a new pool carries the current record
         if pool.deleted or pool.fn.version < version:
-            pool.fn = self.store.get_function(fn_uuid, project_id=None)
+            pool.fn = self.store.functions.get_function(fn_uuid, project_id=None)
         return pool
 
     # -- invocations ------------------------------------------------------
@@ -101,7 +101,7 @@ class FunctionActor(AsyncInvocations):
         """``invoke`` by the function's name in a project: the gateway's path (no store read when warm)."""
         fn_uuid = self.names.get((project_id, name))
         if fn_uuid is None or fn_uuid not in self.pools or self.pools[fn_uuid].deleted:
-            fn = self.store.get_function(name, project_id=project_id)  # NotFound: 404
+            fn = self.store.functions.get_function(name, project_id=project_id)  # NotFound: 404
             fn_uuid = self.names[(project_id, name)] = fn.uuid
             return await self.invoke(fn.uuid, fn.version, payload, header)
         return await self.invoke(fn_uuid, 0, payload, header)
@@ -249,7 +249,7 @@ class FunctionActor(AsyncInvocations):
             min_instances=spec.min_instances, max_instances=spec.max_instances,
         )
         for _ in range(n):
-            inst = self.store.create_instance(Instance(str(uuidlib.uuid4()), pool.fn.uuid, pool.fn.project_id, pool.fn.version, spec))
+            inst = self.store.functions.create_instance(Instance(str(uuidlib.uuid4()), pool.fn.uuid, pool.fn.project_id, pool.fn.version, spec))
             pool.starting.add(inst.uuid)
             self.submit_instance(inst.uuid)
         return n
@@ -257,7 +257,7 @@ class FunctionActor(AsyncInvocations):
     async def instance_changed(self, uuid: str) -> None:
         """A node says an instance serves now, or failed."""
         try:
-            inst = self.store.get_instance(uuid)
+            inst = self.store.functions.get_instance(uuid)
         except NotFound:
             return
         pool = self.pools.get(inst.function_uuid)
@@ -271,7 +271,7 @@ class FunctionActor(AsyncInvocations):
         elif inst.status is InstanceStatus.FAILED:
             pool.slots.pop(uuid, None)
             pool.last_error = inst.status_reason
-            self.store.delete_instance(uuid)
+            self.store.functions.delete_instance(uuid)
             if not pool.slots and not pool.starting:  # nothing will serve them: say why
                 while pool.waiters:
                     future = pool.waiters.popleft()
@@ -289,16 +289,16 @@ class FunctionActor(AsyncInvocations):
             for _, writer in slot.conns if slot else ():
                 writer.close()
         if inst.host is None:
-            self.store.delete_instance(inst.uuid)
+            self.store.functions.delete_instance(inst.uuid)
             return
-        self.store.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
+        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
         self.stop_instance(inst.host, inst.uuid)
 
     async def function_changed(self, fn_uuid: str) -> None:
         """The gateway changed or deleted a function: new version, or drain it."""
         pool = self.pools.get(fn_uuid)
         try:
-            fn = self.store.get_function(fn_uuid, project_id=None)
+            fn = self.store.functions.get_function(fn_uuid, project_id=None)
         except NotFound:
             if pool is not None:
                 pool.deleted = True
@@ -346,7 +346,7 @@ class FunctionActor(AsyncInvocations):
                 rows.append(usage_row(project_id=pool.fn.project_id, kind="function", object_id=pool.fn.uuid, name=pool.fn.name, host=self.host,
                                       runtime=pool.fn.spec.runtime, resources=ZERO, start=now - seconds, end=now, status="Invoked", invocations=count))
                 pool.unmetered = [0, 0.0]
-        self.store.record_usage(rows)
+        self.store.usage_records.record_usage(rows)
 
     # -- queries ----------------------------------------------------------
     async def stats(self, fn_uuid: str) -> dict:

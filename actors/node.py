@@ -148,7 +148,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             except Exception as exc:  # a bug must not leave the job hanging: end it and free the host
                 log.exception("job %s failed inside the node actor", job.id)
                 try:
-                    self.store.transition_job(job.id, JobStatus.FAILED, reason=f"internal error: {exc}", finished_at=time.time())
+                    self.store.jobs.transition_job(job.id, JobStatus.FAILED, reason=f"internal error: {exc}", finished_at=time.time())
                 except ZunrayError:
                     pass
                 self.finished(job.id)
@@ -175,12 +175,12 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             run = self._runs.get(job_id)
         if run is not None and run.output is not None:
             return run.output.kept()
-        return self.store.get_logs(job_id) or (b"", 0)  # ended (the store has what was kept)
+        return self.store.jobs.get_logs(job_id) or (b"", 0)  # ended (the store has what was kept)
 
     # -- a job's life -----------------------------------------------------
     def _run(self, job: Job) -> None:
         try:
-            job = self.store.transition_job(
+            job = self.store.jobs.transition_job(
                 job.id, JobStatus.STARTING, reason=f"attempt {job.attempt + 1} starting", only_from=[JobStatus.PLACED], attempt=job.attempt + 1,
                 fence=(self.name, job.attempt),
             )
@@ -211,7 +211,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             if not run.start(deadline=deadline):
                 self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
                 return
-            job = self.store.transition_job(
+            job = self.store.jobs.transition_job(
                 job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time(), fence=(self.name, job.attempt)
             )
             if job.parent_id:
@@ -259,7 +259,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             runs = list(self._runs.items())
         for job_id, run in runs:
             try:
-                job = self.store.get_job(job_id)
+                job = self.store.jobs.get_job(job_id)
             except NotFound:
                 job = None
             if job is None or job.host != self.name or job.attempt != getattr(run, "attempt", job.attempt):
@@ -274,7 +274,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             if job_id in self._cancelled:
                 return True
         try:
-            return self.store.get_job(job_id).cancel_requested
+            return self.store.jobs.get_job(job_id).cancel_requested
         except NotFound:
             return True
 
@@ -292,11 +292,11 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
                            resources=job.demand(), since=job.started_at, status=status.value, exit_code=exit_code)
         failed = status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
         # a task of an array draws on the array's shared budget (backoff_limit)
-        retryable = failed and (job.attempt <= job.max_retries or (job.parent_id is not None and self.store.take_retry(job.parent_id)))
+        retryable = failed and (job.attempt <= job.max_retries or (job.parent_id is not None and self.store.jobs.take_retry(job.parent_id)))
         try:
             if retryable:
                 delay = backoff_s(job.attempt, base_s=self.settings.retry_base_s, max_s=self.settings.retry_max_s)
-                self.store.transition_job(
+                self.store.jobs.transition_job(
                     job.id,
                     JobStatus.QUEUED,
                     reason=f"attempt {job.attempt} {status.value}: {reason}; retry in {delay:.1f} s",
@@ -307,7 +307,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
                     fence=(self.name, job.attempt),
                 )
             else:
-                self.store.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now, fence=(self.name, job.attempt))
+                self.store.jobs.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now, fence=(self.name, job.attempt))
         except (InvalidTransition, NotFound):
             pass  # ended elsewhere (deleted), or moved on to another host or attempt (fenced): nothing to record
         finally:
@@ -346,7 +346,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
 
     def _array_started(self, task: Job) -> None:
         try:
-            self.store.transition_job(
+            self.store.jobs.transition_job(
                 task.parent_id, JobStatus.RUNNING, reason="tasks running", table=ARRAY_TRANSITIONS, only_from=[JobStatus.QUEUED], started_at=time.time()
             )
         except (InvalidTransition, NotFound):
@@ -373,13 +373,13 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
         by_capsule: dict[str, list] = defaultdict(list)
         for c in found:
             by_capsule[c.labels.get("zunray.capsule", "")].append(c)
-        for cap in self.store.list_capsules(project_id=None, host=self.name):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name):
             found_here = by_capsule.pop(cap.uuid, [])  # Zun capsules live on: sync_capsules follows them
             self._readopt_pins(cap.uuid, cap.capsule, [c.id for c in found_here if c.labels.get("zunray.role") == "app"])
-        for ctr in self.store.list_containers(project_id=None, host=self.name):
+        for ctr in self.store.containers.list_containers(project_id=None, host=self.name):
             found_here = by_capsule.pop(ctr.uuid, [])  # so do Zun containers: sync_containers follows them
             self._readopt_pins(ctr.uuid, ctr.capsule, [c.id for c in found_here])
-        active = self.store.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
+        active = self.store.jobs.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.name)
         for job in active:
             containers = by_capsule.pop(job.id, [])
             run = CapsuleRun.adopt(self.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, found=containers, attempt=job.attempt)
@@ -407,7 +407,7 @@ class NodeActor(ContainerHost, CapsuleHost, FunctionHost, Metering, NovaHost, Is
             self._runs[job.id] = run
         if job.status is JobStatus.STARTING:
             try:
-                job = self.store.transition_job(
+                job = self.store.jobs.transition_job(
                     job.id, JobStatus.RUNNING, reason="running (adopted after node restart)", started_at=time.time(), fence=(self.name, job.attempt)
                 )
             except (InvalidTransition, NotFound):

@@ -68,7 +68,7 @@ class CapsuleHost:
                 self._start_capsule(cap)
             except Exception as exc:  # a bug must not leave the capsule Creating forever
                 log.exception("creating capsule %s failed", cap.uuid)
-                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=f"internal error: {exc}")
+                self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=f"internal error: {exc}")
 
     def _start_capsule(self, cap: Capsule) -> None:
         if cap.capsule.runtime == "vm":
@@ -85,11 +85,11 @@ class CapsuleHost:
                     run.remove()  # all or nothing: nothing of a failed capsule stays (nor its lease on a Nova server)
             except ZunrayError:
                 log.exception("cannot clean up capsule %s", cap.uuid)
-            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
+            self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
         where = f"{NOVA_PREFIX}{run.server_id}." if isinstance(run, NovaRun) else ""  # a member's id names the server it is on
         ids = {name: f"{where}{cid}" for _, name, cid in run.containers}
-        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
+        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
 
     def _boot_capsule(self, cap: Capsule) -> None:
         """The capsule's VM, booted; its containers then run inside on their own."""
@@ -98,9 +98,9 @@ class CapsuleHost:
             self.vm_ops.start(cid)
         except ZunrayError as exc:
             self.vm_ops.remove(cid)
-            self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
+            self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
-        self.store.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, dict.fromkeys(cap.members, cid)))
+        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, dict.fromkeys(cap.members, cid)))
 
     def _members(self, cap: Capsule, ids: dict[str, str], *, failed: bool = False) -> dict:
         """The members' stored view: their engine ids (container name -> id) and states."""
@@ -112,16 +112,16 @@ class CapsuleHost:
 
     def delete_capsule(self, uuid: str) -> None:
         """Remove the capsule's containers and volumes, then forget it."""
-        project = self.store.get_capsule(uuid).project_id
+        project = self.store.capsules.get_capsule(uuid).project_id
         with self.operation(project, uuid, wait_s=self.settings.node_call_timeout_s / 2):  # creation may be pulling images
             self._remove_capsule(uuid)
 
     def _remove_capsule(self, uuid: str) -> None:
-        cap = self.store.get_capsule(uuid)
+        cap = self.store.capsules.get_capsule(uuid)
         if cap.status is ContainerStatus.RUNNING:
             self.meter_end(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime,
                            resources=cap.demand(), since=cap.created_at, status="Deleted")
-        self.store.update_capsule(uuid, status=ContainerStatus.DELETING)
+        self.store.capsules.update_capsule(uuid, status=ContainerStatus.DELETING)
         self.vm_ops.remove(f"{VM_PREFIX}{uuid}")  # its VM, if it runs in one
         try:
             engine, server_id = self._engine_of(cap)
@@ -131,13 +131,13 @@ class CapsuleHost:
             CapsuleRun.adopt(engine, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=engine.managed(capsule=uuid)).remove()
         if server_id is not None:
             self._nova_pool().release(server_id, uuid)
-        self.store.delete_capsule(uuid)
+        self.store.capsules.delete_capsule(uuid)
         self.release_host_resources(uuid)
         self.finished(uuid, "capsule")
 
     def sync_capsules(self) -> None:
         """Follow the app containers' states (exits, restarts) into the capsule."""
-        for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
             if cap.capsule.runtime == "vm":
                 self._sync_vm_capsule(cap)
                 continue
@@ -155,7 +155,7 @@ class CapsuleHost:
         running = all(m["status"] == ContainerStatus.RUNNING.value for m in members.values() if not m.get("init"))
         status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
         if members != cap.members or status is not cap.status:
-            self.store.update_capsule(cap.uuid, members=members, status=status)
+            self.store.capsules.update_capsule(cap.uuid, members=members, status=status)
 
     def _sync_vm_capsule(self, cap: Capsule) -> None:
         cid = f"{VM_PREFIX}{cap.uuid}"
@@ -169,7 +169,7 @@ class CapsuleHost:
         if failure is not None:
             if cap.status is not ContainerStatus.ERROR:
                 members = {name: {**info, "status": ContainerStatus.ERROR.value} for name, info in cap.members.items()}
-                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=failure, members=members)
+                self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=failure, members=members)
             return
         self._follow_apps(cap, states)
 
@@ -177,12 +177,12 @@ class CapsuleHost:
         """After a restart: VM capsules that still ran something died with the previous node
         actor. Boot those whose restart policy asks for it again; end the others in Error
         (a capsule whose apps had all ended stays as it was)."""
-        for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
             alive = cap.status is ContainerStatus.CREATING or any(m.get("status") == ContainerStatus.RUNNING.value for m in cap.members.values() if not m.get("init"))
             if cap.capsule.runtime != "vm" or not alive:
                 continue
             if cap.restart_policy == "no":
-                self.store.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason="its VM ended with the node actor's restart (restart policy Never)")
+                self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason="its VM ended with the node actor's restart (restart policy Never)")
             else:
                 log.info("booting the VM of capsule %s again after a node actor restart", cap.uuid)
                 self.create_capsule(cap)

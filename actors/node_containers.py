@@ -116,7 +116,7 @@ class ContainerHost:
         registry_id = c.spec.get("registry_id")
         if not registry_id:
             return main.image, None, ""
-        reg = self.store.get_registry(registry_id)
+        reg = self.store.registries.get_registry(registry_id)
         image = main.image if main.image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{main.image}"
         auth = {"username": reg["username"], "password": SecretBox(self.settings).open(reg["password"])} if reg["username"] else None
         return image, auth, reg["domain"]
@@ -124,7 +124,7 @@ class ContainerHost:
     def _build_container(self, c: Container) -> None:
         main = c.capsule.containers[0]
         try:
-            self.store.update_container(c.uuid, task_state="image_pulling")
+            self.store.containers.update_container(c.uuid, task_state="image_pulling")
             if c.spec.get("image_driver") == "glance":
                 self._glance().ensure_image(self.runtime, main.image, main.pull_policy)
             else:
@@ -132,7 +132,7 @@ class ContainerHost:
                 if image != main.image:
                     main = replace(main, image=image)
                 self.runtime.ensure_image(main.image, main.pull_policy, auth=auth, registry=domain, project=c.project_id)
-            self.store.update_container(c.uuid, task_state="container_creating")
+            self.store.containers.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             self.remove_stale_copies(c.uuid)
             cpus, mems = self.cpuset_for(c.uuid, c.capsule)
@@ -143,19 +143,19 @@ class ContainerHost:
                 self._inject_files(c, cid)
             else:
                 cid = self._create_docker_container(c, main, labels, cpus, mems)
-            c = self.store.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
+            c = self.store.containers.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
             if c.start_on_create:
-                self.store.update_container(c.uuid, task_state="container_starting")
+                self.store.containers.update_container(c.uuid, task_state="container_starting")
                 self._ops().start(cid)
-                self.store.update_container(c.uuid, started_at=time.time())
+                self.store.containers.update_container(c.uuid, started_at=time.time())
             self._refresh(c.uuid)
         except ZunrayError as exc:
             self.release_host_resources(c.uuid)
-            self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
+            self.store.containers.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
             self.release_host_resources(c.uuid)
-            self.store.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
+            self.store.containers.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
 
     def _create_docker_container(self, c: Container, main, labels: dict, cpus: str | None, mems: str | None) -> str:  # noqa: ANN001
         _, volumes = docker_binds(c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id)
@@ -211,7 +211,7 @@ class ContainerHost:
 
     def _refresh(self, uuid: str) -> Container | None:
         """Set the stored status from what Docker reports now."""
-        c = self.store.get_container(uuid)
+        c = self.store.containers.get_container(uuid)
         if not c.container_id:
             return c
         try:
@@ -220,7 +220,7 @@ class ContainerHost:
             if c.spec.get("auto_remove"):
                 self._forget(c)
                 return None
-            return self.store.update_container(uuid, status=ContainerStatus.ERROR, task_state=None, status_reason="the container disappeared from Docker")
+            return self.store.containers.update_container(uuid, status=ContainerStatus.ERROR, task_state=None, status_reason="the container disappeared from Docker")
         status = DOCKER_STATES.get(state.get("Status", ""), ContainerStatus.UNKNOWN)
         reason = state.get("Error") or ("" if status is not ContainerStatus.STOPPED else f"exited with {state.get('ExitCode')}")
         if status is ContainerStatus.STOPPED and state.get("OOMKilled"):
@@ -230,12 +230,12 @@ class ContainerHost:
         if c.status is ContainerStatus.RUNNING and status is not ContainerStatus.RUNNING:  # it ran until now: its last usage record
             self.meter_end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
                            since=c.started_at or c.created_at, status=status.value, exit_code=state.get("ExitCode"))
-        return self.store.update_container(uuid, status=status, task_state=None, status_reason=reason)
+        return self.store.containers.update_container(uuid, status=status, task_state=None, status_reason=reason)
 
     def _forget(self, c: Container) -> None:
         self.meter_end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
                        since=c.started_at if c.status is ContainerStatus.RUNNING else None, status="Deleted")
-        self.store.delete_container(c.uuid)
+        self.store.containers.delete_container(c.uuid)
         self.release_host_resources(c.uuid)
         self.finished(c.uuid, "container")
 
@@ -246,13 +246,13 @@ class ContainerHost:
         Bounded: 429 past the project's share of this node, 409 while another action
         holds the container (a delete waits longer: creation may be pulling its image).
         """
-        project = self.store.get_container(uuid).project_id
+        project = self.store.containers.get_container(uuid).project_id
         wait_s = self.settings.node_call_timeout_s / 2 if action == "delete" else None
         with self.operation(project, uuid, wait_s=wait_s):
             return self._container_action(uuid, action, params)
 
     def _container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
-        c = self.store.get_container(uuid)
+        c = self.store.containers.get_container(uuid)
         handler = getattr(self, f"_act_{action}", None)
         if handler is None:
             raise InvalidSpec(f"unknown action {action}")
@@ -265,14 +265,14 @@ class ContainerHost:
 
     def _act_start(self, c: Container) -> None:
         self._ops().start(c.container_id)
-        self.store.update_container(c.uuid, started_at=time.time())
+        self.store.containers.update_container(c.uuid, started_at=time.time())
 
     def _act_stop(self, c: Container, timeout: int = DEFAULT_STOP_TIMEOUT_S) -> None:
         self._ops().stop(c.container_id, timeout)
 
     def _act_reboot(self, c: Container, timeout: int = DEFAULT_STOP_TIMEOUT_S) -> None:
         self._ops().restart(c.container_id, timeout)
-        self.store.update_container(c.uuid, started_at=time.time())
+        self.store.containers.update_container(c.uuid, started_at=time.time())
 
     def _act_pause(self, c: Container) -> None:
         self._ops().pause(c.container_id)
@@ -313,10 +313,10 @@ class ContainerHost:
         """A new tag, or one this project committed before: never another's tag (a shared or platform image)."""
         target = f"{repository}:{tag or 'latest'}"
         with self.object_lock(f"image:{target}"):  # the check and the commit, together, per tag
-            if self.runtime.image_present(target) and not self.store.image_committed_by(c.project_id, target):
+            if self.runtime.image_present(target) and not self.store.images.image_committed_by(c.project_id, target):
                 raise Forbidden(f"image {target} exists and was not committed by this project: a commit never replaces it")
             image_id = self._ops().commit(c.container_id, repository, tag or "latest")
-            self.store.record_image(c.project_id, target, kind=COMMIT)
+            self.store.images.record_image(c.project_id, target, kind=COMMIT)
         return {"uuid": image_id}
 
     def _act_network_list(self, c: Container) -> list:
@@ -325,13 +325,13 @@ class ContainerHost:
     def _act_rebuild(self, c: Container, image: str | None = None) -> None:
         """Recreate the container from its (possibly new) image, keeping its status."""
         was_running = c.status is ContainerStatus.RUNNING
-        self.store.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
+        self.store.containers.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
         self._remove_engine_container(c)
-        fresh = self.store.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
+        fresh = self.store.containers.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
         self._build_container(fresh)  # the action already holds this container's lock
 
     def _act_delete(self, c: Container, stop: bool = False, force: bool = False) -> None:
-        self.store.update_container(c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting")
+        self.store.containers.update_container(c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting")
         if c.container_id:
             if stop and not force:
                 try:
@@ -345,7 +345,7 @@ class ContainerHost:
         """After a restart: the VMs of Zun containers died with the previous node actor. Each is
         known again (start works); a running one boots again if its restart policy says so, else
         it is Stopped saying why."""
-        for c in self.store.list_containers(project_id=None, host=self.name):
+        for c in self.store.containers.list_containers(project_id=None, host=self.name):
             if not (c.container_id or "").startswith(VM_PREFIX):
                 continue
             restart = _vm_restart(c.spec)
@@ -353,7 +353,7 @@ class ContainerHost:
             self.vm_ops.create(c.uuid, c.capsule, restart=restart, lost=running)
             if running and restart != "no":
                 log.info("booting the VM of container %s again after a node actor restart", c.uuid)
-                self.store.update_container(c.uuid, task_state="container_starting")  # the sync leaves it alone meanwhile
+                self.store.containers.update_container(c.uuid, task_state="container_starting")  # the sync leaves it alone meanwhile
                 threading.Thread(target=self.container_action, args=(c.uuid, "start", {}), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
             elif running:
                 self._refresh(c.uuid)  # Stopped, saying why
@@ -365,7 +365,7 @@ class ContainerHost:
         A container with ``auto_heal`` that stopped without being asked to
         (its last action was not stop or kill) is started again.
         """
-        for c in self.store.list_containers(project_id=None, host=self.name):
+        for c in self.store.containers.list_containers(project_id=None, host=self.name):
             if c.container_id and c.task_state is None and c.status not in (ContainerStatus.DELETING, ContainerStatus.REBUILDING):
                 try:
                     fresh = self._refresh(c.uuid)
@@ -377,5 +377,5 @@ class ContainerHost:
                     log.exception("cannot refresh container %s", c.uuid)
 
     def _stopped_on_purpose(self, c: Container) -> bool:
-        actions = self.store.list_actions(c.uuid)
+        actions = self.store.containers.list_actions(c.uuid)
         return bool(actions) and actions[0]["action"] in ("stop", "kill")

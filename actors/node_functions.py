@@ -45,12 +45,12 @@ class FunctionHost:
             reason = exc.message if isinstance(exc, ZunrayError) else f"internal error: {exc}"
             log.info("instance %s of %s failed to start: %s", inst.uuid, inst.function_uuid, reason)
             self._drop_instance(inst.uuid, run, files)
-            self.store.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason=reason)
+            self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason=reason)
             self.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
             return
         self._serve(inst, run)
-        self.store.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.name}")
+        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.name}")
         self.instance_changed(inst.uuid)
 
     def _serve(self, inst: Instance, run: CapsuleRun) -> None:
@@ -81,18 +81,18 @@ class FunctionHost:
         run = instances.get(uuid)
         if run is None:
             try:
-                inst = self.store.get_instance(uuid)
+                inst = self.store.functions.get_instance(uuid)
                 run = CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=inst.project_id, spec=capsule_of(inst), found=self.runtime.managed(capsule=uuid))
             except NotFound:
                 run = None
         self._drop_instance(uuid, run, InstanceFiles(self.settings.data_dir, uuid))
         try:
-            inst = self.store.get_instance(uuid)
+            inst = self.store.functions.get_instance(uuid)
             self.meter_end(kind="instance", object_id=uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime,
                            resources=inst.demand(), since=inst.created_at, status="Stopped")
         except NotFound:
             pass
-        self.store.delete_instance(uuid)
+        self.store.functions.delete_instance(uuid)
         self.finished(uuid, "instance")
 
     def _drop_instance(self, uuid: str, run: CapsuleRun | None, files: InstanceFiles) -> None:
@@ -154,7 +154,7 @@ class FunctionHost:
 
     def reconcile_instances(self, found_by_capsule: dict[str, list]) -> None:
         """After a restart: keep this host's serving instances, end the rest."""
-        for inst in self.store.list_instances(host=self.name):
+        for inst in self.store.functions.list_instances(host=self.name):
             containers = found_by_capsule.pop(inst.uuid, [])
             run = CapsuleRun.adopt(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), found=containers)
             if inst.status is InstanceStatus.READY and containers and all(c.state == "running" for c in containers):
@@ -164,7 +164,7 @@ class FunctionHost:
                 self.start_instance(inst)  # the dispatch died with the previous actor
                 continue
             self._drop_instance(inst.uuid, run, InstanceFiles(self.settings.data_dir, inst.uuid))
-            self.store.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason="lost while the node actor restarted")
+            self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason="lost while the node actor restarted")
             self.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
 

@@ -26,13 +26,13 @@ class Metering:
     def _running_here(self) -> list[dict]:
         """What runs on this host now: (kind, id, project, name, runtime, resources, started)."""
         out = []
-        for job in self.store.jobs_with_status([JobStatus.RUNNING], host=self.name):
+        for job in self.store.jobs.jobs_with_status([JobStatus.RUNNING], host=self.name):
             out.append(dict(kind="job", object_id=job.id, project_id=job.project_id, name=job.name, runtime=job.capsule.runtime, resources=job.demand(), since=job.started_at))
-        for c in self.store.list_containers(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING]):
+        for c in self.store.containers.list_containers(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING]):
             out.append(dict(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(), since=c.started_at or c.created_at))
-        for cap in self.store.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING]):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING]):
             out.append(dict(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime, resources=cap.demand(), since=cap.created_at))
-        for inst in self.store.list_instances(host=self.name, statuses=[InstanceStatus.READY]):
+        for inst in self.store.functions.list_instances(host=self.name, statuses=[InstanceStatus.READY]):
             out.append(dict(kind="instance", object_id=inst.uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime, resources=inst.demand(), since=inst.created_at))
         return out
 
@@ -40,14 +40,14 @@ class Metering:
         """Timer: a record for every running capsule, for the time since its last one."""
         with self._meter_lock:
             running = self._running_here()
-            last = self.store.last_metered(r["object_id"] for r in running)
+            last = self.store.usage_records.last_metered(r["object_id"] for r in running)
             now = time.time()
             rows = []
             for r in running:
                 start = max(last.get(r["object_id"], 0.0), r.pop("since") or now)
                 if now - start >= 0.001:
                     rows.append(usage_row(host=self.name, start=start, end=now, **r))
-            self.store.record_usage(rows)
+            self.store.usage_records.record_usage(rows)
 
     def meter_end(self, *, kind: str, object_id: str, project_id: str, name: str, runtime: str, resources: Resources, since: float | None,
                   status: str, exit_code: int | None = None) -> None:
@@ -55,7 +55,7 @@ class Metering:
         if since is None or not self.settings.usage_metering:
             return  # it never ran, or metering is off
         with self._meter_lock:
-            start = max(self.store.last_metered([object_id]).get(object_id, 0.0), since)
+            start = max(self.store.usage_records.last_metered([object_id]).get(object_id, 0.0), since)
             row = usage_row(project_id=project_id, kind=kind, object_id=object_id, name=name, host=self.name, runtime=runtime,
                             resources=resources, start=start, end=time.time(), status=status, exit_code=exit_code)
-            self.store.record_usage([row])
+            self.store.usage_records.record_usage([row])

@@ -52,10 +52,10 @@ class NovaHost:
         if self.nova_pool is None:
             return
         holders: dict[str, set[str]] = defaultdict(set)
-        for ctr in self.store.list_containers(project_id=None, host=self.name):
+        for ctr in self.store.containers.list_containers(project_id=None, host=self.name):
             if ctr.container_id and ctr.container_id.startswith(NOVA_PREFIX):
                 holders[split_nova_id(ctr.container_id)[0]].add(ctr.uuid)
-        for cap in self.store.list_capsules(project_id=None, host=self.name):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name):
             if cap.capsule.runtime == "nova" and (server_id := self._nova_server_of(cap)):
                 holders[server_id].add(cap.uuid)
         try:

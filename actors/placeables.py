@@ -81,34 +81,34 @@ def load(store: Store, kind: str, obj_id: str) -> Request | None:
     """The request if the object still waits for a host."""
     try:
         if kind == JOB:
-            job = store.get_job(obj_id)
+            job = store.jobs.get_job(obj_id)
             return from_job(job) if job.status is JobStatus.QUEUED and not job.is_array else None
         if kind == INSTANCE:
-            inst = store.get_instance(obj_id)
+            inst = store.functions.get_instance(obj_id)
             return from_instance(inst) if inst.status is InstanceStatus.CREATING and inst.host is None else None
         if kind == CAPSULE:
-            cap = store.get_capsule(obj_id)
+            cap = store.capsules.get_capsule(obj_id)
             return from_capsule(cap) if cap.status is ContainerStatus.CREATING and cap.host is None else None
-        c = store.get_container(obj_id)
+        c = store.containers.get_container(obj_id)
         return from_container(c) if c.status is ContainerStatus.CREATING and c.host is None else None
     except NotFound:
         return None
 
 
 def waiting(store: Store) -> list[Request]:
-    jobs = [from_job(j) for j in store.jobs_with_status([JobStatus.QUEUED]) if not j.is_array]  # an array's parent never runs itself
-    containers = [from_container(c) for c in store.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
-    caps = [from_capsule(c) for c in store.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
-    instances = [from_instance(i) for i in store.list_instances(statuses=[InstanceStatus.CREATING]) if i.host is None]
+    jobs = [from_job(j) for j in store.jobs.jobs_with_status([JobStatus.QUEUED]) if not j.is_array]  # an array's parent never runs itself
+    containers = [from_container(c) for c in store.containers.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
+    caps = [from_capsule(c) for c in store.capsules.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
+    instances = [from_instance(i) for i in store.functions.list_instances(statuses=[InstanceStatus.CREATING]) if i.host is None]
     return jobs + containers + caps + instances
 
 
 def holding(store: Store) -> list[Request]:
     """Everything that holds resources on a host now."""
-    jobs = [from_job(j) for j in store.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array]
-    containers = [from_container(c) for c in store.list_containers(project_id=None) if c.host]
-    caps = [from_capsule(c) for c in store.list_capsules(project_id=None) if c.host]
-    instances = [from_instance(i) for i in store.list_instances(statuses=[InstanceStatus.CREATING, InstanceStatus.READY, InstanceStatus.STOPPING]) if i.host]
+    jobs = [from_job(j) for j in store.jobs.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array]
+    containers = [from_container(c) for c in store.containers.list_containers(project_id=None) if c.host]
+    caps = [from_capsule(c) for c in store.capsules.list_capsules(project_id=None) if c.host]
+    instances = [from_instance(i) for i in store.functions.list_instances(statuses=[InstanceStatus.CREATING, InstanceStatus.READY, InstanceStatus.STOPPING]) if i.host]
     return jobs + containers + caps + instances
 
 
@@ -116,12 +116,12 @@ def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | 
     """Record the placement; None if the object no longer waits (cancelled, deleted)."""
     try:
         if req.kind == JOB:
-            return store.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
+            return store.jobs.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
         if req.kind == CAPSULE:
-            return store.claim_capsule_host(req.id, host)
+            return store.capsules.claim_capsule_host(req.id, host)
         if req.kind == INSTANCE:
-            return store.claim_instance_host(req.id, host)
-        return store.claim_container_host(req.id, host)
+            return store.functions.claim_instance_host(req.id, host)
+        return store.containers.claim_container_host(req.id, host)
     except (InvalidTransition, NotFound):
         return None
 
@@ -129,12 +129,12 @@ def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | 
 def note(store: Store, req: Request, reason: str) -> bool:
     """Show why it waits; False if it no longer waits."""
     if req.kind == JOB:
-        return store.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
+        return store.jobs.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
     if req.kind == CAPSULE:
-        return store.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+        return store.capsules.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
     if req.kind == INSTANCE:
-        return store.update_instance(req.id, only_in=[InstanceStatus.CREATING], status_reason=reason) is not None
-    return store.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+        return store.functions.update_instance(req.id, only_in=[InstanceStatus.CREATING], status_reason=reason) is not None
+    return store.containers.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
 
 
 def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) -> str | None:
@@ -161,22 +161,22 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
     function instance is marked Failed and the function actor replaces it.
     """
     if req.kind == CONTAINER:
-        c = store.get_container(req.id)
+        c = store.containers.get_container(req.id)
         if ((c.spec.get("restart_policy") or {}).get("Name") or "no") != "no":
-            moved = store.update_container(
+            moved = store.containers.update_container(
                 req.id, status=ContainerStatus.CREATING, task_state=None, host=None, container_id=None,
                 start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING, status_reason=f"{reason}; creating it again elsewhere (restart policy)",
             )
             return from_container(moved) if moved else None
-        store.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
+        store.containers.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
     elif req.kind == CAPSULE:
-        cap = store.get_capsule(req.id)
+        cap = store.capsules.get_capsule(req.id)
         if cap.restart_policy in ("always", "on-failure"):
-            moved = store.update_capsule(req.id, status=ContainerStatus.CREATING, host=None, status_reason=f"{reason}; creating it again elsewhere (restart policy)")
+            moved = store.capsules.update_capsule(req.id, status=ContainerStatus.CREATING, host=None, status_reason=f"{reason}; creating it again elsewhere (restart policy)")
             return from_capsule(moved) if moved else None
-        store.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
+        store.capsules.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
     elif req.kind == INSTANCE:
-        store.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
+        store.functions.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
     return None
 
 
@@ -186,16 +186,16 @@ def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:
     All tasks succeeded: the array succeeded. A task that failed for good (the
     shared backoff_limit is spent): the array failed and the others are cancelled.
     """
-    parent = store.get_job(parent_id)
+    parent = store.jobs.get_job(parent_id)
     if parent.status.is_terminal():
         return []
-    tasks = store.tasks_of(parent_id)
+    tasks = store.jobs.tasks_of(parent_id)
     failed = [t for t in tasks if t.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)]
     if failed:
         t = failed[0]
         reason = f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
-        store.transition_job(parent_id, JobStatus.FAILED, reason=reason, table=ARRAY_TRANSITIONS, finished_at=now)
+        store.jobs.transition_job(parent_id, JobStatus.FAILED, reason=reason, table=ARRAY_TRANSITIONS, finished_at=now)
         return [t for t in tasks if not t.status.is_terminal()]
     if tasks and all(t.status is JobStatus.SUCCEEDED for t in tasks):
-        store.transition_job(parent_id, JobStatus.SUCCEEDED, reason=f"all {len(tasks)} tasks succeeded", table=ARRAY_TRANSITIONS, only_from=[JobStatus.RUNNING], finished_at=now, exit_code=0)
+        store.jobs.transition_job(parent_id, JobStatus.SUCCEEDED, reason=f"all {len(tasks)} tasks succeeded", table=ARRAY_TRANSITIONS, only_from=[JobStatus.RUNNING], finished_at=now, exit_code=0)
     return []

@@ -146,14 +146,14 @@ class PlacementActor:
     def hosts_changed(self) -> None:
         """An operator enabled or disabled hosts: read them again and place what waits."""
         with self._lock:
-            self.disabled = self.store.disabled_hosts()
+            self.disabled = self.store.hosts.disabled_hosts()
             self.table.set_disabled(self.disabled)
             self._schedule()
 
     def resync(self) -> None:
         """Rebuild the queue and the claims from the store (the source of truth)."""
         with self._lock:
-            self.disabled = self.store.disabled_hosts()
+            self.disabled = self.store.hosts.disabled_hosts()
             self.table.set_disabled(self.disabled)
             self.claims, self._pins = {}, {}
             self.table.clear_used()
@@ -205,7 +205,7 @@ class PlacementActor:
 
     def _parent_of(self, job_id: str) -> str | None:
         try:
-            return self.store.get_job(job_id).parent_id
+            return self.store.jobs.get_job(job_id).parent_id
         except ZunrayError:
             return None
 
@@ -213,7 +213,7 @@ class PlacementActor:
         try:
             for task in placeables.settle_array(self.store, parent_id, self.clock()):
                 try:
-                    cancelled = self.store.request_cancel(task.id, project_id=None)
+                    cancelled = self.store.jobs.request_cancel(task.id, project_id=None)
                 except ZunrayError:
                     continue
                 if cancelled.host and not cancelled.status.is_terminal():
@@ -238,14 +238,14 @@ class PlacementActor:
                 log.exception("cannot record the loss of %s on %s", obj_id, name)
 
     def _requeue_lost_job(self, job_id: str, host: str) -> None:
-        job = self.store.get_job(job_id)
+        job = self.store.jobs.get_job(job_id)
         if not job.status.is_active():
             return
         if job.attempt <= job.max_retries + 1:  # a lost host is not the job's fault: one extra attempt
-            job = self.store.transition_job(job_id, JobStatus.QUEUED, reason=f"host {host} lost; placing again", host=None)
+            job = self.store.jobs.transition_job(job_id, JobStatus.QUEUED, reason=f"host {host} lost; placing again", host=None)
             self.pending[job_id] = placeables.from_job(job)
         else:
-            self.store.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
+            self.store.jobs.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
 
     # -- metrics ----------------------------------------------------------
     def _observe_latency(self, seconds: float) -> None:
@@ -300,7 +300,7 @@ class PlacementActor:
     def explain(self, job_id: str) -> dict:
         """Per-host reasons and scores for a job, as if placed now."""
         with self._lock:
-            decision = decide(placeables.from_job(self.store.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
+            decision = decide(placeables.from_job(self.store.jobs.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
             return {"summary": decision.summary(), "host": decision.host, "reasons": decision.reasons, "scores": decision.scores}
 
     # -- the loop ---------------------------------------------------------
@@ -330,7 +330,7 @@ class PlacementActor:
                 continue
             if req.kind in placeables.QUEUED_KINDS:
                 if req.project_id not in usage:
-                    usage[req.project_id] = (self._project_usage(req.project_id), self.store.quota(req.project_id))
+                    usage[req.project_id] = (self._project_usage(req.project_id), self.store.quotas.quota(req.project_id))
                 used, limits = usage[req.project_id]
                 if blocked := placeables.quota_block(req, used, limits):
                     self._note(req, blocked)
@@ -358,7 +358,7 @@ class PlacementActor:
 
     def _project_usage(self, project_id: str) -> dict[str, float]:
         """Zun objects from the store plus the jobs this actor has placed."""
-        used = self.store.usage(project_id)
+        used = self.store.quotas.usage(project_id)
         for r in self.claims.values():
             if r.kind in placeables.QUEUED_KINDS and r.project_id == project_id:
                 for res, amount in r.quota.items():

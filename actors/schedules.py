@@ -35,7 +35,7 @@ class ScheduleActor:
         self.clock = clock
 
     def tick(self) -> None:
-        for schedule in self.store.list_schedules(project_id=None, active_only=True):
+        for schedule in self.store.schedules.list_schedules(project_id=None, active_only=True):
             try:
                 self.advance(schedule)
             except (ZunrayError, BadSchedule):
@@ -53,18 +53,18 @@ class ScheduleActor:
             why = "past its starting deadline" if s["starting_deadline_s"] is not None else "superseded by a newer fire time after downtime"
             if p.more_missed and missed is p.missed[-1]:
                 why += f" (and about {p.more_missed} more fire times were missed)"
-            self.store.record_run(s["uuid"], missed.timestamp(), outcome="Missed", reason=why)
+            self.store.schedules.record_run(s["uuid"], missed.timestamp(), outcome="Missed", reason=why)
         if p.start is not None:
             self._fire(s, p.start.timestamp())
-        self.store.update_schedule(s["uuid"], checked_until=now)
+        self.store.schedules.update_schedule(s["uuid"], checked_until=now)
         self._prune(s)
 
     def _active_jobs(self, s: dict) -> list[Job]:
         active = []
-        for run in self.store.list_runs(s["uuid"], limit=50):
+        for run in self.store.schedules.list_runs(s["uuid"], limit=50):
             if run["outcome"] == "Started" and run["job_id"]:
                 try:
-                    job = self.store.get_job(run["job_id"])
+                    job = self.store.jobs.get_job(run["job_id"])
                 except NotFound:
                     continue
                 if not job.status.is_terminal():
@@ -72,29 +72,29 @@ class ScheduleActor:
         return active
 
     def _fire(self, s: dict, at: float) -> None:
-        run = self.store.get_run(s["uuid"], at)
+        run = self.store.schedules.get_run(s["uuid"], at)
         if run is None:
             active = self._active_jobs(s)
             decision = concurrency(s["concurrency_policy"], active=bool(active))
             if decision == "skip":
-                self.store.record_run(s["uuid"], at, outcome="Skipped", reason=f"job {active[0].id} is still {active[0].status.value} (Forbid)")
+                self.store.schedules.record_run(s["uuid"], at, outcome="Skipped", reason=f"job {active[0].id} is still {active[0].status.value} (Forbid)")
                 return
             if decision == "replace":
                 for job in active:
                     self._replace(job)
-            self.store.record_run(s["uuid"], at, outcome="Started")
-            run = self.store.get_run(s["uuid"], at)
+            self.store.schedules.record_run(s["uuid"], at, outcome="Started")
+            run = self.store.schedules.get_run(s["uuid"], at)
         if run is None or run["outcome"] != "Started" or run["job_id"]:
             return  # decided before (maybe by a previous life of this actor)
         job = build_job(s["job"], project_id=s["project_id"], user_id=s["user_id"], submission_id=f"schedule:{s['uuid']}:{at:.6f}", default_timeout_s=None)
-        job, created = self.store.create_job(job)
-        self.store.set_run_job(s["uuid"], at, job.id)
+        job, created = self.store.jobs.create_job(job)
+        self.store.schedules.set_run_job(s["uuid"], at, job.id)
         if created:
             self.submit(job.id)
 
     def _replace(self, job: Job) -> None:
         try:
-            cancelled = self.store.request_cancel(job.id, project_id=None)
+            cancelled = self.store.jobs.request_cancel(job.id, project_id=None)
         except Conflict:
             return  # it just ended
         if cancelled.host and not cancelled.status.is_terminal():
@@ -104,11 +104,11 @@ class ScheduleActor:
         """Keep the newest successful/failed jobs within the history limits (run records stay)."""
         kept = {"ok": 0, "failed": 0}
         limits = {"ok": s["successful_history_limit"], "failed": s["failed_history_limit"]}
-        for run in self.store.list_runs(s["uuid"], limit=500):
+        for run in self.store.schedules.list_runs(s["uuid"], limit=500):
             if not run["job_id"]:
                 continue
             try:
-                job = self.store.get_job(run["job_id"])
+                job = self.store.jobs.get_job(run["job_id"])
             except NotFound:
                 continue
             if not job.status.is_terminal():
@@ -116,4 +116,4 @@ class ScheduleActor:
             kind = "ok" if job.status is JobStatus.SUCCEEDED else "failed"
             kept[kind] += 1
             if kept[kind] > limits[kind]:
-                self.store.delete_job(job.id, project_id=None)
+                self.store.jobs.delete_job(job.id, project_id=None)

@@ -45,11 +45,11 @@ def fill(store: Store, n: int) -> list[str]:
         waits = i % 10 == 0
         project = f"p{i % 100}" if waits else "default"  # one project's long job list; queues in a hundred
         job = Job(id=str(uuid.uuid4()), project_id=project, user_id="bench", capsule=big if waits else spec, name=f"job-{i}")
-        store.create_job(job)
+        store.jobs.create_job(job)
         if waits:
             queued.append(job.id)
         else:
-            store.transition_job(job.id, JobStatus.CANCELLED, reason="benchmark filler", finished_at=time.time())
+            store.jobs.transition_job(job.id, JobStatus.CANCELLED, reason="benchmark filler", finished_at=time.time())
     return queued
 
 
@@ -61,7 +61,7 @@ def month_of_usage(store: Store, projects: int, per_project: int) -> int:
         for p in range(projects) for i in range(per_project)
     ]
     for k in range(0, len(rows), 5000):
-        store.record_usage(rows[k:k + 5000])
+        store.usage_records.record_usage(rows[k:k + 5000])
     return len(rows)
 
 

@@ -32,7 +32,7 @@ RETRY_AFTER_S = 5.0
 def caps_of(store, settings: Settings, project_id: str) -> dict[str, int]:  # noqa: ANN001
     """The project's caps: its own quota rows over the settings' defaults."""
     defaults = {res: int(getattr(settings, name)) for res, name in CAPS.items()}
-    return {**defaults, **store.quota_overrides(project_id, tuple(CAPS))}
+    return {**defaults, **store.quotas.quota_overrides(project_id, tuple(CAPS))}
 
 
 def check_completions(caps: dict[str, int], completions: int) -> None:

@@ -40,21 +40,21 @@ def accept(
         job = build_job(fields, **common)
     carrier = trace_context or {}
     job = dataclasses.replace(job, trace_context=carrier)
-    job, created = store.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks], max_queued=caps["queued_jobs"])
+    job, created = store.jobs.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks], max_queued=caps["queued_jobs"])
     return job, created, (tasks or [job]) if created else []
 
 
 def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, list[Job]]:
     """Ask a job (and an array's tasks) to stop; (the job, the placed ones to signal)."""
-    job = store.request_cancel(job_id, project_id=project_id)
+    job = store.jobs.request_cancel(job_id, project_id=project_id)
     targets = [job]
     if job.is_array:  # cancelling an array cancels its tasks, then the array itself
-        for task in store.tasks_of(job.id):
+        for task in store.jobs.tasks_of(job.id):
             if not task.status.is_terminal():
                 try:
-                    targets.append(store.request_cancel(task.id, project_id=None))
+                    targets.append(store.jobs.request_cancel(task.id, project_id=None))
                 except Conflict:
                     pass  # it just ended
         if job.status is JobStatus.RUNNING:
-            job = store.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
+            job = store.jobs.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
     return job, [t for t in targets if t.host and not t.status.is_terminal()]

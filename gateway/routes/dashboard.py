@@ -73,14 +73,14 @@ async def login(body: Login, request: Request) -> dict:
 def trace(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     """Spans from the file exporter when one is configured; otherwise the job's
     status history, one bar per status."""
-    job = store.get_job(job_id, project_id=caller.project_id)
+    job = store.jobs.get_job(job_id, project_id=caller.project_id)
     exporter = request.app.state.settings.trace_exporter
     trace_id = (job.trace_context.get("traceparent") or "--").split("-")[1]
     if exporter.startswith("file:") and trace_id and Path(exporter.removeprefix("file:")).exists():
         spans = _spans_from_file(Path(exporter.removeprefix("file:")), trace_id)
         if spans:
             return {"source": "traces", "trace_id": trace_id, "spans": spans}
-    history = store.job_events(job.id)
+    history = store.jobs.job_events(job.id)
     spans = [
         {"name": h["status"], "service": "history", "start": h["at"], "end": (history[i + 1]["at"] if i + 1 < len(history) else (job.finished_at or h["at"]))}
         for i, h in enumerate(history)

@@ -61,20 +61,20 @@ def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDe
     cluster = _cluster(request)
     cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
     spec = _spec(body, request.app.state.settings)
-    fn = store.create_function(Function(str(uuid.uuid4()), body.name, caller.project_id, caller.user_id, 1, spec))
+    fn = store.functions.create_function(Function(str(uuid.uuid4()), body.name, caller.project_id, caller.user_id, 1, spec))
     cluster.functions.function_changed.remote(fn.uuid)  # min_instances start warming now
     return JSONResponse(function_out(fn), status_code=201, headers={"Location": f"/v1/functions/{fn.name}"})
 
 
 @router.get("/v1/functions", summary="List the project's functions, by name")
 def list_functions(store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None) -> dict:
-    fns = store.list_functions(project_id=caller.project_id, limit=limit, marker=marker)
+    fns = store.functions.list_functions(project_id=caller.project_id, limit=limit, marker=marker)
     return {"functions": [function_out(f) for f in fns], "next": next_link("/v1/functions", [f.uuid for f in fns], limit)}
 
 
 @router.get("/v1/functions/{name}", summary="Show a function with its live counters")
 async def show(name: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
-    fn = store.get_function(name, project_id=caller.project_id)
+    fn = store.functions.get_function(name, project_id=caller.project_id)
     cluster = _cluster(request)
     try:
         stats = await cluster.call(cluster.functions.stats.remote(fn.uuid), timeout_s=STATS_TIMEOUT_S)
@@ -86,7 +86,7 @@ async def show(name: str, request: Request, store: StoreDep, caller: CallerDep) 
 @router.patch("/v1/functions/{name}", summary="Change a function (a new version)")
 def patch(name: str, body: dict, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     """Fields not sent keep their values; instances of the old version are drained."""
-    fn = store.get_function(name, project_id=caller.project_id)
+    fn = store.functions.get_function(name, project_id=caller.project_id)
     if "name" in body:
         raise InvalidSpec("a function cannot be renamed", field="name")
     if "runtime" in body:
@@ -96,15 +96,15 @@ def patch(name: str, body: dict, request: Request, store: StoreDep, caller: Call
         check_pull_policies(request, "function:create:image_pull_policy", [merged.image_pull_policy])
     if "image" in body:
         check_images(request, [("image", merged.image)])
-    fn = store.update_function(fn.uuid, _spec(merged, request.app.state.settings), version=fn.version)
+    fn = store.functions.update_function(fn.uuid, _spec(merged, request.app.state.settings), version=fn.version)
     _cluster(request).functions.function_changed.remote(fn.uuid)
     return function_out(fn)
 
 
 @router.delete("/v1/functions/{name}", status_code=204, summary="Delete a function and drain its instances")
 def delete(name: str, request: Request, store: StoreDep, caller: CallerDep) -> Response:
-    fn = store.get_function(name, project_id=caller.project_id)
-    store.delete_function(fn.uuid)
+    fn = store.functions.get_function(name, project_id=caller.project_id)
+    store.functions.delete_function(fn.uuid)
     _cluster(request).functions.function_changed.remote(fn.uuid)
     return Response(status_code=204)
 
@@ -129,8 +129,8 @@ async def invoke(
         raise TooLarge(f"the payload is {len(payload)} bytes, over the limit of {settings.function_payload_max_bytes}")
     cluster = _cluster(request)
     if run_async:
-        fn = store.get_function(name, project_id=caller.project_id)
-        inv = store.create_invocation(
+        fn = store.functions.get_function(name, project_id=caller.project_id)
+        inv = store.functions.create_invocation(
             {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": caller.project_id, "user_id": caller.user_id, "payload": payload},
             max_queued=caps_of(store, settings, caller.project_id)["async_invocations"],
         )
@@ -150,4 +150,4 @@ def _call_budget(settings: Settings) -> float:
 
 @router.get("/v1/invocations/{inv_id}", summary="Status and result of an asynchronous invocation")
 def show_invocation(inv_id: str, store: StoreDep, caller: CallerDep) -> dict:
-    return invocation_out(store.get_invocation(inv_id, project_id=caller.project_id))
+    return invocation_out(store.functions.get_invocation(inv_id, project_id=caller.project_id))

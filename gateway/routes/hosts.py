@@ -35,6 +35,6 @@ def change_host(name: str, body: HostChange, request: Request, store: StoreDep) 
     enforce(request, "host:update")
     if name not in {h["name"] for h in _hosts(request)}:
         raise NotFound(f"host {name} not found")
-    store.set_host_enabled(name, body.enabled, body.reason)
+    store.hosts.set_host_enabled(name, body.enabled, body.reason)
     request.app.state.cluster.placement.hosts_changed.remote()
     return {"name": name, "enabled": body.enabled, "reason": body.reason}

@@ -75,7 +75,7 @@ def list_jobs(
     limit: Limit = DEFAULT_LIMIT,
     marker: Marker = None,
 ) -> dict:
-    jobs = store.list_jobs(project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker)
+    jobs = store.jobs.list_jobs(project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker)
     return {"jobs": [job_out(j) for j in jobs], "next": next_link("/v1/jobs", [j.id for j in jobs], limit, status=[s.value for s in status or ()])}
 
 
@@ -87,16 +87,16 @@ async def show(
     wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="long-poll until terminal or this many seconds")] = 0,
 ) -> dict:
     store: Store = request.app.state.store
-    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
     until = time.monotonic() + wait_s
     watcher = request.app.state.watcher
     while not job.status.is_terminal() and (left := until - time.monotonic()) > 0:
         await watcher.changed(left)
-        job = store.get_job(job_id, project_id=caller.project_id)  # one indexed read: cheaper than a thread hop
-    history = await asyncio.to_thread(store.job_events, job_id)
+        job = store.jobs.get_job(job_id, project_id=caller.project_id)  # one indexed read: cheaper than a thread hop
+    history = await asyncio.to_thread(store.jobs.job_events, job_id)
     out = job_out(job, history=history)
     if job.is_array:
-        out["tasks"] = [{"id": t.id, "index": t.task_index, "status": t.status.value, "exit_code": t.exit_code, "attempt": t.attempt} for t in store.tasks_of(job.id)]
+        out["tasks"] = [{"id": t.id, "index": t.task_index, "status": t.status.value, "exit_code": t.exit_code, "attempt": t.attempt} for t in store.jobs.tasks_of(job.id)]
     return out
 
 
@@ -104,7 +104,7 @@ async def _read_logs(request: Request, job: Job, offset: int) -> LogRead:
     """The job's output past ``offset``: from its node while it runs there, else from the store."""
     if job.status.is_terminal() or job.status is JobStatus.QUEUED or not job.host:
         store: Store = request.app.state.store
-        data, dropped = await asyncio.to_thread(store.get_logs, job.id) or (b"", 0)
+        data, dropped = await asyncio.to_thread(store.jobs.get_logs, job.id) or (b"", 0)
         return read_from(data, dropped + len(data), offset)
     cluster = _cluster(request)
     return await cluster.call(cluster.node(job.host).read_logs.remote(job.id, offset))
@@ -125,7 +125,7 @@ async def logs(
     the body, or for a followed log the offset the stream starts at (add the bytes received). A reader that
     fell behind what is kept gets a ``[zunray: N bytes skipped]`` line instead of those bytes."""
     store: Store = request.app.state.store
-    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
     if not follow:
         read = await _read_logs(request, job, offset)
         return Response(read.data, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(read.end)})
@@ -171,7 +171,7 @@ async def _follow(request: Request, store: Store, job: Job, first: LogRead) -> A
         if job.status.is_terminal():
             return
         await asyncio.sleep(FOLLOW_POLL_S)
-        job = await asyncio.to_thread(store.get_job, job.id)
+        job = await asyncio.to_thread(store.jobs.get_job, job.id)
         try:
             read = await _read_logs(request, job, read.end)
         except ZunrayError:
@@ -181,7 +181,7 @@ async def _follow(request: Request, store: Store, job: Job, first: LogRead) -> A
 @router.get("/{job_id}/why", summary="Why a job waits: per-host reasons and scores")
 async def why(job_id: str, request: Request, caller: CallerDep) -> dict:
     store: Store = request.app.state.store
-    job = await asyncio.to_thread(store.get_job, job_id, project_id=caller.project_id)
+    job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
     cluster = _cluster(request)
     explained = await cluster.call(cluster.placement.explain.remote(job.id))
     return {"id": job.id, "status": job.status.value, "status_reason": job.status_reason, **explained}
@@ -197,5 +197,5 @@ def cancel(job_id: str, request: Request, store: StoreDep, caller: CallerDep) ->
 
 @router.delete("/{job_id}", status_code=204, summary="Delete an ended job and its logs")
 def delete(job_id: str, store: StoreDep, caller: CallerDep) -> Response:
-    store.delete_job(job_id, project_id=caller.project_id)
+    store.jobs.delete_job(job_id, project_id=caller.project_id)
     return Response(status_code=204)

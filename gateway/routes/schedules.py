@@ -79,48 +79,48 @@ def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDe
     check_completions(caps, body.job.completions)
     values = body.model_dump()
     values["job"] = body.job.model_dump()
-    s = store.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values}, max_count=caps["schedules"])
+    s = store.schedules.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values}, max_count=caps["schedules"])
     return _view(s)
 
 
 @router.get("", summary="List the project's schedules, by name")
 def list_schedules(store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None) -> dict:
-    found = store.list_schedules(project_id=caller.project_id, limit=limit, marker=marker)
+    found = store.schedules.list_schedules(project_id=caller.project_id, limit=limit, marker=marker)
     return {"schedules": [_view(s) for s in found], "next": next_link("/v1/schedules", [s["uuid"] for s in found], limit)}
 
 
 @router.get("/{ident}", summary="Show a schedule")
 def show(ident: str, store: StoreDep, caller: CallerDep) -> dict:
-    return _view(store.get_schedule(ident, project_id=caller.project_id))
+    return _view(store.schedules.get_schedule(ident, project_id=caller.project_id))
 
 
 @router.patch("/{ident}", summary="Change or suspend a schedule")
 def update(ident: str, body: SchedulePatch, request: Request, store: StoreDep, caller: CallerDep) -> dict:
-    s = store.get_schedule(ident, project_id=caller.project_id)
+    s = store.schedules.get_schedule(ident, project_id=caller.project_id)
     changes = body.model_dump(exclude_unset=True)
     merged = {**s, **changes}
     _check(merged["cron"], merged["time_zone"], merged["starting_deadline_s"])
     if "cron" in changes:
         check_interval(caps_of(store, request.app.state.settings, caller.project_id), merged["cron"])
-    return _view(store.update_schedule(s["uuid"], **changes) or s)
+    return _view(store.schedules.update_schedule(s["uuid"], **changes) or s)
 
 
 @router.delete("/{ident}", status_code=204, summary="Delete a schedule (its run records stay unless purge=true)")
 def delete(ident: str, store: StoreDep, caller: CallerDep, purge: bool = False) -> Response:
-    s = store.get_schedule(ident, project_id=caller.project_id)
-    store.delete_schedule(s["uuid"], purge=purge)
+    s = store.schedules.get_schedule(ident, project_id=caller.project_id)
+    store.schedules.delete_schedule(s["uuid"], purge=purge)
     return Response(status_code=204)
 
 
 @router.get("/{ident}/runs", summary="Each fire time: Started (with its job), Skipped or Missed, and why")
 def runs(ident: str, store: StoreDep, caller: CallerDep, limit: int = 100) -> dict:
-    s = store.get_schedule(ident, project_id=caller.project_id)
+    s = store.schedules.get_schedule(ident, project_id=caller.project_id)
     out = []
-    for r in store.list_runs(s["uuid"], limit=min(max(limit, 1), 1000)):
+    for r in store.schedules.list_runs(s["uuid"], limit=min(max(limit, 1), 1000)):
         status = None
         if r["job_id"]:
             try:
-                status = store.get_job(r["job_id"]).status.value
+                status = store.jobs.get_job(r["job_id"]).status.value
             except NotFound:  # pruned by the history limits
                 status = "Deleted"
         out.append({"scheduled_at": iso_time(r["scheduled_at"]), "outcome": r["outcome"], "reason": r["reason"], "job_id": r["job_id"], "job_status": status})

@@ -61,5 +61,5 @@ def usage(
         if not caller.is_admin:
             raise NotFound(f"no usage for project {project_id}")
         scope = project_id
-    body, media = export(store.usage_columns(start=start_s, end=end_s, project_id=scope), fmt)
+    body, media = export(store.usage_records.usage_columns(start=start_s, end=end_s, project_id=scope), fmt)
     return Response(body, media_type=media)

@@ -104,7 +104,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     check_images(request, [(f"spec.containers[{m.name}].image", m.image) for m in members])
     cluster.admit(cap.demand().memory_mb, field="spec.containers")
     store = request.app.state.store
-    cap = store.create_capsule(cap, limits=store.quota(caller.project_id))
+    cap = store.capsules.create_capsule(cap, limits=store.quotas.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")
     return JSONResponse(capsule_view(cap, version, _base(request), admin=caller.is_admin), status_code=202, headers={"Location": f"{_base(request)}/v1/capsules/{cap.uuid}"})
 
@@ -114,14 +114,14 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
 def list_capsules(request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
     scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
     page = min(limit or 1000, 1000)
-    caps = request.app.state.store.list_capsules(project_id=scope, limit=page, marker=marker)
+    caps = request.app.state.store.capsules.list_capsules(project_id=scope, limit=page, marker=marker)
     next_link = f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}" if limit and len(caps) == page else None
     return {"capsules": [capsule_view(c, version, _base(request), admin=caller.is_admin) for c in caps], "next": next_link}
 
 
 @router.get("/{ident}")
 def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
-    cap = request.app.state.store.get_capsule(ident, project_id=caller.project_id)
+    cap = request.app.state.store.capsules.get_capsule(ident, project_id=caller.project_id)
     return capsule_view(cap, version, _base(request), admin=caller.is_admin)
 
 
@@ -129,11 +129,11 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -
 async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> Response:
     scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
     store = request.app.state.store
-    cap = store.get_capsule(ident, project_id=scope)
+    cap = store.capsules.get_capsule(ident, project_id=scope)
     cluster = request.app.state.cluster
     if cap.host:
         await cluster.call(cluster.node(cap.host).delete_capsule.remote(cap.uuid), timeout_s=request.app.state.settings.node_call_timeout_s)
     else:
-        store.delete_capsule(cap.uuid)
+        store.capsules.delete_capsule(cap.uuid)
         cluster.placement.finished.remote(cap.uuid, "capsule")
     return Response(status_code=204)

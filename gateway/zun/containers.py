@@ -52,7 +52,7 @@ def _scope(request: Request, caller, all_projects: Any) -> str | None:  # noqa: 
 
 
 def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
-    return request.app.state.store.get_container(ident, project_id=_scope(request, caller, all_projects))
+    return request.app.state.store.containers.get_container(ident, project_id=_scope(request, caller, all_projects))
 
 
 def _timeout_s(request: Request, timeout: int) -> int:
@@ -88,16 +88,16 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
         raise Conflict(f"Container {c.uuid} is not on a host yet ({c.status.value})")
     rid = request.state.request_id
     if log:
-        store.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
+        store.containers.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
     cluster = request.app.state.cluster
     try:
         result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=_deadline_s(request, action, params))
     except ZunrayError:
         if log:
-            store.finish_action(c.uuid, rid, error="Error")
+            store.containers.finish_action(c.uuid, rid, error="Error")
         raise
     if log:
-        store.finish_action(c.uuid, rid)
+        store.containers.finish_action(c.uuid, rid)
     return result
 
 
@@ -124,13 +124,13 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     store: Store = request.app.state.store
     image = c.image
     if registry := c.spec.pop("registry", None):
-        reg = store.get_registry(str(registry), project_id=caller.project_id)
+        reg = store.registries.get_registry(str(registry), project_id=caller.project_id)
         c.spec["registry_id"] = reg["uuid"]
         image = image if image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{image}"  # as the node will pull it
     check_images(request, [("image", image)])
-    c = store.create_container(c, limits=store.quota(caller.project_id))
-    store.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
-    store.finish_action(c.uuid, request.state.request_id)
+    c = store.containers.create_container(c, limits=store.quotas.quota(caller.project_id))
+    store.containers.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
+    store.containers.finish_action(c.uuid, request.state.request_id)
     cluster.submit(c.uuid, kind="container")
     return JSONResponse(_view(request, caller, c, version), status_code=202, headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"})
 
@@ -159,7 +159,7 @@ def list_containers(
         raise InvalidSpec("limit must be positive", field="limit")
     page = min(limit or 1000, 1000)
     store: Store = request.app.state.store
-    found = store.list_containers(project_id=_scope(request, caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
+    found = store.containers.list_containers(project_id=_scope(request, caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
     found = [c for c in found if (name is None or c.name == name) and (image is None or c.image == image) and (status is None or c.status.value == status)]
     next_link = None
     if limit is not None and len(found) == page:
@@ -189,22 +189,22 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
         res = c.capsule.containers[0].resources
         delta = {"cpu": (new_cpu - res.cpu) if new_cpu is not None else 0, "memory": (new_mem - res.memory_mb) if new_mem is not None else 0}
         if delta["cpu"] > 0 or delta["memory"] > 0:
-            store.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
+            store.quotas.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
         if c.container_id:  # not created yet: the new limits apply at creation
             await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem})
         main = c.capsule.containers[0]
         res = main.resources
         new_res = replace(res, cpu=new_cpu if new_cpu is not None else res.cpu, memory_mb=new_mem if new_mem is not None else res.memory_mb)
         capsule = replace(c.capsule, containers=(replace(main, resources=new_res),))
-        store.update_container(c.uuid, capsule=capsule)
+        store.containers.update_container(c.uuid, capsule=capsule)
     fields: dict[str, Any] = {}
     if "name" in patch:
         fields["name"] = patch["name"]
     if "auto_heal" in patch:
         fields["spec"] = {**c.spec, "auto_heal": as_bool(patch["auto_heal"], "auto_heal")}
     if fields:
-        store.update_container(c.uuid, **fields)
-    return _view(request, caller, store.get_container(c.uuid), version)
+        store.containers.update_container(c.uuid, **fields)
+    return _view(request, caller, store.containers.get_container(c.uuid), version)
 
 
 @router.delete("/{ident}", status_code=204)
@@ -220,7 +220,7 @@ async def delete(ident: str, request: Request, caller: CallerDep, version: Versi
     check_action(c.uuid, c.status, check)
     store: Store = request.app.state.store
     if not c.host:  # still waiting for a host: nothing runs yet
-        store.delete_container(c.uuid)
+        store.containers.delete_container(c.uuid)
         request.app.state.cluster.placement.finished.remote(c.uuid, "container")
     else:
         await _act(request, caller, c, "delete", {"force": force_b, "stop": stop_b}, check=check)
@@ -282,7 +282,7 @@ async def rename(ident: str, request: Request, caller: CallerDep, version: Versi
     c = _get(request, caller, ident)
     if c.name == name:
         raise Conflict("The new name for the container is the same as the old name.")
-    c = request.app.state.store.update_container(c.uuid, name=name) or c
+    c = request.app.state.store.containers.update_container(c.uuid, name=name) or c
     return _view(request, caller, c, version)
 
 
@@ -295,7 +295,7 @@ async def rebuild(ident: str, request: Request, caller: CallerDep, version: Vers
         check_images(request, [("image", image)])
         main = c.capsule.containers[0]
         check_action(c.uuid, c.status, "rebuild")
-        c = request.app.state.store.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
+        c = request.app.state.store.containers.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
     await _act(request, caller, c, "rebuild", {})
     return JSONResponse(None, status_code=202)
 
@@ -373,13 +373,13 @@ async def network_list(ident: str, request: Request, caller: CallerDep, version:
 @router.get("/{ident}/container_actions")
 def list_actions(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
     c = _get(request, caller, ident)
-    return {"containerActions": [action_view(a) for a in request.app.state.store.list_actions(c.uuid)]}
+    return {"containerActions": [action_view(a) for a in request.app.state.store.containers.list_actions(c.uuid)]}
 
 
 @router.get("/{ident}/container_actions/{request_id}")
 def show_action(ident: str, request_id: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
     c = _get(request, caller, ident)
-    for a in request.app.state.store.list_actions(c.uuid):
+    for a in request.app.state.store.containers.list_actions(c.uuid):
         if a["request_id"] == request_id:
             view = action_view(a)
             event = {"event": f"compute__do_container_{a['action']}", "start_time": view["start_time"], "finish_time": view["finish_time"], "result": a["result"], "traceback": None}

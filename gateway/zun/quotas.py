@@ -51,7 +51,7 @@ def _owner_or_admin(caller, project_id: str) -> None:  # noqa: ANN001
 def _quota_view(store, project_id: str) -> dict:  # noqa: ANN001
     """Zun's four resources, then the fair-share caps the project has its own value for
     (a project without one answers exactly as Zun does)."""
-    return {**store.quota(project_id), **store.quota_overrides(project_id, tuple(CAPS))}
+    return {**store.quotas.quota(project_id), **store.quotas.quota_overrides(project_id, tuple(CAPS))}
 
 
 @router.get("/v1/quotas/{project_id}")
@@ -60,8 +60,8 @@ def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str 
     store = request.app.state.store
     if not usages:  # Zun: any non-empty value selects the usage form
         return _quota_view(store, project_id)
-    limits = store.quota(project_id)
-    used = store.usage(project_id)
+    limits = store.quotas.quota(project_id)
+    used = store.quotas.usage(project_id)
     return {res: {"limit": limits[res], "in_use": used[res]} for res in RESOURCES}
 
 
@@ -71,30 +71,30 @@ async def update_quota(project_id: str, request: Request, caller: CallerDep) -> 
     Besides Zun's resources, the fair-share caps of ``runner.fair_share.CAPS`` (-1: none)."""
     enforce(request, "quota:update")
     store = request.app.state.store
-    store.set_quota(project_id, _limits(await json_body(request), RESOURCES + tuple(CAPS)))
+    store.quotas.set_quota(project_id, _limits(await json_body(request), RESOURCES + tuple(CAPS)))
     return _quota_view(store, project_id)
 
 
 @router.get("/v1/quotas/{project_id}/defaults")
 def quota_defaults(project_id: str, request: Request, caller: CallerDep) -> dict:
     _owner_or_admin(caller, project_id)
-    return request.app.state.store.quota_class()
+    return request.app.state.store.quotas.quota_class()
 
 
 @router.delete("/v1/quotas/{project_id}")
 def delete_quota(project_id: str, request: Request, caller: CallerDep) -> JSONResponse:
     enforce(request, "quota:delete")
-    request.app.state.store.delete_quota(project_id)
+    request.app.state.store.quotas.delete_quota(project_id)
     return JSONResponse(None, status_code=200)  # Zun answers 200 with null, not 204
 
 
 @router.get("/v1/quota_classes/{name}")
 def get_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     enforce(request, "quota_class:get")
-    return request.app.state.store.quota_class(name)
+    return request.app.state.store.quotas.quota_class(name)
 
 
 @router.put("/v1/quota_classes/{name}", openapi_extra=openapi.body(openapi.QUOTA_CLASS))
 async def update_quota_class(name: str, request: Request, caller: CallerDep) -> dict:
     enforce(request, "quota_class:update")
-    return request.app.state.store.set_quota_class(name, _limits(await json_body(request)))
+    return request.app.state.store.quotas.set_quota_class(name, _limits(await json_body(request)))

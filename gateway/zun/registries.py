@@ -74,7 +74,7 @@ async def create(request: Request, caller: CallerDep) -> JSONResponse:
         "project_id": caller.project_id,
         "user_id": caller.user_id,
     }
-    r = request.app.state.store.create_registry(values)
+    r = request.app.state.store.registries.create_registry(values)
     return JSONResponse({"registry": _view(r, _base(request))}, status_code=201, headers={"Location": f"{_base(request)}/v1/registries/{r['uuid']}"})
 
 
@@ -83,28 +83,28 @@ async def create(request: Request, caller: CallerDep) -> JSONResponse:
 def list_registries(request: Request, caller: CallerDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
     scope = None if caller.is_admin and as_bool(all_projects, "all_projects") else caller.project_id
     page = min(limit or 1000, 1000)
-    found = request.app.state.store.list_registries(project_id=scope, limit=page, marker=marker)
+    found = request.app.state.store.registries.list_registries(project_id=scope, limit=page, marker=marker)
     next_link = f"{_base(request)}/v1/registries?limit={limit}&marker={found[-1]['uuid']}" if limit and len(found) == page else None
     return {"registries": [_view(r, None) for r in found], "next": next_link}
 
 
 @router.get("/{ident}")
 def show(ident: str, request: Request, caller: CallerDep) -> dict:
-    return {"registry": _view(request.app.state.store.get_registry(ident, project_id=caller.project_id), _base(request))}
+    return {"registry": _view(request.app.state.store.registries.get_registry(ident, project_id=caller.project_id), _base(request))}
 
 
 @router.patch("/{ident}", openapi_extra=openapi.body(openapi.REGISTRY))
 async def update(ident: str, request: Request, caller: CallerDep) -> dict:
     store = request.app.state.store
-    r = store.get_registry(ident, project_id=caller.project_id)
+    r = store.registries.get_registry(ident, project_id=caller.project_id)
     reg = _fields(await json_body(request), creating=False)
     if "password" in reg:
         reg["password"] = request.app.state.secrets.seal(reg["password"])
-    return {"registry": _view(store.update_registry(r["uuid"], reg), _base(request))}
+    return {"registry": _view(store.registries.update_registry(r["uuid"], reg), _base(request))}
 
 
 @router.delete("/{ident}", status_code=204)
 def delete(ident: str, request: Request, caller: CallerDep) -> Response:
     store = request.app.state.store
-    store.delete_registry(store.get_registry(ident, project_id=caller.project_id)["uuid"])
+    store.registries.delete_registry(store.registries.get_registry(ident, project_id=caller.project_id)["uuid"])
     return Response(status_code=204)

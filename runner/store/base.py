@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -18,7 +18,7 @@ from runner.store.engine import create_engine, is_sqlite
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-class StoreBase:
+class Database:
     """An engine plus the two kinds of transaction the queries use."""
 
     def __init__(self, url: str) -> None:
@@ -59,6 +59,18 @@ class StoreBase:
     def close(self) -> None:
         self.engine.dispose()
 
+
+class Tables:
+    """The queries of one group of tables, over a shared ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _write(self) -> AbstractContextManager[sa.Connection]:
+        return self.db._write()
+
+    def _read(self) -> AbstractContextManager[sa.Connection]:
+        return self.db._read()
 
     # -- helpers shared by the Zun object kinds (rows keyed by ``uuid``) ---
     def _cas_update(self, table: sa.Table, uuid: str, *conditions: sa.ColumnElement, **values: object) -> sa.Row | None:

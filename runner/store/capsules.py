@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from runner.containers import Capsule, ContainerStatus
 from runner.models import CapsuleSpec
+from runner.store.base import Database, Tables
 from runner.store.quotas import QuotaQueries, demand_of
 from runner.store.schema import capsules
 
@@ -34,15 +35,19 @@ def _row_to_capsule(row: sa.Row) -> Capsule:
     )
 
 
-class CapsuleQueries(QuotaQueries):
+class CapsuleQueries(Tables):
     """Zun capsules."""
+
+    def __init__(self, db: Database, quotas: QuotaQueries) -> None:
+        super().__init__(db)
+        self.quotas = quotas  # admission counts every kind's demand against one quota
 
     def create_capsule(self, c: Capsule, *, limits: dict[str, float] | None = None) -> Capsule:
         """Insert; with ``limits``, only if the project's quota admits it (one transaction)."""
         now = time.time()
         with self._write() as conn:
             if limits is not None:
-                self._admit(conn, c.project_id, demand_of(c.capsule), limits)
+                self.quotas.admit(conn, c.project_id, demand_of(c.capsule), limits)
             conn.execute(
                 capsules.insert().values(
                     uuid=c.uuid, name=c.name, project_id=c.project_id, user_id=c.user_id, status=c.status.value, status_reason=c.status_reason,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from runner.containers import Container, ContainerStatus
 from runner.models import CapsuleSpec
+from runner.store.base import Database, Tables
 from runner.store.quotas import QuotaQueries, demand_of
 from runner.store.schema import container_actions, containers
 
@@ -38,15 +39,19 @@ def _row_to_container(row: sa.Row) -> Container:
     )
 
 
-class ContainerQueries(QuotaQueries):
+class ContainerQueries(Tables):
     """Zun containers (a capsule of one that stays up) and their actions."""
+
+    def __init__(self, db: Database, quotas: QuotaQueries) -> None:
+        super().__init__(db)
+        self.quotas = quotas  # admission counts every kind's demand against one quota
 
     def create_container(self, c: Container, *, limits: dict[str, float] | None = None) -> Container:
         """Insert; with ``limits``, only if the project's quota admits it (one transaction)."""
         now = time.time()
         with self._write() as conn:
             if limits is not None:
-                self._admit(conn, c.project_id, demand_of(c.capsule), limits)
+                self.quotas.admit(conn, c.project_id, demand_of(c.capsule), limits)
             conn.execute(
                 containers.insert().values(
                     uuid=c.uuid,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
 from runner.functions.model import Function, FunctionSpec, Instance, InstanceStatus, InvocationStatus, check_invocation
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import function_instances, functions, invocations
 
 
@@ -27,7 +27,7 @@ def _instance(row: sa.Row) -> Instance:
     )
 
 
-class FunctionQueries(StoreBase):
+class FunctionQueries(Tables):
     # -- functions --------------------------------------------------------
     def create_function(self, f: Function) -> Function:
         now = time.time()

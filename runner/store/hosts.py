@@ -6,11 +6,11 @@ import time
 
 import sqlalchemy as sa
 
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import host_admin
 
 
-class HostQueries(StoreBase):
+class HostQueries(Tables):
     def set_host_enabled(self, name: str, enabled: bool, reason: str = "") -> None:
         with self._write() as conn:
             conn.execute(host_admin.delete().where(host_admin.c.name == name))

@@ -9,14 +9,14 @@ import time
 import sqlalchemy as sa
 
 from runner.images.refs import parse
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import image_records
 
 COMMIT = "commit"
 PULL = "pull"
 
 
-class ImageQueries(StoreBase):
+class ImageQueries(Tables):
     def record_image(self, project_id: str, reference: str, *, kind: str, registry: str = "") -> None:
         """Remember that ``project_id`` committed (``COMMIT``) or privately pulled (``PULL``) ``reference``."""
         ref = parse(reference)

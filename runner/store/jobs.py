@@ -1,4 +1,4 @@
-"""Job queries. Every status change goes through ``Store.transition_job``."""
+"""Job queries. Every status change goes through ``store.jobs.transition_job``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
 from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import job_events, job_logs, jobs
 
 _TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
@@ -74,7 +74,7 @@ def _insert_values(job: Job, now: float) -> dict[str, Any]:
     }
 
 
-class JobQueries(StoreBase):
+class JobQueries(Tables):
     """Jobs, their history events and their kept logs."""
 
     # -- jobs -------------------------------------------------------------

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from runner.containers import ContainerStatus
 from runner.errors import OverQuota
 from runner.models import CapsuleSpec
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import capsules, containers, quota_classes, quotas
 
 RESOURCES = ("containers", "cpu", "memory", "disk")
@@ -25,7 +25,7 @@ def _number(resource: str, value: float) -> float | int:
     return value if resource == "cpu" and value != int(value) else int(value)
 
 
-class QuotaQueries(StoreBase):
+class QuotaQueries(Tables):
     def quota_class(self, name: str = DEFAULT_CLASS) -> dict[str, float | int]:
         with self._read() as conn:
             rows = {r.resource: r.hard_limit for r in conn.execute(quota_classes.select().where(quota_classes.c.class_name == name))}
@@ -70,9 +70,9 @@ class QuotaQueries(StoreBase):
         """Raise OverQuota unless growing by ``delta`` fits (a resize)."""
         limits = self.quota(project_id)
         with self._write() as conn:
-            self._admit(conn, project_id, delta, limits)
+            self.admit(conn, project_id, delta, limits)
 
-    def _admit(self, conn: sa.Connection, project_id: str, demand: dict[str, float], limits: dict[str, float]) -> None:
+    def admit(self, conn: sa.Connection, project_id: str, demand: dict[str, float], limits: dict[str, float]) -> None:
         """Raise OverQuota unless ``demand`` fits under ``limits`` now.
 
         Runs inside the creating transaction with the project locked, so

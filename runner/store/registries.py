@@ -7,11 +7,11 @@ from typing import Any
 
 
 from runner.errors import NotFound
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import registries
 
 
-class RegistryQueries(StoreBase):
+class RegistryQueries(Tables):
     def create_registry(self, values: dict[str, Any]) -> dict[str, Any]:
         now = time.time()
         with self._write() as conn:

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from runner.fair_share import check_schedules
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import schedule_runs, schedules
 
 
-class ScheduleQueries(StoreBase):
+class ScheduleQueries(Tables):
     def create_schedule(self, values: dict[str, Any], *, max_count: int = -1) -> dict[str, Any]:
         """Insert; ``max_count`` (>= 0) caps the project's schedules (``OverQuota`` past it, via ``check_schedules``)."""
         now = time.time()

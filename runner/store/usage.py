@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from runner.store.base import StoreBase
+from runner.store.base import Tables
 from runner.store.schema import usage
 
 COLUMNS = tuple(c.name for c in usage.columns if c.name != "id")
 
 
-class UsageQueries(StoreBase):
+class UsageQueries(Tables):
     def record_usage(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
         if rows:

@@ -27,8 +27,8 @@ def test_up_after_down_with_warm_function_instances(tmp_path_factory):
         stack.down(settings)  # Ray goes; the instance's container stays
         store = Store(settings.store_url_resolved)
         try:  # as when `down` came while the instance was being stopped (idle, or its function changed)
-            (inst,) = store.list_instances()
-            store.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
+            (inst,) = store.functions.list_instances()
+            store.functions.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
         finally:
             store.close()
         body = stack.up(settings)  # failed before: the function actor stopped instances through missing node actors

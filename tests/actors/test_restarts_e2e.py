@@ -35,7 +35,7 @@ def test_job_committed_but_never_announced_is_picked_up_from_the_store(zunray):
         user_id="admin",
         capsule=CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("echo", "from the store"), resources=Resources(cpu=0.25, memory_mb=32)),)),
     )
-    store.create_job(job)
+    store.jobs.create_job(job)
     store.close()
     done = zunray.wait(job.id, timeout_s=30)
     assert done["status"] == "Succeeded"

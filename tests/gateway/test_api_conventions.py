@@ -121,20 +121,20 @@ def store(sqlite_store):  # tests/conftest.py
 
 
 def _function(store: Store, project: str, name: str) -> str:
-    return store.create_function(Function(str(uuid.uuid4()), name, project, "u", 1, FunctionSpec(image="busybox:latest"))).uuid
+    return store.functions.create_function(Function(str(uuid.uuid4()), name, project, "u", 1, FunctionSpec(image="busybox:latest"))).uuid
 
 
 def _schedule(store: Store, project: str, name: str) -> str:
     values = {"uuid": str(uuid.uuid4()), "name": name, "project_id": project, "user_id": "u", "cron": "0 3 * * *", "time_zone": "UTC", "job": {},
               "concurrency_policy": "Allow", "starting_deadline_s": None, "successful_history_limit": 3, "failed_history_limit": 1, "suspend": True}
-    return store.create_schedule(values)["uuid"]
+    return store.schedules.create_schedule(values)["uuid"]
 
 
 @pytest.mark.parametrize(
     ("make", "listing", "uuid_of"),
     [
-        pytest.param(_function, lambda s, **kw: s.list_functions(**kw), lambda f: f.uuid, id="functions"),
-        pytest.param(_schedule, lambda s, **kw: s.list_schedules(**kw), lambda x: x["uuid"], id="schedules"),
+        pytest.param(_function, lambda s, **kw: s.functions.list_functions(**kw), lambda f: f.uuid, id="functions"),
+        pytest.param(_schedule, lambda s, **kw: s.schedules.list_schedules(**kw), lambda x: x["uuid"], id="schedules"),
     ],
 )
 def test_store_pages_by_name_and_hides_other_projects_markers(store, make, listing, uuid_of):

@@ -43,41 +43,41 @@ def make_job(**kw) -> Job:
 
 
 def test_create_and_read_back(store):
-    job, created = store.create_job(make_job(name="x"))
-    assert created and store.get_job(job.id).name == "x"
-    assert store.job_events(job.id)[0]["status"] == "Queued"
+    job, created = store.jobs.create_job(make_job(name="x"))
+    assert created and store.jobs.get_job(job.id).name == "x"
+    assert store.jobs.job_events(job.id)[0]["status"] == "Queued"
 
 
 def test_another_projects_job_is_not_found(store):
-    job, _ = store.create_job(make_job())
+    job, _ = store.jobs.create_job(make_job())
     with pytest.raises(NotFound):
-        store.get_job(job.id, project_id="p2")
+        store.jobs.get_job(job.id, project_id="p2")
 
 
 def test_submission_id_is_idempotent_per_project(store):
-    a, created_a = store.create_job(make_job(submission_id="k"))
-    b, created_b = store.create_job(make_job(submission_id="k"))
-    c, created_c = store.create_job(make_job(submission_id="k", project_id="p2"))
+    a, created_a = store.jobs.create_job(make_job(submission_id="k"))
+    b, created_b = store.jobs.create_job(make_job(submission_id="k"))
+    c, created_c = store.jobs.create_job(make_job(submission_id="k", project_id="p2"))
     assert (created_a, created_b, created_c) == (True, False, True)
     assert a.id == b.id != c.id
 
 
 def test_transition_is_compare_and_set(store):
-    job, _ = store.create_job(make_job())
-    placed = store.transition_job(job.id, JobStatus.PLACED, host="h1")
+    job, _ = store.jobs.create_job(make_job())
+    placed = store.jobs.transition_job(job.id, JobStatus.PLACED, host="h1")
     assert (placed.status, placed.host) == (JobStatus.PLACED, "h1")
     with pytest.raises(InvalidTransition):
-        store.transition_job(job.id, JobStatus.PLACED, host="h2")
-    assert store.get_job(job.id).host == "h1"
+        store.jobs.transition_job(job.id, JobStatus.PLACED, host="h2")
+    assert store.jobs.get_job(job.id).host == "h1"
 
 
 def test_concurrent_placements_only_one_wins(store):
-    job, _ = store.create_job(make_job())
+    job, _ = store.jobs.create_job(make_job())
     wins, errors = [], []
 
     def place(host: str) -> None:
         try:
-            store.transition_job(job.id, JobStatus.PLACED, host=host)
+            store.jobs.transition_job(job.id, JobStatus.PLACED, host=host)
             wins.append(host)
         except InvalidTransition:
             errors.append(host)
@@ -88,38 +88,38 @@ def test_concurrent_placements_only_one_wins(store):
     for t in threads:
         t.join()
     assert len(wins) == 1 and len(errors) == 7
-    assert store.get_job(job.id).host == wins[0]
+    assert store.jobs.get_job(job.id).host == wins[0]
 
 
 def test_cancel_queued_is_immediate_and_terminal_cannot_be_cancelled(store):
-    job, _ = store.create_job(make_job())
-    assert store.request_cancel(job.id, project_id="p1").status is JobStatus.CANCELLED
+    job, _ = store.jobs.create_job(make_job())
+    assert store.jobs.request_cancel(job.id, project_id="p1").status is JobStatus.CANCELLED
     with pytest.raises(Conflict):
-        store.request_cancel(job.id, project_id="p1")
+        store.jobs.request_cancel(job.id, project_id="p1")
 
 
 def test_delete_only_terminal(store):
-    job, _ = store.create_job(make_job())
+    job, _ = store.jobs.create_job(make_job())
     with pytest.raises(Conflict):
-        store.delete_job(job.id, project_id="p1")
-    store.request_cancel(job.id, project_id="p1")
-    store.delete_job(job.id, project_id="p1")
+        store.jobs.delete_job(job.id, project_id="p1")
+    store.jobs.request_cancel(job.id, project_id="p1")
+    store.jobs.delete_job(job.id, project_id="p1")
     with pytest.raises(NotFound):
-        store.get_job(job.id)
+        store.jobs.get_job(job.id)
 
 
 def test_logs_are_saved_with_the_terminal_transition(store):
-    job, _ = store.create_job(make_job())
+    job, _ = store.jobs.create_job(make_job())
     for status in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING):
-        store.transition_job(job.id, status)
-    store.transition_job(job.id, JobStatus.SUCCEEDED, logs=(b"tail", 10), exit_code=0)
-    assert store.get_logs(job.id) == (b"tail", 10)
+        store.jobs.transition_job(job.id, status)
+    store.jobs.transition_job(job.id, JobStatus.SUCCEEDED, logs=(b"tail", 10), exit_code=0)
+    assert store.jobs.get_logs(job.id) == (b"tail", 10)
 
 
 def test_list_pages_newest_first(store):
-    ids = [store.create_job(make_job())[0].id for _ in range(5)]
-    page1 = store.list_jobs(project_id="p1", limit=3)
-    page2 = store.list_jobs(project_id="p1", limit=3, marker=page1[-1].id)
+    ids = [store.jobs.create_job(make_job())[0].id for _ in range(5)]
+    page1 = store.jobs.list_jobs(project_id="p1", limit=3)
+    page2 = store.jobs.list_jobs(project_id="p1", limit=3, marker=page1[-1].id)
     assert [j.id for j in page1 + page2] == list(reversed(ids))
 
 
@@ -140,7 +140,7 @@ def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(st
     def admit(i: int) -> bool:
         spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=0.1, memory_mb=16)),))
         try:
-            store.create_container(Container(uuid=str(uuid.uuid4()), name=f"c{i}", project_id="race", user_id="u", capsule=spec), limits=limits)
+            store.containers.create_container(Container(uuid=str(uuid.uuid4()), name=f"c{i}", project_id="race", user_id="u", capsule=spec), limits=limits)
             return True
         except OverQuota:
             return False
@@ -148,5 +148,5 @@ def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(st
     with ThreadPoolExecutor(max_workers=50) as pool:
         results = list(pool.map(admit, range(50)))
     assert results.count(True) == 10
-    assert store.usage("race")["containers"] == 10
-    assert len(store.list_containers(project_id="race")) == 10
+    assert store.quotas.usage("race")["containers"] == 10
+    assert len(store.containers.list_containers(project_id="race")) == 10
