@@ -5,11 +5,19 @@
 # runtime, and the Python virtual environment in .venv. Run as root (or as a user
 # who may sudo). `--with-test-tools` (make test) adds what only the tests use:
 # Chromium, a PostgreSQL server, Debian's docker-registry and htpasswd.
+# `--plan` prints the Debian packages it would install and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 test_tools=0
-[ "${1:-}" = "--with-test-tools" ] && test_tools=1
+plan=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) test_tools=1 ;;
+    --plan) plan=1 ;;
+    *) echo "usage: scripts/setup.sh [--with-test-tools] [--plan]" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -39,6 +47,10 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 # QEMU for the vm runtime (without its recommends: firmware for other machines, GUIs)
 lean=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || lean+=(qemu-system-x86)
+if [ "$plan" = 1 ]; then
+  echo "packages: ${need[*]} ${lean[*]}"
+  exit 0
+fi
 if [ ${#need[@]} -gt 0 ] || [ ${#lean[@]} -gt 0 ]; then
   say "installing ${need[*]} ${lean[*]}"
   $SUDO apt-get update -qq
