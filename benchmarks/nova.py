@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench_stack import bench_settings
-from runner import stack
+from runner.local import stack
 from vm import run_job
 
 ROOT = Path(__file__).resolve().parents[1]

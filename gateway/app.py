@@ -16,6 +16,7 @@ from gateway.access_log import AccessLog
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
 from gateway.content_type import RequireJson
+from gateway.zun.action_params import ZunActionParams
 from gateway.limits import BodyLimit
 from gateway.login_throttle import LoginThrottle
 from gateway.request_id import RequestId
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     # outermost last: the request id (so that every answer, 413 and 401 too, carries it), the access log, the body
     # limit, then auth; the request's server span wraps them all
+    app.add_middleware(ZunActionParams)
     app.add_middleware(RequireJson)
     app.add_middleware(Authenticate, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

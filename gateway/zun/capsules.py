@@ -57,7 +57,7 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
         "project_id": cap.project_id,
         "created_at": zun_time(cap.created_at),
         "updated_at": zun_time(cap.updated_at),
-        "addresses": None,
+        "addresses": {},  # network name -> addresses; {} until a network reports one (Zun clients iterate it)
         "status": cap.status.value,
         "status_reason": cap.status_reason or None,
         "restart_policy": {"MaximumRetryCount": "0", "Name": cap.restart_policy},

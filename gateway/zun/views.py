@@ -108,10 +108,10 @@ def container_view(c: Container, version: Version, base_url: str | None, *, admi
         "memory": str(main.resources.memory_mb),
         "environment": dict(main.env),
         "workdir": main.workdir,
-        "ports": spec.get("ports"),
+        "ports": spec.get("ports") or [],
         "hostname": spec.get("hostname"),
         "labels": spec.get("labels", {}),
-        "addresses": None,
+        "addresses": {},  # network name -> addresses; {} until a network reports one (Zun clients iterate it)
         "image_pull_policy": spec.get("image_pull_policy"),
         "host": c.host,
         "restart_policy": spec.get("restart_policy") or NO_RESTART,

@@ -12,7 +12,8 @@ import ray
 
 from actors.bootstrap import node_actor_name
 from runner.ray_connect import FUNCTIONS
-from runner import procs, stack
+from runner.local import procs
+from runner.local import stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 

@@ -9,6 +9,7 @@ import time
 import pytest
 from zunclient import exceptions as zexc
 
+from tests.conftest import ZUN_HEADERS
 from tests.gateway.zun.conftest import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
@@ -199,3 +200,24 @@ def test_bind_mount_content_is_injected_as_zun_does(zc, made):
     # zunclient itself base64-encodes a bind mount's source, the file content
     c = run(zc, made, mounts=[{"type": "bind", "source": b"threads=4\n", "destination": "/etc/app/app.conf"}])
     assert zc.containers.execute(c.uuid, command="cat /etc/app/app.conf", run=True)["output"] == "threads=4\n"
+
+
+def test_actions_take_their_parameters_from_a_json_body_as_zun_does(zc, zunray, made):
+    c = run(zc, made)
+    url = f"/v1/containers/{c.uuid}"
+    answer = zunray.http.post(f"{url}/execute", headers=ZUN_HEADERS, json={"command": "echo from-the-body", "run": True})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"] == "from-the-body\n"
+    # the query wins where both name a parameter (what python-zunclient sends)
+    both = zunray.http.post(f"{url}/execute", params={"command": "echo from-the-query"}, headers=ZUN_HEADERS, json={"command": "echo body"})
+    assert both.json()["output"] == "from-the-query\n"
+    assert zunray.http.post(f"{url}/execute", headers=ZUN_HEADERS, json={"command": ["not", "a", "string"]}).status_code == 400
+    assert zunray.http.post(f"{url}/stop", headers=ZUN_HEADERS, json={"timeout": 1}).status_code == 202
+    assert wait_for(zc, c.uuid, "Stopped").status == "Stopped"
+
+
+def test_addresses_and_ports_are_a_dict_and_a_list_clients_can_iterate(zc, made):
+    c = run(zc, made)
+    shown = zc.containers.get(c.uuid)
+    assert shown.addresses == {} and shown.ports == []
+    assert [name for name in shown.addresses] == []  # code written for Zun iterates it
