@@ -16,5 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_core_and_models_type_check():
-    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
