@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def make_filters(names: tuple[str, ...] | list[str]) -> list[Filter]:
     return [FILTERS[n]() for n in names]
 
 
-def make_scores(weights: dict[str, float], params: dict[str, dict] | None = None) -> list[tuple[Score, float]]:
+def make_scores(weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None) -> list[tuple[Score, float]]:
     """The weighted scores; ``params`` holds a score's own settings by name (e.g. ``ratio``'s shape)."""
     params = params or {}
     unknown = [n for n in (*weights, *params) if n not in SCORES]

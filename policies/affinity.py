@@ -9,6 +9,8 @@ repel, and so cannot be probed by placing (or asking ``why``).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from policies.base import Demand, FilterResult, Hosts
@@ -22,7 +24,7 @@ class AffinityFilter:
     def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult | None:
         if not (demand.affinity or demand.anti_affinity):
             return None  # no constraint
-        counts = hosts.capsule_labels or [{}] * len(hosts)
+        counts = hosts.capsule_labels or [Counter()] * len(hosts)
         passed = np.ones(len(hosts), dtype=bool)
         reasons: dict[int, str] = {}
         for i, placed in enumerate(counts):

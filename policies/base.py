@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,11 +46,11 @@ class Hosts:
     disk_used: np.ndarray
     runtimes: list[frozenset[str]]
     up: np.ndarray  # bool
+    dedicated_free: np.ndarray  # cpus one capsule could pin now (one NUMA node)
+    hugepages_2m_free: np.ndarray  # pages not claimed by placed capsules
+    hugepages_1g_free: np.ndarray
     labels: list[dict[str, str]] = field(default_factory=list)
-    dedicated_free: np.ndarray | None = None  # cpus one capsule could pin now (one NUMA node)
-    hugepages_2m_free: np.ndarray | None = None  # pages not claimed by placed capsules
-    hugepages_1g_free: np.ndarray | None = None
-    capsule_labels: list[Counter] = field(default_factory=list)  # (project, k, v) -> that project's capsules placed there carrying it
+    capsule_labels: list[Counter[tuple[str, str, str]]] = field(default_factory=list)  # (project, k, v) -> that project's capsules placed there carrying it
     disabled: dict[int, str] = field(default_factory=dict)  # row -> why an operator disabled the host
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -68,7 +68,7 @@ class Hosts:
         self._runtime_masks.clear()
 
     @classmethod
-    def build(cls, rows: list[dict]) -> Hosts:
+    def build(cls, rows: list[dict[str, Any]]) -> Hosts:
         """From dicts with the field names above (tests and small snapshots)."""
 
         def col(name: str, dtype: type = float) -> np.ndarray:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from policies.base import Demand, FilterResult, Hosts
+
+Check = tuple[np.ndarray, Callable[[int], str]]  # (failed, per host; the reason for row i)
 
 NAME = "fit"
 
@@ -29,12 +33,12 @@ class FitFilter:
         runtime_missing = ~hosts.runtime_mask(demand.runtime)
         checks.insert(1, (runtime_missing, lambda i: f"runtime {demand.runtime} missing"))
         if demand.dedicated:
-            pinnable = hosts.dedicated_free if hosts.dedicated_free is not None else np.zeros(len(hosts))
+            pinnable = hosts.dedicated_free
             checks.append((pinnable < demand.cpu, lambda i: f"{pinnable[i]:g} cpus free to pin on one NUMA node, {demand.cpu:g} asked"))
         return run_checks(len(hosts), checks, explain=explain)
 
 
-def run_checks(n: int, checks: list, *, explain: bool) -> FilterResult:
+def run_checks(n: int, checks: list[Check], *, explain: bool) -> FilterResult:
     """Apply (failed-mask, reason-of-row) checks in order; each host keeps its first reason.
 
     Reasons are only written when ``explain`` (formatting them for thousands

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from policies.base import Demand, FilterResult, Hosts
 from policies.fit import run_checks
 
@@ -16,9 +14,7 @@ class HugePagesFilter:
     def filter(self, demand: Demand, hosts: Hosts, *, explain: bool = True) -> FilterResult | None:
         if not (demand.hugepages_2m or demand.hugepages_1g):
             return None  # no constraint
-        zero = np.zeros(len(hosts))
-        free_2m = hosts.hugepages_2m_free if hosts.hugepages_2m_free is not None else zero
-        free_1g = hosts.hugepages_1g_free if hosts.hugepages_1g_free is not None else zero
+        free_2m, free_1g = hosts.hugepages_2m_free, hosts.hugepages_1g_free
         checks = [
             (free_2m < demand.hugepages_2m, lambda i: f"{max(free_2m[i], 0):g} free 2 MiB huge pages, {demand.hugepages_2m} asked"),
             (free_1g < demand.hugepages_1g, lambda i: f"{max(free_1g[i], 0):g} free 1 GiB huge pages, {demand.hugepages_1g} asked"),

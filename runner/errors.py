@@ -23,6 +23,8 @@ status in one table (``gateway/errors.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ZunrayError(Exception):
     """Base of every error Zunray raises on purpose."""
@@ -108,7 +110,7 @@ class FunctionFailed(RuntimeFailure):
     the tail of its stderr (empty when the process died without a word).
     """
 
-    def __init__(self, message: str, *, error: dict | None = None) -> None:
+    def __init__(self, message: str, *, error: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.error = error or {}
 

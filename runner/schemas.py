@@ -13,7 +13,7 @@ import dataclasses
 import json
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
@@ -160,7 +160,7 @@ def iso_time(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
 
 
-def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
+def job_out(job: Job, *, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The public shape of a job."""
     main = job.capsule.containers[0]
     out = {
@@ -203,7 +203,7 @@ def job_out(job: Job, *, history: list[dict] | None = None) -> dict:
     return out
 
 
-def invocation_out(inv: dict) -> dict:
+def invocation_out(inv: dict[str, Any]) -> dict[str, Any]:
     """The public shape of a function invocation."""
     out = {
         "id": inv["uuid"],

@@ -84,7 +84,7 @@ class Instance:
     status: InstanceStatus = InstanceStatus.CREATING
     status_reason: str = ""
     host: str | None = None
-    trace_context: dict = field(default_factory=dict)
+    trace_context: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
 
     def demand(self) -> Resources:
