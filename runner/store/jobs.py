@@ -271,6 +271,19 @@ class JobQueries(Tables):
         with self._read() as conn:
             return [{"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)]
 
+    def finished_between(self, *, start: float, end: float, project_id: str | None) -> list[tuple[str, str, float]]:
+        """(project, status, finished_at) of the jobs (not array tasks) that ended in [start, end)."""
+        query = sa.select(jobs.c.project_id, jobs.c.status, jobs.c.finished_at).where(
+            jobs.c.finished_at >= start,
+            jobs.c.finished_at < end,
+            jobs.c.parent_id.is_(None),
+            jobs.c.status.in_(_TERMINAL),
+        )
+        if project_id is not None:
+            query = query.where(jobs.c.project_id == project_id)
+        with self._read() as conn:
+            return [tuple(r) for r in conn.execute(query)]
+
     # -- logs -------------------------------------------------------------
     def save_logs(self, job_id: str, data: bytes, truncated_bytes: int) -> None:
         with self._write() as conn:

@@ -36,3 +36,12 @@ class UsageQueries(Tables):
         with self._read() as conn:
             rows = conn.execute(query.order_by(usage.c.ended_at)).fetchall()
         return {name: [r[i] for r in rows] for i, name in enumerate(COLUMNS)}
+
+    def cpu_s_between(self, *, start: float, end: float, project_id: str | None) -> list[tuple[str, float, float]]:
+        """(project, ended_at, cpu_s) of the records that ended in [start, end) (the dashboard's usage chart)."""
+        query = sa.select(usage.c.project_id, usage.c.ended_at, usage.c.cpu_s)
+        query = query.where(usage.c.ended_at >= start, usage.c.ended_at < end)
+        if project_id is not None:
+            query = query.where(usage.c.project_id == project_id)
+        with self._read() as conn:
+            return [tuple(r) for r in conn.execute(query)]
