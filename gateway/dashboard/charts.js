@@ -10,7 +10,9 @@ const CHARTS = [
   ["invocations", "Cold vs warm calls per minute", "bars"],
   ["usage", "Usage per project (cpu cores)", "line"],
 ];
-const FIXED = { Succeeded: "#17803d", Failed: "#c0392b", Cancelled: "#8a94a6", TimedOut: "#d68910", cold: "#3a7bd5", warm: "#2aa198" };
+const FIXED = {
+  Succeeded: "#17803d", Failed: "#c0392b", Cancelled: "#8a94a6", TimedOut: "#d68910", cold: "#3a7bd5", warm: "#2aa198",
+};
 const PALETTE = ["#3a7bd5", "#2aa198", "#b7791f", "#8e44ad", "#c0392b", "#17803d", "#d35400", "#34495e", "#7f8c8d"];
 const W = 340, H = 150, LEFT = 34, RIGHT = 8, TOP = 8, BOTTOM = 20;
 
@@ -44,11 +46,13 @@ function drawChart(name, title, kind, chart, [x0, x1]) {
   const entries = Object.entries(chart.series);
   const idx = chart.times.map((t, i) => i).filter((i) => chart.times[i] + (kind === "bars" ? 60 : 0) > x0);
   const totals = idx.map((i) => entries.reduce((sum, [, v]) => sum + v[i], 0));
-  const peak = kind === "bars" ? Math.max(1, ...totals) : Math.max(1, ...entries.flatMap(([, v]) => idx.map((i) => v[i])));
+  // the highest bar or point reaches the top; a chart of zeros is scaled to 1
+  const peak = Math.max(0, ...(kind === "bars" ? totals : entries.flatMap(([, v]) => idx.map((i) => v[i])))) || 1;
   const y = (v) => H - BOTTOM - ((H - TOP - BOTTOM) * v) / peak;
   root.append(svg("line", { x1: LEFT, y1: H - BOTTOM, x2: W - RIGHT, y2: H - BOTTOM, class: "axis" }));
   root.append(svg("line", { x1: LEFT, y1: TOP, x2: LEFT, y2: H - BOTTOM, class: "axis" }));
-  root.append(svg("text", { x: LEFT - 4, y: TOP + 8, "text-anchor": "end" }, Number.isInteger(peak) ? peak : peak.toFixed(2)));
+  const top = Number.isInteger(peak) ? peak : peak.toFixed(2);
+  root.append(svg("text", { x: LEFT - 4, y: TOP + 8, "text-anchor": "end" }, top));
   root.append(svg("text", { x: LEFT - 4, y: H - BOTTOM, "text-anchor": "end" }, "0"));
   root.append(svg("text", { x: LEFT, y: H - 5 }, clock(x0)));
   root.append(svg("text", { x: W - RIGHT, y: H - 5, "text-anchor": "end" }, clock(x1)));
@@ -59,16 +63,22 @@ function drawChart(name, title, kind, chart, [x0, x1]) {
       entries.forEach(([label, values], s) => {
         if (!values[i]) return;
         const left = Math.max(LEFT, x(chart.times[i]));
-        root.append(svg("rect", { class: "bar", "data-series": label, x: left + 1, y: y(base + values[i]), width: Math.min(width, W - RIGHT - left),
-          height: y(base) - y(base + values[i]), fill: colour(label, s) }, undefined));
-        root.lastChild.append(svg("title", {}, `${label}: ${values[i]} at ${clock(chart.times[i])}`));
+        const rect = svg("rect", {
+          class: "col", "data-series": label, fill: colour(label, s),
+          x: left + 1, width: Math.min(width, W - RIGHT - left),
+          y: y(base + values[i]), height: y(base) - y(base + values[i]),
+        });
+        rect.append(svg("title", {}, `${label}: ${values[i]} at ${clock(chart.times[i])}`));
+        root.append(rect);
         base += values[i];
       });
     }
   } else {
     entries.forEach(([label, values], s) => {
       const points = idx.map((i) => `${x(chart.times[i]).toFixed(1)},${y(values[i]).toFixed(1)}`).join(" ");
-      const line = svg("polyline", { class: "series", "data-series": label, points, fill: "none", stroke: colour(label, s) });
+      const line = svg("polyline", {
+        class: "series", "data-series": label, points, fill: "none", stroke: colour(label, s),
+      });
       line.append(svg("title", {}, `${label}: now ${idx.length ? values[idx[idx.length - 1]] : 0}`));
       root.append(line);
     });
@@ -97,5 +107,6 @@ async function renderCharts(api) {
   const data = await api("/v1/dashboard/series");
   const span = domain(data);
   document.querySelector("#charts-scope").textContent = data.project ? `project ${data.project}` : "every project";
-  document.querySelector("#charts").replaceChildren(...CHARTS.map(([name, title, kind]) => drawChart(name, title, kind, data.charts[name], span)));
+  const drawn = CHARTS.map(([name, title, kind]) => drawChart(name, title, kind, data.charts[name], span));
+  document.querySelector("#charts").replaceChildren(...drawn);
 }

@@ -61,9 +61,9 @@ def test_dashboard_charts_draw_real_activity(zunray, tmp_path):
             assert page.goto(f"{zunray.settings.gateway_url}/dashboard").status == 200
             page.wait_for_selector("body[data-ready=true]")
             for series in ("Succeeded", "Failed", "Cancelled"):
-                page.wait_for_selector(f'#chart-outcomes rect.bar[data-series="{series}"]')
+                page.wait_for_selector(f'#chart-outcomes rect.col[data-series="{series}"]')
             for series in ("cold", "warm"):
-                page.wait_for_selector(f'#chart-invocations rect.bar[data-series="{series}"]')
+                page.wait_for_selector(f'#chart-invocations rect.col[data-series="{series}"]')
             for name in ("queue_depth", "placed", "usage"):
                 page.wait_for_function(DRAWN_ABOVE_ZERO, arg=name)
             assert page.locator("#charts figure.chart").count() == 5
