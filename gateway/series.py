@@ -106,7 +106,8 @@ def charts(
     end: float,
     project: str | None,
 ) -> dict:
-    """The charts of [start, end) as {name: {unit, times, series: {label: values}}}.
+    """The charts of [start, end) as {name: {unit, step_s, times, series: {label: values}}}: a
+    value is at an instant (step_s 0, a sample) or covers [time, time + step_s) (a minute).
 
     ``finished`` holds (project, status, finished_at) of ended jobs, ``cpu`` (project,
     ended_at, cpu_s) of usage records. ``project`` None is every project (an admin's
@@ -136,20 +137,23 @@ def charts(
     for p, at, used in cpu:
         if mine(p) and start <= at < end:
             cpu_s.setdefault(p, [0.0] * len(minutes))[minute_of(at)] += used / MINUTE_S
+    per_minute = {"step_s": MINUTE_S, "times": minutes}
     return {
         "queue_depth": {
             "unit": "capsules waiting",
+            "step_s": 0,
             "times": times,
             "series": _by_project([{p: n for p, n in s.queued.items() if mine(p)} for s in samples]),
         },
         "placed": {
             "unit": "capsules holding a host",
+            "step_s": 0,
             "times": times,
             "series": _by_project([{p: n for p, n in s.placed.items() if mine(p)} for s in samples]),
         },
-        "outcomes": {"unit": "jobs ended per minute", "times": minutes, "series": outcomes},
-        "invocations": {"unit": "function calls per minute", "times": minutes, "series": invocations},
-        "usage": {"unit": "cpu cores used (per-minute average)", "times": minutes, "series": _top(cpu_s)},
+        "outcomes": {"unit": "jobs ended per minute", **per_minute, "series": outcomes},
+        "invocations": {"unit": "function calls per minute", **per_minute, "series": invocations},
+        "usage": {"unit": "cpu cores used (per-minute average)", **per_minute, "series": _top(cpu_s)},
     }
 
 

@@ -44,7 +44,9 @@ function drawChart(name, title, kind, chart, [x0, x1]) {
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, "data-chart": name });
   const x = (t) => LEFT + ((W - LEFT - RIGHT) * (t - x0)) / Math.max(1, x1 - x0);
   const entries = Object.entries(chart.series);
-  const idx = chart.times.map((t, i) => i).filter((i) => chart.times[i] + (kind === "bars" ? 60 : 0) > x0);
+  // a sample is an instant; a minute's value covers [time, time + step_s) and is drawn at its middle
+  const idx = chart.times.map((t, i) => i).filter((i) => chart.times[i] + chart.step_s >= x0);
+  const at = (i) => x(Math.min(x1, Math.max(x0, chart.times[i] + chart.step_s / 2)));
   const totals = idx.map((i) => entries.reduce((sum, [, v]) => sum + v[i], 0));
   // the highest bar or point reaches the top; a chart of zeros is scaled to 1
   const peak = Math.max(0, ...(kind === "bars" ? totals : entries.flatMap(([, v]) => idx.map((i) => v[i])))) || 1;
@@ -57,7 +59,7 @@ function drawChart(name, title, kind, chart, [x0, x1]) {
   root.append(svg("text", { x: LEFT, y: H - 5 }, clock(x0)));
   root.append(svg("text", { x: W - RIGHT, y: H - 5, "text-anchor": "end" }, clock(x1)));
   if (kind === "bars") {
-    const width = Math.max(2, x(x0 + 60) - x(x0) - 2);
+    const width = Math.max(2, x(x0 + chart.step_s) - x(x0) - 2);
     for (const i of idx) {
       let base = 0;
       entries.forEach(([label, values], s) => {
@@ -75,7 +77,7 @@ function drawChart(name, title, kind, chart, [x0, x1]) {
     }
   } else {
     entries.forEach(([label, values], s) => {
-      const points = idx.map((i) => `${x(chart.times[i]).toFixed(1)},${y(values[i]).toFixed(1)}`).join(" ");
+      const points = idx.map((i) => `${at(i).toFixed(1)},${y(values[i]).toFixed(1)}`).join(" ");
       const line = svg("polyline", {
         class: "series", "data-series": label, points, fill: "none", stroke: colour(label, s),
       });

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import browser_page, screenshot
 
@@ -65,7 +66,11 @@ def test_dashboard_charts_draw_real_activity(zunray, tmp_path):
             for series in ("cold", "warm"):
                 page.wait_for_selector(f'#chart-invocations rect.col[data-series="{series}"]')
             for name in ("queue_depth", "placed", "usage"):
-                page.wait_for_function(DRAWN_ABOVE_ZERO, arg=name)
+                try:
+                    page.wait_for_function(DRAWN_ABOVE_ZERO, arg=name)
+                except PlaywrightTimeout:
+                    chart = zunray.http.get("/v1/dashboard/series").json()["charts"][name]
+                    pytest.fail(f"chart {name} drew nothing above zero; its data: {chart}")
             assert page.locator("#charts figure.chart").count() == 5
             path = tmp_path / "dashboard-charts.png"
             page.locator("#charts").screenshot(path=str(path))

@@ -59,7 +59,7 @@ def test_outcomes_calls_and_cpu_are_counted_per_minute():
     assert got["queue_depth"]["times"] == [T0 + 10, T0 + 70, T0 + 80]
     assert got["queue_depth"]["series"] == {"p1": [3, 0, 0]}
     assert got["placed"]["series"] == {"p1": [1, 2, 2]}
-    assert got["outcomes"]["times"] == [T0, T0 + 60, T0 + 120]
+    assert got["outcomes"]["times"] == [T0, T0 + 60, T0 + 120] and got["outcomes"]["step_s"] == 60
     assert got["outcomes"]["series"] == {
         "Succeeded": [2, 0, 0], "Failed": [0, 1, 0], "Cancelled": [0, 0, 1], "TimedOut": [0, 0, 0],
     }
