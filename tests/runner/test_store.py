@@ -150,3 +150,17 @@ def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(st
     assert results.count(True) == 10
     assert store.quotas.usage("race")["containers"] == 10
     assert len(store.containers.list_containers(project_id="race")) == 10
+
+
+def test_finished_between_gives_the_jobs_that_ended_in_the_window_of_a_project(store):
+    outcomes = (("p1", JobStatus.SUCCEEDED), ("p1", JobStatus.FAILED), ("p2", JobStatus.FAILED))
+    for i, (project, status) in enumerate(outcomes):
+        job, _ = store.jobs.create_job(make_job(project_id=project))
+        for step in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING):
+            store.jobs.transition_job(job.id, step)
+        store.jobs.transition_job(job.id, status, finished_at=1000.0 + i)
+    store.jobs.create_job(make_job())  # still queued: no outcome
+    assert sorted(store.jobs.finished_between(start=1000.0, end=1002.0, project_id="p1")) == [
+        ("p1", "Failed", 1001.0), ("p1", "Succeeded", 1000.0),
+    ]
+    assert sorted(r[0] for r in store.jobs.finished_between(start=1001.0, end=2000.0, project_id=None)) == ["p1", "p2"]
