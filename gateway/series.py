@@ -8,8 +8,8 @@ hour). A sample holds only the projects with something in it, so the ring's size
 bounded by samples x active projects, not by every project there is. The ring lives
 in this gateway's memory: it starts empty when the gateway starts.
 
-Job outcomes and cpu usage per minute come from the store (jobs.finished_at, usage
-records), over the same window, so they survive a restart and agree between gateways.
+Job outcomes and cpu usage per minute are counted by the store (jobs.finished_at, usage
+records, grouped by minute), over the same window, so they survive a restart and agree between gateways.
 
 ``charts`` turns both into the JSON the page draws; it is pure, and it is where a
 member's view is cut down to their own project.
@@ -99,7 +99,7 @@ def _by_project(values: list[dict[str, int]]) -> dict[str, list[float]]:
 
 def charts(
     samples: list[Sample],
-    finished: list[tuple[str, str, float]],
+    ended: list[tuple[str, str, float, int]],
     cpu: list[tuple[str, float, float]],
     *,
     start: float,
@@ -109,9 +109,10 @@ def charts(
     """The charts of [start, end) as {name: {unit, step_s, times, series: {label: values}}}: a
     value is at an instant (step_s 0, a sample) or covers [time, time + step_s) (a minute).
 
-    ``finished`` holds (project, status, finished_at) of ended jobs, ``cpu`` (project,
-    ended_at, cpu_s) of usage records. ``project`` None is every project (an admin's
-    view); otherwise everything of other projects is left out.
+    ``ended`` holds (project, status, minute start, jobs) of jobs that ended in the window,
+    ``cpu`` (project, minute start, cpu-seconds) of usage records (the store counts them).
+    ``project`` None is every project (an admin's view); otherwise everything of other
+    projects is left out.
     """
 
     def mine(p: str) -> bool:
@@ -123,20 +124,20 @@ def charts(
     minutes = [first_minute + i * MINUTE_S for i in range(max(1, math.ceil((end - first_minute) / MINUTE_S)))]
 
     def minute_of(at: float) -> int:
-        return min(len(minutes) - 1, int((at - first_minute) // MINUTE_S))
+        return max(0, min(len(minutes) - 1, int((at - first_minute) // MINUTE_S)))
 
     outcomes = {status: [0] * len(minutes) for status in OUTCOMES}
-    for p, status, at in finished:
-        if mine(p) and status in outcomes and start <= at < end:
-            outcomes[status][minute_of(at)] += 1
+    for p, status, minute, n in ended:
+        if mine(p) and status in outcomes:
+            outcomes[status][minute_of(minute)] += n
     invocations = {"cold": [0] * len(minutes), "warm": [0] * len(minutes)}
     for s in samples:
         invocations["cold"][minute_of(s.at)] += sum(n for p, n in s.cold.items() if mine(p))
         invocations["warm"][minute_of(s.at)] += sum(n for p, n in s.warm.items() if mine(p))
     cpu_s: dict[str, list[float]] = {}
-    for p, at, used in cpu:
-        if mine(p) and start <= at < end:
-            cpu_s.setdefault(p, [0.0] * len(minutes))[minute_of(at)] += used / MINUTE_S
+    for p, minute, used in cpu:
+        if mine(p):
+            cpu_s.setdefault(p, [0.0] * len(minutes))[minute_of(minute)] += used / MINUTE_S
     per_minute = {"step_s": MINUTE_S, "times": minutes}
     return {
         "queue_depth": {

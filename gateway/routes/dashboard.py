@@ -82,14 +82,14 @@ def charts(request: Request, store: StoreDep, caller: CallerDep) -> dict:
     scope = None if permitted(request, "dashboard:series_all") else caller.project_id
     end = time.time()
     start = end - settings.dashboard_sample_s * settings.dashboard_samples
-    finished = store.jobs.finished_between(start=start, end=end, project_id=scope)
-    cpu = store.usage_records.cpu_s_between(start=start, end=end, project_id=scope)
+    ended = store.jobs.ended_per_minute(start=start, end=end, project_id=scope)
+    cpu = store.usage_records.cpu_s_per_minute(start=start, end=end, project_id=scope)
     return {
         "start": start,
         "end": end,
         "sample_s": settings.dashboard_sample_s,
         "project": scope,
-        "charts": series.charts(request.app.state.series.samples(), finished, cpu, start=start, end=end, project=scope),
+        "charts": series.charts(request.app.state.series.samples(), ended, cpu, start=start, end=end, project=scope),
     }
 
 

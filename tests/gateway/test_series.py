@@ -50,12 +50,9 @@ def test_outcomes_calls_and_cpu_are_counted_per_minute():
         Sample(at=T0 + 70, queued={}, placed={"p1": 2}, cold={}, warm={"p1": 4}),
         Sample(at=T0 + 80, queued={}, placed={"p1": 2}, cold={}, warm={"p1": 1}),
     ]
-    finished = [
-        ("p1", "Succeeded", T0 + 1), ("p1", "Succeeded", T0 + 59),
-        ("p1", "Failed", T0 + 61), ("p1", "Cancelled", T0 + 150),
-    ]
-    cpu = [("p1", T0 + 30, 60.0), ("p1", T0 + 90, 30.0), ("p1", T0 + 95, 90.0)]
-    got = charts(samples, finished, cpu, start=T0, end=T0 + 180, project=None)
+    ended = [("p1", "Succeeded", T0, 2), ("p1", "Failed", T0 + 60, 1), ("p1", "Cancelled", T0 + 120, 1)]
+    cpu = [("p1", T0, 60.0), ("p1", T0 + 60, 120.0)]
+    got = charts(samples, ended, cpu, start=T0 + 5, end=T0 + 180, project=None)
     assert got["queue_depth"]["times"] == [T0 + 10, T0 + 70, T0 + 80]
     assert got["queue_depth"]["series"] == {"p1": [3, 0, 0]}
     assert got["placed"]["series"] == {"p1": [1, 2, 2]}
@@ -77,8 +74,8 @@ def test_beyond_the_biggest_projects_the_rest_is_one_other_series():
 
 def test_a_members_view_has_nothing_of_another_project():
     samples = [Sample(at=T0, queued={"p1": 1, "p2": 7}, placed={"p2": 3}, cold={"p2": 2}, warm={"p1": 1, "p2": 9})]
-    finished, cpu = [("p2", "Failed", T0 + 1)], [("p2", T0 + 2, 60.0)]
-    got = charts(samples, finished, cpu, start=T0, end=T0 + 60, project="p1")
+    ended, cpu = [("p2", "Failed", T0, 1)], [("p2", T0, 60.0)]
+    got = charts(samples, ended, cpu, start=T0, end=T0 + 60, project="p1")
     assert got["queue_depth"]["series"] == {"p1": [1]} and got["placed"]["series"] == {}
     assert got["invocations"]["series"] == {"cold": [0], "warm": [1]}
     assert got["outcomes"]["series"]["Failed"] == [0] and got["usage"]["series"] == {}
