@@ -256,13 +256,17 @@ class PlacementActor:
         self.latency_sum_s += seconds
 
     def metrics(self) -> dict:
-        """What /metrics shows from placement: queues, decisions, latency, allocation."""
+        """What /metrics and the dashboard show from placement: queues, capsules holding a host, decisions, latency."""
         with self._lock:
             queued: dict[str, int] = {}
             for req in self.pending.values():
                 queued[req.project_id] = queued.get(req.project_id, 0) + 1
+            placed: dict[str, int] = {}
+            for req in self.claims.values():
+                placed[req.project_id] = placed.get(req.project_id, 0) + 1
             return {
                 "queued": queued,
+                "placed": placed,
                 "decisions": self.decisions,
                 "latency": {"buckets": list(zip(LATENCY_BUCKETS_S, self.latency_counts)), "sum": self.latency_sum_s},
                 "containers_created": {h.name: h.info.get("containers_created") or {} for h in self.hosts.values()},

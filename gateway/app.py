@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from gateway import errors, metrics, noauth, tracing
+from gateway import errors, metrics, noauth, series, tracing
 from gateway.access_log import AccessLog
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
@@ -61,8 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
         watcher = app.state.watcher = StoreWatcher(store)
         watcher.start()
         poller = asyncio.create_task(cluster.follow_health())
+        app.state.series = series.SeriesRing(samples=settings.dashboard_samples)
+        sampling = series.sample_forever(app.state.series, cluster, every_s=settings.dashboard_sample_s)
+        sampler = asyncio.create_task(sampling)
         yield
         poller.cancel()
+        sampler.cancel()
         await watcher.stop()
         if app.state.auth is not None:
             await app.state.auth.close()

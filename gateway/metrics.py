@@ -2,6 +2,7 @@
 
 Families (Prometheus naming: base units, ``_total`` for counters):
   zunray_queue_depth{project}                         capsules waiting for a host
+  zunray_capsules_placed{project}                     capsules holding a host (starting, running, ending)
   zunray_placement_latency_seconds (histogram)        from taken in to placed
   zunray_placement_decisions_total                    filter/score rounds run
   zunray_containers_created_total{host,runtime}       containers created (by node actor lifetime)
@@ -46,6 +47,10 @@ class _Snapshot:
         for project, n in sorted(self.placement.get("queued", {}).items()):
             queued.add_metric([project], n)
         yield queued
+        placed = GaugeMetricFamily("zunray_capsules_placed", "Capsules holding a host", labels=["project"])
+        for project, n in sorted(self.placement.get("placed", {}).items()):
+            placed.add_metric([project], n)
+        yield placed
         lat = self.placement.get("latency", {"buckets": [], "sum": 0.0})
         cumulative, buckets = 0, []
         for bound, count in lat["buckets"]:

@@ -36,6 +36,7 @@ DEFAULT_RULES: dict[str, str] = {
     "host:get": "admin",
     "host:update": "admin",  # enable or disable a host for new placements
     "usage:get_all": "admin",
+    "dashboard:series_all": "admin",  # the dashboard's charts of every project (others see their own project's)
     "metrics:get": "admin",  # the whole cloud's queues and hosts  # every project's usage at once (billing)
     "quota:update": "admin",
     "quota:delete": "admin",

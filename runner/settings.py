@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     usage_interval_s: float = 60.0
     usage_max_range_s: float = 92 * 24 * 3600.0  # the longest range one usage query may ask for
 
+    # the dashboard's charts: the gateway samples queues, placed capsules and function counters this often and keeps
+    # this many samples in memory (default: one hour); job outcomes and usage per minute come from the store
+    dashboard_sample_s: float = Field(5.0, gt=0)
+    dashboard_samples: int = Field(720, ge=2, le=100_000)
+
     # fair share: per-project caps (-1: none); a project's own quota rows override them (PUT /v1/quotas/{project})
     max_queued_jobs_per_project: int = Field(1000, ge=-1)  # jobs waiting for a host (array tasks count one by one); past it 429
     max_completions_per_job: int = Field(1000, ge=-1)  # the tasks of one job array; past it 403

@@ -117,6 +117,7 @@ def test_settings(data_dir, **overrides) -> Settings:  # noqa: ANN001, ANN003
         ray_port=free_port(low=int(os.environ.get("ZUNRAY_TEST_RAY_PORT", "27000"))),
         retry_base_s=0.2,
         usage_interval_s=1.0,
+        dashboard_sample_s=1.0,  # the dashboard test's charts fill in seconds
         retry_max_s=1.0,
         min_schedule_interval_s=1,  # the schedule tests fire every few seconds
         trace_exporter=f"file:{data_dir / 'traces.jsonl'}",

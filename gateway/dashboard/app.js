@@ -1,4 +1,4 @@
-// The Zunray dashboard: plain JavaScript, no libraries, data only from the API.
+// The Zunray dashboard: plain JavaScript, no libraries, data only from the API (charts in charts.js).
 "use strict";
 
 const state = { mode: "noauth", token: sessionStorage.getItem("zunray-token"), job: null };
@@ -138,6 +138,10 @@ async function showJob(id) {
 async function refresh() {
   try {
     await renderHosts();
+    await renderCharts(api).catch((e) => {
+      if (e instanceof LoggedOut) throw e;
+      $("#charts").replaceChildren(el("p", { class: "error" }, `charts: ${e.message}`));
+    });
     await renderLists();
     if (state.job) await showJob(state.job);
   } catch (e) {

@@ -1,6 +1,9 @@
 """The dashboard: a page and its assets served by the gateway (no CDN), the
 login step for Keystone, and a job's trace for the timeline.
 
+The charts' data (GET /v1/dashboard/series, gateway/series.py) is the caller's
+project's, or every project's for a caller the rule dashboard:series_all allows.
+
 The login is rate-limited per client address (gateway/login_throttle.py).
 The page and its assets are public (they hold no data); everything they show
 comes from the API with the caller's token, so the same authentication and
@@ -10,13 +13,15 @@ access rules apply. A 401 anywhere sends the page back to its login step.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.context import CallerDep, StoreDep
+from gateway import series
+from gateway.context import CallerDep, StoreDep, permitted
 from runner.errors import InvalidSpec, NotFound, Unauthorized
 
 router = APIRouter(tags=["dashboard"])
@@ -67,6 +72,25 @@ async def login(body: Login, request: Request) -> dict:
         request.app.state.logins.failed(client)
         raise
     return {"token": token, "expires_at": expires_at}
+
+
+@router.get("/v1/dashboard/series", summary="The dashboard's charts over time (the last dashboard_samples samples)")
+def charts(request: Request, store: StoreDep, caller: CallerDep) -> dict:
+    """Queue depth and placed capsules per project, job outcomes, cold and warm calls and cpu
+    used per minute: the caller's project, or every project for dashboard:series_all."""
+    settings = request.app.state.settings
+    scope = None if permitted(request, "dashboard:series_all") else caller.project_id
+    end = time.time()
+    start = end - settings.dashboard_sample_s * settings.dashboard_samples
+    ended = store.jobs.ended_per_minute(start=start, end=end, project_id=scope)
+    cpu = store.usage_records.cpu_s_per_minute(start=start, end=end, project_id=scope)
+    return {
+        "start": start,
+        "end": end,
+        "sample_s": settings.dashboard_sample_s,
+        "project": scope,
+        "charts": series.charts(request.app.state.series.samples(), ended, cpu, start=start, end=end, project=scope),
+    }
 
 
 @router.get("/v1/jobs/{job_id}/trace", summary="A job's trace as a timeline (spans, or its history)")

@@ -18,6 +18,12 @@ from runner.store.engine import create_engine, is_sqlite
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+def minute_of(column: sa.ColumnElement) -> sa.ColumnElement:
+    """The epoch minute an epoch-seconds column falls in, the same on SQLite and PostgreSQL: integer
+    division of milliseconds (a float cast to an integer truncates on one and rounds on the other)."""
+    return sa.cast(column * 1000, sa.BigInteger) // 60_000
+
+
 class Database:
     """An engine plus the two kinds of transaction the queries use."""
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
 from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
-from runner.store.base import Tables
+from runner.store.base import Tables, minute_of
 from runner.store.schema import job_events, job_logs, jobs
 
 _TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
@@ -270,6 +270,22 @@ class JobQueries(Tables):
         query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
         with self._read() as conn:
             return [{"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)]
+
+    def ended_per_minute(
+        self, *, start: float, end: float, project_id: str | None
+    ) -> list[tuple[str, str, float, int]]:
+        """(project, status, minute start, jobs) for the jobs (not array tasks) that ended in [start, end)."""
+        minute = minute_of(jobs.c.finished_at)
+        query = (
+            sa.select(jobs.c.project_id, jobs.c.status, minute, sa.func.count())
+            .where(jobs.c.finished_at >= start, jobs.c.finished_at < end)
+            .where(jobs.c.parent_id.is_(None), jobs.c.status.in_(_TERMINAL))
+            .group_by(jobs.c.project_id, jobs.c.status, minute)
+        )
+        if project_id is not None:
+            query = query.where(jobs.c.project_id == project_id)
+        with self._read() as conn:
+            return [(p, status, m * 60.0, n) for p, status, m, n in conn.execute(query)]
 
     # -- logs -------------------------------------------------------------
     def save_logs(self, job_id: str, data: bytes, truncated_bytes: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from runner.store.base import Tables
+from runner.store.base import Tables, minute_of
 from runner.store.schema import usage
 
 COLUMNS = tuple(c.name for c in usage.columns if c.name != "id")
@@ -36,3 +36,16 @@ class UsageQueries(Tables):
         with self._read() as conn:
             rows = conn.execute(query.order_by(usage.c.ended_at)).fetchall()
         return {name: [r[i] for r in rows] for i, name in enumerate(COLUMNS)}
+
+    def cpu_s_per_minute(self, *, start: float, end: float, project_id: str | None) -> list[tuple[str, float, float]]:
+        """(project, minute start, cpu-seconds) of the records that ended in [start, end) (the usage chart)."""
+        minute = minute_of(usage.c.ended_at)
+        query = (
+            sa.select(usage.c.project_id, minute, sa.func.sum(usage.c.cpu_s))
+            .where(usage.c.ended_at >= start, usage.c.ended_at < end)
+            .group_by(usage.c.project_id, minute)
+        )
+        if project_id is not None:
+            query = query.where(usage.c.project_id == project_id)
+        with self._read() as conn:
+            return [(p, m * 60.0, cpu_s) for p, m, cpu_s in conn.execute(query)]

@@ -27,6 +27,7 @@ def test_metrics_show_queues_placement_functions_and_hosts(zunray):
         time.sleep(0.5)
         m = _scrape(zunray)
         assert any(s.labels == {"project": "default"} and s.value >= 1 for s in m["zunray_queue_depth"])
+        assert any(s.labels == {"project": "default"} and s.value >= 1 for s in m["zunray_capsules_placed"])  # the warm instance
         assert any(s.name == "zunray_placement_latency_seconds_count" and s.value >= 1 for s in m["zunray_placement_latency_seconds"])
         assert m["zunray_placement_decisions"][0].value >= 1
         assert any(s.labels["runtime"] == "runc" and s.value >= 1 for s in m["zunray_containers_created"])

@@ -150,3 +150,33 @@ def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(st
     assert results.count(True) == 10
     assert store.quotas.usage("race")["containers"] == 10
     assert len(store.containers.list_containers(project_id="race")) == 10
+
+
+def test_jobs_ended_per_minute_in_the_window_of_a_project(store):
+    outcomes = [("p1", JobStatus.SUCCEEDED, 6059.9), ("p1", JobStatus.SUCCEEDED, 6001.0)]
+    outcomes += [("p1", JobStatus.FAILED, 6060.0)]
+    outcomes += [("p2", JobStatus.FAILED, 6061.0), ("p1", JobStatus.CANCELLED, 5999.0)]
+    for project, status, at in outcomes:
+        job, _ = store.jobs.create_job(make_job(project_id=project))
+        for step in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING):
+            store.jobs.transition_job(job.id, step)
+        store.jobs.transition_job(job.id, status, finished_at=at)
+    store.jobs.create_job(make_job())  # still queued: no outcome
+    assert sorted(store.jobs.ended_per_minute(start=6000.0, end=6100.0, project_id="p1")) == [
+        ("p1", "Failed", 6060.0, 1), ("p1", "Succeeded", 6000.0, 2),  # the cancelled one ended before the window
+    ]
+    every = store.jobs.ended_per_minute(start=6001.0, end=7000.0, project_id=None)
+    assert sorted(r[0] for r in every) == ["p1", "p1", "p2"]
+
+
+def test_cpu_seconds_per_minute_of_a_project(store):
+    def record(project: str, ended_at: float, cpu_s: float) -> dict:
+        return dict(project_id=project, kind="job", object_id=str(uuid.uuid4()), name="j", host="h", runtime="runc",
+                    started_at=ended_at - 1, ended_at=ended_at, wall_s=1.0, cpus=cpu_s, memory_mb=64.0, cpu_s=cpu_s,
+                    memory_mb_s=64.0, invocations=0, exit_code=None, status="Running")
+
+    records = [record("cpu-a", 9001.0, 1.5), record("cpu-a", 9059.9, 2.0), record("cpu-a", 9060.0, 4.0)]
+    store.usage_records.record_usage([*records, record("cpu-b", 9002.0, 8.0)])
+    assert sorted(store.usage_records.cpu_s_per_minute(start=9000.0, end=9100.0, project_id="cpu-a")) == [
+        ("cpu-a", 9000.0, 3.5), ("cpu-a", 9060.0, 4.0),
+    ]
