@@ -25,9 +25,9 @@ import time
 
 import docker
 import httpx
-
 from bench_stack import bench_settings
-from runner import stack
+
+from runner.local import stack
 from runner.settings import Settings
 
 IMAGE = "zunray/python:3.11"

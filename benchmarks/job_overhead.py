@@ -15,9 +15,9 @@ import time
 
 import docker
 import httpx
-
 from bench_stack import bench_settings
-from runner import stack
+
+from runner.local import stack
 from runner.models import JobStatus
 
 IMAGE = "busybox:latest"

@@ -17,9 +17,9 @@ import time
 import uuid
 
 import httpx
-
 from bench_stack import bench_settings
-from runner import stack
+
+from runner.local import stack
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, Resources
 from runner.store import Store
 from runner.usage import usage_row

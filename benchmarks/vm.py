@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import httpx
-
 from bench_stack import bench_settings
-from runner import stack
+
+from runner.local import stack
 from runner.models import JobStatus
 
 

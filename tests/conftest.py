@@ -18,7 +18,7 @@ import docker
 import httpx
 import pytest
 
-from runner import stack
+from runner.local import stack
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.networks import remove_project_networks
 from runner.settings import Settings

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from runner import keystone_local
+from runner.local import keystone as keystone_local
 from runner.local.keystone_admin import KeystoneAdmin
 from tests.conftest import free_port, run_stack, test_settings
 

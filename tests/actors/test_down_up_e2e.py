@@ -7,8 +7,8 @@ import docker
 import httpx
 import pytest
 
-from runner import stack
 from runner.functions.model import InstanceStatus
+from runner.local import stack
 from runner.store import Store
 from tests.conftest import run_stack, test_settings
 

@@ -11,8 +11,8 @@ import pytest
 import ray
 
 from actors.bootstrap import node_actor_name
+from runner.local import procs, stack
 from runner.ray_connect import FUNCTIONS
-from runner import procs, stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import procs
+from runner.local import procs
 from runner.local.stack import process_env as stack_env
 from tests.conftest import run_stack, test_settings
 

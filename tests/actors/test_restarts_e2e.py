@@ -10,7 +10,7 @@ import pytest
 import ray
 
 from actors.bootstrap import node_actor_name
-from runner import procs, stack
+from runner.local import procs, stack
 from runner.models import CapsuleSpec, ContainerSpec, Job, Resources
 from runner.store import Store
 

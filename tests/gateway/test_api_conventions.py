@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from runner import errors as e
-from runner import sdk
+from runner.client import http as sdk
 from runner.functions.model import Function, FunctionSpec
 from runner.settings import Settings
 from runner.store import Store

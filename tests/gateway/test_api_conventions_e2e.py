@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from runner import sdk
+from runner.client import http as sdk
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 

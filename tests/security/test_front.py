@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from runner import stack
+from runner.local import stack
 from runner.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]

@@ -117,7 +117,7 @@ def test_openstack_cli_with_password_auth_through_the_catalog(secured, keystone)
 
 
 def test_keystone_down_is_503_never_500(secured, keystone):
-    from runner import keystone_local
+    from runner.local import keystone as keystone_local
 
     fresh = keystone.token("bob")  # never seen by the gateway: it must ask Keystone
     keystone_local.stop(keystone.home)
