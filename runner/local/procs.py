@@ -2,11 +2,17 @@
 
 ``zunray down`` ends exactly the process trees that ``zunray up`` started
 (found from the recorded PIDs through /proc), never processes by name.
+
+A PID alone names a process only while it lives: after a crash or a reboot the
+number may belong to anyone. So a PID file also records the process's start
+time (``/proc/<pid>/stat`` field 22, clock ticks since boot) and the boot id;
+a record is believed, and its process signalled, only while both still match.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +20,27 @@ import time
 from pathlib import Path
 
 from runner.private_files import FILE_MODE, private_dir
+
+
+BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` from field 3 (state) on: the name in field 2 may hold spaces and parentheses."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (None: no such process)."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def boot_id() -> str:
+    return BOOT_ID_PATH.read_text().strip()
 
 
 def descendants(root: int) -> list[int]:
@@ -36,26 +63,27 @@ def descendants(root: int) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def stop_tree(pid: int, *, grace_s: float = 5.0) -> None:
     """SIGTERM the tree under ``pid``, then SIGKILL what is left after ``grace_s``."""
-    tree = [p for p in descendants(pid) if alive(p)]
+    # each member with its start time: one that ends during the grace period may hand its PID on
+    tree = {p: start_ticks(p) for p in descendants(pid) if alive(p)}
     for p in tree:
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGTERM)
+
+    def left() -> list[int]:
+        return [p for p, ticks in tree.items() if alive(p) and start_ticks(p) == ticks]
+
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(alive(p) for p in tree):
+    while time.monotonic() < deadline and left():
         time.sleep(0.1)
-    for p in tree:
-        if alive(p):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p, signal.SIGKILL)
+    for p in left():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
 
 
 def spawn(name: str, argv: list[str], *, run_dir: Path, log_dir: Path, env: dict[str, str]) -> int:
@@ -65,17 +93,25 @@ def spawn(name: str, argv: list[str], *, run_dir: Path, log_dir: Path, env: dict
     # owner-only: a log may carry what a process printed about its secrets
     with os.fdopen(os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE), "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    (run_dir / f"{name}.pid").write_text(str(proc.pid))
+    record = {"pid": proc.pid, "start_ticks": start_ticks(proc.pid), "boot_id": boot_id()}
+    (run_dir / f"{name}.pid").write_text(json.dumps(record))
     return proc.pid
 
 
 def recorded(name: str, run_dir: Path) -> int | None:
-    """The PID recorded for ``name`` if that process still lives."""
+    """The PID recorded for ``name`` if that very process still lives.
+
+    None also for a record that cannot be checked (unreadable, or a bare PID as
+    written before start times were kept): it is never trusted nor signalled.
+    """
     try:
-        pid = int((run_dir / f"{name}.pid").read_text())
-    except (OSError, ValueError):
+        record = json.loads((run_dir / f"{name}.pid").read_text())
+        pid, ticks, boot = int(record["pid"]), record["start_ticks"], record["boot_id"]
+    except (OSError, ValueError, TypeError, KeyError):
         return None
-    return pid if alive(pid) else None
+    if boot != boot_id() or ticks is None or start_ticks(pid) != ticks or not alive(pid):
+        return None
+    return pid
 
 
 def stop(name: str, run_dir: Path) -> bool:
