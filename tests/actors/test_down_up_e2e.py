@@ -1,14 +1,21 @@
-"""`zunray down` then `zunray up` with functions that had warm instances: the new
-function actor starts before any node actor exists and must not fail on that."""
+"""`zunray up` brings everything back: after `zunray down` with functions that had warm
+instances (the new function actor starts before any node actor exists and must not fail on
+that), after any one of its processes was killed, and after a reboot left stale PID files."""
 
 from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
 
 import docker
 import httpx
 import pytest
 
 from runner.functions.model import InstanceStatus
-from runner.local import stack
+from runner.local import procs, stack
 from runner.store import Store
 from tests.conftest import run_stack, test_settings
 
@@ -44,3 +51,57 @@ def test_up_after_down_with_warm_function_instances(tmp_path_factory):
             engine.close()
     finally:
         gen.close()
+
+
+def _kill(name: str, settings) -> None:  # noqa: ANN001
+    """SIGKILL the process ``zunray up`` recorded for ``name`` (only it: Ray's own take its children along)."""
+    pid = procs.recorded(name, settings.run_dir)
+    assert pid is not None, f"{name} is not running"
+    tree = procs.descendants(pid)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(procs.alive(p) for p in tree):  # what the crash takes along is gone before `up` looks
+        assert time.monotonic() < deadline, f"{[p for p in tree if procs.alive(p)]} of {name} still alive"
+        time.sleep(0.1)
+
+
+def _runs_a_job(zr) -> None:  # noqa: ANN001
+    job = zr.submit(command=["echo", "back"])
+    assert zr.wait(job["id"])["status"] == "Succeeded"
+    assert zr.http.get(f"/v1/jobs/{job['id']}/logs").text == "back\n"
+
+
+def test_up_after_a_killed_process_or_stale_pid_files(tmp_path_factory):
+    settings = test_settings(tmp_path_factory.mktemp("crash"))
+    gen = run_stack(settings)
+    zr = next(gen)
+    stranger = None
+    try:
+        _kill("gateway", settings)
+        assert stack.up(settings)["status"] == "ok"
+        _runs_a_job(zr)
+
+        running = zr.submit(command=["sh", "-c", "sleep 6; echo outlived"])
+        zr.wait(running["id"], until=("Running",))
+        _kill("ray", settings)  # the head and every actor with it; the gateway lives on, cut off
+        assert stack.up(settings)["status"] == "ok"  # before: the cut-off gateway answered, `up` said unavailable
+        done = zr.wait(running["id"], timeout_s=90)
+        assert done["status"] == "Succeeded", done
+        assert zr.http.get(f"/v1/jobs/{running['id']}/logs").text == "outlived\n"
+        _runs_a_job(zr)
+
+        # a reboot: the PID files stayed, their numbers now name someone else's process
+        stack.down(settings)
+        stranger = subprocess.Popen(["sleep", "300"])
+        for name in ("ray", "gateway"):
+            record = {"pid": stranger.pid, "start_ticks": procs.start_ticks(stranger.pid) + 1, "boot_id": procs.boot_id()}
+            (settings.run_dir / f"{name}.pid").write_text(json.dumps(record))
+        assert stack.up(settings)["status"] == "ok"  # before: `up` believed Ray ran and the gateway found none
+        _runs_a_job(zr)
+        assert sorted(stack.down(settings)) == ["gateway", "ray"]
+        assert stranger.poll() is None, "a process up did not start was killed"
+    finally:
+        gen.close()
+        if stranger is not None:
+            stranger.kill()
+            stranger.wait()
