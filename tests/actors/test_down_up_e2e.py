@@ -53,16 +53,17 @@ def test_up_after_down_with_warm_function_instances(tmp_path_factory):
         gen.close()
 
 
-def _kill(name: str, settings) -> None:  # noqa: ANN001
-    """SIGKILL the process ``zunray up`` recorded for ``name`` (only it: Ray's own take its children along)."""
+def _kill(name: str, settings) -> dict[int, int | None]:  # noqa: ANN001
+    """SIGKILL the process ``zunray up`` recorded for ``name``, only it; returns its tree as it was (with start times)."""
     pid = procs.recorded(name, settings.run_dir)
     assert pid is not None, f"{name} is not running"
-    tree = procs.descendants(pid)
+    tree = {p: procs.start_ticks(p) for p in procs.descendants(pid)}
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while any(procs.alive(p) for p in tree):  # what the crash takes along is gone before `up` looks
-        assert time.monotonic() < deadline, f"{[p for p in tree if procs.alive(p)]} of {name} still alive"
+    while procs.alive(pid):
+        assert time.monotonic() < deadline, f"{name} ({pid}) survived SIGKILL"
         time.sleep(0.1)
+    return tree
 
 
 def _runs_a_job(zr) -> None:  # noqa: ANN001
@@ -83,8 +84,10 @@ def test_up_after_a_killed_process_or_stale_pid_files(tmp_path_factory):
 
         running = zr.submit(command=["sh", "-c", "sleep 6; echo outlived"])
         zr.wait(running["id"], until=("Running",))
-        _kill("ray", settings)  # the head and every actor with it; the gateway lives on, cut off
+        old_head = _kill("ray", settings)  # Ray's processes share its fate, but not all: its agents lived on
         assert stack.up(settings)["status"] == "ok"  # before: the cut-off gateway answered, `up` said unavailable
+        left = [p for p, ticks in old_head.items() if procs.alive(p) and procs.start_ticks(p) == ticks]
+        assert not left, f"processes of the killed Ray head were left running: {left}"
         done = zr.wait(running["id"], timeout_s=90)
         assert done["status"] == "Succeeded", done
         assert zr.http.get(f"/v1/jobs/{running['id']}/logs").text == "outlived\n"

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +26,7 @@ def stranger():
 
 def _record(run_dir, name, **record) -> None:
     run_dir.mkdir(exist_ok=True)
-    (run_dir / f"{name}.pid").write_text(json.dumps(record))
+    (run_dir / f"{name}.pid").write_text(json.dumps({"spawn_id": "0" * 32, **record}))
 
 
 def test_a_record_with_another_start_time_is_neither_trusted_nor_killed(tmp_path, stranger):
@@ -59,7 +61,7 @@ def test_a_spawned_process_is_recorded_and_stopped_with_its_children(tmp_path):
                       run_dir=run, log_dir=logs, env={})
     assert procs.recorded("svc", run) == pid
     record = json.loads((run / "svc.pid").read_text())
-    assert record == {"pid": pid, "start_ticks": procs.start_ticks(pid), "boot_id": procs.boot_id()}
+    assert record == {"pid": pid, "start_ticks": procs.start_ticks(pid), "boot_id": procs.boot_id(), "spawn_id": record["spawn_id"]}
     for _ in range(50):  # the child sleep starts a moment later
         if len(tree := procs.descendants(pid)) == 2:
             break
@@ -78,3 +80,27 @@ def test_a_dead_process_is_not_recorded(tmp_path):
             break
         time.sleep(0.1)
     assert procs.recorded("quick", run) is None
+
+
+def test_what_a_killed_process_left_running_is_stopped_before_a_new_one_starts(tmp_path, stranger):
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    parent = "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"
+    pid = procs.spawn("head", [sys.executable, "-c", parent], run_dir=run, log_dir=logs, env={})
+    for _ in range(50):
+        if len(tree := procs.descendants(pid)) == 2:
+            break
+        time.sleep(0.1)
+    (child,) = tree[1:]
+    os.kill(pid, signal.SIGKILL)  # alone: its child lives on, reparented
+    for _ in range(50):
+        if not procs.alive(pid):
+            break
+        time.sleep(0.1)
+    assert procs.recorded("head", run) is None and procs.alive(child)
+    again = procs.spawn("head", ["sleep", "300"], run_dir=run, log_dir=logs, env={})
+    try:
+        assert not procs.alive(child), "the dead head's child outlived it"
+        assert stranger.poll() is None
+    finally:
+        assert procs.stop("head", run) is True
+    assert not procs.alive(again)
