@@ -96,9 +96,10 @@ def test_up_after_a_killed_process_or_stale_pid_files(tmp_path_factory):
         # a reboot: the PID files stayed, their numbers now name someone else's process
         stack.down(settings)
         stranger = subprocess.Popen(["sleep", "300"])
-        for name in ("ray", "gateway"):
-            record = {"pid": stranger.pid, "start_ticks": procs.start_ticks(stranger.pid) + 1, "boot_id": procs.boot_id()}
-            (settings.run_dir / f"{name}.pid").write_text(json.dumps(record))
+        record = {"pid": stranger.pid, "start_ticks": procs.start_ticks(stranger.pid) + 1, "boot_id": procs.boot_id(),
+                  "spawn_id": "0" * 32}
+        (settings.run_dir / "gateway.pid").write_text(json.dumps(record))
+        (settings.run_dir / "ray.pid").write_text(str(stranger.pid))  # a bare PID, as older versions wrote
         assert stack.up(settings)["status"] == "ok"  # before: `up` believed Ray ran and the gateway found none
         _runs_a_job(zr)
         assert sorted(stack.down(settings)) == ["gateway", "ray"]
