@@ -25,8 +25,8 @@ import time
 
 import docker
 import httpx
-
 from bench_stack import bench_settings
+
 from runner.local import stack
 from runner.settings import Settings
 

@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-
 from bench_stack import bench_settings
-from runner.local import stack
 from vm import run_job
+
+from runner.local import stack
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDIN_PORT = 24890

@@ -17,8 +17,8 @@ import time
 import uuid
 
 import httpx
-
 from bench_stack import bench_settings
+
 from runner.local import stack
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, Resources
 from runner.store import Store

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import httpx
-
 from bench_stack import bench_settings
+
 from runner.local import stack
 from runner.models import JobStatus
 

@@ -141,14 +141,19 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
         with httpx.Client(base_url=settings.gateway_url, timeout=60) as http:
             yield Stack(settings=settings, http=http, docker=client)
     finally:
-        stack.down(settings)
-        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
-            c.remove(force=True)
-        for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
-            v.remove(force=True)
-        # the real engine, even for a stack that was pointed at a missing one
-        remove_project_networks(DockerRuntime(url=Settings.model_fields["docker_url"].default, instance=settings.instance, node="teardown"))
+        remove_stack(settings, client)
         client.close()
+
+
+def remove_stack(settings: Settings, client: docker.DockerClient) -> None:
+    """Down (if up), and remove every container, volume and project network of the stack's instance."""
+    stack.down(settings)
+    for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
+        c.remove(force=True)
+    for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
+        v.remove(force=True)
+    # the real engine, even for a stack that was pointed at a missing one
+    remove_project_networks(DockerRuntime(url=Settings.model_fields["docker_url"].default, instance=settings.instance, node="teardown"))
 
 
 @pytest.fixture

@@ -59,9 +59,10 @@ def ensure_ray_token(settings: Settings) -> None:
         f.write(secrets.token_hex(32))
 
 
-def _start_ray(settings: Settings) -> None:
+def _start_ray(settings: Settings) -> bool:
+    """Start the Ray head unless it runs (or the cluster is another's); True when it was started."""
     if settings.ray_address or procs.recorded("ray", settings.run_dir):
-        return
+        return False
     ensure_ray_token(settings)
     ray_bin = str(Path(sys.executable).with_name("ray"))
     log_path = _log_dir(settings) / "ray.log"
@@ -87,7 +88,7 @@ def _start_ray(settings: Settings) -> None:
             f.seek(start)
             text = f.read().decode(errors="replace")
         if "Ray runtime started" in text:
-            return
+            return True
         if procs.recorded("ray", settings.run_dir) is None:
             raise Unavailable(f"Ray head failed to start; see {log_path}:\n{text[-2000:]}")
         time.sleep(0.2)
@@ -97,6 +98,9 @@ def _start_ray(settings: Settings) -> None:
 def up(settings: Settings) -> dict:
     """Start what is not running yet; wait until the gateway has heard from its hosts.
 
+    What runs is known from the PID files (checked against each process's start
+    time: a stale file is ignored). A new Ray head gets a new gateway too.
+
     Returns the /healthz body: ``status`` is ``ok`` or says what is wrong
     (e.g. no Docker engine), which the caller shows.
     """
@@ -104,7 +108,9 @@ def up(settings: Settings) -> dict:
     store = Store(settings.store_url_resolved)
     store.migrate()
     store.close()
-    _start_ray(settings)
+    if _start_ray(settings):
+        # a gateway that outlived its Ray head (killed, crashed) holds a connection to a cluster that is gone
+        procs.stop("gateway", settings.run_dir)
     started = False
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not _settled(body := health(settings)):

@@ -11,9 +11,8 @@ import pytest
 import ray
 
 from actors.bootstrap import node_actor_name
+from runner.local import procs, stack
 from runner.ray_connect import FUNCTIONS
-from runner.local import procs
-from runner.local import stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 

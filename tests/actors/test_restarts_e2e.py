@@ -10,8 +10,7 @@ import pytest
 import ray
 
 from actors.bootstrap import node_actor_name
-from runner.local import procs
-from runner.local import stack
+from runner.local import procs, stack
 from runner.models import CapsuleSpec, ContainerSpec, Job, Resources
 from runner.store import Store
 
