@@ -27,11 +27,14 @@ class Step:
 def after_host_lost(job: Job, host: str, *, now: float) -> Step | None:
     """A job whose host was declared lost; None if it no longer holds that host (ended, or moved on).
 
-    It is placed again while it has an attempt left: a lost host is not the
-    job's fault, so it gets one attempt beyond its ``max_retries``. Else it fails.
+    One whose cancellation was asked ends Cancelled (nothing is left to stop).
+    Others are placed again while they have an attempt left: a lost host is not
+    the job's fault, so it gets one attempt beyond its ``max_retries``. Else it fails.
     """
     if not job.status.is_active() or job.host != host:
         return None
+    if job.cancel_requested:
+        return Step(JobStatus.CANCELLED, f"cancelled by user; host {host} lost", {"finished_at": now})
     if job.attempt <= job.max_retries + 1:
         return Step(JobStatus.QUEUED, f"host {host} lost; placing again", {"host": None})
     return Step(JobStatus.FAILED, f"host {host} lost and no attempts are left", {"finished_at": now})
