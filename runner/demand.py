@@ -9,6 +9,9 @@ project's, on purpose:
   host (what QEMU holds beyond the guest); the quota counts what was asked.
 - ``runtime: nova`` — the capsule runs on a Nova server: placement reserves no
   cpu, memory or disk on the host; the quota still counts all of it.
+
+The gateway's early refusal of a capsule larger than any host
+(``gateway/cluster.py``) compares ``host_memory_mb``, the host's view, too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ def quota_demand(capsule: CapsuleSpec) -> dict[str, float]:
     return {"containers": len(capsule.containers), "cpu": peak.cpu, "memory": peak.memory_mb, "disk": peak.disk_gb}
 
 
+def host_memory_mb(memory_mb: float, runtime: str) -> float:
+    """The memory of a host that a capsule asking ``memory_mb`` takes: with QEMU's on a VM, none on Nova."""
+    if runtime == "nova":
+        return 0.0
+    return memory_mb + (VM_OVERHEAD_MB if runtime == "vm" else 0)
+
+
 def placement_demand(capsule: CapsuleSpec, *, project_id: str, hints: Mapping[str, Any] | None = None, host: str | None = None) -> Demand:
     """What placement reserves for a capsule on a host, with its placement constraints.
 
@@ -42,7 +52,7 @@ def placement_demand(capsule: CapsuleSpec, *, project_id: str, hints: Mapping[st
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in hints.items() if k.startswith("label:"))
     return Demand(
         cpu=d.cpu,
-        memory_mb=d.memory_mb + (VM_OVERHEAD_MB if capsule.runtime == "vm" else 0),
+        memory_mb=host_memory_mb(d.memory_mb, capsule.runtime),
         disk_gb=d.disk_gb,
         runtime=capsule.runtime,
         host=host,
