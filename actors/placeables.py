@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from policies import Demand
 from policies.quota import quota_wait_reason
 from policies.restart import moves_after_host_loss, policy_name
-from runner import lifecycle
 from runner.containers import Capsule, Container, ContainerStatus
 from runner.demand import placement_demand, quota_demand
 from runner.errors import InvalidTransition, NotFound
 from runner.functions.instance import capsule_of
 from runner.functions.model import Instance, InstanceStatus
-from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.models import Job, JobStatus
 from runner.store import Store
 
 JOB, CONTAINER, CAPSULE, INSTANCE = "job", "container", "capsule", "instance"
@@ -167,10 +166,3 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
         store.functions.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
     return None
 
-
-def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:
-    """Decide an array from its tasks (``lifecycle.settle_array``); returns the tasks to cancel."""
-    step, to_cancel = lifecycle.settle_array(store.jobs.get_job(parent_id), store.jobs.tasks_of(parent_id), now=now)
-    if step is not None:
-        store.jobs.transition_job(parent_id, step.status, reason=step.reason, table=ARRAY_TRANSITIONS, only_from=step.only_from, **step.fields)
-    return to_cancel

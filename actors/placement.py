@@ -19,7 +19,7 @@ from actors.placeables import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.fair_share import round_robin
 from policies.table import HostTable
-from runner import lifecycle
+from runner import job_service, lifecycle
 from runner.errors import ZunrayError
 from runner.models import JobStatus
 from runner.settings import Settings
@@ -212,7 +212,7 @@ class PlacementActor:
 
     def _settle_array(self, parent_id: str) -> None:
         try:
-            for task in placeables.settle_array(self.store, parent_id, self.clock()):
+            for task in job_service.settle_array(self.store, parent_id, now=self.clock()):
                 try:
                     cancelled = self.store.jobs.request_cancel(task.id, project_id=None)
                 except ZunrayError:
