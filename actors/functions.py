@@ -320,7 +320,10 @@ class FunctionActor(AsyncInvocations):
             stop = instances_to_retire(
                 {u: now - s.last_used for u, s in pool.slots.items() if not s.inflight},
                 {u: s.inst.version for u, s in pool.slots.items()},
-                version=pool.fn.version, deleted=pool.deleted, min_instances=pool.fn.spec.min_instances, idle_ttl_s=pool.fn.spec.idle_ttl_s,
+                version=pool.fn.version,
+                deleted=pool.deleted,
+                min_instances=pool.fn.spec.min_instances,
+                idle_ttl_s=pool.fn.spec.idle_ttl_s,
             )
             for u in stop:
                 self._stop(pool.slots[u].inst, pool)

@@ -48,11 +48,15 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     if isinstance(record, Instance):
         return placement_demand(capsule_of(record), project_id=record.project_id)
     spec = getattr(record, "spec", {})  # Zun containers carry hints and a requested host
-    return placement_demand(record.capsule, project_id=record.project_id, hints=spec.get("hints"), host=spec.get("host"))
+    hints, host = spec.get("hints"), spec.get("host")
+    return placement_demand(record.capsule, project_id=record.project_id, hints=hints, host=host)
 
 
 def from_job(job: Job) -> Request:
-    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id, quota_demand(job.capsule), job.parent_id, job.parallelism)
+    return Request(
+        JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id,
+        quota_demand(job.capsule), job.parent_id, job.parallelism,
+    )
 
 
 def from_container(c: Container) -> Request:
@@ -64,7 +68,8 @@ def from_capsule(c: Capsule) -> Request:
 
 
 def from_instance(i: Instance) -> Request:
-    return Request(INSTANCE, i.uuid, _demand(i), i.trace_context, None, i.host, i.project_id, quota_demand(capsule_of(i)))
+    quota = quota_demand(capsule_of(i))
+    return Request(INSTANCE, i.uuid, _demand(i), i.trace_context, None, i.host, i.project_id, quota)
 
 
 def load(store: Store, kind: str, obj_id: str) -> Request | None:

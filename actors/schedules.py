@@ -112,5 +112,6 @@ class ScheduleActor:
                 continue
             if job.status.is_terminal():
                 ended.append((job.id, job.status is JobStatus.SUCCEEDED))
-        for job_id in history_to_delete(ended, successful_limit=s["successful_history_limit"], failed_limit=s["failed_history_limit"]):
+        limits = {"successful_limit": s["successful_history_limit"], "failed_limit": s["failed_history_limit"]}
+        for job_id in history_to_delete(ended, **limits):
             self.store.jobs.delete_job(job_id, project_id=None)

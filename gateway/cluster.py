@@ -99,7 +99,8 @@ class Cluster:
         on_host = host_memory_mb(memory_mb, runtime)
         if largest is not None and on_host > largest:
             extra = f" ({on_host - memory_mb:g} MB more for the VM)" if on_host > memory_mb else ""
-            raise InvalidSpec(f"{memory_mb:g} MB{extra} is more than the largest host has ({largest:g} MB)", field=field)
+            raise InvalidSpec(f"{memory_mb:g} MB{extra} is more than the largest host has ({largest:g} MB)",
+                              field=field)
 
     def require_host(self, name: str | None) -> None:
         """400 when a request names a host the cluster does not have (None: no host asked)."""

@@ -32,7 +32,13 @@ def instances_to_stop(idle_s: dict[str, float], *, serving: int, min_instances: 
 
 
 def instances_to_retire(
-    idle_s: dict[str, float], versions: dict[str, int], *, version: int, deleted: bool, min_instances: int, idle_ttl_s: float
+    idle_s: dict[str, float],
+    versions: dict[str, int],
+    *,
+    version: int,
+    deleted: bool,
+    min_instances: int,
+    idle_ttl_s: float,
 ) -> list[str]:
     """Which idle instances of a function to stop now.
 
@@ -47,4 +53,5 @@ def instances_to_retire(
     outdated = [u for u in idle_s if versions[u] != version]
     current_idle = {u: t for u, t in idle_s.items() if versions[u] == version}
     serving = sum(1 for v in versions.values() if v == version)
-    return outdated + instances_to_stop(current_idle, serving=serving, min_instances=min_instances, idle_ttl_s=idle_ttl_s)
+    expired = instances_to_stop(current_idle, serving=serving, min_instances=min_instances, idle_ttl_s=idle_ttl_s)
+    return outdated + expired

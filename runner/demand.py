@@ -22,7 +22,8 @@ from typing import Any
 from policies import Demand
 from runner.models import CapsuleSpec, Resources
 
-VM_OVERHEAD_MB = 112  # what a VM's QEMU (TCG) holds beyond the memory asked for (99 MiB measured, benchmarks/RESULTS.md)
+#: what a VM's QEMU (TCG) holds beyond the memory asked for (99 MiB measured, benchmarks/RESULTS.md)
+VM_OVERHEAD_MB = 112
 
 
 def quota_demand(capsule: CapsuleSpec) -> dict[str, float]:
@@ -38,7 +39,9 @@ def host_memory_mb(memory_mb: float, runtime: str) -> float:
     return memory_mb + (VM_OVERHEAD_MB if runtime == "vm" else 0)
 
 
-def placement_demand(capsule: CapsuleSpec, *, project_id: str, hints: Mapping[str, Any] | None = None, host: str | None = None) -> Demand:
+def placement_demand(
+    capsule: CapsuleSpec, *, project_id: str, hints: Mapping[str, Any] | None = None, host: str | None = None
+) -> Demand:
     """What placement reserves for a capsule on a host, with its placement constraints.
 
     ``hints`` are a Zun container's scheduler hints (``{"label:k": "v"}`` or
@@ -48,7 +51,11 @@ def placement_demand(capsule: CapsuleSpec, *, project_id: str, hints: Mapping[st
     if capsule.runtime == "nova":  # a Nova server, not the host, runs it
         d = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=d.pids)
     hints = hints or {}
-    labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in hints.values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
+    labels = tuple(
+        tuple(h.removeprefix("label:").split("=", 1))
+        for h in hints.values()
+        if isinstance(h, str) and h.startswith("label:") and "=" in h
+    )
     labels += tuple((k.removeprefix("label:"), str(v)) for k, v in hints.items() if k.startswith("label:"))
     return Demand(
         cpu=d.cpu,

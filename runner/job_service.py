@@ -68,5 +68,7 @@ def settle_array(store: Store, parent_id: str, *, now: float) -> list[Job]:
     """Decide an array from its tasks (``lifecycle.settle_array``); returns the tasks to cancel."""
     step, to_cancel = lifecycle.settle_array(store.jobs.get_job(parent_id), store.jobs.tasks_of(parent_id), now=now)
     if step is not None:
-        store.jobs.transition_job(parent_id, step.status, reason=step.reason, table=ARRAY_TRANSITIONS, only_from=step.only_from, **step.fields)
+        store.jobs.transition_job(
+            parent_id, step.status, reason=step.reason, table=ARRAY_TRANSITIONS, only_from=step.only_from, **step.fields
+        )
     return to_cancel

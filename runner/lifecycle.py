@@ -61,7 +61,9 @@ def settle_array(parent: Job, tasks: Sequence[Job], *, now: float) -> tuple[Step
     failed = [t for t in tasks if t.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)]
     if failed:
         t = failed[0]
-        reason = f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
+        reason = (
+            f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
+        )
         return Step(JobStatus.FAILED, reason, {"finished_at": now}), [t for t in tasks if not t.status.is_terminal()]
     if not tasks or not all(t.status.is_terminal() for t in tasks):
         return None, []

@@ -19,7 +19,9 @@ def _requests(runtime: str) -> list[placeables.Request]:
     spec = CapsuleSpec(containers=(APP,), init_containers=(INIT,), runtime=runtime)
     return [
         placeables.from_job(Job(id="j", project_id="p", user_id="u", capsule=spec)),
-        placeables.from_container(Container(uuid="c", name="c", project_id="p", user_id="u", capsule=spec, spec={"host": "h1"})),
+        placeables.from_container(
+            Container(uuid="c", name="c", project_id="p", user_id="u", capsule=spec, spec={"host": "h1"})
+        ),
         placeables.from_capsule(Capsule(uuid="k", name="k", project_id="p", user_id="u", capsule=spec)),
     ]
 

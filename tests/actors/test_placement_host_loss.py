@@ -26,7 +26,9 @@ class Cluster:
         self.dispatched: list[tuple[str, str]] = []  # (object id, host)
         self.cancelled: list[tuple[str, str]] = []  # (host, job id)
         self.actor = PlacementActor(
-            store=store, settings=Settings(data_dir=tmp_path, host_down_after_s=10.0), clock=lambda: self.now,
+            store=store,
+            settings=Settings(data_dir=tmp_path, host_down_after_s=10.0),
+            clock=lambda: self.now,
             dispatch=lambda kind, host, rec: self.dispatched.append((getattr(rec, "id", None) or rec.uuid, host)),
             cancel=lambda host, job_id: self.cancelled.append((host, job_id)),
         )
@@ -50,7 +52,9 @@ def cluster(sqlite_store, tmp_path) -> Cluster:
 
 
 def _submit(store, cluster: Cluster, *, max_retries: int = 0) -> Job:
-    job, _ = store.jobs.create_job(Job(id=str(uuid.uuid4()), project_id="p", user_id="u", capsule=SPEC, max_retries=max_retries))
+    job, _ = store.jobs.create_job(
+        Job(id=str(uuid.uuid4()), project_id="p", user_id="u", capsule=SPEC, max_retries=max_retries)
+    )
     cluster.actor.submit(job.id)
     return store.jobs.get_job(job.id)
 
@@ -77,7 +81,9 @@ def test_placed_and_running_jobs_of_a_lost_host_run_again_elsewhere(sqlite_store
 def test_a_job_without_attempts_left_fails_and_an_ended_one_is_left_alone(sqlite_store, cluster):
     spent = _start(sqlite_store, _submit(sqlite_store, cluster), attempt=2)  # its extra attempt already used
     ended = _start(sqlite_store, _submit(sqlite_store, cluster))
-    sqlite_store.jobs.transition_job(ended.id, S.SUCCEEDED, exit_code=0)  # its node has not reported yet: the claim stays
+    sqlite_store.jobs.transition_job(
+        ended.id, S.SUCCEEDED, exit_code=0
+    )  # its node has not reported yet: the claim stays
     cluster.beat("h2")
     cluster.lose_h1()
     failed = sqlite_store.jobs.get_job(spent.id)
@@ -110,13 +116,20 @@ def test_the_stale_nodes_outcome_is_fenced_off_in_the_store(sqlite_store, cluste
 
 
 def _array(store, cluster: Cluster, *, completions: int, backoff_limit: int = 6) -> tuple[Job, list[Job]]:
-    fields = {"image": "busybox", "resources": {"cpu": 1, "memory_mb": 64}, "completions": completions, "parallelism": completions,
-              "backoff_limit": backoff_limit}
+    fields = {
+        "image": "busybox",
+        "resources": {"cpu": 1, "memory_mb": 64},
+        "completions": completions,
+        "parallelism": completions,
+        "backoff_limit": backoff_limit,
+    }
     parent, tasks = build_array(fields, project_id="p", user_id="u", submission_id=None, default_timeout_s=None)
     store.jobs.create_job(parent, tasks=tasks)
     for t in tasks:
         cluster.actor.submit(t.id)
-    store.jobs.transition_job(parent.id, S.RUNNING, table=ARRAY_TRANSITIONS, only_from=[S.QUEUED])  # its first task started
+    store.jobs.transition_job(
+        parent.id, S.RUNNING, table=ARRAY_TRANSITIONS, only_from=[S.QUEUED]
+    )  # its first task started
     return parent, [store.jobs.get_job(t.id) for t in tasks]
 
 
@@ -148,23 +161,37 @@ def test_an_array_whose_tasks_ended_with_one_cancelled_is_cancelled(sqlite_store
 
 
 def _container(store, cluster: Cluster, restart_policy: dict | None) -> Container:
-    c = Container(uuid=str(uuid.uuid4()), name="c", project_id="p", user_id="u", capsule=SPEC,
-                  spec={"restart_policy": restart_policy} if restart_policy else {})
+    c = Container(
+        uuid=str(uuid.uuid4()),
+        name="c",
+        project_id="p",
+        user_id="u",
+        capsule=SPEC,
+        spec={"restart_policy": restart_policy} if restart_policy else {},
+    )
     store.containers.create_container(c)
     cluster.actor.submit(c.uuid, "container")
     return c
 
 
 def _capsule(store, cluster: Cluster, restart_policy: str) -> Capsule:
-    c = Capsule(uuid=str(uuid.uuid4()), name="cap", project_id="p", user_id="u", capsule=SPEC, restart_policy=restart_policy)
+    c = Capsule(
+        uuid=str(uuid.uuid4()), name="cap", project_id="p", user_id="u", capsule=SPEC, restart_policy=restart_policy
+    )
     store.capsules.create_capsule(c)
     cluster.actor.submit(c.uuid, "capsule")
     return c
 
 
 def test_zun_objects_with_a_restart_policy_move_and_the_others_become_unknown(sqlite_store, cluster):
-    moving = [_container(sqlite_store, cluster, {"Name": n, "MaximumRetryCount": "0"}) for n in ("always", "unless-stopped", "on-failure")]
-    staying = [_container(sqlite_store, cluster, None), _container(sqlite_store, cluster, {"Name": "no", "MaximumRetryCount": "0"})]
+    moving = [
+        _container(sqlite_store, cluster, {"Name": n, "MaximumRetryCount": "0"})
+        for n in ("always", "unless-stopped", "on-failure")
+    ]
+    staying = [
+        _container(sqlite_store, cluster, None),
+        _container(sqlite_store, cluster, {"Name": "no", "MaximumRetryCount": "0"}),
+    ]
     cap_moving, cap_staying = _capsule(sqlite_store, cluster, "on-failure"), _capsule(sqlite_store, cluster, "no")
     cluster.beat("h2")
     cluster.lose_h1()
@@ -174,11 +201,17 @@ def test_zun_objects_with_a_restart_policy_move_and_the_others_become_unknown(sq
         assert (c.uuid, "h2") in cluster.dispatched
     for c in staying:
         assert sqlite_store.containers.get_container(c.uuid).status is ContainerStatus.UNKNOWN
-    assert sqlite_store.capsules.get_capsule(cap_moving.uuid).host == "h2" and (cap_moving.uuid, "h2") in cluster.dispatched
+    assert (
+        sqlite_store.capsules.get_capsule(cap_moving.uuid).host == "h2"
+        and (cap_moving.uuid, "h2") in cluster.dispatched
+    )
     assert sqlite_store.capsules.get_capsule(cap_staying.uuid).status is ContainerStatus.UNKNOWN
 
 
-@pytest.mark.parametrize(("backoff_limit", "retries"), [pytest.param(0, 0, id="backoff-limit-0-no-retry"), pytest.param(2, 2, id="two-shared")])
+@pytest.mark.parametrize(
+    ("backoff_limit", "retries"),
+    [pytest.param(0, 0, id="backoff-limit-0-no-retry"), pytest.param(2, 2, id="two-shared")],
+)
 def test_an_arrays_tasks_share_its_backoff_limit(sqlite_store, cluster, backoff_limit, retries):
     parent, _ = _array(sqlite_store, cluster, completions=3, backoff_limit=backoff_limit)
     taken = [sqlite_store.jobs.take_retry(parent.id) for _ in range(retries + 2)]  # what failing tasks ask, one by one

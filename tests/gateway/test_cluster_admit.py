@@ -24,7 +24,10 @@ def test_what_fits_the_largest_host_is_admitted(cluster, runtime):
 
 
 def test_a_vm_that_fits_only_without_its_overhead_is_refused_saying_so(cluster):
-    with pytest.raises(InvalidSpec, match=rf"1000 MB \({VM_OVERHEAD_MB} MB more for the VM\) is more than the largest host has \(1024 MB\)"):
+    with pytest.raises(
+        InvalidSpec,
+        match=rf"1000 MB \({VM_OVERHEAD_MB} MB more for the VM\) is more than the largest host has \(1024 MB\)",
+    ):
         cluster.admit(1000, runtime="vm", field="memory")
 
 

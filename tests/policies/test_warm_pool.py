@@ -37,7 +37,9 @@ def test_stops_longest_idle_first_and_keeps_min_instances():
     ],
 )
 def test_instances_to_start_edges(waiting, starting, serving, min_i, max_i, expected):
-    got = instances_to_start(waiting=waiting, starting=starting, serving=serving, concurrency=1, min_instances=min_i, max_instances=max_i)
+    got = instances_to_start(
+        waiting=waiting, starting=starting, serving=serving, concurrency=1, min_instances=min_i, max_instances=max_i
+    )
     assert got == expected
 
 
@@ -63,7 +65,8 @@ def test_retire_keeps_min_instances_of_the_current_version_only():
     versions = {"old": 1, "cur-a": 2, "cur-b": 2}
     # an old instance does not count towards min_instances: two current ones stay
     assert instances_to_retire(idle, versions, version=2, deleted=False, min_instances=2, idle_ttl_s=60) == ["old"]
-    assert instances_to_retire(idle, versions, version=2, deleted=False, min_instances=1, idle_ttl_s=60) == ["old", "cur-a"]
+    got = instances_to_retire(idle, versions, version=2, deleted=False, min_instances=1, idle_ttl_s=60)
+    assert got == ["old", "cur-a"]
 
 
 def test_a_deleted_function_stops_every_idle_instance_even_below_min():

@@ -10,9 +10,13 @@ from runner.models import CapsuleSpec, ContainerSpec, Resources
 
 
 def _capsule(runtime="runc", **kw) -> CapsuleSpec:
-    apps = (ContainerSpec("a", name="a", resources=Resources(cpu=0.5, memory_mb=64, disk_gb=1.0)),
-            ContainerSpec("b", name="b", resources=Resources(cpu=0.25, memory_mb=32, disk_gb=0.5)))
-    init = (ContainerSpec("i", name="seed", resources=Resources(cpu=2.0, memory_mb=512, disk_gb=0.0, hugepages_2m_pages=4)),)
+    apps = (
+        ContainerSpec("a", name="a", resources=Resources(cpu=0.5, memory_mb=64, disk_gb=1.0)),
+        ContainerSpec("b", name="b", resources=Resources(cpu=0.25, memory_mb=32, disk_gb=0.5)),
+    )
+    init = (
+        ContainerSpec("i", name="seed", resources=Resources(cpu=2.0, memory_mb=512, disk_gb=0.0, hugepages_2m_pages=4)),
+    )
     return CapsuleSpec(containers=apps, init_containers=init, runtime=runtime, **kw)
 
 
@@ -46,8 +50,12 @@ def test_nova_charges_the_host_nothing_and_the_quota_everything():
 
 
 def test_placement_constraints_come_along():
-    cap = _capsule(cpu_policy="dedicated", labels={"app": "db"}, affinity=(("tier", "web"),), anti_affinity=(("app", "db"),))
-    demand = placement_demand(cap, project_id="p1", hints={"label:zone": "a", "x": "label:rack=r1", "y": "other"}, host="h2")
+    cap = _capsule(
+        cpu_policy="dedicated", labels={"app": "db"}, affinity=(("tier", "web"),), anti_affinity=(("app", "db"),)
+    )
+    demand = placement_demand(
+        cap, project_id="p1", hints={"label:zone": "a", "x": "label:rack=r1", "y": "other"}, host="h2"
+    )
     assert demand.dedicated and demand.host == "h2" and demand.project_id == "p1" and demand.runtime == "runc"
     assert sorted(demand.labels) == [("rack", "r1"), ("zone", "a")]
     assert demand.labels_of_capsule == (("app", "db"),)

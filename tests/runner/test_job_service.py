@@ -11,7 +11,12 @@ S = JobStatus
 
 
 def _array(store, completions: int):
-    fields = {"image": "busybox", "resources": {"cpu": 1, "memory_mb": 64}, "completions": completions, "parallelism": 1}
+    fields = {
+        "image": "busybox",
+        "resources": {"cpu": 1, "memory_mb": 64},
+        "completions": completions,
+        "parallelism": 1,
+    }
     parent, tasks = build_array(fields, project_id="p", user_id="u", submission_id=None, default_timeout_s=None)
     store.jobs.create_job(parent, tasks=tasks)
     store.jobs.transition_job(parent.id, S.RUNNING, table=ARRAY_TRANSITIONS, only_from=[S.QUEUED])

@@ -12,8 +12,17 @@ NOW = 1_000.0
 
 
 def _job(status=S.RUNNING, *, host="h1", attempt=1, max_retries=0, **kw) -> Job:
-    return Job(id=kw.pop("id", "j"), project_id="p", user_id="u", capsule=CapsuleSpec(containers=(ContainerSpec("busybox"),)),
-               status=status, host=host, attempt=attempt, max_retries=max_retries, **kw)
+    return Job(
+        id=kw.pop("id", "j"),
+        project_id="p",
+        user_id="u",
+        capsule=CapsuleSpec(containers=(ContainerSpec("busybox"),)),
+        status=status,
+        host=host,
+        attempt=attempt,
+        max_retries=max_retries,
+        **kw,
+    )
 
 
 # -- a lost host ---------------------------------------------------------------
@@ -43,7 +52,11 @@ def test_a_job_lost_again_after_its_extra_attempt_fails():
 @pytest.mark.parametrize("status", [S.PLACED, S.RUNNING])
 def test_work_whose_cancel_was_asked_ends_cancelled_instead_of_moving(status):
     step = after_host_lost(_job(status, cancel_requested=True), "h1", now=NOW)
-    assert (step.status, step.reason, step.fields) == (S.CANCELLED, "cancelled by user; host h1 lost", {"finished_at": NOW})
+    assert (step.status, step.reason, step.fields) == (
+        S.CANCELLED,
+        "cancelled by user; host h1 lost",
+        {"finished_at": NOW},
+    )
 
 
 @pytest.mark.parametrize("status", [S.SUCCEEDED, S.FAILED, S.CANCELLED, S.TIMED_OUT, S.QUEUED])
@@ -79,7 +92,12 @@ def _tasks(*statuses: JobStatus) -> list[Job]:
 
 def test_all_tasks_succeeded_the_array_succeeded():
     step, cancel = settle_array(_array(), _tasks(S.SUCCEEDED, S.SUCCEEDED, S.SUCCEEDED), now=NOW)
-    assert (step.status, step.reason, step.fields, step.only_from) == (S.SUCCEEDED, "all 3 tasks succeeded", {"finished_at": NOW, "exit_code": 0}, (S.RUNNING,))
+    assert (step.status, step.reason, step.fields, step.only_from) == (
+        S.SUCCEEDED,
+        "all 3 tasks succeeded",
+        {"finished_at": NOW, "exit_code": 0},
+        (S.RUNNING,),
+    )
     assert cancel == []
 
 
