@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from actors.function_async import AsyncInvocations
 from actors.function_pool import Pool, Slot
-from policies.warm_pool import instances_to_start, instances_to_stop
+from policies.warm_pool import instances_to_retire, instances_to_start
 from runner.errors import FunctionFailed, FunctionTimedOut, NotFound, Throttled, Unavailable, ZunrayError
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles
@@ -317,14 +317,14 @@ class FunctionActor(AsyncInvocations):
         """Every second: stop idle and outdated instances, keep min_instances, run queued async calls."""
         now = time.monotonic()
         for fn_uuid, pool in list(self.pools.items()):
-            idle = {u: now - s.last_used for u, s in pool.slots.items() if not s.inflight}
-            outdated = [u for u in idle if pool.slots[u].inst.version != pool.fn.version]
-            if pool.deleted:
-                stop = list(idle)
-            else:
-                current = sum(1 for s in pool.slots.values() if s.inst.version == pool.fn.version)
-                current_idle = {u: t for u, t in idle.items() if u not in outdated}
-                stop = outdated + instances_to_stop(current_idle, serving=current, min_instances=pool.fn.spec.min_instances, idle_ttl_s=pool.fn.spec.idle_ttl_s)
+            stop = instances_to_retire(
+                {u: now - s.last_used for u, s in pool.slots.items() if not s.inflight},
+                {u: s.inst.version for u, s in pool.slots.items()},
+                version=pool.fn.version,
+                deleted=pool.deleted,
+                min_instances=pool.fn.spec.min_instances,
+                idle_ttl_s=pool.fn.spec.idle_ttl_s,
+            )
             for u in stop:
                 self._stop(pool.slots[u].inst, pool)
             if pool.deleted:

@@ -12,17 +12,18 @@ import time
 from dataclasses import dataclass, field
 
 from policies import Demand
+from policies.quota import quota_wait_reason
+from policies.restart import moves_after_host_loss, policy_name
 from runner.containers import Capsule, Container, ContainerStatus
+from runner.demand import placement_demand, quota_demand
 from runner.errors import InvalidTransition, NotFound
 from runner.functions.instance import capsule_of
 from runner.functions.model import Instance, InstanceStatus
-from runner.models import ARRAY_TRANSITIONS, Job, JobStatus, Resources
+from runner.models import Job, JobStatus
 from runner.store import Store
-from runner.store.quotas import RESOURCES, demand_of
 
 JOB, CONTAINER, CAPSULE, INSTANCE = "job", "container", "capsule", "instance"
 QUEUED_KINDS = (JOB, INSTANCE)
-VM_OVERHEAD_MB = 112  # what a VM's QEMU (TCG) holds beyond the memory asked for (99 MiB measured, benchmarks/RESULTS.md)
 _ACTIVE_JOBS = (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
@@ -45,36 +46,30 @@ class Request:
 
 def _demand(record: Job | Container | Capsule | Instance) -> Demand:
     if isinstance(record, Instance):
-        d = record.demand()
-        return Demand(cpu=d.cpu, memory_mb=d.memory_mb, disk_gb=d.disk_gb, runtime=record.spec.runtime)
-    d = record.demand()
+        return placement_demand(capsule_of(record), project_id=record.project_id)
     spec = getattr(record, "spec", {})  # Zun containers carry hints and a requested host
-    labels = tuple(tuple(h.removeprefix("label:").split("=", 1)) for h in (spec.get("hints") or {}).values() if isinstance(h, str) and h.startswith("label:") and "=" in h)
-    labels += tuple((k.removeprefix("label:"), str(v)) for k, v in (spec.get("hints") or {}).items() if k.startswith("label:"))
-    cap = record.capsule
-    if cap.runtime == "nova":  # it runs on a Nova server: the host gives it no cpu, memory or disk (quotas still count it)
-        d = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=d.pids)
-    return Demand(
-        cpu=d.cpu, memory_mb=d.memory_mb + (VM_OVERHEAD_MB if cap.runtime == "vm" else 0), disk_gb=d.disk_gb, runtime=cap.runtime, host=spec.get("host"), labels=labels, dedicated=cap.cpu_policy == "dedicated",
-        hugepages_2m=d.hugepages_2m_pages, hugepages_1g=d.hugepages_1g_pages,
-        labels_of_capsule=tuple(sorted(cap.labels.items())), affinity=cap.affinity, anti_affinity=cap.anti_affinity, project_id=record.project_id,
-    )
+    hints, host = spec.get("hints"), spec.get("host")
+    return placement_demand(record.capsule, project_id=record.project_id, hints=hints, host=host)
 
 
 def from_job(job: Job) -> Request:
-    return Request(JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id, demand_of(job.capsule), job.parent_id, job.parallelism)
+    return Request(
+        JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id,
+        quota_demand(job.capsule), job.parent_id, job.parallelism,
+    )
 
 
 def from_container(c: Container) -> Request:
-    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, demand_of(c.capsule))
+    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, quota_demand(c.capsule))
 
 
 def from_capsule(c: Capsule) -> Request:
-    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, demand_of(c.capsule))
+    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, quota_demand(c.capsule))
 
 
 def from_instance(i: Instance) -> Request:
-    return Request(INSTANCE, i.uuid, _demand(i), i.trace_context, None, i.host, i.project_id, demand_of(capsule_of(i)))
+    quota = quota_demand(capsule_of(i))
+    return Request(INSTANCE, i.uuid, _demand(i), i.trace_context, None, i.host, i.project_id, quota)
 
 
 def load(store: Store, kind: str, obj_id: str) -> Request | None:
@@ -146,10 +141,7 @@ def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) 
     """
     if req.kind not in QUEUED_KINDS:
         return None
-    for res in RESOURCES:
-        if limits[res] >= 0 and used[res] + req.quota.get(res, 0) > limits[res]:
-            return f"waiting for quota: {res} {used[res]:g} of {limits[res]:g} in use, {req.quota.get(res, 0):g} asked"
-    return None
+    return quota_wait_reason(used, req.quota, limits)
 
 
 def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
@@ -162,7 +154,7 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
     """
     if req.kind == CONTAINER:
         c = store.containers.get_container(req.id)
-        if ((c.spec.get("restart_policy") or {}).get("Name") or "no") != "no":
+        if moves_after_host_loss(policy_name(c.spec.get("restart_policy"))):
             moved = store.containers.update_container(
                 req.id, status=ContainerStatus.CREATING, task_state=None, host=None, container_id=None,
                 start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING, status_reason=f"{reason}; creating it again elsewhere (restart policy)",
@@ -171,7 +163,7 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
         store.containers.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
     elif req.kind == CAPSULE:
         cap = store.capsules.get_capsule(req.id)
-        if cap.restart_policy in ("always", "on-failure"):
+        if moves_after_host_loss(cap.restart_policy):
             moved = store.capsules.update_capsule(req.id, status=ContainerStatus.CREATING, host=None, status_reason=f"{reason}; creating it again elsewhere (restart policy)")
             return from_capsule(moved) if moved else None
         store.capsules.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
@@ -179,23 +171,3 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
         store.functions.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
     return None
 
-
-def settle_array(store: Store, parent_id: str, now: float) -> list[Job]:
-    """Decide an array from its tasks; returns the tasks to cancel (after a final failure).
-
-    All tasks succeeded: the array succeeded. A task that failed for good (the
-    shared backoff_limit is spent): the array failed and the others are cancelled.
-    """
-    parent = store.jobs.get_job(parent_id)
-    if parent.status.is_terminal():
-        return []
-    tasks = store.jobs.tasks_of(parent_id)
-    failed = [t for t in tasks if t.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)]
-    if failed:
-        t = failed[0]
-        reason = f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
-        store.jobs.transition_job(parent_id, JobStatus.FAILED, reason=reason, table=ARRAY_TRANSITIONS, finished_at=now)
-        return [t for t in tasks if not t.status.is_terminal()]
-    if tasks and all(t.status is JobStatus.SUCCEEDED for t in tasks):
-        store.jobs.transition_job(parent_id, JobStatus.SUCCEEDED, reason=f"all {len(tasks)} tasks succeeded", table=ARRAY_TRANSITIONS, only_from=[JobStatus.RUNNING], finished_at=now, exit_code=0)
-    return []

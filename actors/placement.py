@@ -19,6 +19,7 @@ from actors.placeables import Request
 from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.fair_share import round_robin
 from policies.table import HostTable
+from runner import job_service, lifecycle
 from runner.errors import ZunrayError
 from runner.models import JobStatus
 from runner.settings import Settings
@@ -132,7 +133,7 @@ class PlacementActor:
         """
         with self._lock:
             claim = self.claims.get(obj_id)
-            if claim is not None and (host is None or claim.host == host):
+            if claim is not None and lifecycle.releases_claim(claim.host, host):
                 self._drop_claim(obj_id)
             req = placeables.load(self.store, kind, obj_id)
             if req is not None:  # a job's retry waits again
@@ -211,7 +212,7 @@ class PlacementActor:
 
     def _settle_array(self, parent_id: str) -> None:
         try:
-            for task in placeables.settle_array(self.store, parent_id, self.clock()):
+            for task in job_service.settle_array(self.store, parent_id, now=self.clock()):
                 try:
                     cancelled = self.store.jobs.request_cancel(task.id, project_id=None)
                 except ZunrayError:
@@ -238,14 +239,15 @@ class PlacementActor:
                 log.exception("cannot record the loss of %s on %s", obj_id, name)
 
     def _requeue_lost_job(self, job_id: str, host: str) -> None:
-        job = self.store.jobs.get_job(job_id)
-        if not job.status.is_active():
+        """Place it again, or fail it (``lifecycle.after_host_lost``); a task that failed settles its array."""
+        step = lifecycle.after_host_lost(self.store.jobs.get_job(job_id), host, now=self.clock())
+        if step is None:
             return
-        if job.attempt <= job.max_retries + 1:  # a lost host is not the job's fault: one extra attempt
-            job = self.store.jobs.transition_job(job_id, JobStatus.QUEUED, reason=f"host {host} lost; placing again", host=None)
+        job = self.store.jobs.transition_job(job_id, step.status, reason=step.reason, **step.fields)
+        if job.status is JobStatus.QUEUED:
             self.pending[job_id] = placeables.from_job(job)
-        else:
-            self.store.jobs.transition_job(job_id, JobStatus.FAILED, reason=f"host {host} lost and no attempts are left", finished_at=self.clock())
+        elif job.parent_id:
+            self._settle_array(job.parent_id)
 
     # -- metrics ----------------------------------------------------------
     def _observe_latency(self, seconds: float) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from policies.schedule import BadSchedule, concurrency, plan
+from policies.schedule import BadSchedule, concurrency, history_to_delete, plan
 from runner.errors import Conflict, NotFound, ZunrayError
 from runner.job_spec import build_job
 from runner.models import Job, JobStatus
@@ -102,8 +102,7 @@ class ScheduleActor:
 
     def _prune(self, s: dict) -> None:
         """Keep the newest successful/failed jobs within the history limits (run records stay)."""
-        kept = {"ok": 0, "failed": 0}
-        limits = {"ok": s["successful_history_limit"], "failed": s["failed_history_limit"]}
+        ended = []
         for run in self.store.schedules.list_runs(s["uuid"], limit=500):
             if not run["job_id"]:
                 continue
@@ -111,9 +110,8 @@ class ScheduleActor:
                 job = self.store.jobs.get_job(run["job_id"])
             except NotFound:
                 continue
-            if not job.status.is_terminal():
-                continue
-            kind = "ok" if job.status is JobStatus.SUCCEEDED else "failed"
-            kept[kind] += 1
-            if kept[kind] > limits[kind]:
-                self.store.jobs.delete_job(job.id, project_id=None)
+            if job.status.is_terminal():
+                ended.append((job.id, job.status is JobStatus.SUCCEEDED))
+        limits = {"successful_limit": s["successful_history_limit"], "failed_limit": s["failed_history_limit"]}
+        for job_id in history_to_delete(ended, **limits):
+            self.store.jobs.delete_job(job_id, project_id=None)

@@ -14,6 +14,7 @@ import ray
 
 from actors.bootstrap import ensure_actors, node_actor_name
 from runner.ray_connect import FUNCTIONS, PLACEMENT, connect
+from runner.demand import host_memory_mb
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
 
@@ -89,13 +90,17 @@ class Cluster:
             return None
         return max(h["memory_mb"] for h in self.health["hosts"]) * self.settings.memory_allocation_ratio
 
-    def admit(self, memory_mb: float, *, field: str) -> None:
-        """Refuse new work now: 503 when no host can run containers, 400 when no host has the memory."""
+    def admit(self, memory_mb: float, *, runtime: str, field: str) -> None:
+        """Refuse new work now: 503 when no host can run containers, 400 when no host has the memory
+        that placement would reserve (``runner.demand.host_memory_mb``: a VM's overhead, nothing on Nova)."""
         if down := self.docker_down_reason():
             raise Unavailable(down)
         largest = self.largest_host_memory_mb()
-        if largest is not None and memory_mb > largest:
-            raise InvalidSpec(f"{memory_mb:g} MB is more than the largest host has ({largest:g} MB)", field=field)
+        on_host = host_memory_mb(memory_mb, runtime)
+        if largest is not None and on_host > largest:
+            extra = f" ({on_host - memory_mb:g} MB more for the VM)" if on_host > memory_mb else ""
+            raise InvalidSpec(f"{memory_mb:g} MB{extra} is more than the largest host has ({largest:g} MB)",
+                              field=field)
 
     def require_host(self, name: str | None) -> None:
         """400 when a request names a host the cluster does not have (None: no host asked)."""

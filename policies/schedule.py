@@ -12,6 +12,7 @@ Six-field expressions put seconds first (``*/5 * * * * *``: every 5 s).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,3 +125,17 @@ def concurrency(policy: str, *, active: bool) -> str:
     if not active or policy == "Allow":
         return "start"
     return "skip" if policy == "Forbid" else "replace"
+
+
+def history_to_delete(ended: Iterable[tuple[str, bool]], *, successful_limit: int, failed_limit: int) -> list[str]:
+    """The ended jobs of a schedule to delete: given (job id, succeeded) newest first, all
+    but the newest ``successful_limit`` that succeeded and ``failed_limit`` that did not
+    (failed, timed out or cancelled), as Kubernetes' CronJob history limits."""
+    kept = {True: 0, False: 0}
+    limits = {True: successful_limit, False: failed_limit}
+    doomed = []
+    for job_id, succeeded in ended:
+        kept[succeeded] += 1
+        if kept[succeeded] > limits[succeeded]:
+            doomed.append(job_id)
+    return doomed

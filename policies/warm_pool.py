@@ -29,3 +29,29 @@ def instances_to_stop(idle_s: dict[str, float], *, serving: int, min_instances: 
     spare = serving - min_instances
     expired = sorted((s for s, idle in idle_s.items() if idle >= idle_ttl_s), key=lambda s: -idle_s[s])
     return expired[: max(spare, 0)]
+
+
+def instances_to_retire(
+    idle_s: dict[str, float],
+    versions: dict[str, int],
+    *,
+    version: int,
+    deleted: bool,
+    min_instances: int,
+    idle_ttl_s: float,
+) -> list[str]:
+    """Which idle instances of a function to stop now.
+
+    ``versions`` maps every serving instance (busy or idle) to its function
+    version, ``idle_s`` the idle ones to how long they have been idle. A deleted
+    function stops every idle instance; otherwise idle instances of an older
+    version go at once (they drain), and current ones past ``idle_ttl_s``
+    (``instances_to_stop``). Busy instances are never stopped.
+    """
+    if deleted:
+        return list(idle_s)
+    outdated = [u for u in idle_s if versions[u] != version]
+    current_idle = {u: t for u, t in idle_s.items() if versions[u] == version}
+    serving = sum(1 for v in versions.values() if v == version)
+    expired = instances_to_stop(current_idle, serving=serving, min_instances=min_instances, idle_ttl_s=idle_ttl_s)
+    return outdated + expired

@@ -1,5 +1,6 @@
-"""Job operations shared by the HTTP routes and the SDK's Ray entrance:
-accepting a validated submission and cancelling (an array with its tasks)."""
+"""Job operations shared by the HTTP routes, the SDK's Ray entrance and placement:
+accepting a validated submission, cancelling (an array with its tasks) and
+settling an array from its tasks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 import time
 from typing import Any
 
+from runner import lifecycle
 from runner.errors import Conflict
 from runner.fair_share import check_completions
 from runner.job_spec import build_array, build_job
@@ -48,6 +50,8 @@ def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, l
     """Ask a job (and an array's tasks) to stop; (the job, the placed ones to signal)."""
     job = store.jobs.request_cancel(job_id, project_id=project_id)
     targets = [job]
+    if job.parent_id and job.status.is_terminal():  # a task cancelled while it waited: no node will report its end
+        settle_array(store, job.parent_id, now=time.time())
     if job.is_array:  # cancelling an array cancels its tasks, then the array itself
         for task in store.jobs.tasks_of(job.id):
             if not task.status.is_terminal():
@@ -58,3 +62,13 @@ def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, l
         if job.status is JobStatus.RUNNING:
             job = store.jobs.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
     return job, [t for t in targets if t.host and not t.status.is_terminal()]
+
+
+def settle_array(store: Store, parent_id: str, *, now: float) -> list[Job]:
+    """Decide an array from its tasks (``lifecycle.settle_array``); returns the tasks to cancel."""
+    step, to_cancel = lifecycle.settle_array(store.jobs.get_job(parent_id), store.jobs.tasks_of(parent_id), now=now)
+    if step is not None:
+        store.jobs.transition_job(
+            parent_id, step.status, reason=step.reason, table=ARRAY_TRANSITIONS, only_from=step.only_from, **step.fields
+        )
+    return to_cancel

@@ -59,7 +59,7 @@ def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDe
     check_pull_policies(request, "function:create:image_pull_policy", [body.image_pull_policy])
     check_images(request, [("image", body.image)])
     cluster = _cluster(request)
-    cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
+    cluster.admit(body.resources.memory_mb, runtime=body.runtime, field="resources.memory_mb")
     spec = _spec(body, request.app.state.settings)
     fn = store.functions.create_function(Function(str(uuid.uuid4()), body.name, caller.project_id, caller.user_id, 1, spec))
     cluster.functions.function_changed.remote(fn.uuid)  # min_instances start warming now

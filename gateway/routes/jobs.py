@@ -51,7 +51,7 @@ def submit(
     check_job_request(request, body)
     cluster = _cluster(request)
     settings = request.app.state.settings
-    cluster.admit(body.resources.memory_mb, field="resources.memory_mb")
+    cluster.admit(body.resources.memory_mb, runtime=body.runtime, field="resources.memory_mb")
     # inside the request's server span (gateway/tracing.py), which continues a caller's traceparent
     with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
         job, created, to_place = job_service.accept(

@@ -102,7 +102,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     members = (*cap.capsule.init_containers, *cap.capsule.containers)
     check_pull_policies(request, "capsule:create:image_pull_policy", [m.pull_policy for m in members])
     check_images(request, [(f"spec.containers[{m.name}].image", m.image) for m in members])
-    cluster.admit(cap.demand().memory_mb, field="spec.containers")
+    cluster.admit(cap.demand().memory_mb, runtime=cap.capsule.runtime, field="spec.containers")
     store = request.app.state.store
     cap = store.capsules.create_capsule(cap, limits=store.quotas.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")

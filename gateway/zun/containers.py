@@ -110,7 +110,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
     parse = functools.partial(container_from_body, raw, caller=caller, version=version, run=as_bool(run, "run"), may_mount_host=may_mount_host, network=network)
     c = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
-    cluster.admit(c.resources.memory_mb, field="memory")
+    cluster.admit(c.demand().memory_mb, runtime=c.capsule.runtime, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
         ("container:create:privileged", c.spec.get("privileged")),

@@ -12,6 +12,7 @@ from runner.caps import (ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, HOSTNAME_CHAR
 from runner.schemas import IMAGE_RE
 from gateway.zun.microversion import Version, check_param
 from gateway.zun.views import as_bool, command_list, cpu, memory_mb
+from policies.restart import ZUN_POLICIES
 from runner.containers import Container
 from runner.errors import InvalidSpec
 from runner.mounts import parse_zun_mounts
@@ -27,7 +28,6 @@ SCHEMA_FIELDS = {"host": Version(1, 39), "entrypoint": Version(1, 40)}
 #: fields Zun's handler refuses below a version (api_utils.version_check: 400 invalid-param-in-version)
 PARAM_VERSIONS = {"auto_remove": "1.3", "runtime": "1.5", "hostname": "1.9", "mounts": "1.11", "privileged": "1.21",
                   "healthcheck": "1.22", "exposed_ports": "1.24", "registry": "1.31"}
-RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_CPU = 1.0
 DEFAULT_MEMORY_MB = 512
@@ -93,8 +93,8 @@ def _restart_policy(value: Any) -> dict | None:
     if not isinstance(value, dict) or "Name" not in value:
         raise InvalidSpec("restart_policy must be an object with Name", field="restart_policy")
     name = value["Name"]
-    if name not in RESTART_POLICIES:
-        raise InvalidSpec(f"restart_policy Name must be one of {', '.join(RESTART_POLICIES)}", field="restart_policy.Name")
+    if name not in ZUN_POLICIES:
+        raise InvalidSpec(f"restart_policy Name must be one of {', '.join(ZUN_POLICIES)}", field="restart_policy.Name")
     try:
         count = int(value.get("MaximumRetryCount", 0) or 0)
     except (TypeError, ValueError):

@@ -18,9 +18,9 @@ from gateway.caps import json_body
 from gateway.context import CallerDep, enforce
 from gateway.zun import openapi
 from gateway.zun.microversion import api_version
+from policies.quota import RESOURCES
 from runner.errors import InvalidSpec, NotFound
 from runner.fair_share import CAPS
-from runner.store.quotas import RESOURCES
 
 router = APIRouter(tags=["zun quotas"], dependencies=[Depends(api_version)])
 

@@ -8,9 +8,10 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from runner.containers import Capsule, ContainerStatus
+from runner.demand import quota_demand
 from runner.models import CapsuleSpec
 from runner.store.base import Database, Tables
-from runner.store.quotas import QuotaQueries, demand_of
+from runner.store.quotas import QuotaQueries
 from runner.store.schema import capsules
 
 
@@ -47,7 +48,7 @@ class CapsuleQueries(Tables):
         now = time.time()
         with self._write() as conn:
             if limits is not None:
-                self.quotas.admit(conn, c.project_id, demand_of(c.capsule), limits)
+                self.quotas.admit(conn, c.project_id, quota_demand(c.capsule), limits)
             conn.execute(
                 capsules.insert().values(
                     uuid=c.uuid, name=c.name, project_id=c.project_id, user_id=c.user_id, status=c.status.value, status_reason=c.status_reason,

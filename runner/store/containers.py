@@ -8,9 +8,10 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from runner.containers import Container, ContainerStatus
+from runner.demand import quota_demand
 from runner.models import CapsuleSpec
 from runner.store.base import Database, Tables
-from runner.store.quotas import QuotaQueries, demand_of
+from runner.store.quotas import QuotaQueries
 from runner.store.schema import container_actions, containers
 
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
@@ -51,7 +52,7 @@ class ContainerQueries(Tables):
         now = time.time()
         with self._write() as conn:
             if limits is not None:
-                self.quotas.admit(conn, c.project_id, demand_of(c.capsule), limits)
+                self.quotas.admit(conn, c.project_id, quota_demand(c.capsule), limits)
             conn.execute(
                 containers.insert().values(
                     uuid=c.uuid,

@@ -10,13 +10,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from policies.quota import RESOURCES, over_quota
 from runner.containers import ContainerStatus
+from runner.demand import quota_demand
 from runner.errors import OverQuota
 from runner.models import CapsuleSpec
 from runner.store.base import Tables
 from runner.store.schema import capsules, containers, quota_classes, quotas
 
-RESOURCES = ("containers", "cpu", "memory", "disk")
 ZUN_DEFAULTS: dict[str, float] = {"containers": 40, "cpu": 20, "memory": 51200, "disk": 100}
 DEFAULT_CLASS = "default"
 
@@ -82,8 +83,7 @@ class QuotaQueries(Tables):
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-quota:{project_id}"})
         used = _usage(conn, project_id)
-        over = [res for res in RESOURCES if limits[res] >= 0 and used[res] + demand.get(res, 0) > limits[res]]
-        if over:
+        if over := over_quota(used, demand, limits):
             raise OverQuota(f"Quota exceeded for resources: {over}")
 
 
@@ -93,13 +93,7 @@ def _usage(conn: sa.Connection, project_id: str) -> dict[str, Any]:
     rows = list(conn.execute(sa.select(containers.c.capsule).where(containers.c.project_id == project_id, containers.c.status.in_(live))))
     rows += list(conn.execute(sa.select(capsules.c.capsule).where(capsules.c.project_id == project_id)))
     for (capsule,) in rows:
-        for res, value in demand_of(CapsuleSpec.from_dict(capsule)).items():
+        for res, value in quota_demand(CapsuleSpec.from_dict(capsule)).items():
             used[res] += value
     return used
 
-
-def demand_of(capsule_spec: CapsuleSpec) -> dict[str, float]:
-    """A capsule's quota demand: its app containers, and the resources placement
-    reserves for it (``CapsuleSpec.demand``: init containers at their peak)."""
-    peak = capsule_spec.demand()
-    return {"containers": len(capsule_spec.containers), "cpu": peak.cpu, "memory": peak.memory_mb, "disk": peak.disk_gb}

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from policies.schedule import BadSchedule, concurrency, plan, shortest_interval_s, validate
+from policies.schedule import BadSchedule, concurrency, history_to_delete, plan, shortest_interval_s, validate
 
 UTC = timezone.utc
 
@@ -89,3 +89,16 @@ def test_seconds_first_when_six_fields():
 def test_shortest_interval(cron, gap_s):
     # 2025-03-30 is a daylight-saving night in Europe: the rhythm is counted in UTC all the same
     assert shortest_interval_s(cron, after=datetime(2025, 3, 30, 0, 0, tzinfo=timezone.utc)) == gap_s
+
+
+@pytest.mark.parametrize(
+    ("ended", "ok_limit", "failed_limit", "deleted"),
+    [
+        pytest.param([("a", True), ("b", True), ("c", True)], 2, 1, ["c"], id="oldest-success-beyond-the-limit"),
+        pytest.param([("a", False), ("b", True), ("c", False), ("d", False)], 1, 2, ["d"], id="kinds-counted-apart"),
+        pytest.param([("a", True), ("b", False)], 0, 0, ["a", "b"], id="zero-keeps-none"),
+        pytest.param([], 3, 1, [], id="no-history"),
+    ],
+)
+def test_history_limits(ended, ok_limit, failed_limit, deleted):
+    assert history_to_delete(ended, successful_limit=ok_limit, failed_limit=failed_limit) == deleted
