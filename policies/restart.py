@@ -14,10 +14,11 @@ from collections.abc import Mapping
 ZUN_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 
 
-def policy_name(value: Mapping | None) -> str:
+def policy_name(value: Mapping[str, object] | None) -> str:
     """The policy named by a Zun request's ``restart_policy`` ({"Name": "on-failure", "MaximumRetryCount": "3"},
     validated by the gateway); missing or empty means ``no``."""
-    return (value or {}).get("Name") or (value or {}).get("name") or "no"
+    given = value or {}
+    return str(given.get("Name") or given.get("name") or "no")
 
 
 def moves_after_host_loss(name: str) -> bool:
