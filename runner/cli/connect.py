@@ -63,6 +63,8 @@ def make_client(args: argparse.Namespace, settings: Settings) -> Client:
         return Client(url, session=region.get_session(), interface=region.get_interface("container") or args.os_interface,
                       region_name=region.get_region_name("container"))
     if getattr(args, "os_auth_url", None):
+        if args.os_auth_type == "password" and not (args.os_password and (args.os_username or args.os_user_id)):
+            raise UsageError("password authentication needs --os-username (or --os-user-id) and --os-password ($OS_USERNAME, $OS_PASSWORD)")
         try:
             auth = loading.load_auth_from_argparse_arguments(args)
         except ks_exceptions.MissingRequiredOptions as exc:

@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from runner import errors as e
-from runner import sdk
+from runner.client import http as sdk
 from runner.functions.model import Function, FunctionSpec
 from runner.settings import Settings
 from runner.store import Store
@@ -174,7 +174,7 @@ def test_sdk_lists_follow_next_to_the_end(monkeypatch, call):
     asked: list[str] = []
     client = sdk.Client("http://127.0.0.1:9")
     client.http = httpx.Client(base_url="http://127.0.0.1:9", transport=_paged_server(5, asked))
-    assert [x["id"] for x in getattr(client, call)()] == ["0", "1", "2", "3", "4"]
+    assert [x.id for x in getattr(client, call)()] == ["0", "1", "2", "3", "4"]
     assert len(asked) == 3
 
 
