@@ -46,9 +46,6 @@ class Resource:
     def __getitem__(self, key: str) -> Any:
         return self.raw[key]
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.raw.get(key, default)
-
 
 _TIMES = {"created_at": parse_time, "updated_at": parse_time, "started_at": parse_time, "finished_at": parse_time}
 

@@ -18,7 +18,7 @@ from runner import Client
 from runner.cli.main import main as cli_main
 from runner.models import JobStatus
 
-pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.docker, pytest.mark.ray]
 SMALL = {"cpu": 0.1, "memory_mb": 16}
 
 

@@ -17,7 +17,7 @@ import yaml
 from runner import Client
 from runner.cli.main import JOB_COLUMNS, main as cli_main
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.docker, pytest.mark.ray]
 SMALL = {"cpu": 0.25, "memory_mb": 32}
 
 
