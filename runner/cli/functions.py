@@ -54,7 +54,8 @@ def cmd_function(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    fp = sub.add_parser("function", help="serverless functions with warm instances").add_subparsers(dest="action", required=True, metavar="ACTION")
+    fp = sub.add_parser("function", help="serverless functions with warm instances")
+    fp = fp.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = fp.add_parser("create", help="create a function (a handler for the Python shim, or a command after --)")
     create.add_argument("name", help="the function's name, unique in the project")
     create.add_argument("command", nargs="*", help="command protocol: payload on stdin, result from stdout")

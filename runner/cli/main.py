@@ -218,7 +218,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
     with make_client(args, settings) as zr:
-        job = zr.submit("busybox:latest", ["sh", "-c", script], name="demo", resources={"cpu": 0.5, "memory_mb": 64}, timeout_s=60)
+        resources = {"cpu": 0.5, "memory_mb": 64}
+        job = zr.submit("busybox:latest", ["sh", "-c", script], name="demo", resources=resources, timeout_s=60)
         print(f"submitted demo job {job.id}")
         done = wait_and_show(zr.http, job.id)
     print(f"demo job {done['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down")
@@ -257,7 +258,8 @@ def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("submit", help="submit a job and follow it: its progress, its output as it comes, how it ended")
     s.add_argument("image", nargs="?", help="the image to run, e.g. busybox:latest (or \"image\" in --file)")
     s.add_argument("command", nargs="*", help="the command and its arguments (after --); default: the image's")
-    s.add_argument("--file", metavar="SPEC", help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it")
+    s.add_argument("--file", metavar="SPEC",
+                   help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it")
     s.add_argument("-e", "--env", action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
     s.add_argument("--workdir", help="the working directory inside the container")
     s.add_argument("--cpu", type=float, help="cores, fractions allowed (default 0.5)")
@@ -269,7 +271,8 @@ def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("-d", "--detach", action="store_true", help="print the id and return instead of following the job")
     s.set_defaults(fn=cmd_submit)
     j = sub.add_parser("jobs", aliases=["list"], help="list the project's jobs, newest first (every page)")
-    j.add_argument("--status", action="append", choices=[s.value for s in JobStatus], help="only jobs in this status (repeatable)")
+    j.add_argument("--status", action="append", choices=[s.value for s in JobStatus],
+                   help="only jobs in this status (repeatable)")
     j.add_argument("--limit", type=int, help="the newest N only (default: all)")
     j.add_argument("--marker", metavar="JOB_ID", help="start after this job (the last id of a previous page)")
     add_format_options(j, JOB_COLUMNS)
@@ -278,7 +281,8 @@ def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
     show.add_argument("id", help="the job's id")
     add_format_options(show, ["every field"])
     show.set_defaults(fn=cmd_show)
-    for name, fn, helptext in (("cancel", cmd_cancel, "cancel a job (a running one is killed)"), ("why", cmd_why, "why a job waits: per-host reasons and scores"),
+    for name, fn, helptext in (("cancel", cmd_cancel, "cancel a job (a running one is killed)"),
+                               ("why", cmd_why, "why a job waits: per-host reasons and scores"),
                                ("delete", cmd_delete, "delete an ended job and its logs")):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id", help="the job's id")
@@ -307,10 +311,12 @@ def _add_keystone_parsers(sub: argparse._SubParsersAction) -> None:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole command line; ``argv`` tells keystoneauth1 which auth type's options to offer."""
+    epilog = ("exit codes: 0 done, a followed job's own exit code, 1 the job ended without one, 124 it timed out, "
+              "2 usage or configuration error, 125 Zunray error or unreachable, 130 interrupted")
     p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray",
-                                epilog="exit codes: 0 done, a followed job's own exit code, 1 the job ended without one, 124 it timed out, "
-                                       "2 usage or configuration error, 125 Zunray error or unreachable, 130 interrupted")
-    p.add_argument("--version", action="version", version=f"zunray {metadata.version('zunray')}", help="print the version and exit")
+                                epilog=epilog)
+    p.add_argument("--version", action="version", version=f"zunray {metadata.version('zunray')}",
+                   help="print the version and exit")
     connect.add_connection_options(p, sys.argv[1:] if argv is None else argv)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)

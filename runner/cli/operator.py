@@ -28,7 +28,9 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     if fmt is None:
         raise UsageError(f"--out must end in one of {sorted(FORMAT_OF_SUFFIX)}")
     with make_client(args, settings) as zr:
-        data = zr.usage_export(fmt, start=args.start, end=args.end, project_id=args.project_id, all_projects=args.all_projects)
+        data = zr.usage_export(
+            fmt, start=args.start, end=args.end, project_id=args.project_id, all_projects=args.all_projects
+        )
     out.write_bytes(data)
     print(f"wrote {len(data)} bytes to {out}")
     return 0
@@ -80,7 +82,8 @@ def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    usage = sub.add_parser("usage", help="usage records for billing").add_subparsers(dest="action", required=True, metavar="ACTION")
+    usage = sub.add_parser("usage", help="usage records for billing")
+    usage = usage.add_subparsers(dest="action", required=True, metavar="ACTION")
     exp = usage.add_parser("export", help="write usage records to a .parquet, .arrow or .json file")
     exp.add_argument("--out", required=True, help="the file to write; its suffix picks the format")
     exp.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")

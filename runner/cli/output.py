@@ -24,9 +24,15 @@ class UsageError(Exception):
 
 def add_format_options(parser: argparse.ArgumentParser, default_columns: Sequence[str]) -> None:
     group = parser.add_argument_group("output formatters")
-    group.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format (default: table)")
     group.add_argument(
-        "-c", "--column", action="append", dest="columns", metavar="COLUMN",
+        "-f", "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
+    group.add_argument(
+        "-c",
+        "--column",
+        action="append",
+        dest="columns",
+        metavar="COLUMN",
         help=f"a field to show, repeatable (an API field name; default: {', '.join(default_columns)})",
     )
 
@@ -36,13 +42,17 @@ def _columns(wanted: list[str] | None, default: Sequence[str], known: set[str]) 
         return list(default)
     unknown = [c for c in wanted if c not in known]
     if unknown:
-        raise UsageError(f"no column named {', '.join(unknown)}; columns: {', '.join(sorted(known))}")
+        raise UsageError(
+            f"no column named {', '.join(unknown)}; columns: {', '.join(sorted(known))}"
+        )
     return wanted
 
 
 def _cell(value: Any) -> str:
     """A value in a table or ``value`` line: structures as compact JSON."""
-    return json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value)
+    return (
+        json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value)
+    )
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -64,7 +74,13 @@ def _dump(data: Any, fmt: str) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip("\n")
 
 
-def print_list(args: argparse.Namespace, rows: list[dict], default_columns: Sequence[str], *, out: TextIO | None = None) -> None:
+def print_list(
+    args: argparse.Namespace,
+    rows: list[dict],
+    default_columns: Sequence[str],
+    *,
+    out: TextIO | None = None,
+) -> None:
     """Rows (API objects) in the asked format and columns."""
     known = set(default_columns).union(*rows)
     columns = _columns(args.columns, default_columns, known)
@@ -85,7 +101,9 @@ def print_one(args: argparse.Namespace, obj: dict, *, out: TextIO | None = None)
     picked = {c: obj[c] for c in columns}
     out = out or sys.stdout
     if args.format == "table":
-        print(render_table(("Field", "Value"), [[c, _cell(v)] for c, v in picked.items()]), file=out)
+        print(
+            render_table(("Field", "Value"), [[c, _cell(v)] for c, v in picked.items()]), file=out
+        )
     elif args.format == "value":
         for v in picked.values():
             print(_cell(v), file=out)

@@ -1,7 +1,7 @@
 """``zunray schedule ...``: cron schedules that create jobs.
 
-    zunray schedule create --name N --cron "30 2 * * *" [--time-zone Europe/Paris] IMAGE [COMMAND...]
-    zunray schedule list | show ID | runs ID | suspend ID | resume ID | delete ID [--purge]
+zunray schedule create --name N --cron "30 2 * * *" [--time-zone Europe/Paris] IMAGE [COMMAND...]
+zunray schedule list | show ID | runs ID | suspend ID | resume ID | delete ID [--purge]
 """
 
 from __future__ import annotations
@@ -12,14 +12,26 @@ from runner.cli.connect import make_client
 from runner.cli.output import add_format_options, print_list, print_one
 from runner.settings import Settings
 
-SCHEDULE_COLUMNS = ("id", "name", "cron", "time_zone", "concurrency_policy", "suspend", "next_run_at")
+SCHEDULE_COLUMNS = (
+    "id",
+    "name",
+    "cron",
+    "time_zone",
+    "concurrency_policy",
+    "suspend",
+    "next_run_at",
+)
 RUN_COLUMNS = ("scheduled_at", "outcome", "job_status", "job_id", "reason")
 
 
 def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
     with make_client(args, settings) as zr:
         if args.action == "create":
-            job = {"image": args.image, "command": args.command, "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb}}
+            job = {
+                "image": args.image,
+                "command": args.command,
+                "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb},
+            }
             fields = {"time_zone": args.time_zone, "concurrency_policy": args.policy}
             if args.starting_deadline_s:
                 fields["starting_deadline_s"] = args.starting_deadline_s
@@ -41,21 +53,42 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    sc = sub.add_parser("schedule", help="cron schedules that create jobs").add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = sc.add_parser("create", help="create a schedule: zunray schedule create --name N --cron C IMAGE [COMMAND...]")
+    sc = sub.add_parser("schedule", help="cron schedules that create jobs").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    create = sc.add_parser(
+        "create",
+        help="create a schedule: zunray schedule create --name N --cron C IMAGE [COMMAND...]",
+    )
     create.add_argument("image", help="the image of the jobs it creates")
     create.add_argument("command", nargs="*", help="their command and arguments")
     create.add_argument("--name", required=True, help="the schedule's name, unique in the project")
     create.add_argument("--cron", required=True, help="5 fields, or 6 with seconds first")
-    create.add_argument("--time-zone", default="UTC", help="the zone the cron is read in (default UTC)")
-    create.add_argument("--policy", choices=["Allow", "Forbid", "Replace"], default="Allow", help="when the previous job still runs (default Allow)")
-    create.add_argument("--starting-deadline-s", type=float, help="a fire time later than this is Missed")
+    create.add_argument(
+        "--time-zone", default="UTC", help="the zone the cron is read in (default UTC)"
+    )
+    create.add_argument(
+        "--policy",
+        choices=["Allow", "Forbid", "Replace"],
+        default="Allow",
+        help="when the previous job still runs (default Allow)",
+    )
+    create.add_argument(
+        "--starting-deadline-s", type=float, help="a fire time later than this is Missed"
+    )
     create.add_argument("--cpu", type=float, default=0.5, help="cores per job (default 0.5)")
-    create.add_argument("--memory-mb", type=int, default=256, help="memory limit per job in MB (default 256)")
+    create.add_argument(
+        "--memory-mb", type=int, default=256, help="memory limit per job in MB (default 256)"
+    )
     listing = sc.add_parser("list", help="list schedules (every page)")
     add_format_options(listing, SCHEDULE_COLUMNS)
-    for action, helptext in (("show", "a schedule: every field, or the -c ones"), ("runs", "each fire time and what became of it"),
-                             ("suspend", "stop firing"), ("resume", "fire again"), ("delete", "delete a schedule")):
+    for action, helptext in (
+        ("show", "a schedule: every field, or the -c ones"),
+        ("runs", "each fire time and what became of it"),
+        ("suspend", "stop firing"),
+        ("resume", "fire again"),
+        ("delete", "delete a schedule"),
+    ):
         one = sc.add_parser(action, help=helptext)
         one.add_argument("id", help="the schedule's id or name")
         if action == "delete":

@@ -123,7 +123,9 @@ class Client:
             headers["X-Auth-Token"] = token
         if not url:
             raise ValueError("url is needed without a keystoneauth1 session or auth plugin")
-        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, auth=http_auth, verify=verify, timeout=timeout_s)
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, auth=http_auth, verify=verify, timeout=timeout_s
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -139,11 +141,15 @@ class Client:
         raise_for_error(resp)
         return resp
 
-    def _list(self, path: str, key: str, *, limit: int | None = None, marker: str | None = None, **params: Any) -> list[dict]:
+    def _list(
+        self, path: str, key: str, *, limit: int | None = None, marker: str | None = None, **params: Any
+    ) -> list[dict]:
         """Every item of a paged list (following ``next`` to the end), or the first ``limit``; after ``marker``."""
         items: list[dict] = []
         url: str | None = path
-        query: dict[str, Any] | None = {**params, "limit": min(limit or PAGE_SIZE, PAGE_SIZE), **({"marker": marker} if marker else {})}
+        query: dict[str, Any] | None = {**params, "limit": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        if marker:
+            query["marker"] = marker
         while url and (limit is None or len(items) < limit):
             page = self._call("GET", url, params=query).json()
             items += page[key]
@@ -158,7 +164,14 @@ class Client:
         return resp.json()
 
     # -- jobs -------------------------------------------------------------
-    def submit(self, image: str, command: list[str] | tuple[str, ...] = (), *, idempotency_key: str | None = None, **fields: Any) -> Job:
+    def submit(
+        self,
+        image: str,
+        command: list[str] | tuple[str, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
         """Submit a job (fields as ``POST /v1/jobs`` takes them); returns it, Queued."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         body = {"image": image, "command": list(command), **fields}
@@ -167,9 +180,12 @@ class Client:
     def job(self, job_id: str) -> Job:
         return Job.from_api(self._call("GET", f"/v1/jobs/{job_id}").json())
 
-    def jobs(self, *, status: list[str] | None = None, limit: int | None = None, marker: str | None = None) -> list[Job]:
+    def jobs(
+        self, *, status: list[str] | None = None, limit: int | None = None, marker: str | None = None
+    ) -> list[Job]:
         """The project's jobs, newest first: all of them, or the newest ``limit``; ``marker``: after that job."""
-        return [Job.from_api(j) for j in self._list("/v1/jobs", "jobs", limit=limit, marker=marker, status=list(status or []))]
+        found = self._list("/v1/jobs", "jobs", limit=limit, marker=marker, status=list(status or []))
+        return [Job.from_api(j) for j in found]
 
     def wait(self, job_id: str, *, timeout_s: float | None = None) -> Job:
         """Until the job ends (long-polls); raises TimeoutError past ``timeout_s``."""
@@ -202,7 +218,8 @@ class Client:
 
     # -- functions --------------------------------------------------------
     def create_function(self, name: str, image: str, **fields: Any) -> Function:
-        return Function.from_api(self._call("POST", "/v1/functions", json={"name": name, "image": image, **fields}).json())
+        body = {"name": name, "image": image, **fields}
+        return Function.from_api(self._call("POST", "/v1/functions", json=body).json())
 
     def update_function(self, name: str, **fields: Any) -> Function:
         return Function.from_api(self._call("PATCH", f"/v1/functions/{name}", json=fields).json())
@@ -228,15 +245,18 @@ class Client:
         """Queue a call; returns the invocation id (see ``invocation``)."""
         content = b"" if payload is None else json.dumps(payload).encode()
         path = f"/v1/functions/{name}/invoke"
-        return self._call("POST", path, params={"async": "true"}, content=content, headers={"Content-Type": "application/json"}).json()["id"]
+        headers = {"Content-Type": "application/json"}
+        return self._call("POST", path, params={"async": "true"}, content=content, headers=headers).json()["id"]
 
     def invocation(self, inv_id: str) -> Invocation:
         return Invocation.from_api(self._call("GET", f"/v1/invocations/{inv_id}").json())
 
     # -- schedules --------------------------------------------------------
     def create_schedule(self, name: str, cron: str, job: dict, **fields: Any) -> Schedule:
-        """A cron schedule creating ``job`` (the body of ``POST /v1/jobs``); fields: time_zone, concurrency_policy, ..."""
-        return Schedule.from_api(self._call("POST", "/v1/schedules", json={"name": name, "cron": cron, "job": job, **fields}).json())
+        """A cron schedule creating ``job`` (the body of ``POST /v1/jobs``); ``fields``: time_zone,
+        concurrency_policy, starting_deadline_s, history limits, suspend."""
+        body = {"name": name, "cron": cron, "job": job, **fields}
+        return Schedule.from_api(self._call("POST", "/v1/schedules", json=body).json())
 
     def schedule(self, ident: str) -> Schedule:
         """A schedule by id or name."""
@@ -256,7 +276,8 @@ class Client:
 
     def schedule_runs(self, ident: str, *, limit: int = 100) -> list[ScheduleRun]:
         """Its fire times, newest first, with what became of each."""
-        return [ScheduleRun.from_api(r) for r in self._call("GET", f"/v1/schedules/{ident}/runs", params={"limit": limit}).json()["runs"]]
+        runs = self._call("GET", f"/v1/schedules/{ident}/runs", params={"limit": limit}).json()["runs"]
+        return [ScheduleRun.from_api(r) for r in runs]
 
     # -- usage ------------------------------------------------------------
     def usage(self, *, start: str | float | None = None, end: str | float | None = None, project_id: str | None = None,
@@ -265,8 +286,8 @@ class Client:
         body = self.usage_export("json", start=start, end=end, project_id=project_id, all_projects=all_projects)
         return [UsageRecord.from_api(r) for r in json.loads(body)["usage"]]
 
-    def usage_export(self, fmt: str, *, start: str | float | None = None, end: str | float | None = None, project_id: str | None = None,
-                     all_projects: bool = False) -> bytes:
+    def usage_export(self, fmt: str, *, start: str | float | None = None, end: str | float | None = None,
+                     project_id: str | None = None, all_projects: bool = False) -> bytes:
         """The same records as a file's bytes: ``fmt`` parquet, arrow or json."""
         params = {k: str(v) for k, v in (("start", start), ("end", end), ("project_id", project_id)) if v is not None}
         if all_projects:
@@ -277,7 +298,9 @@ class Client:
     def _zun(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self._call(method, f"/v1/containers{path}", headers={"OpenStack-API-Version": ZUN_VERSION}, **kwargs)
 
-    def create_container(self, image: str, command: list[str] | None = None, *, name: str | None = None, run: bool = True, **fields: Any) -> Container:
+    def create_container(
+        self, image: str, command: list[str] | None = None, *, name: str | None = None, run: bool = True, **fields: Any
+    ) -> Container:
         """A Zun container (fields as Zun's create takes them: cpu, memory, environment, ...)."""
         body = {"image": image, **({"command": command} if command else {}), **({"name": name} if name else {}), **fields}
         return Container.from_api(self._zun("POST", "?run=true" if run else "", json=body).json())

@@ -48,7 +48,9 @@ def session_of(session: Any, auth: Any) -> Any:
 
 def catalog_url(session: Any, auth: Any, *, interface: str, region_name: str | None) -> str:
     """The gateway's URL from the catalog, without Zun's ``/v1`` (the SDK's paths carry it)."""
-    url = session.get_endpoint(auth=auth, service_type=SERVICE_TYPE, interface=interface, region_name=region_name)
+    url = session.get_endpoint(
+        auth=auth, service_type=SERVICE_TYPE, interface=interface, region_name=region_name
+    )
     if not url:
         raise ValueError(f"no {SERVICE_TYPE!r} endpoint ({interface}) in the catalog: pass url=")
     url = url.rstrip("/")

@@ -65,7 +65,14 @@ class RayClient:
             raise
 
     # -- jobs -------------------------------------------------------------
-    def submit(self, image: str, command: list[str] | tuple[str, ...] = (), *, idempotency_key: str | None = None, **fields: Any) -> Job:
+    def submit(
+        self,
+        image: str,
+        command: list[str] | tuple[str, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
         body = JobIn.model_validate({"image": image, "command": list(command), **fields})
         job = self._get(self.api.submit_job.remote(self.project_id, self.user_id, body.model_dump(), idempotency_key or body.submission_id))
         return Job.from_api(job_out(job))
@@ -77,7 +84,8 @@ class RayClient:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             left = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
-            job = Job.from_api(job_out(self._get(self.api.get_job.remote(self.project_id, job_id, left), timeout_s=left + CALL_TIMEOUT_S)))
+            ref = self.api.get_job.remote(self.project_id, job_id, left)
+            job = Job.from_api(job_out(self._get(ref, timeout_s=left + CALL_TIMEOUT_S)))
             if job.is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:

@@ -47,7 +47,12 @@ class Resource:
         return self.raw[key]
 
 
-_TIMES = {"created_at": parse_time, "updated_at": parse_time, "started_at": parse_time, "finished_at": parse_time}
+_TIMES = {
+    "created_at": parse_time,
+    "updated_at": parse_time,
+    "started_at": parse_time,
+    "finished_at": parse_time,
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,12 @@ class Placement(Resource):
     status_reason: str = ""
     summary: str = ""
     host: str | None = None  # the host it would go to now, if any
-    reasons: dict[str, str] = field(default_factory=dict, hash=False)  # host -> why it cannot take the job
-    scores: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)  # host -> policy -> 0..100
+    reasons: dict[str, str] = field(
+        default_factory=dict, hash=False
+    )  # host -> why it cannot take the job
+    scores: dict[str, dict[str, float]] = field(
+        default_factory=dict, hash=False
+    )  # host -> policy -> 0..100
 
     _convert: ClassVar[dict[str, Any]] = {"status": JobStatus}
 
@@ -124,7 +133,9 @@ class Invocation(Resource):
     status: InvocationStatus = InvocationStatus.QUEUED
     status_reason: str = ""
     result: Any = field(default=None, hash=False)
-    error: dict | None = field(default=None, hash=False)  # the function's error: type, message, traceback, stderr
+    error: dict | None = field(
+        default=None, hash=False
+    )  # the function's error: type, message, traceback, stderr
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -160,7 +171,9 @@ class ScheduleRun(Resource):
     outcome: str = ""
     reason: str = ""
     job_id: str | None = None
-    job_status: str | None = None  # a JobStatus value, or Deleted once the history limits pruned the job
+    job_status: str | None = (
+        None  # a JobStatus value, or Deleted once the history limits pruned the job
+    )
 
     _convert: ClassVar[dict[str, Any]] = {"scheduled_at": parse_time}
 

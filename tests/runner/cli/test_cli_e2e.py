@@ -30,7 +30,13 @@ def url(zunray) -> str:
 def ended(url):
     """A job that ran and succeeded, to list and show."""
     with Client(url) as zr:
-        job = zr.submit("busybox:latest", ["sh", "-c", "echo listed"], name="cli-listed", env={"K": "v"}, resources=SMALL)
+        job = zr.submit(
+            "busybox:latest",
+            ["sh", "-c", "echo listed"],
+            name="cli-listed",
+            env={"K": "v"},
+            resources=SMALL,
+        )
         yield zr.wait(job.id, timeout_s=60)
 
 
@@ -40,11 +46,35 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # noqa: ANN001
     return code, out.out, out.err
 
 
-def test_submit_takes_a_spec_file_env_and_workdir_and_exits_with_the_jobs_code(url, tmp_path, capsys):
+def test_submit_takes_a_spec_file_env_and_workdir_and_exits_with_the_jobs_code(
+    url, tmp_path, capsys
+):
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"image": "busybox:latest", "command": ["sh", "-c", "echo $A $B; pwd; exit 7"], "env": {"A": "from-file"},
-                                "resources": SMALL, "name": "from-file"}))
-    code, out, _ = _run(capsys, "--url", url, "submit", "--file", str(spec), "-e", "B=from-flag", "--workdir", "/tmp", "--name", "cli-spec")
+    spec.write_text(
+        json.dumps(
+            {
+                "image": "busybox:latest",
+                "command": ["sh", "-c", "echo $A $B; pwd; exit 7"],
+                "env": {"A": "from-file"},
+                "resources": SMALL,
+                "name": "from-file",
+            }
+        )
+    )
+    code, out, _ = _run(
+        capsys,
+        "--url",
+        url,
+        "submit",
+        "--file",
+        str(spec),
+        "-e",
+        "B=from-flag",
+        "--workdir",
+        "/tmp",
+        "--name",
+        "cli-spec",
+    )
     assert code == 7  # the job's own exit code
     assert "from-file from-flag\n/tmp\n" in out
     with Client(url) as zr:
@@ -56,15 +86,23 @@ def test_lists_and_shows_parse_back_with_headers_and_columns(url, ended, capsys)
     rows = json.loads(out)
     assert code == 0 and ended.id in [r["id"] for r in rows]
     assert all(list(r) == list(JOB_COLUMNS) and r["status"] == "Succeeded" for r in rows)
-    _, out, _ = _run(capsys, "--url", url, "list", "--status", "Succeeded", "-c", "id", "-c", "name")
+    _, out, _ = _run(
+        capsys, "--url", url, "list", "--status", "Succeeded", "-c", "id", "-c", "name"
+    )
     lines = out.splitlines()
     assert [c.strip() for c in lines[1].strip("|").split("|")] == ["id", "name"]
     assert f"| {ended.id} | cli-listed |" in out
-    _, out, _ = _run(capsys, "--url", url, "show", ended.id, "-f", "value", "-c", "status", "-c", "exit_code")
+    _, out, _ = _run(
+        capsys, "--url", url, "show", ended.id, "-f", "value", "-c", "status", "-c", "exit_code"
+    )
     assert out == "Succeeded\n0\n"
     _, out, _ = _run(capsys, "--url", url, "show", ended.id, "-f", "yaml")
     shown = yaml.safe_load(out)
-    assert shown["id"] == ended.id and shown["env"] == {"K": "v"} and shown["history"][-1]["status"] == "Succeeded"
+    assert (
+        shown["id"] == ended.id
+        and shown["env"] == {"K": "v"}
+        and shown["history"][-1]["status"] == "Succeeded"
+    )
     _, out, _ = _run(capsys, "--url", url, "show", ended.id)
     assert out.splitlines()[1].split("|")[1].strip() == "Field" and "| id " in out
     for listing in (["function", "list"], ["schedule", "list"]):
@@ -86,12 +124,18 @@ def test_ctrl_c_on_a_followed_log_exits_130_quietly(url):
     with Client(url) as zr:
         job = zr.submit("busybox:latest", ["sh", "-c", "echo started; sleep 60"], resources=SMALL)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        proc = subprocess.Popen([sys.executable, "-m", "runner.cli.main", "--url", url, "logs", "-f", job.id],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli.main", "--url", url, "logs", "-f", job.id],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
         try:
             deadline = time.monotonic() + 90
             while not select.select([proc.stdout], [], [], 1.0)[0]:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else "no output"
+                assert time.monotonic() < deadline and proc.poll() is None, (
+                    proc.stderr.read() if proc.poll() is not None else "no output"
+                )
             assert proc.stdout.readline() == b"started\n"
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 130

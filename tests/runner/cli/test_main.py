@@ -31,8 +31,12 @@ def _parsers(parser: argparse.ArgumentParser, path: str = "zunray"):  # noqa: AN
 
 
 def test_every_argument_of_every_command_has_help():
-    missing = [f"{path} {a.option_strings or a.dest}" for path, p in _parsers(build_parser([]))
-               for a in p._actions if not isinstance(a, argparse._SubParsersAction) and not a.help]
+    missing = [
+        f"{path} {a.option_strings or a.dest}"
+        for path, p in _parsers(build_parser([]))
+        for a in p._actions
+        if not isinstance(a, argparse._SubParsersAction) and not a.help
+    ]
     assert missing == []
 
 
@@ -48,24 +52,70 @@ def _submit_args(*argv: str) -> argparse.Namespace:
 
 def test_flags_override_the_file_and_fill_what_it_leaves_out(tmp_path, monkeypatch):
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"image": "busybox:latest", "command": ["true"], "env": {"A": "file", "B": "file"},
-                                "resources": {"memory_mb": 64}, "labels": {"app": "x"}, "max_retries": 2}))
-    body = job_body(_submit_args("--file", str(spec), "-e", "A=flag", "--env", "C=x=y", "--workdir", "/srv", "--cpu", "0.25"))
-    assert body == {"image": "busybox:latest", "command": ["true"], "env": {"A": "flag", "B": "file", "C": "x=y"}, "workdir": "/srv",
-                    "resources": {"cpu": 0.25, "memory_mb": 64}, "labels": {"app": "x"}, "max_retries": 2}
-    assert job_body(_submit_args("--file", str(spec), "alpine:3", "--", "echo", "hi"))["command"] == ["echo", "hi"]
+    spec.write_text(
+        json.dumps(
+            {
+                "image": "busybox:latest",
+                "command": ["true"],
+                "env": {"A": "file", "B": "file"},
+                "resources": {"memory_mb": 64},
+                "labels": {"app": "x"},
+                "max_retries": 2,
+            }
+        )
+    )
+    body = job_body(
+        _submit_args(
+            "--file",
+            str(spec),
+            "-e",
+            "A=flag",
+            "--env",
+            "C=x=y",
+            "--workdir",
+            "/srv",
+            "--cpu",
+            "0.25",
+        )
+    )
+    assert body == {
+        "image": "busybox:latest",
+        "command": ["true"],
+        "env": {"A": "flag", "B": "file", "C": "x=y"},
+        "workdir": "/srv",
+        "resources": {"cpu": 0.25, "memory_mb": 64},
+        "labels": {"app": "x"},
+        "max_retries": 2,
+    }
+    assert job_body(_submit_args("--file", str(spec), "alpine:3", "--", "echo", "hi"))[
+        "command"
+    ] == ["echo", "hi"]
     monkeypatch.setattr("sys.stdin", io.StringIO('{"image": "busybox:latest", "timeout_s": 5}'))
     assert job_body(_submit_args("--file", "-"))["timeout_s"] == 5
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["submit", "-e", "NOEQUALS", "busybox:latest"], "expected KEY=VALUE"),
-    (["submit", "--file", "/no/such/spec.json"], "--file /no/such/spec.json"),
-    (["submit", "--cpu", "1"], "an IMAGE is needed"),
-    (["--os-auth-type", "no-such-plugin", "jobs"], "no-such-plugin"),
-    (["--os-auth-url", "http://127.0.0.1:9/v3", "jobs"], "needs --os-username"),  # named before anything is sent
-    (["--os-cloud", "nowhere", "jobs"], "nowhere"),
-], ids=["env-pair", "missing-file", "no-image", "auth-type", "missing-auth-options", "unknown-cloud"])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["submit", "-e", "NOEQUALS", "busybox:latest"], "expected KEY=VALUE"),
+        (["submit", "--file", "/no/such/spec.json"], "--file /no/such/spec.json"),
+        (["submit", "--cpu", "1"], "an IMAGE is needed"),
+        (["--os-auth-type", "no-such-plugin", "jobs"], "no-such-plugin"),
+        (
+            ["--os-auth-url", "http://127.0.0.1:9/v3", "jobs"],
+            "needs --os-username",
+        ),  # named before anything is sent
+        (["--os-cloud", "nowhere", "jobs"], "nowhere"),
+    ],
+    ids=[
+        "env-pair",
+        "missing-file",
+        "no-image",
+        "auth-type",
+        "missing-auth-options",
+        "unknown-cloud",
+    ],
+)
 def test_usage_errors_exit_2_with_the_reason(argv, says, capsys):
     assert main(argv) == connect.EXIT_USAGE
     err = capsys.readouterr().err
@@ -77,11 +127,17 @@ def test_an_unreachable_gateway_exits_125_not_a_jobs_code(capsys):
     assert "zunray jobs:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("job, code", [
-    ({"status": "Succeeded", "exit_code": 0}, 0), ({"status": "Failed", "exit_code": 3}, 3),
-    ({"status": "Failed", "exit_code": None}, 1), ({"status": "Cancelled", "exit_code": None}, 1),
-    ({"status": "TimedOut", "exit_code": 137}, 124),
-], ids=["succeeded", "own-code", "no-code", "cancelled", "timed-out"])
+@pytest.mark.parametrize(
+    "job, code",
+    [
+        ({"status": "Succeeded", "exit_code": 0}, 0),
+        ({"status": "Failed", "exit_code": 3}, 3),
+        ({"status": "Failed", "exit_code": None}, 1),
+        ({"status": "Cancelled", "exit_code": None}, 1),
+        ({"status": "TimedOut", "exit_code": 137}, 124),
+    ],
+    ids=["succeeded", "own-code", "no-code", "cancelled", "timed-out"],
+)
 def test_submit_exits_with_the_jobs_own_code(job, code):
     assert job_exit_code(job) == code
 
@@ -93,21 +149,48 @@ def _client_of(argv: list[str], settings: Settings | None = None):  # noqa: ANN2
 
 def test_noauth_a_plain_token_or_a_keystone_session(monkeypatch, tmp_path):
     with _client_of(["jobs"]) as zr:
-        assert str(zr.http.base_url) == "http://127.0.0.1:9599" and "X-Auth-Token" not in zr.http.headers
+        assert (
+            str(zr.http.base_url) == "http://127.0.0.1:9599"
+            and "X-Auth-Token" not in zr.http.headers
+        )
     monkeypatch.setenv("ZUNRAY_URL", "http://10.0.0.1:1")
     monkeypatch.setenv("OS_TOKEN", "tok")
     with _client_of(["jobs"], Settings()) as zr:
-        assert str(zr.http.base_url) == "http://10.0.0.1:1" and zr.http.headers["X-Auth-Token"] == "tok"
-    monkeypatch.delenv("OS_TOKEN")  # with $OS_TOKEN the default auth type is token, which takes no user
-    argv = ["--url", "http://z:1", "--os-auth-url", "http://k:5000/v3", "--os-username", "alice", "--os-password", "pw",
-            "--os-project-name", "p1", "--os-user-domain-id", "default", "--os-project-domain-id", "default", "jobs"]
+        assert (
+            str(zr.http.base_url) == "http://10.0.0.1:1"
+            and zr.http.headers["X-Auth-Token"] == "tok"
+        )
+    monkeypatch.delenv(
+        "OS_TOKEN"
+    )  # with $OS_TOKEN the default auth type is token, which takes no user
+    argv = [
+        "--url",
+        "http://z:1",
+        "--os-auth-url",
+        "http://k:5000/v3",
+        "--os-username",
+        "alice",
+        "--os-password",
+        "pw",
+        "--os-project-name",
+        "p1",
+        "--os-user-domain-id",
+        "default",
+        "--os-project-domain-id",
+        "default",
+        "jobs",
+    ]
     with _client_of(argv) as zr:  # a session: its plugin logs in on the first request
-        assert type(zr.http.auth).__name__ == "SessionAuth" and zr.http.auth.session.auth.auth_url == "http://k:5000/v3"
+        assert (
+            type(zr.http.auth).__name__ == "SessionAuth"
+            and zr.http.auth.session.auth.auth_url == "http://k:5000/v3"
+        )
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text("clouds:\n  lab:\n    auth:\n      auth_url: http://k:5000/v3\n      username: bob\n      password: pw\n"
-                      "      project_name: p2\n      user_domain_id: default\n      project_domain_id: default\n")
+    clouds.write_text(
+        "clouds:\n  lab:\n    auth:\n      auth_url: http://k:5000/v3\n      username: bob\n      password: pw\n"
+        "      project_name: p2\n      user_domain_id: default\n      project_domain_id: default\n"
+    )
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
     monkeypatch.setenv("OS_CLOUD", "lab")
     with _client_of(["jobs"]) as zr:
         assert zr.http.auth.session.auth._username == "bob"
-
