@@ -29,6 +29,8 @@ class Settings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 9517
+    # the gateway the `zunray` command talks to (ZUNRAY_URL); default: the catalog's with Keystone, else gateway_url
+    url: str | None = None
     # noauth trusts every caller that reaches the port: the gateway refuses a non-loopback gateway_host
     # in noauth unless this is true (and then skips its Host header check for a wildcard bind)
     allow_noauth_remote: bool = False

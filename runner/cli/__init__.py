@@ -1,2 +1,4 @@
-"""The ``zunray`` command: ``main.py`` parses and dispatches; ``functions.py`` holds the
-function commands and ``operator.py`` the operator's (usage export, top)."""
+"""The ``zunray`` command: ``main.py`` parses and dispatches (jobs, the local stack);
+``schedules.py``, ``functions.py`` and ``operator.py`` (usage export, top) hold the other
+commands; ``output.py`` prints lists and objects as ``openstack`` does; ``connect.py``
+builds the SDK client from ``--url`` and the OpenStack options, and names the exit codes."""

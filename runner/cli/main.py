@@ -1,9 +1,13 @@
 """``zunray``: bring the service up and down, submit jobs and follow them.
 
-    zunray up | down | status
-    zunray submit [--cpu 0.5] [--memory-mb 128] [--timeout-s 30] IMAGE [-- COMMAND...]
-    zunray jobs | show ID | logs ID [-f] | cancel ID | demo
+    zunray up | down | status | demo
+    zunray submit [-e K=V] [--workdir DIR] [--file spec.json|-] [--cpu 0.5] [--memory-mb 128] IMAGE [-- COMMAND...]
+    zunray jobs [--status S] [--limit N] [-f json] [-c id] | show ID | logs ID [-f] | why ID | cancel ID | delete ID
     zunray schedule ... | function ... | usage export ... | top
+
+Exit codes (``connect.py``): 0 done; a followed job's own exit code (``submit``, ``demo``); 1 the
+job ended without one (Cancelled, or it could not start); 124 it timed out; 2 a usage or
+configuration error; 125 Zunray answered with an error or could not be reached; 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,24 +15,23 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
-import os
 import sys
 import time
+from importlib import metadata
+from pathlib import Path
 
 import httpx
 
-from runner.cli import functions as cli_functions, operator as cli_ops
-from runner.local import stack
-from runner.errors import ZunrayError
-from runner.models import JobStatus
+from runner.cli import connect, functions as cli_functions, operator as cli_ops, schedules as cli_schedules
+from runner.cli.connect import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ZUNRAY, make_client
+from runner.cli.output import UsageError, add_format_options, print_list, print_one
 from runner.client.http import follow_logs, raise_for_error
+from runner.errors import ZunrayError
+from runner.local import stack
+from runner.models import JobStatus
 from runner.settings import Settings
 
-
-def _client(settings: Settings) -> httpx.Client:
-    """HTTP client of the gateway; with Keystone, the token comes from $OS_TOKEN."""
-    headers = {"X-Auth-Token": os.environ["OS_TOKEN"]} if os.environ.get("OS_TOKEN") else {}
-    return httpx.Client(base_url=settings.gateway_url, timeout=httpx.Timeout(90.0, connect=5.0), headers=headers)
+JOB_COLUMNS = ("id", "name", "status", "exit_code", "image", "created_at")
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -72,6 +75,15 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # no
     return job
 
 
+def job_exit_code(job: dict) -> int:
+    """What ``submit`` exits with once the job ended: its own exit code, else what ended it."""
+    if job["status"] == JobStatus.SUCCEEDED.value:
+        return 0
+    if job["status"] == JobStatus.TIMED_OUT.value:
+        return connect.EXIT_JOB_TIMED_OUT
+    return job["exit_code"] or connect.EXIT_JOB_FAILED
+
+
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"starting Zunray (data in {settings.data_dir}) ...", flush=True)
     health = stack.up(settings)
@@ -90,83 +102,114 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        with _client(settings) as client:  # with $OS_TOKEN of a cloud admin: the per-host report too
-            resp = client.get("/healthz", timeout=5)
+        with make_client(args, settings) as zr:  # with a cloud admin's credentials: the per-host report too
+            health = zr.health()
     except httpx.HTTPError as exc:
-        print(f"Zunray is not reachable at {settings.gateway_url}: {exc}")
+        print(f"Zunray is not reachable: {exc}")
         return 1
-    print(json.dumps(resp.json(), indent=2))
-    return 0 if resp.status_code == 200 else 1
+    print(json.dumps(health, indent=2))
+    return 0 if health.get("status") == "ok" else 1
+
+
+def _env_pairs(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(f"-e {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def job_body(args: argparse.Namespace) -> dict:
+    """The POST /v1/jobs body: ``--file`` (JSON, ``-`` for stdin), then the flags given over it."""
+    body: dict = {}
+    if args.file:
+        try:
+            body = json.loads(sys.stdin.read() if args.file == "-" else Path(args.file).read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--file {args.file}: {exc}") from None
+        if not isinstance(body, dict):
+            raise UsageError(f"--file {args.file}: expected a JSON object (the body of POST /v1/jobs)")
+    flags = {"image": args.image, "name": args.name, "workdir": args.workdir, "runtime": args.runtime,
+             "timeout_s": args.timeout_s, "max_retries": args.max_retries}
+    body.update({k: v for k, v in flags.items() if v is not None})
+    if args.command:
+        body["command"] = args.command
+    if args.env:
+        body["env"] = {**body.get("env", {}), **_env_pairs(args.env)}
+    resources = {"cpu": 0.5, "memory_mb": 256, **body.get("resources", {})}  # smaller than the API's defaults
+    resources.update({k: v for k, v in (("cpu", args.cpu), ("memory_mb", args.memory_mb)) if v is not None})
+    body["resources"] = resources
+    if not body.get("image"):
+        raise UsageError("an IMAGE is needed (as an argument, or \"image\" in --file)")
+    return body
 
 
 def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
-    body = {
-        "image": args.image,
-        "command": args.command,
-        "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb},
-        "max_retries": args.max_retries,
-    }
-    if args.runtime:  # only when asked: naming one is an access rule of its own (job:create:runtime)
-        body["runtime"] = args.runtime
-    if args.timeout_s:
-        body["timeout_s"] = args.timeout_s
-    if args.name:
-        body["name"] = args.name
-    with _client(settings) as client:
-        job = _check(client.post("/v1/jobs", json=body))
-        print(f"job {job['id']} accepted")
+    body = job_body(args)
+    with make_client(args, settings) as zr:
+        job = zr.submit(**body)
+        print(f"job {job.id} accepted")
         if args.detach:
             return 0
-        job = wait_and_show(client, job["id"])
-    return 0 if job["status"] == "Succeeded" else (job["exit_code"] or 1)
+        try:
+            done = wait_and_show(zr.http, job.id)
+        except KeyboardInterrupt:
+            print(f"\njob {job.id} keeps running (zunray cancel {job.id})", file=sys.stderr)
+            raise
+    return job_exit_code(done)
 
 
 def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
-    with _client(settings) as client:
-        data = _check(client.get("/v1/jobs", params={"limit": args.limit}))
-    for j in data["jobs"]:
-        print(f"{j['id']}  {j['status']:<9} {str(j['exit_code']):>4}  {j['image']:<20} {j['created_at']}")
+    with make_client(args, settings) as zr:
+        jobs = zr.jobs(status=args.status, limit=args.limit, marker=args.marker)
+    print_list(args, [j.raw for j in jobs], JOB_COLUMNS)
     return 0
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
-    with _client(settings) as client:
-        print(json.dumps(_check(client.get(f"/v1/jobs/{args.id}")), indent=2))
+    with make_client(args, settings) as zr:
+        print_one(args, zr.job(args.id).raw)
     return 0
 
 
 def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
-    with _client(settings) as client:
+    with make_client(args, settings) as zr:
         if not args.follow:
-            resp = client.get(f"/v1/jobs/{args.id}/logs")
-            if resp.status_code >= 400:
-                _check(resp)
-            sys.stdout.buffer.write(resp.content)
+            sys.stdout.buffer.write(zr.logs(args.id))
             return 0
-        for chunk in follow_logs(client, args.id):  # by offset: resumes a dropped connection where it broke off
+        for chunk in zr.follow_logs(args.id):  # by offset: resumes a dropped connection where it broke off
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
     return 0
 
 
 def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
-    with _client(settings) as client:
-        data = _check(client.get(f"/v1/jobs/{args.id}/why"))
-    print(f"job {data['id']}: {data['status']} - {data['status_reason']}")
-    print(f"placement now: {data['summary']}")
-    for host, reason in sorted(data["reasons"].items()):
+    with make_client(args, settings) as zr:
+        why = zr.why(args.id)
+    print(f"job {why.id}: {why.status.value} - {why.status_reason}")
+    print(f"placement now: {why.summary}")
+    for host, reason in sorted(why.reasons.items()):
         print(f"  {host:<30} rejected: {reason}")
-    for host, scores in sorted(data["scores"].items()):
+    for host, scores in sorted(why.scores.items()):
         print(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
     return 0
 
 
 def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
-    with _client(settings) as client:
-        job = _check(client.post(f"/v1/jobs/{args.id}/cancel"))
-    print(f"job {job['id']}: {job['status']} (cancel requested)")
+    with make_client(args, settings) as zr:
+        job = zr.cancel(args.id)
+    print(f"job {job.id}: {job.status.value} (cancel requested)")
+    return 0
+
+
+def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
+    with make_client(args, settings) as zr:
+        zr.delete_job(args.id)
+    print(f"job {args.id} deleted")
     return 0
 
 
@@ -174,43 +217,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     if cmd_up(settings, args) != 0:
         return 1
     script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
-    body = {"name": "demo", "image": "busybox:latest", "command": ["sh", "-c", script], "resources": {"cpu": 0.5, "memory_mb": 64}, "timeout_s": 60}
-    with _client(settings) as client:
-        job = _check(client.post("/v1/jobs", json=body))
-        print(f"submitted demo job {job['id']}")
-        job = wait_and_show(client, job["id"])
-    print(f"demo job {job['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down")
-    return 0 if job["status"] == "Succeeded" else 1
-
-
-def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
-    """zunray schedule create|list|runs|suspend|resume|delete"""
-    with _client(settings) as client:
-        if args.action == "create":
-            job = {"image": args.image, "command": args.command, "resources": {"cpu": args.cpu, "memory_mb": args.memory_mb}}
-            body = {"name": args.name, "cron": args.cron, "time_zone": args.time_zone, "job": job, "concurrency_policy": args.policy}
-            if args.starting_deadline_s:
-                body["starting_deadline_s"] = args.starting_deadline_s
-            s = _check(client.post("/v1/schedules", json=body))
-            print(f"schedule {s['id']} created; next run at {s['next_run_at']}")
-        elif args.action == "list":
-            url = "/v1/schedules"
-            while url:  # every page
-                page = _check(client.get(url))
-                for s in page["schedules"]:
-                    state = "suspended" if s["suspend"] else f"next {s['next_run_at']}"
-                    print(f"{s['id']}  {s['name']:<20} {s['cron']:<16} {s['time_zone']:<12} {s['concurrency_policy']:<8} {state}")
-                url = page["next"]
-        elif args.action == "runs":
-            for r in _check(client.get(f"/v1/schedules/{args.id}/runs"))["runs"]:
-                print(f"{r['scheduled_at']}  {r['outcome']:<8} {r['job_status'] or '':<10} {r['job_id'] or ''}  {r['reason']}")
-        elif args.action in ("suspend", "resume"):
-            _check(client.patch(f"/v1/schedules/{args.id}", json={"suspend": args.action == "suspend"}))
-            print(f"schedule {args.id} {args.action}d")
-        elif args.action == "delete":
-            _check(client.delete(f"/v1/schedules/{args.id}", params={"purge": args.purge}))
-            print(f"schedule {args.id} deleted")
-    return 0
+    with make_client(args, settings) as zr:
+        resources = {"cpu": 0.5, "memory_mb": 64}
+        job = zr.submit("busybox:latest", ["sh", "-c", script], name="demo", resources=resources, timeout_s=60)
+        print(f"submitted demo job {job.id}")
+        done = wait_and_show(zr.http, job.id)
+    print(f"demo job {done['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down")
+    return job_exit_code(done)
 
 
 def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
@@ -241,84 +254,108 @@ def cmd_keystone_local(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)
-    sub.add_parser("down", help="stop what `up` started").set_defaults(fn=cmd_down)
-    sub.add_parser("status", help="health of the service").set_defaults(fn=cmd_status)
-    sub.add_parser("demo", help="up, then run a sample job and show it").set_defaults(fn=cmd_demo)
-    s = sub.add_parser("submit", help="submit a job and follow it")
-    s.add_argument("image")
-    s.add_argument("command", nargs="*")
-    s.add_argument("--cpu", type=float, default=0.5)
-    s.add_argument("--memory-mb", type=int, default=256)
-    s.add_argument("--timeout-s", type=float)
-    s.add_argument("--max-retries", type=int, default=0)
+def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("submit", help="submit a job and follow it: its progress, its output as it comes, how it ended")
+    s.add_argument("image", nargs="?", help="the image to run, e.g. busybox:latest (or \"image\" in --file)")
+    s.add_argument("command", nargs="*", help="the command and its arguments (after --); default: the image's")
+    s.add_argument("--file", metavar="SPEC",
+                   help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it")
+    s.add_argument("-e", "--env", action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+    s.add_argument("--workdir", help="the working directory inside the container")
+    s.add_argument("--cpu", type=float, help="cores, fractions allowed (default 0.5)")
+    s.add_argument("--memory-mb", type=int, help="hard memory limit in MB (default 256)")
+    s.add_argument("--timeout-s", type=float, help="seconds per attempt before the job is killed (TimedOut)")
+    s.add_argument("--max-retries", type=int, help="attempts after a failed one (default 0)")
     s.add_argument("--runtime", choices=["runc", "runsc", "vm", "nova"], help="runc unless given (naming one needs the job:create:runtime rule)")
-    s.add_argument("--name")
-    s.add_argument("-d", "--detach", action="store_true", help="print the id and return")
+    s.add_argument("--name", help="a name to find the job by")
+    s.add_argument("-d", "--detach", action="store_true", help="print the id and return instead of following the job")
     s.set_defaults(fn=cmd_submit)
-    j = sub.add_parser("jobs", help="list jobs")
-    j.add_argument("--limit", type=int, default=20)
+    j = sub.add_parser("jobs", aliases=["list"], help="list the project's jobs, newest first (every page)")
+    j.add_argument("--status", action="append", choices=[s.value for s in JobStatus],
+                   help="only jobs in this status (repeatable)")
+    j.add_argument("--limit", type=int, help="the newest N only (default: all)")
+    j.add_argument("--marker", metavar="JOB_ID", help="start after this job (the last id of a previous page)")
+    add_format_options(j, JOB_COLUMNS)
     j.set_defaults(fn=cmd_jobs)
-    for name, fn, helptext in (("show", cmd_show, "a job as JSON"), ("cancel", cmd_cancel, "cancel a job"), ("why", cmd_why, "why a job waits: per-host reasons and scores")):
+    show = sub.add_parser("show", help="a job: every field, or the -c ones")
+    show.add_argument("id", help="the job's id")
+    add_format_options(show, ["every field"])
+    show.set_defaults(fn=cmd_show)
+    for name, fn, helptext in (("cancel", cmd_cancel, "cancel a job (a running one is killed)"),
+                               ("why", cmd_why, "why a job waits: per-host reasons and scores"),
+                               ("delete", cmd_delete, "delete an ended job and its logs")):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument("id")
+        c.add_argument("id", help="the job's id")
         c.set_defaults(fn=fn)
-    sc = sub.add_parser("schedule", help="cron schedules that create jobs").add_subparsers(dest="action", required=True)
-    create = sc.add_parser("create", help="create a schedule: zunray schedule create --name N --cron C IMAGE [COMMAND...]")
-    create.add_argument("image")
-    create.add_argument("command", nargs="*")
-    create.add_argument("--name", required=True)
-    create.add_argument("--cron", required=True, help="5 fields, or 6 with seconds first")
-    create.add_argument("--time-zone", default="UTC")
-    create.add_argument("--policy", choices=["Allow", "Forbid", "Replace"], default="Allow")
-    create.add_argument("--starting-deadline-s", type=float)
-    create.add_argument("--cpu", type=float, default=0.5)
-    create.add_argument("--memory-mb", type=int, default=256)
-    create.set_defaults(fn=cmd_schedule)
-    sc.add_parser("list", help="list schedules").set_defaults(fn=cmd_schedule)
-    for action, helptext in (("runs", "each fire time and what became of it"), ("suspend", "stop firing"), ("resume", "fire again"), ("delete", "delete a schedule")):
-        one = sc.add_parser(action, help=helptext)
-        one.add_argument("id")
-        if action == "delete":
-            one.add_argument("--purge", action="store_true", help="also remove the run records")
-        one.set_defaults(fn=cmd_schedule)
+    lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
+    lg.add_argument("id", help="the job's id")
+    lg.add_argument("-f", "--follow", action="store_true", help="stream the output until the job ends")
+    lg.set_defaults(fn=cmd_logs)
+
+
+def _add_keystone_parsers(sub: argparse._SubParsersAction) -> None:
     kr = sub.add_parser("keystone-register", help="register Zunray in Keystone's catalog and create its service user")
     kr.add_argument("--keystone-url", required=True, help="e.g. http://127.0.0.1:5000/v3")
-    kr.add_argument("--admin-user", default="admin")
-    kr.add_argument("--admin-password", required=True)
-    kr.add_argument("--admin-project", default="admin")
+    kr.add_argument("--admin-user", default="admin", help="a Keystone admin's name (default admin)")
+    kr.add_argument("--admin-password", required=True, help="that admin's password")
+    kr.add_argument("--admin-project", default="admin", help="that admin's project (default admin)")
     kr.add_argument("--service-password", required=True, help="password for the gateway's service user")
     kr.add_argument("--endpoint", help="public URL of the Zun API (default: the gateway URL + /v1)")
     kr.set_defaults(fn=cmd_keystone_register)
     kl = sub.add_parser("keystone-local", help="run a local Keystone for trying authentication")
-    kl.add_argument("action", choices=["up", "down"])
-    kl.add_argument("--port", type=int, default=5000)
-    kl.add_argument("--admin-password", default="admin")
+    kl.add_argument("action", choices=["up", "down"], help="start or stop it")
+    kl.add_argument("--port", type=int, default=5000, help="its port on 127.0.0.1 (default 5000)")
+    kl.add_argument("--admin-password", default="admin", help="the password of its admin user (default admin)")
     kl.set_defaults(fn=cmd_keystone_local)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; ``argv`` tells keystoneauth1 which auth type's options to offer."""
+    epilog = ("exit codes: 0 done, a followed job's own exit code, 1 the job ended without one, 124 it timed out, "
+              "2 usage or configuration error, 125 Zunray error or unreachable, 130 interrupted")
+    p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray",
+                                epilog=epilog)
+    p.add_argument("--version", action="version", version=f"zunray {metadata.version('zunray')}",
+                   help="print the version and exit")
+    connect.add_connection_options(p, sys.argv[1:] if argv is None else argv)
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)
+    sub.add_parser("down", help="stop what `up` started").set_defaults(fn=cmd_down)
+    sub.add_parser("status", help="health of the service").set_defaults(fn=cmd_status)
+    sub.add_parser("demo", help="up, then run a sample job and show it").set_defaults(fn=cmd_demo)
+    _add_job_parsers(sub)
+    cli_schedules.add_parser(sub)
     cli_functions.add_parser(sub)
     cli_ops.add_parsers(sub)
-    lg = sub.add_parser("logs", help="a job's output")
-    lg.add_argument("id")
-    lg.add_argument("-f", "--follow", action="store_true")
-    lg.set_defaults(fn=cmd_logs)
+    _add_keystone_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        return _main(argv)
+    except KeyboardInterrupt:  # quietly: what was asked stops here
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        args = build_parser(argv).parse_args(argv)
         settings = Settings()
+    except UsageError as exc:
+        print(f"zunray: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:  # pydantic's ValidationError: a bad ZUNRAY_* value, named
         print(f"zunray: bad configuration: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         return args.fn(settings, args)
-    except (ZunrayError, httpx.HTTPError) as exc:
+    except (UsageError, ValueError) as exc:  # ValueError: a payload that is not JSON, no endpoint in the catalog
+        print(f"zunray {args.cmd}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ZunrayError, httpx.HTTPError, *connect.KEYSTONE_ERRORS) as exc:
         print(f"zunray {args.cmd}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ZUNRAY
 
 
 if __name__ == "__main__":

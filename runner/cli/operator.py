@@ -7,45 +7,30 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from runner.errors import ZunrayError
+from runner.cli.connect import make_client
+from runner.cli.output import UsageError
 from runner.client.http import raise_for_error
+from runner.errors import ZunrayError
 from runner.settings import Settings
 
 FORMAT_OF_SUFFIX = {".parquet": "parquet", ".arrow": "arrow", ".json": "json"}
-
-
-def _http(settings: Settings) -> httpx.Client:
-    headers = {"X-Auth-Token": os.environ["OS_TOKEN"]} if os.environ.get("OS_TOKEN") else {}
-    return httpx.Client(base_url=settings.gateway_url, timeout=120, headers=headers)
-
-
-def _check(resp: httpx.Response) -> httpx.Response:
-    raise_for_error(resp)
-    return resp
 
 
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     out = Path(args.out)
     fmt = FORMAT_OF_SUFFIX.get(out.suffix)
     if fmt is None:
-        print(f"zunray usage export: --out must end in one of {sorted(FORMAT_OF_SUFFIX)}", file=sys.stderr)
-        return 2
-    params = {k: v for k, v in (("start", args.start), ("end", args.end), ("project_id", args.project_id), ("format", fmt)) if v}
-    if args.all_projects:
-        params["all_projects"] = "true"
-    with _http(settings) as http:
-        try:
-            data = _check(http.get("/v1/usage", params=params)).content
-        except ZunrayError as exc:
-            print(f"zunray usage export: {exc}", file=sys.stderr)
-            return 2
+        raise UsageError(f"--out must end in one of {sorted(FORMAT_OF_SUFFIX)}")
+    with make_client(args, settings) as zr:
+        data = zr.usage_export(
+            fmt, start=args.start, end=args.end, project_id=args.project_id, all_projects=args.all_projects
+        )
     out.write_bytes(data)
     print(f"wrote {len(data)} bytes to {out}")
     return 0
@@ -78,13 +63,14 @@ def render_top(hosts: list[dict], jobs: list[dict], functions: list[dict], width
 
 
 def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
-    with _http(settings) as http:
+    with make_client(args, settings) as zr:
         while True:
             try:
-                hosts = _check(http.get("/v1/cluster/hosts")).json()["hosts"]
-                jobs = _check(http.get("/v1/jobs", params={"limit": 200})).json()["jobs"]
-                functions = [_check(http.get(f"/v1/functions/{f['name']}")).json() for f in _check(http.get("/v1/functions")).json()["functions"][:20]]
-                screen = render_top(hosts, jobs, functions)
+                hosts = zr.http.get("/v1/cluster/hosts")  # an operator's view: not in the SDK
+                raise_for_error(hosts)
+                jobs = [j.raw for j in zr.jobs(limit=200)]
+                functions = [zr.function(f.name).raw for f in zr.functions()[:20]]
+                screen = render_top(hosts.json()["hosts"], jobs, functions)
             except (ZunrayError, httpx.HTTPError) as exc:
                 screen = f"zunray top: {exc}"
             if args.once:
@@ -96,15 +82,16 @@ def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    usage = sub.add_parser("usage", help="usage records for billing").add_subparsers(dest="action", required=True)
+    usage = sub.add_parser("usage", help="usage records for billing")
+    usage = usage.add_subparsers(dest="action", required=True, metavar="ACTION")
     exp = usage.add_parser("export", help="write usage records to a .parquet, .arrow or .json file")
-    exp.add_argument("--out", required=True)
+    exp.add_argument("--out", required=True, help="the file to write; its suffix picks the format")
     exp.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")
     exp.add_argument("--end", help="ISO 8601 or epoch seconds (default: now)")
-    exp.add_argument("--project-id")
-    exp.add_argument("--all-projects", action="store_true")
+    exp.add_argument("--project-id", help="another project's records (admins)")
+    exp.add_argument("--all-projects", action="store_true", help="every project's records (rule usage:get_all)")
     exp.set_defaults(fn=cmd_usage)
     top = sub.add_parser("top", help="a live view of hosts, queues and functions")
     top.add_argument("--once", action="store_true", help="print one screen and exit")
-    top.add_argument("--interval-s", type=float, default=2.0)
+    top.add_argument("--interval-s", type=float, default=2.0, help="seconds between screens (default 2)")
     top.set_defaults(fn=cmd_top)

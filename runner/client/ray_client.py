@@ -1,5 +1,5 @@
 """The Python SDK over a Ray connection: the job and function methods of
-``runner.Client``, calling Zunray's actors directly.
+``runner.Client``, calling Zunray's actors directly, with the same typed results.
 
     from runner import RayClient
     zr = RayClient("ray://head:10001", project_id="demo")   # or address="auto" inside the cluster
@@ -23,8 +23,8 @@ from typing import Any
 
 import ray
 
+from runner.client.resources import Invocation, Job
 from runner.errors import ZunrayError
-from runner.models import JobStatus
 from runner.ray_connect import API, FUNCTIONS, connect
 from runner.schemas import JobIn, invocation_out, job_out
 from runner.settings import Settings
@@ -65,29 +65,37 @@ class RayClient:
             raise
 
     # -- jobs -------------------------------------------------------------
-    def submit(self, image: str, command: list[str] | tuple[str, ...] = (), *, idempotency_key: str | None = None, **fields: Any) -> dict:
+    def submit(
+        self,
+        image: str,
+        command: list[str] | tuple[str, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
         body = JobIn.model_validate({"image": image, "command": list(command), **fields})
         job = self._get(self.api.submit_job.remote(self.project_id, self.user_id, body.model_dump(), idempotency_key or body.submission_id))
-        return job_out(job)
+        return Job.from_api(job_out(job))
 
-    def job(self, job_id: str) -> dict:
-        return job_out(self._get(self.api.get_job.remote(self.project_id, job_id)))
+    def job(self, job_id: str) -> Job:
+        return Job.from_api(job_out(self._get(self.api.get_job.remote(self.project_id, job_id))))
 
-    def wait(self, job_id: str, *, timeout_s: float | None = None) -> dict:
+    def wait(self, job_id: str, *, timeout_s: float | None = None) -> Job:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             left = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
-            job = job_out(self._get(self.api.get_job.remote(self.project_id, job_id, left), timeout_s=left + CALL_TIMEOUT_S))
-            if JobStatus(job["status"]).is_terminal():
+            ref = self.api.get_job.remote(self.project_id, job_id, left)
+            job = Job.from_api(job_out(self._get(ref, timeout_s=left + CALL_TIMEOUT_S)))
+            if job.is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"job {job_id} is still {job['status']}")
+                raise TimeoutError(f"job {job_id} is still {job.status.value}")
 
     def logs(self, job_id: str) -> bytes:
         return self._get(self.api.job_logs.remote(self.project_id, job_id))
 
-    def cancel(self, job_id: str) -> dict:
-        return job_out(self._get(self.api.cancel_job.remote(self.project_id, job_id)))
+    def cancel(self, job_id: str) -> Job:
+        return Job.from_api(job_out(self._get(self.api.cancel_job.remote(self.project_id, job_id))))
 
     # -- functions --------------------------------------------------------
     def invoke(self, name: str, payload: Any = None, *, raw: bytes | None = None) -> Any:
@@ -108,5 +116,5 @@ class RayClient:
         content = b"" if payload is None else json.dumps(payload).encode()
         return self._get(self.api.invoke_async.remote(self.project_id, self.user_id, name, content))["uuid"]
 
-    def invocation(self, inv_id: str) -> dict:
-        return invocation_out(self._get(self.api.invocation.remote(self.project_id, inv_id)))
+    def invocation(self, inv_id: str) -> Invocation:
+        return Invocation.from_api(invocation_out(self._get(self.api.invocation.remote(self.project_id, inv_id))))

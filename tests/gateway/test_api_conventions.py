@@ -174,7 +174,7 @@ def test_sdk_lists_follow_next_to_the_end(monkeypatch, call):
     asked: list[str] = []
     client = sdk.Client("http://127.0.0.1:9")
     client.http = httpx.Client(base_url="http://127.0.0.1:9", transport=_paged_server(5, asked))
-    assert [x["id"] for x in getattr(client, call)()] == ["0", "1", "2", "3", "4"]
+    assert [x.id for x in getattr(client, call)()] == ["0", "1", "2", "3", "4"]
     assert len(asked) == 3
 
 

@@ -185,7 +185,7 @@ def test_the_cli_creates_invokes_and_deletes_a_function(zunray, cleanup, monkeyp
     cleanup.append("calc")
     assert cli_main(["function", "invoke", "calc", '{"a": 2, "b": 3}']) == 0
     assert cli_main(["function", "list"]) == 0
-    assert cli_main(["function", "invoke", "nope", "1"]) == 2  # 404 becomes an error message and exit 2
+    assert cli_main(["function", "invoke", "nope", "1"]) == 125  # 404 becomes an error message and exit 125 (a Zunray error)
     assert cli_main(["function", "delete", "calc"]) == 0
     out, err = capsys.readouterr()
     assert "function calc version 1 created (shim protocol)" in out

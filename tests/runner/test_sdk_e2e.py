@@ -9,6 +9,8 @@ import pytest
 
 from runner import Client, RayClient
 from runner.errors import FunctionFailed, InvalidSpec, NotFound
+from runner.functions.model import InvocationStatus
+from runner.models import JobStatus
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -30,9 +32,9 @@ def ray_client(zunray, ray_driver, http_client):
     client.close()
 
 
-def _until_done(get, inv_id: str) -> dict:  # noqa: ANN001
+def _until_done(get, inv_id: str):  # noqa: ANN001, ANN202
     deadline = time.monotonic() + 30
-    while (inv := get(inv_id))["status"] not in ("Succeeded", "Failed", "TimedOut"):
+    while not (inv := get(inv_id)).status.is_terminal():
         assert time.monotonic() < deadline, inv
         time.sleep(0.1)
     return inv
@@ -42,11 +44,11 @@ def _until_done(get, inv_id: str) -> dict:  # noqa: ANN001
 def test_jobs_submit_wait_logs(which, http_client, ray_client):
     client = http_client if which == "http" else ray_client
     job = client.submit("busybox:latest", ["sh", "-c", "echo hello from $WHO"], env={"WHO": which}, resources={"cpu": 0.25, "memory_mb": 64})
-    assert job["status"] == "Queued"
-    done = client.wait(job["id"], timeout_s=60)
-    assert done["status"] == "Succeeded" and done["exit_code"] == 0
-    assert client.logs(job["id"]) == f"hello from {which}\n".encode()
-    assert http_client.job(job["id"])["project_id"] == "sdk"  # both act for the same project
+    assert job.status is JobStatus.QUEUED and job.raw["env"] == {"WHO": which}
+    done = client.wait(job.id, timeout_s=60)
+    assert done.status is JobStatus.SUCCEEDED and done.exit_code == 0 and done.finished_at >= done.started_at
+    assert client.logs(job.id) == f"hello from {which}\n".encode()
+    assert http_client.job(job.id).project_id == "sdk"  # both act for the same project
 
 
 @pytest.mark.parametrize("which", ["http", "ray"])
@@ -59,7 +61,8 @@ def test_functions_invoke_sync_async_and_errors(which, http_client, ray_client):
     with pytest.raises(NotFound):
         client.invoke("no-such-function", 1)
     inv_id = client.invoke_async("double", 5)
-    assert _until_done(client.invocation, inv_id)["result"] == {"doubled": 10}
+    done = _until_done(client.invocation, inv_id)
+    assert done.status is InvocationStatus.SUCCEEDED and done.result == {"doubled": 10}
 
 
 @pytest.mark.parametrize("which", ["http", "ray"])
@@ -89,24 +92,29 @@ def _names(exc: InvalidSpec, field: str) -> bool:
 
 def test_follow_logs_and_cancel_over_http(http_client):
     job = http_client.submit("busybox:latest", ["sh", "-c", "echo one; sleep 30"], resources={"cpu": 0.25, "memory_mb": 64})
-    stream = http_client.follow_logs(job["id"])
+    stream = http_client.follow_logs(job.id)
     assert next(stream).startswith(b"one")
-    http_client.cancel(job["id"])
-    assert http_client.wait(job["id"], timeout_s=30)["status"] == "Cancelled"
+    http_client.cancel(job.id)
+    assert http_client.wait(job.id, timeout_s=30).status is JobStatus.CANCELLED
+    why = http_client.why(job.id)  # placement's answer as if it were placed now
+    assert why.id == job.id and why.status is JobStatus.CANCELLED and why.host in why.scores
+    http_client.delete_job(job.id)
+    with pytest.raises(NotFound):
+        http_client.job(job.id)
 
 
 def test_zun_containers_over_http(http_client):
     c = http_client.create_container("busybox:latest", ["sleep", "300"], name="sdk-box", cpu=0.25, memory="64")
     deadline = time.monotonic() + 30
-    while http_client.container(c["uuid"])["status"] != "Running":
+    while http_client.container(c.uuid).status != "Running":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert "sdk-box" in [x["name"] for x in http_client.containers()]
-    http_client.delete_container(c["uuid"], force=True)
+    assert "sdk-box" in [x.name for x in http_client.containers()]
+    http_client.delete_container(c.uuid, force=True)
     deadline = time.monotonic() + 30
     while True:
         try:
-            http_client.container(c["uuid"])
+            http_client.container(c.uuid)
         except NotFound:
             break
         assert time.monotonic() < deadline
