@@ -10,8 +10,8 @@ container's last ``log_max_bytes``). A guest that does not reach init within
 guest's memory is what the capsule asked for plus its kernel's share and its
 containers' root files (they live in RAM). QEMU gets SIGKILL when its node
 actor dies (no VM outlives what started it), and its temporary files go with
-the capsule (or, after a crash, when the next node actor starts: they live in
-``run_dir``).
+the capsule (or, after a crash, when the next node actor starts and calls
+``VmRuntime.start()``: they live in ``run_dir``).
 
 A whole capsule runs in one VM: its init containers, then its app containers
 together, each in a root of its own made from its image (see ``vm_image``).
