@@ -43,6 +43,7 @@ from runner.models import Job
 from runner.runtimes.docker import DockerRuntime, hugepages_inventory
 from runner.runtimes.egress import Firewall, host_resolvers
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.registry import DockerContainers, NovaContainers, Runtimes, VmContainers
 from runner.runtimes.vm import VmRuntime
 from runner.runtimes.vm_containers import VmOps
 from runner.settings import Settings
@@ -72,15 +73,15 @@ class NodeActor:
             docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", run_dir=settings.data_dir / "vm-runs" / name,
             accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s, cache_max_mb=settings.vm_image_cache_mb,
         )
-        vm_ops = VmOps(self.vm)  # the VMs of Zun containers with runtime vm
+        vm_ops = VmOps(self.vm)  # the VMs of Zun containers and capsules with runtime vm
         self.isolation = Isolation(host, cpu_topology=numa_nodes)
         self.metering = Metering(host)
         self.nova = NovaServersOfNode(host)
-        self.jobs = Jobs(host, isolation=self.isolation, metering=self.metering, vm=self.vm, nova=self.nova, networks=self.networks)
-        placed = dict(isolation=self.isolation, metering=self.metering, nova=self.nova, vm_ops=vm_ops, networks=self.networks)
-        self.containers = Containers(host, **placed)
+        runtimes = Runtimes(DockerContainers(runtime, self.networks), VmContainers(self.vm, vm_ops), NovaContainers(runtime, self.nova.pool))
+        self.jobs = Jobs(host, isolation=self.isolation, metering=self.metering, runtimes=runtimes)
+        self.containers = Containers(host, isolation=self.isolation, metering=self.metering, runtimes=runtimes)
         self.container_actions = ContainerActions(self.containers)
-        self.capsules = Capsules(host, **placed)
+        self.capsules = Capsules(host, isolation=self.isolation, metering=self.metering, nova=self.nova, vm_ops=vm_ops, runtimes=runtimes)
         self.functions = FunctionInstances(host, isolation=self.isolation, metering=self.metering, instance_changed=instance_changed)
         self._inventory: dict | None = None  # the engine's, asked once
 
@@ -106,7 +107,7 @@ class NodeActor:
         self.containers.start(by_capsule)
         self.jobs.start(by_capsule)
         self.functions.start(by_capsule)
-        self.container_actions.reboot_vms()
+        self.container_actions.adopt_after_restart()
         for capsule_id, leftovers in by_capsule.items():  # containers of jobs that ended or vanished
             for c in leftovers:
                 runtime.remove(c.id)

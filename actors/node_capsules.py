@@ -29,9 +29,8 @@ from runner.capsule_run import CapsuleRun
 from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
 from runner.errors import NotFound, ZunrayError
 from runner.runtimes.docker import DockerRuntime
-from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun
-from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
+from runner.runtimes.registry import Runtimes
 from runner.runtimes.vm_containers import PREFIX as VM_PREFIX
 from runner.runtimes.vm_containers import VmOps
 
@@ -45,16 +44,16 @@ class Capsules:
     """The Zun capsules placed on this node."""
 
     def __init__(
-        self, host: HostContext, *, isolation: Isolation, metering: Metering, nova: NovaServersOfNode, vm_ops: VmOps, networks: ProjectNetworks
+        self, host: HostContext, *, isolation: Isolation, metering: Metering, nova: NovaServersOfNode, vm_ops: VmOps, runtimes: Runtimes
     ) -> None:
         self.host = host
         self.store = host.store
         self.runtime = host.runtime
         self.isolation = isolation
         self.metering = metering
-        self.nova = nova
+        self.nova = nova  # the servers capsules with runtime nova run on
         self.vm_ops = vm_ops  # a capsule with runtime vm runs whole in one VM
-        self.networks = networks
+        self.runtimes = runtimes
 
     def create(self, cap: Capsule) -> None:
         if cap.capsule.runtime == "vm":  # known at once: sync_capsules waits for its boot
@@ -62,11 +61,11 @@ class Capsules:
         threading.Thread(target=self._create, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
 
     def _capsule_run(self, cap: Capsule) -> CapsuleRun | NovaRun:
-        if cap.capsule.runtime == "nova":
-            return NovaRun(self.nova.pool(), self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
-        run = CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule, networks=self.networks)
-        self.host.remove_stale_copies(cap.uuid)
-        run.cpuset = self.isolation.cpuset_for(cap.uuid, cap.capsule)
+        runtime = self.runtimes.named(cap.capsule.runtime)
+        run = runtime.new_run(capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
+        if runtime.on_this_host:
+            self.host.remove_stale_copies(cap.uuid)
+            run.cpuset = self.isolation.cpuset_for(cap.uuid, cap.capsule)
         return run
 
     def _engine_of(self, cap: Capsule) -> tuple[DockerRuntime, str | None]:
@@ -99,9 +98,7 @@ class Capsules:
                 log.exception("cannot clean up capsule %s", cap.uuid)
             self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
-        where = f"{NOVA_PREFIX}{run.server_id}." if isinstance(run, NovaRun) else ""  # a member's id names the server it is on
-        ids = {name: f"{where}{cid}" for _, name, cid in run.containers}
-        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
+        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, run.member_ids()))
 
     def _boot_capsule(self, cap: Capsule) -> None:
         """The capsule's VM, booted; its containers then run inside on their own."""

@@ -20,17 +20,12 @@ from typing import Any
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
 from actors.node_metering import Metering
-from actors.node_nova import NovaServersOfNode
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.mounts import docker_binds
-from runner.runtimes.docker import LABEL, LongRunning
-from runner.runtimes.docker_live import ContainerOps
-from runner.runtimes.networks import ProjectNetworks
-from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
-from runner.runtimes.vm_containers import PREFIX as VM_PREFIX
-from runner.runtimes.vm_containers import VmOps
+from runner.runtimes.docker import LongRunning
+from runner.runtimes.registry import NewContainer, Runtimes
 from runner.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -85,37 +80,32 @@ def long_running_options(c: Container, *, instance: str) -> LongRunning:
     )
 
 
-class OpsRouter:
-    """One interface for a Zun container's operations: ContainerOps for Docker containers
-    on this host, VmOps for ``vm-`` ids, NovaOps for ``nova-`` ids."""
-
-    def __init__(self, docker_ops: ContainerOps, by_prefix: dict[str, Any]) -> None:
-        self.docker_ops = docker_ops
-        self.by_prefix = by_prefix
-
-    def __getattr__(self, op: str) -> Any:
-        def route(cid: str, *args: Any, **kwargs: Any) -> Any:
-            target = next((ops for prefix, ops in self.by_prefix.items() if cid.startswith(prefix)), self.docker_ops)
-            return getattr(target, op)(cid, *args, **kwargs)
-
-        return route
+def _files_tar(c: Container) -> bytes | None:
+    """Zun's ``bind`` mounts carry a file's content: a tar of them, to copy in (no host path is mounted)."""
+    files = [m for m in c.spec.get("mounts") or () if m.get("type") == "bind"]
+    if not files:
+        return None
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for m in files:
+            data = base64.b64decode(m["source"])
+            info = tarfile.TarInfo(m["destination"].lstrip("/"))
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 class Containers:
     """The Zun containers placed on this node: their Docker containers, VMs or containers on Nova servers."""
 
-    def __init__(
-        self, host: HostContext, *, isolation: Isolation, metering: Metering, nova: NovaServersOfNode, vm_ops: VmOps, networks: ProjectNetworks
-    ) -> None:
+    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes) -> None:
         self.host = host
         self.store = host.store
-        self.runtime = host.runtime
+        self.runtime = host.runtime  # this host's engine: images are pulled here, whatever runs the container
         self.settings = host.settings
         self.isolation = isolation
         self.metering = metering
-        self.nova = nova
-        self.vm_ops = vm_ops  # the VMs of Zun containers with runtime vm
-        self.networks = networks
+        self.runtimes = runtimes  # Docker, VMs or Nova servers: by runtime name and by container id
 
     # -- creation ---------------------------------------------------------
     def create(self, c: Container) -> None:
@@ -151,18 +141,23 @@ class Containers:
             self.store.containers.update_container(c.uuid, task_state="container_creating")
             labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
             self.host.remove_stale_copies(c.uuid)
-            cpus, mems = self.isolation.cpuset_for(c.uuid, c.capsule)
-            if c.capsule.runtime == "vm":  # a VM, not a Docker container: its id routes operations to VmOps
-                cid = self.vm_ops.create(c.uuid, replace(c.capsule, containers=(main,)), restart=vm_restart(c.spec))
-            elif c.capsule.runtime == "nova":  # on a Nova server's engine: its id routes operations to NovaOps
-                cid = self.nova.ops().create(c.uuid, c.project_id, main, name=f"{self.runtime.instance}-{c.uuid}", labels=labels, long_running=long_running_options(c, instance=self.runtime.instance))
-                self.inject_files(c, cid)
-            else:
-                cid = self._create_docker_container(c, main, labels, cpus, mems)
+            _, volumes = docker_binds(c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id)
+            cid = self.runtimes.named(c.capsule.runtime).create_container(NewContainer(
+                uuid=c.uuid,
+                project=c.project_id,
+                capsule=replace(c.capsule, containers=(main,)),
+                name=f"{self.runtime.instance}-{c.uuid}",
+                labels=labels,
+                long_running=long_running_options(c, instance=self.runtime.instance),
+                cpuset=self.isolation.cpuset_for(c.uuid, c.capsule),
+                volumes=tuple(volumes),
+                restart=vm_restart(c.spec),
+                files=_files_tar(c),
+            ))
             c = self.store.containers.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
             if c.start_on_create:
                 self.store.containers.update_container(c.uuid, task_state="container_starting")
-                self.ops().start(cid)
+                self.ops(cid).start(cid)
                 self.store.containers.update_container(c.uuid, started_at=time.time())
             self.refresh(c.uuid)
         except ZunrayError as exc:
@@ -173,54 +168,18 @@ class Containers:
             self.isolation.release(c.uuid)
             self.store.containers.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
 
-    def _create_docker_container(self, c: Container, main, labels: dict, cpus: str | None, mems: str | None) -> str:  # noqa: ANN001
-        _, volumes = docker_binds(c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id)
-        for name in volumes:  # labelled, so that they can be found per project (Docker would make them bare)
-            self.runtime.create_volume(name, labels={f"{LABEL}.instance": self.runtime.instance, f"{LABEL}.project": c.project_id})
-        cid = self.runtime.create(
-            main,
-            name=f"{self.runtime.instance}-{c.uuid}",
-            labels=labels,
-            runtime=c.capsule.runtime,
-            network_mode=self.networks.resolve(c.capsule.network, c.project_id),
-            long_running=replace(long_running_options(c, instance=self.runtime.instance), cpuset_cpus=cpus or None, cpuset_mems=mems),
-        )
-        self.inject_files(c, cid)
-        return cid
-
     def remove_engine_container(self, c: Container) -> None:
         """The Docker container, the VM or the container on a Nova server behind a Zun container."""
-        cid = c.container_id
-        if cid.startswith(VM_PREFIX):
-            self.vm_ops.remove(cid)
-        elif cid.startswith(NOVA_PREFIX):
-            self.nova.ops().remove(cid, holder=c.uuid)
-        else:
-            self.runtime.remove(cid)
-
-    def inject_files(self, c: Container, cid: str) -> None:
-        """Zun's ``bind`` mounts carry a file's content: copy it in (no host path is mounted)."""
-        files = [m for m in c.spec.get("mounts") or () if m.get("type") == "bind"]
-        if not files:
-            return
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for m in files:
-                data = base64.b64decode(m["source"])
-                info = tarfile.TarInfo(m["destination"].lstrip("/"))
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
-        self.ops().put_archive(cid, "/", buf.getvalue())
+        self.runtimes.of_container(c.container_id).remove_container(c.container_id, holder=c.uuid)
 
     def _glance(self) -> GlanceImages:
         if not self.settings.glance_url:
             raise InvalidSpec("image_driver glance needs glance_url in the configuration", field="image_driver")
         return GlanceImages(endpoint=self.settings.glance_url)
 
-    def ops(self) -> OpsRouter:
+    def ops(self, cid: str) -> Any:
         """Operations on a Zun container's Docker container, VM or container on a Nova server, by its id."""
-        nova = {NOVA_PREFIX: self.nova.ops()} if self.nova.available else {}
-        return OpsRouter(ContainerOps(self.runtime), {VM_PREFIX: self.vm_ops, **nova})
+        return self.runtimes.ops(cid)
 
     def refresh(self, uuid: str) -> Container | None:
         """Set the stored status from what Docker reports now."""
@@ -228,7 +187,7 @@ class Containers:
         if not c.container_id:
             return c
         try:
-            state = self.ops().state(c.container_id)
+            state = self.ops(c.container_id).state(c.container_id)
         except NotFound:
             if c.spec.get("auto_remove"):
                 self.forget(c)
@@ -265,7 +224,7 @@ class Containers:
                     fresh = self.refresh(c.uuid)
                     if fresh and fresh.status is ContainerStatus.STOPPED and fresh.spec.get("auto_heal") and not self._stopped_on_purpose(fresh):
                         log.info("auto-healing container %s", fresh.uuid)
-                        self.ops().start(fresh.container_id)
+                        self.ops(fresh.container_id).start(fresh.container_id)
                         self.refresh(fresh.uuid)
                 except ZunrayError:
                     log.exception("cannot refresh container %s", c.uuid)

@@ -13,15 +13,14 @@ import time
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
 from actors.node_metering import Metering
-from actors.node_nova import NovaServersOfNode
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, RuntimeFailure, ZunrayError
 from runner.log_tail import LogRead, LogTail, read_from
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
-from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun
-from runner.runtimes.vm import VmRun, VmRuntime
+from runner.runtimes.registry import Runtimes
+from runner.runtimes.vm import VmRun
 from runner.telemetry import continued, tracer
 
 log = logging.getLogger(__name__)
@@ -32,16 +31,12 @@ CANCELLED = "cancelled by user"
 class Jobs:
     """The jobs placed on this node, one thread each."""
 
-    def __init__(
-        self, host: HostContext, *, isolation: Isolation, metering: Metering, vm: VmRuntime, nova: NovaServersOfNode, networks: ProjectNetworks
-    ) -> None:
+    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes) -> None:
         self.host = host
         self.store = host.store
         self.isolation = isolation
         self.metering = metering
-        self.vm = vm
-        self.nova = nova
-        self.networks = networks
+        self.runtimes = runtimes  # what runs a capsule, by its runtime's name
         self._runs: dict[str, CapsuleRun | VmRun | NovaRun] = {}  # running here, by job id
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -92,13 +87,6 @@ class Jobs:
                     pass
                 self.host.finished(job.id)
 
-    def _new_run(self, job: Job) -> CapsuleRun | VmRun | NovaRun:
-        if job.capsule.runtime == "vm":
-            return VmRun(self.vm, capsule_id=job.id, spec=job.capsule, attempt=job.attempt)
-        if job.capsule.runtime == "nova" and self.nova.available:
-            return NovaRun(self.nova.pool(), self.host.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
-        return CapsuleRun(self.host.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, networks=self.networks, attempt=job.attempt)
-
     def _run(self, job: Job) -> None:
         fence = (self.host.name, job.attempt)
         try:
@@ -110,7 +98,11 @@ class Jobs:
             self.host.finished(job.id)
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
-        run = self._new_run(job)
+        try:
+            run = self.runtimes.named(job.capsule.runtime).new_run(capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
+        except ZunrayError as exc:  # a runtime this host has not (no Nova endpoint): placement sends none
+            self._fail_unrun(job, exc.message)
+            return
         run.output = LogTail(max_bytes=self.host.settings.log_max_bytes)
         try:
             run.cpuset = self.isolation.cpuset_for(job.id, job.capsule)
@@ -239,6 +231,13 @@ class Jobs:
                 self._cancelled.discard(job.id)
             self.isolation.release(job.id)
             self.host.finished(job.id)
+
+    def _fail_unrun(self, job: Job, reason: str) -> None:
+        try:
+            self.store.jobs.transition_job(job.id, JobStatus.FAILED, reason=reason, finished_at=time.time(), fence=(self.host.name, job.attempt))
+        except (InvalidTransition, NotFound):
+            pass
+        self.host.finished(job.id)
 
     def _array_started(self, task: Job) -> None:
         try:

@@ -51,11 +51,21 @@ class FakeRuntime:
             if all(c.labels.get(k) == v for k, v in wanted.items())
         ]
 
-    def _call(self, method: str, cid: str, **kwargs: object) -> dict:  # what ContainerOps asks
-        self.calls.append((method, cid))
-        assert method == "inspect_container", method
+    def _call(self, method: str, cid: str, *args: object, **kwargs: object) -> object:  # what ContainerOps asks
+        self.calls.append((method, cid, *args))
         c = self._get(cid)
+        if method == "put_archive":
+            return True
+        assert method == "inspect_container", method
         return {"HostConfig": {"CpusetCpus": c.cpuset}, "State": {"Status": c.state}}
+
+    def create_volume(self, name: str, *, labels: dict[str, str]) -> None:
+        self.calls.append(("create_volume", name, labels))
+
+    def create(self, spec: object, *, name: str, labels: dict[str, str], runtime: str, network_mode: str, long_running: object) -> str:
+        self.calls.append(("create", name, runtime, network_mode, long_running))
+        self.containers[name] = FakeContainer(name, labels, state="created")
+        return name
 
     def update_cpuset(self, cid: str, cpus: str) -> None:
         self.calls.append(("update_cpuset", cid, cpus))

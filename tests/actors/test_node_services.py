@@ -23,7 +23,9 @@ from actors.node_nova import NovaServersOfNode
 from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, Resources
 from runner.runtimes.egress import Firewall
+from runner.runtimes.docker import LongRunning
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.registry import DockerContainers, NewContainer, NovaContainers, Runtimes, VmContainers
 from runner.runtimes.vm import VmRuntime
 from runner.runtimes.vm_containers import VmOps
 from runner.settings import Settings
@@ -36,18 +38,26 @@ def _host(store, tmp_path, runtime, finished=lambda *args: None) -> HostContext:
     return HostContext(name=HOST, store=store, runtime=runtime, settings=Settings(data_dir=tmp_path, reserved_shared_cpus=1), finished=finished)
 
 
+def _runtimes(host: HostContext, tmp_path) -> Runtimes:  # noqa: ANN001
+    vm = VmRuntime(docker=host.runtime, kernel=tmp_path / "no-kernel", cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
+    networks = ProjectNetworks(host.runtime, Firewall("fake", blocked=()))
+    return Runtimes(DockerContainers(host.runtime, networks), VmContainers(vm, VmOps(vm)), NovaContainers(host.runtime, NovaServersOfNode(host).pool))
+
+
 def _jobs(host: HostContext, tmp_path) -> Jobs:  # noqa: ANN001
     isolation = Isolation(host, cpu_topology=lambda: {0: [0, 1, 2, 3]})
     isolation.start()
-    vm = VmRuntime(docker=host.runtime, kernel=tmp_path / "no-kernel", cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
-    networks = ProjectNetworks(host.runtime, Firewall("fake", blocked=()))
-    return Jobs(host, isolation=isolation, metering=Metering(host), vm=vm, nova=NovaServersOfNode(host), networks=networks)
+    return Jobs(host, isolation=isolation, metering=Metering(host), runtimes=_runtimes(host, tmp_path))
+
+
+def _placed_job(store, *, max_retries: int = 0, runtime: str = "runc") -> Job:  # noqa: ANN001
+    spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=1, memory_mb=64)),), runtime=runtime)
+    job, _ = store.jobs.create_job(Job(id=str(uuid.uuid4()), project_id="p1", user_id="u", capsule=spec, max_retries=max_retries))
+    return store.jobs.transition_job(job.id, JobStatus.PLACED, host=HOST)
 
 
 def _running_job(store, *, max_retries: int = 0) -> Job:  # noqa: ANN001
-    spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=1, memory_mb=64)),))
-    job, _ = store.jobs.create_job(Job(id=str(uuid.uuid4()), project_id="p1", user_id="u", capsule=spec, max_retries=max_retries))
-    store.jobs.transition_job(job.id, JobStatus.PLACED, host=HOST)
+    job = _placed_job(store, max_retries=max_retries)
     store.jobs.transition_job(job.id, JobStatus.STARTING, attempt=1)
     return store.jobs.transition_job(job.id, JobStatus.RUNNING, started_at=time.time())
 
@@ -123,15 +133,50 @@ def test_a_dedicated_pin_moves_shared_containers_off_its_cpus_and_back_when_it_e
     assert shared.cpuset == "0,1,2,3"
 
 
-@pytest.mark.parametrize("action", ["reboot_vms", "run", "__init__", "_forget", "rename"])
+@pytest.mark.parametrize("action", ["adopt_after_restart", "run", "__init__", "_forget", "rename"])
 def test_container_actions_run_only_the_listed_actions(sqlite_store, tmp_path, action):
     runtime = FakeRuntime()
     host = _host(sqlite_store, tmp_path, runtime)
-    vm = VmRuntime(docker=runtime, kernel=tmp_path / "no-kernel", cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
-    containers = Containers(
-        host, isolation=Isolation(host, cpu_topology=dict), metering=Metering(host), nova=NovaServersOfNode(host), vm_ops=VmOps(vm),
-        networks=ProjectNetworks(runtime, Firewall("fake", blocked=())),
-    )
+    containers = Containers(host, isolation=Isolation(host, cpu_topology=dict), metering=Metering(host), runtimes=_runtimes(host, tmp_path))
     with pytest.raises(InvalidSpec, match=f"unknown action {action}"):
         ContainerActions(containers).run("any-uuid", action, {})
     assert runtime.calls == []
+
+
+@pytest.mark.parametrize(
+    ("runtime", "cid", "kind"),
+    [("runc", "0123abcd", DockerContainers), ("runsc", "0123abcd", DockerContainers), ("vm", "vm-u1", VmContainers), ("nova", "nova-s1.0123", NovaContainers)],
+    ids=["runc", "runsc", "vm", "nova"],
+)
+def test_one_registry_tells_runtimes_apart_by_name_and_by_container_id(sqlite_store, tmp_path, runtime, cid, kind):
+    runtimes = _runtimes(_host(sqlite_store, tmp_path, FakeRuntime()), tmp_path)
+    assert isinstance(runtimes.named(runtime), kind)
+    assert isinstance(runtimes.of_container(cid), kind)
+
+
+def test_a_nova_job_on_a_host_without_nova_fails_saying_so_and_frees_the_host(sqlite_store, tmp_path):
+    finished = []
+    job = _placed_job(sqlite_store, runtime="nova")
+    runtime = FakeRuntime()
+    jobs = _jobs(_host(sqlite_store, tmp_path, runtime, finished=lambda obj_id, kind="job": finished.append(obj_id)), tmp_path)
+    jobs.run(job)
+    _until(lambda: finished == [job.id])
+    failed = sqlite_store.jobs.get_job(job.id)
+    assert failed.status is JobStatus.FAILED and "no Nova endpoint" in failed.status_reason, failed.status_reason
+    assert runtime.calls == []  # nothing was made on this host's engine
+
+
+def test_a_docker_zun_container_gets_its_volumes_network_cpus_and_files(sqlite_store, tmp_path):
+    runtime = FakeRuntime()
+    host = _host(sqlite_store, tmp_path, runtime)
+    docker = _runtimes(host, tmp_path).named("runsc")
+    spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=1, memory_mb=64)),), runtime="runsc")
+    cid = docker.create_container(NewContainer(
+        uuid="u1", project="p1", capsule=spec, name="fake-u1", labels={}, long_running=LongRunning(), cpuset=("2,3", "0"),
+        volumes=("fake-p1-data",), files=b"a tar",
+    ))
+    made = runtime.calls[1]
+    assert runtime.calls[0] == ("create_volume", "fake-p1-data", {"zunray.instance": "fake", "zunray.project": "p1"})
+    assert made[:4] == ("create", "fake-u1", "runsc", "none")  # no network asked: none
+    assert (made[4].cpuset_cpus, made[4].cpuset_mems) == ("2,3", "0")
+    assert runtime.calls[2] == ("put_archive", cid, "/", b"a tar")  # copied in before any start
