@@ -119,17 +119,18 @@ class RayNode(NodeActor):
             instance_changed=instance_changed,
             host_addresses=lambda: [n["NodeManagerAddress"] for n in ray.nodes() if n.get("Alive")],
         )
+        self.start()
         placement.heartbeat.remote(self.report())
         _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
-        _every(CONTAINER_SYNC_S, self.sync_containers, "node-container-sync")
-        _every(CONTAINER_SYNC_S, self.sync_capsules, "node-capsule-sync")
-        _every(CONTAINER_SYNC_S, self.fence_runs, "node-fence")
+        _every(CONTAINER_SYNC_S, self.containers.sync, "node-container-sync")
+        _every(CONTAINER_SYNC_S, self.capsules.sync, "node-capsule-sync")
+        _every(CONTAINER_SYNC_S, self.jobs.fence, "node-fence")
         _every(EGRESS_RECHECK_S, self.recheck_networks, "node-egress")  # hosts that joined; rules a firewall reload dropped
-        _every(CONTAINER_SYNC_S, self.spread_shared_cpus, "node-cpu-spread")  # catches a shared container created while a pin began
+        _every(CONTAINER_SYNC_S, self.isolation.spread_shared_cpus, "node-cpu-spread")  # catches a shared container created while a pin began
         if settings.nova_url:
-            _every(NOVA_REAP_S, self.reap_nova_servers, "node-nova-reap")
+            _every(NOVA_REAP_S, self.nova.reap, "node-nova-reap")
         if settings.usage_metering:
-            _every(settings.usage_interval_s, self.meter, "node-metering")
+            _every(settings.usage_interval_s, self.metering.meter, "node-metering")
 
 
 class RaySchedules(ScheduleActor):

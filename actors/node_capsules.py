@@ -1,7 +1,7 @@
 """The Zun-capsule half of a NodeActor: start a capsule all-or-nothing, follow
 its containers, delete all of it.
 
-A mixin of ``NodeActor``. A capsule always gets a sandbox (infra) container
+A capsule always gets a sandbox (infra) container
 that holds the network namespace; its init containers run in order to
 completion, then the app containers start with the capsule's restart policy.
 If any step fails, everything created so far (containers and volumes) is
@@ -21,14 +21,18 @@ from __future__ import annotations
 import logging
 import threading
 
+from actors.node_host import HostContext
+from actors.node_isolation import Isolation
+from actors.node_metering import Metering
+from actors.node_nova import NovaServersOfNode, nova_server_of
 from runner.capsule_run import CapsuleRun
 from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
 from runner.errors import NotFound, ZunrayError
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.nova import NovaRun
-from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
-from runner.runtimes.nova_containers import split as split_nova_id
+from runner.runtimes.registry import Runtimes
 from runner.runtimes.vm_containers import PREFIX as VM_PREFIX
+from runner.runtimes.vm_containers import VmOps
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +40,41 @@ log = logging.getLogger(__name__)
 _RESTART = {"always": {"Name": "always"}, "on-failure": {"Name": "on-failure", "MaximumRetryCount": 10}, "no": None}
 
 
-class CapsuleHost:
-    """Mixin: Zun capsules on this node."""
+class Capsules:
+    """The Zun capsules placed on this node."""
 
-    def create_capsule(self, cap: Capsule) -> None:
+    def __init__(
+        self, host: HostContext, *, isolation: Isolation, metering: Metering, nova: NovaServersOfNode, vm_ops: VmOps, runtimes: Runtimes
+    ) -> None:
+        self.host = host
+        self.store = host.store
+        self.runtime = host.runtime
+        self.isolation = isolation
+        self.metering = metering
+        self.nova = nova  # the servers capsules with runtime nova run on
+        self.vm_ops = vm_ops  # a capsule with runtime vm runs whole in one VM
+        self.runtimes = runtimes
+
+    def create(self, cap: Capsule) -> None:
         if cap.capsule.runtime == "vm":  # known at once: sync_capsules waits for its boot
             self.vm_ops.create(cap.uuid, cap.capsule, restart=cap.restart_policy)
-        threading.Thread(target=self._create_capsule, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
+        threading.Thread(target=self._create, args=(cap,), name=f"cap-{cap.uuid[:8]}", daemon=True).start()
 
     def _capsule_run(self, cap: Capsule) -> CapsuleRun | NovaRun:
-        if cap.capsule.runtime == "nova":
-            return NovaRun(self._nova_pool(), self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
-        run = CapsuleRun(self.runtime, capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule, networks=self.networks)
-        self.remove_stale_copies(cap.uuid)
-        run.cpuset = self.cpuset_for(cap.uuid, cap.capsule)
+        runtime = self.runtimes.named(cap.capsule.runtime)
+        run = runtime.new_run(capsule_id=cap.uuid, project=cap.project_id, spec=cap.capsule)
+        if runtime.on_this_host:
+            self.host.remove_stale_copies(cap.uuid)
+            run.cpuset = self.isolation.cpuset_for(cap.uuid, cap.capsule)
         return run
-
-    @staticmethod
-    def _nova_server_of(cap: Capsule) -> str | None:
-        """The Nova server a capsule's containers are on, from its members' ids; None for this host."""
-        return next((split_nova_id(m["container_id"])[0] for m in cap.members.values() if (m.get("container_id") or "").startswith(NOVA_PREFIX)), None)
 
     def _engine_of(self, cap: Capsule) -> tuple[DockerRuntime, str | None]:
         """The engine a capsule's containers are on (this host's, or its Nova server's) and that server."""
-        server_id = self._nova_server_of(cap)
-        return (self._nova_pool().engine_for(server_id), server_id) if server_id else (self.runtime, None)
+        server_id = nova_server_of(cap)
+        return (self.nova.pool().engine_for(server_id), server_id) if server_id else (self.runtime, None)
 
-    def _create_capsule(self, cap: Capsule) -> None:
-        with self.object_lock(cap.uuid):
+    def _create(self, cap: Capsule) -> None:
+        with self.host.object_lock(cap.uuid):
             try:
                 self._start_capsule(cap)
             except Exception as exc:  # a bug must not leave the capsule Creating forever
@@ -79,7 +90,7 @@ class CapsuleHost:
             run = self._capsule_run(cap)
             run.start(sandbox=True, restart_policy=_RESTART.get(cap.restart_policy))
         except ZunrayError as exc:
-            self.release_host_resources(cap.uuid)
+            self.isolation.release(cap.uuid)
             try:
                 if run is not None:
                     run.remove()  # all or nothing: nothing of a failed capsule stays (nor its lease on a Nova server)
@@ -87,9 +98,7 @@ class CapsuleHost:
                 log.exception("cannot clean up capsule %s", cap.uuid)
             self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason=exc.message, members=self._members(cap, {}, failed=True))
             return
-        where = f"{NOVA_PREFIX}{run.server_id}." if isinstance(run, NovaRun) else ""  # a member's id names the server it is on
-        ids = {name: f"{where}{cid}" for _, name, cid in run.containers}
-        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, ids))
+        self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.RUNNING, status_reason="", members=self._members(cap, run.member_ids()))
 
     def _boot_capsule(self, cap: Capsule) -> None:
         """The capsule's VM, booted; its containers then run inside on their own."""
@@ -110,16 +119,16 @@ class CapsuleHost:
             members[name] = {**info, "status": state.value, "container_id": None if failed else ids.get(name)}
         return members
 
-    def delete_capsule(self, uuid: str) -> None:
+    def delete(self, uuid: str) -> None:
         """Remove the capsule's containers and volumes, then forget it."""
         project = self.store.capsules.get_capsule(uuid).project_id
-        with self.operation(project, uuid, wait_s=self.settings.node_call_timeout_s / 2):  # creation may be pulling images
+        with self.host.operation(project, uuid, wait_s=self.host.settings.node_call_timeout_s / 2):  # creation may be pulling images
             self._remove_capsule(uuid)
 
     def _remove_capsule(self, uuid: str) -> None:
         cap = self.store.capsules.get_capsule(uuid)
         if cap.status is ContainerStatus.RUNNING:
-            self.meter_end(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime,
+            self.metering.end(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime,
                            resources=cap.demand(), since=cap.created_at, status="Deleted")
         self.store.capsules.update_capsule(uuid, status=ContainerStatus.DELETING)
         self.vm_ops.remove(f"{VM_PREFIX}{uuid}")  # its VM, if it runs in one
@@ -130,14 +139,14 @@ class CapsuleHost:
         if engine is not None:
             CapsuleRun.adopt(engine, capsule_id=uuid, project=cap.project_id, spec=cap.capsule, found=engine.managed(capsule=uuid)).remove()
         if server_id is not None:
-            self._nova_pool().release(server_id, uuid)
+            self.nova.pool().release(server_id, uuid)
         self.store.capsules.delete_capsule(uuid)
-        self.release_host_resources(uuid)
-        self.finished(uuid, "capsule")
+        self.isolation.release(uuid)
+        self.host.finished(uuid, "capsule")
 
-    def sync_capsules(self) -> None:
+    def sync(self) -> None:
         """Follow the app containers' states (exits, restarts) into the capsule."""
-        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
             if cap.capsule.runtime == "vm":
                 self._sync_vm_capsule(cap)
                 continue
@@ -173,11 +182,19 @@ class CapsuleHost:
             return
         self._follow_apps(cap, states)
 
-    def reboot_vm_capsules(self) -> None:
-        """After a restart: VM capsules that still ran something died with the previous node
+    def start(self, found_by_capsule: dict[str, list]) -> None:
+        """After a restart: Zun capsules live on (``sync`` follows them): their containers are taken
+        out of ``found_by_capsule``, a dedicated one's cpus pinned again. Then the VM capsules."""
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.host.name):
+            found_here = found_by_capsule.pop(cap.uuid, [])
+            self.isolation.readopt_pins(cap.uuid, cap.capsule, [c.id for c in found_here if c.labels.get("zunray.role") == "app"])
+        self._reboot_vms()
+
+    def _reboot_vms(self) -> None:
+        """VM capsules that still ran something died with the previous node
         actor. Boot those whose restart policy asks for it again; end the others in Error
         (a capsule whose apps had all ended stays as it was)."""
-        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
+        for cap in self.store.capsules.list_capsules(project_id=None, host=self.host.name, statuses=[ContainerStatus.CREATING, ContainerStatus.RUNNING, ContainerStatus.STOPPED]):
             alive = cap.status is ContainerStatus.CREATING or any(m.get("status") == ContainerStatus.RUNNING.value for m in cap.members.values() if not m.get("init"))
             if cap.capsule.runtime != "vm" or not alive:
                 continue
@@ -185,4 +202,4 @@ class CapsuleHost:
                 self.store.capsules.update_capsule(cap.uuid, status=ContainerStatus.ERROR, status_reason="its VM ended with the node actor's restart (restart policy Never)")
             else:
                 log.info("booting the VM of capsule %s again after a node actor restart", cap.uuid)
-                self.create_capsule(cap)
+                self.create(cap)

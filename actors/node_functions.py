@@ -1,6 +1,6 @@
 """The function half of a NodeActor: start, serve and stop warm instances.
 
-A mixin of ``NodeActor``. An instance is a capsule of one container (see
+An instance is a capsule of one container (see
 ``runner/functions/instance.py``). ``start_instance`` returns at once and
 reports through ``instance_changed`` when the instance serves or failed;
 ``invoke_instance`` serves one invocation (the function actor calls it for
@@ -13,7 +13,12 @@ import logging
 import socket
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Callable
 
+from actors.node_host import HostContext
+from actors.node_isolation import Isolation
+from actors.node_metering import Metering
 from runner.capsule_run import CapsuleRun
 from runner.errors import FunctionFailed, NotFound, TooLarge, ZunrayError
 from runner.functions import wire
@@ -27,8 +32,20 @@ START_POLL_S = 0.005
 STDERR_TAIL = 4096
 
 
-class FunctionHost:
-    """Mixin: warm function instances on this node."""
+class FunctionInstances:
+    """The warm function instances on this node, and the invocations they serve here."""
+
+    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, instance_changed: Callable[[str], None]) -> None:
+        self.host = host
+        self.store = host.store
+        self.runtime = host.runtime
+        self.settings = host.settings
+        self.isolation = isolation
+        self.metering = metering
+        self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
+        self._instances: dict[str, CapsuleRun] = {}  # serving function instances
+        self._exec_commands: dict[str, tuple[str, ...]] = {}  # instances of the command protocol: what each invocation runs
+        self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
 
     def start_instance(self, inst: Instance) -> None:
         threading.Thread(target=self._start_instance, args=(inst,), name=f"fn-{inst.uuid[:8]}", daemon=True).start()
@@ -38,7 +55,7 @@ class FunctionHost:
         run = CapsuleRun(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), networks=None)
         try:
             run.host_binds = files.prepare(inst)
-            run.cpuset = self.cpuset_for(inst.uuid, run.spec)
+            run.cpuset = self.isolation.cpuset_for(inst.uuid, run.spec)
             run.start()
             self._wait_serving(inst, run, files)
         except Exception as exc:  # noqa: BLE001 - whatever failed, nothing of the instance stays
@@ -46,11 +63,11 @@ class FunctionHost:
             log.info("instance %s of %s failed to start: %s", inst.uuid, inst.function_uuid, reason)
             self._drop_instance(inst.uuid, run, files)
             self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason=reason)
-            self.finished(inst.uuid, "instance")
+            self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
             return
         self._serve(inst, run)
-        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.name}")
+        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.host.name}")
         self.instance_changed(inst.uuid)
 
     def _serve(self, inst: Instance, run: CapsuleRun) -> None:
@@ -88,12 +105,12 @@ class FunctionHost:
         self._drop_instance(uuid, run, InstanceFiles(self.settings.data_dir, uuid))
         try:
             inst = self.store.functions.get_instance(uuid)
-            self.meter_end(kind="instance", object_id=uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime,
+            self.metering.end(kind="instance", object_id=uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime,
                            resources=inst.demand(), since=inst.created_at, status="Stopped")
         except NotFound:
             pass
         self.store.functions.delete_instance(uuid)
-        self.finished(uuid, "instance")
+        self.host.finished(uuid, "instance")
 
     def _drop_instance(self, uuid: str, run: CapsuleRun | None, files: InstanceFiles) -> None:
         instances, conns = self._instances, self._conns
@@ -117,7 +134,7 @@ class FunctionHost:
         instances, conns = self._instances, self._conns
         run = instances.get(uuid)
         if run is None:
-            raise wire.InstanceLost(f"instance {uuid} is not on {self.name}")
+            raise wire.InstanceLost(f"instance {uuid} is not on {self.host.name}")
         command = self._exec_commands.get(uuid)
         if command is not None:
             return self._exec(run, command, payload, timeout_s)
@@ -152,9 +169,10 @@ class FunctionHost:
             return wire.Reply("error", wire.error_body(f"the command exited with {code}", stderr=err.decode(errors="replace")[-STDERR_TAIL:], type="ExitCode"))
         return wire.Reply("bytes", out)
 
-    def reconcile_instances(self, found_by_capsule: dict[str, list]) -> None:
-        """After a restart: keep this host's serving instances, end the rest."""
-        for inst in self.store.functions.list_instances(host=self.name):
+    def start(self, found_by_capsule: dict[str, list]) -> None:
+        """After a restart: keep this host's serving instances (their containers taken out of
+        ``found_by_capsule``), start those whose dispatch died with the previous actor, end the rest."""
+        for inst in self.store.functions.list_instances(host=self.host.name):
             containers = found_by_capsule.pop(inst.uuid, [])
             run = CapsuleRun.adopt(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), found=containers)
             if inst.status is InstanceStatus.READY and containers and all(c.state == "running" for c in containers):
@@ -165,7 +183,7 @@ class FunctionHost:
                 continue
             self._drop_instance(inst.uuid, run, InstanceFiles(self.settings.data_dir, inst.uuid))
             self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason="lost while the node actor restarted")
-            self.finished(inst.uuid, "instance")
+            self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
 
 

@@ -1,8 +1,9 @@
-"""The Nova half of a NodeActor: its pool of servers (see ``runner/runtimes/nova_pool.py``),
+"""The Nova servers of a NodeActor: its pool of servers (see ``runner/runtimes/nova_pool.py``),
 taken back after a restart and reaped of idle shared servers.
 
-A mixin of ``NodeActor``; jobs (``NovaRun``), Zun containers (``NovaOps``) and Zun
-capsules on Nova lease their servers from ``self.nova_pool``.
+Jobs (``NovaRun``), Zun containers (``NovaOps``) and Zun capsules on Nova lease their
+servers from ``NovaServersOfNode.pool()``. The pool is built by ``start()`` (its client
+reaches the Nova endpoint), not by the constructor.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from collections import defaultdict
 
 from docker.tls import TLSConfig
 
+from actors.node_host import HostContext
+from runner.containers import Capsule
 from runner.errors import Unavailable, ZunrayError
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.nova import NovaServers
 from runner.runtimes.nova_containers import PREFIX as NOVA_PREFIX
+from runner.runtimes.nova_containers import NovaOps
 from runner.runtimes.nova_containers import split as split_nova_id
 from runner.runtimes.nova_pool import ServerPool
 from runner.settings import Settings
@@ -38,32 +42,57 @@ def nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPo
     )
 
 
-class NovaHost:
-    """Mixin: the Nova servers of this node."""
+def nova_server_of(cap: Capsule) -> str | None:
+    """The Nova server a capsule's containers are on, from its members' ids; None for this host."""
+    ids = (m.get("container_id") or "" for m in cap.members.values())
+    return next((split_nova_id(cid)[0] for cid in ids if cid.startswith(NOVA_PREFIX)), None)
 
-    def _nova_pool(self) -> ServerPool:
-        if self.nova_pool is None:
-            raise Unavailable(f"host {self.name} has no Nova endpoint configured (nova_url)")
-        return self.nova_pool
 
-    def _adopt_nova_servers(self) -> None:
-        """The Nova servers this node made: those its Zun containers are on, and the idle shared ones, come
-        back into its pool; the rest (their jobs ended with the previous actor) are deleted."""
-        if self.nova_pool is None:
+class NovaServersOfNode:
+    """This node's pool of Nova servers, if it has a Nova endpoint."""
+
+    def __init__(self, host: HostContext) -> None:
+        self.host = host
+        self._pool: ServerPool | None = None  # built by start() when the settings name a Nova endpoint
+        self._ops: NovaOps | None = None  # Zun containers on Nova servers
+
+    @property
+    def available(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Build the pool, then take back the servers this node made: those its Zun containers and
+        capsules are on, and the idle shared ones; the rest (their jobs ended with the previous
+        actor) are deleted."""
+        host = self.host
+        self._pool = nova_pool(host.settings, host.name, host.runtime)
+        if self._pool is None:
             return
+        self._ops = NovaOps(self._pool, host.runtime)
         holders: dict[str, set[str]] = defaultdict(set)
-        for ctr in self.store.containers.list_containers(project_id=None, host=self.name):
+        for ctr in host.store.containers.list_containers(project_id=None, host=host.name):
             if ctr.container_id and ctr.container_id.startswith(NOVA_PREFIX):
                 holders[split_nova_id(ctr.container_id)[0]].add(ctr.uuid)
-        for cap in self.store.capsules.list_capsules(project_id=None, host=self.name):
-            if cap.capsule.runtime == "nova" and (server_id := self._nova_server_of(cap)):
+        for cap in host.store.capsules.list_capsules(project_id=None, host=host.name):
+            if server_id := nova_server_of(cap):
                 holders[server_id].add(cap.uuid)
         try:
-            self.nova_pool.adopt(holders)
+            self._pool.adopt(holders)
         except ZunrayError:
             log.exception("cannot take back this node's Nova servers")
 
-    def reap_nova_servers(self) -> None:
+    def pool(self) -> ServerPool:
+        """The pool; Unavailable when this host has no Nova endpoint."""
+        if self._pool is None:
+            raise Unavailable(f"host {self.host.name} has no Nova endpoint configured (nova_url)")
+        return self._pool
+
+    def ops(self) -> NovaOps:
+        """Operations on Zun containers on Nova servers; Unavailable as ``pool()``."""
+        self.pool()
+        return self._ops
+
+    def reap(self) -> None:
         """Timer: shared Nova servers idle for nova_idle_s are deleted."""
-        if self.nova_pool is not None:
-            self.nova_pool.reap()
+        if self._pool is not None:
+            self._pool.reap()

@@ -151,6 +151,10 @@ class CapsuleRun:
     def app_ids(self) -> list[str]:
         return [cid for role, _, cid in self.containers if role == "app"]
 
+    def member_ids(self) -> dict[str, str]:
+        """name -> container id, as a Zun capsule shows its members."""
+        return {name: cid for _, name, cid in self.containers}
+
     def wait(self, *, deadline: float | None) -> int | None:
         """First non-zero exit code of the app containers, else 0; None on timeout."""
         result = 0

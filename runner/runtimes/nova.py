@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from runner.runtimes.nova_pool import ServerPool
 
 ACTIVE_POLL_S = 0.5
+PREFIX = "nova-"  # a container's id on a Nova server: nova-<server id>.<id on its engine>
 
 
 class Server(NamedTuple):
@@ -177,3 +178,7 @@ class NovaRun:
 
     def app_ids(self) -> list[str]:
         return self._run.app_ids() if self._run is not None else []
+
+    def member_ids(self) -> dict[str, str]:
+        """name -> id as a Zun capsule shows its members: ``nova-<server>.<id on its engine>``."""
+        return {name: f"{PREFIX}{self.server_id}.{cid}" for _, name, cid in self.containers}

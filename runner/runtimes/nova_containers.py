@@ -1,7 +1,7 @@
 """Zun containers with ``runtime: nova``: a Docker container on a Nova server's engine.
 
 Its id is ``nova-<server id>.<engine's container id>``; the node actor's
-``OpsRouter`` sends operations on such ids here, and they run through
+registry (``runner.runtimes.registry``) sends operations on such ids here, and they run through
 ``ContainerOps`` on that server's engine. The server is leased from the node's
 ``ServerPool`` (a server of its own, or one of its project's) when the
 container is created and released when it is removed. Such containers have no
@@ -16,10 +16,9 @@ from runner.errors import ZunrayError
 from runner.models import CapsuleSpec, ContainerSpec
 from runner.runtimes.docker import DockerRuntime, LongRunning
 from runner.runtimes.docker_live import ContainerOps
-from runner.runtimes.nova import load_images
+from runner.runtimes.nova import PREFIX, load_images
 from runner.runtimes.nova_pool import ServerPool
 
-PREFIX = "nova-"
 
 
 def split(cid: str) -> tuple[str, str]:

@@ -10,8 +10,8 @@ container's last ``log_max_bytes``). A guest that does not reach init within
 guest's memory is what the capsule asked for plus its kernel's share and its
 containers' root files (they live in RAM). QEMU gets SIGKILL when its node
 actor dies (no VM outlives what started it), and its temporary files go with
-the capsule (or, after a crash, when the next node actor starts: they live in
-``run_dir``).
+the capsule (or, after a crash, when the next node actor starts and calls
+``VmRuntime.start()``: they live in ``run_dir``).
 
 A whole capsule runs in one VM: its init containers, then its app containers
 together, each in a root of its own made from its image (see ``vm_image``).
@@ -68,14 +68,17 @@ class VmRuntime:
         self.cache_max_mb = cache_max_mb  # the root filesystems kept, least recently used dropped first
         self._building: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one build per image at a time
         self.run_dir = run_dir  # one directory per running VM (its initrd, its console); this node's alone
-        shutil.rmtree(run_dir, ignore_errors=True)  # VMs die with the node actor that started them: what they left goes now
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in cache_dir.glob("*.cpio.gz"):  # made by an earlier layout: never read again
-            if not stale.name.endswith(CACHE_SUFFIX):
-                stale.unlink(missing_ok=True)
         self.accel_setting = accel
         self.boot_timeout_s = boot_timeout_s
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu-spawner")
+
+    def start(self) -> None:
+        """Clear what earlier VMs of this node left: they died with the node actor that started them."""
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.cache_dir.glob("*.cpio.gz"):  # made by an earlier layout: never read again
+            if not stale.name.endswith(CACHE_SUFFIX):
+                stale.unlink(missing_ok=True)
 
     def spawn(self, cmd: list[str], *, stdout) -> subprocess.Popen:  # noqa: ANN001
         """Start QEMU from one long-lived thread: PR_SET_PDEATHSIG fires when the *thread*

@@ -2,7 +2,7 @@
 Zun API needs, on VMs instead of Docker containers.
 
 A VM's id is ``vm-<uuid>`` (the Zun container's or capsule's uuid); the node
-actor routes container operations on such ids here (``OpsRouter``). start
+registry (``runner.runtimes.registry``) routes operations on such ids here. start
 boots the VM (a container's command runs as the guest's only program; a
 capsule's containers run as ``vm_image`` describes), stop and kill power it
 off, logs read its console; what a VM cannot do (exec, top, stats, archives,

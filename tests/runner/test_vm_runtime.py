@@ -30,6 +30,7 @@ def vm(tmp_path):
     runtime = VmRuntime(docker=DockerRuntime(url=settings.docker_url, instance="vmtest", node="vmtest"), kernel=settings.vm_kernel, cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
     if not runtime.available():
         pytest.fail(f"{QEMU} or the kernel {settings.vm_kernel} is missing: scripts/setup.sh installs both")
+    runtime.start()
     return runtime
 
 
