@@ -40,7 +40,8 @@ from runner.functions import wire
 from runner.functions.model import Instance
 from runner.log_tail import LogRead
 from runner.models import Job
-from runner.runtimes.docker import DockerRuntime, hugepages_inventory
+from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.hugetlbfs import hugepages_inventory
 from runner.runtimes.egress import Firewall, host_resolvers
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.registry import DockerContainers, NovaContainers, Runtimes, VmContainers

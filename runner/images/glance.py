@@ -14,6 +14,7 @@ from openstack import exceptions as os_exc
 
 from runner.errors import ImageUnavailable
 from runner.models import PullPolicy
+from runner.runtimes import docker_images
 from runner.runtimes.docker import DockerRuntime
 
 MAX_IMAGE_BYTES = 4 << 30
@@ -46,4 +47,4 @@ class GlanceImages:
             data = self._conn.image.download_image(image).content
         except (os_exc.SDKException, ks_exc.ClientException) as exc:
             raise ImageUnavailable(f"image {name} could not be fetched from Glance at {self.endpoint}: {exc}") from exc
-        runtime.load_image(data, tag_as=name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest")
+        docker_images.load_image(runtime, data, tag_as=name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest")

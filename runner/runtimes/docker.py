@@ -9,14 +9,10 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 from __future__ import annotations
 
 import functools
-import io
 import logging
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import docker
@@ -26,7 +22,6 @@ from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
 from runner.images.refs import host_allowed, parse
-from runner.images.tarball import strip_tags
 from runner.models import ContainerSpec, PullPolicy
 from runner.runtimes.bounded import keep_last
 
@@ -166,47 +161,12 @@ class DockerRuntime:
         pullers = self.pulls.private_pullers(image)
         return bool(pullers) and project not in pullers
 
-    def save(self, image: str) -> bytes:
-        """``docker save`` of one image (to load it into another engine)."""
-        return b"".join(self._call("get_image", image))
-
-    def image_id(self, image: str) -> str:
-        return self._call("inspect_image", image)["Id"]
-
-    @contextmanager
-    def exported(self, image: str) -> Iterator[io.BufferedReader]:
-        """The image's files as a tar stream (``docker export`` of a never-started container)."""
-        cid = self._call("create_container", image, command=["true"], labels={f"{LABEL}.instance": self.instance, f"{LABEL}.role": "export"})["Id"]
-        try:
-            yield io.BufferedReader(_ChunkReader(self._call("export", cid)), buffer_size=1 << 20)
-        finally:
-            self.remove(cid)
-
     def image_present(self, image: str) -> bool:
         return self._image_present(named(image))
 
-    def load_image(self, data: bytes, *, tag_as: str) -> None:
-        """``docker load`` a saved image and tag it ``tag_as`` (repo:tag), and only that:
-        the tags the data carries are removed first (they could name any image on the host)."""
-        try:
-            with tempfile.TemporaryFile() as untagged:
-                strip_tags(io.BytesIO(data), untagged)
-                untagged.seek(0)
-                messages = list(self._api.load_image(untagged))
-        except (requests.exceptions.RequestException, derr.DockerException) as exc:
-            raise ImageUnavailable(f"cannot load image {tag_as}: {_explain(exc)}") from exc
-        loaded = None
-        for m in messages:
-            text = str(m.get("stream", ""))
-            if "Loaded image ID:" in text or "Loaded image:" in text:
-                loaded = text.split(":", 1)[1].strip()
-            if m.get("error"):
-                raise ImageUnavailable(f"cannot load image {tag_as}: {m['error']}")
-        if loaded is None:
-            raise ImageUnavailable(f"the data for {tag_as} held no image")
-        repo, tag = tag_as.rsplit(":", 1)
-        self._call("tag", loaded, repo, tag)
-        self._present[tag_as] = time.monotonic()
+    def saw_present(self, image: str) -> None:
+        """Remember ``image`` as present (loaded or tagged here) for ``IMAGE_CACHE_S``."""
+        self._present[image] = time.monotonic()
 
     def _image_present(self, image: str) -> bool:
         try:
@@ -403,42 +363,6 @@ class DockerRuntime:
             raise RuntimeFailure(f"docker {method} failed: {_explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
-
-
-class _ChunkReader(io.RawIOBase):
-    """A file over the byte chunks the Docker SDK streams."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:  # noqa: ANN001
-        while not self._buf:
-            try:
-                self._buf = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n], self._buf = self._buf[:n], self._buf[n:]
-        return n
-
-
-_HUGEPAGE_SYSFS = {"2m": "hugepages-2048kB", "1g": "hugepages-1048576kB"}
-
-
-def hugepages_inventory(sysfs: Path = Path("/sys/kernel/mm/hugepages")) -> dict[str, int]:
-    """Huge pages the host set aside, per size (each capsule gets a hugetlbfs of its own:
-    the host needs no hugetlbfs mount of its own)."""
-    out = {}
-    for size, name in _HUGEPAGE_SYSFS.items():
-        try:
-            out[size] = int((sysfs / name / "nr_hugepages").read_text())
-        except (OSError, ValueError):
-            out[size] = 0
-    return out
 
 
 def named(image: str) -> str:

@@ -91,3 +91,18 @@ def _run(argv: list[str], what: str) -> None:
     if error:
         log.warning("%s: %s", " ".join(argv), error)
         raise RuntimeFailure(f"{what} on this host (see the node's log)")
+
+
+_HUGEPAGE_SYSFS = {"2m": "hugepages-2048kB", "1g": "hugepages-1048576kB"}
+
+
+def hugepages_inventory(sysfs: Path = Path("/sys/kernel/mm/hugepages")) -> dict[str, int]:
+    """Huge pages the host set aside, per size (each capsule gets a hugetlbfs of its own:
+    the host needs no hugetlbfs mount of its own)."""
+    out = {}
+    for size, name in _HUGEPAGE_SYSFS.items():
+        try:
+            out[size] = int((sysfs / name / "nr_hugepages").read_text())
+        except (OSError, ValueError):
+            out[size] = 0
+    return out

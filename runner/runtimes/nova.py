@@ -26,6 +26,7 @@ from runner.capsule_run import CapsuleRun
 from runner.errors import RuntimeFailure, Unavailable
 from runner.log_tail import LogTail
 from runner.models import CapsuleSpec
+from runner.runtimes import docker_images
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 
@@ -51,7 +52,7 @@ def load_images(engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec, 
     for c in (*spec.init_containers, *spec.containers):
         if not engine.image_present(c.image):
             local.ensure_image(c.image, c.pull_policy, project=project)
-            engine.load_image(local.save(c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
+            docker_images.load_image(engine, docker_images.save(local, c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
 
 
 class NovaServers:

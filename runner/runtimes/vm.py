@@ -40,6 +40,7 @@ from runner.capsule_run import InitFailed
 from runner.errors import RuntimeFailure
 from runner.log_tail import LogTail
 from runner.models import CapsuleSpec
+from runner.runtimes import docker_images
 from runner.runtimes.docker import DockerRuntime
 from runner.runtimes.vm_image import Console, GuestPlan, rootfs_cpio
 
@@ -106,14 +107,14 @@ class VmRuntime:
 
     def rootfs(self, image: str) -> Path:
         """The image's files as an initramfs part, cached by image id (the cache kept under ``cache_max_mb``)."""
-        image_id = self.docker.image_id(image).replace("sha256:", "")
+        image_id = docker_images.image_id(self.docker, image).replace("sha256:", "")
         dest = self.cache_dir / f"{image_id}{CACHE_SUFFIX}"
         with self._building[image_id]:
             if dest.exists():
                 os.utime(dest)  # used now: the last to be dropped
                 return dest
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            with self.docker.exported(image) as stream:
+            with docker_images.exported(self.docker, image) as stream:
                 rootfs_cpio(stream, dest, image_id=image_id)
         self._trim_cache(keep=dest)
         return dest
@@ -180,7 +181,7 @@ class VmRun:
         containers = (*self.spec.init_containers, *self.spec.containers)
         for c in containers:
             self.vm.docker.ensure_image(c.image, c.pull_policy)
-        ids = {image: self.vm.docker.image_id(image) for image in dict.fromkeys(c.image for c in containers)}  # one look per image
+        ids = {image: docker_images.image_id(self.vm.docker, image) for image in dict.fromkeys(c.image for c in containers)}  # one look per image
         image_ids = tuple(ids[c.image] for c in containers)
         self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir))
         initrd = self._dir / "initrd"

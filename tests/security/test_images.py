@@ -19,6 +19,7 @@ import pytest
 
 from runner.errors import ImageUnavailable
 from runner.models import PullPolicy
+from runner.runtimes import docker_images
 from runner.runtimes.docker import DockerRuntime
 from runner.settings import Settings
 from tests.conftest import free_port
@@ -262,7 +263,7 @@ def test_a_tarball_never_applies_its_own_tags(engine, tmp_path):
     engine.images.remove(evil.id, force=True)
     runtime = DockerRuntime(url=Settings.model_fields["docker_url"].default, instance="sec-images", node="sec-images")
     try:
-        runtime.load_image(crafted.getvalue(), tag_as="zunray-sec/glance:1")
+        docker_images.load_image(runtime, crafted.getvalue(), tag_as="zunray-sec/glance:1")
         assert engine.images.get(victim).id == before
         assert engine.images.get("zunray-sec/glance:1").id == evil.id
     finally:
