@@ -1,6 +1,6 @@
-"""Asynchronous invocations: the FunctionActor's half that runs what the store queued.
+"""Asynchronous invocations: the FunctionActor's service that runs what the store queued.
 
-A mixin of ``FunctionActor``. An invocation recorded Queued (by the gateway or the
+The actor holds one ``AsyncInvocations``, given the store and its own ``invoke``. An invocation recorded Queued (by the gateway or the
 SDK) runs once however often the actor is told of it; queued ones nobody told it
 about are picked up every tick; a throttled one goes back to Queued; the outcome
 (result, the handler's error, a timeout) is written back to the store.
@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from runner.errors import FunctionFailed, FunctionTimedOut, InvalidTransition, NotFound, Throttled, ZunrayError
 from runner.functions.model import InvocationStatus
+from runner.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +24,27 @@ ASYNC_BATCH = 100  # queued asynchronous invocations picked up per tick
 
 
 class AsyncInvocations:
-    async def submit_async(self, inv_uuid: str) -> None:
-        """Run a recorded asynchronous invocation (once, however often told)."""
-        self._start_async(inv_uuid)
+    def __init__(self, store: Store, invoke: Callable[..., Awaitable[Any]]) -> None:
+        self.store = store
+        self.invoke = invoke  # the actor's synchronous invoke: (function uuid, version, payload, context) -> reply
+        self._async: set[str] = set()  # asynchronous invocations in progress here
+        self._tasks: set[asyncio.Task] = set()
 
-    def _pick_up_async(self) -> None:
+    def pick_up(self) -> None:
         """The store is the truth: queued invocations nobody told us about run too."""
         for inv in self.store.functions.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
-            self._start_async(inv["uuid"])
+            self.start(inv["uuid"])
 
-    def _start_async(self, inv_uuid: str) -> None:
+    def start(self, inv_uuid: str) -> None:
+        """Run a recorded asynchronous invocation (once, however often told)."""
         if inv_uuid in self._async:
             return
         self._async.add(inv_uuid)
-        task = asyncio.get_running_loop().create_task(self._run_async(inv_uuid))
+        task = asyncio.get_running_loop().create_task(self._run(inv_uuid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_async(self, inv_uuid: str) -> None:
+    async def _run(self, inv_uuid: str) -> None:
         try:
             inv = self.store.functions.get_invocation(inv_uuid)
             if inv["status"] != InvocationStatus.QUEUED.value:

@@ -33,7 +33,7 @@ from runner.usage import usage_row
 
 log = logging.getLogger(__name__)
 
-class FunctionActor(AsyncInvocations):
+class FunctionActor:
     """Warm pools and the invocation router, for every function of every project."""
 
     def __init__(
@@ -57,10 +57,13 @@ class FunctionActor(AsyncInvocations):
         self.pools: dict[str, Pool] = {}
         self.names: dict[tuple[str, str], str] = {}  # (project, name) -> function uuid, filled on first use
         self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
-        self._async: set[str] = set()  # asynchronous invocations in progress here
-        self._tasks: set[asyncio.Task] = set()
+        self.async_invocations = AsyncInvocations(store, self.invoke)
         self._metered_at = time.monotonic()
         self._rebuild()
+
+    async def submit_async(self, inv_uuid: str) -> None:
+        """Run a recorded asynchronous invocation (once, however often told)."""
+        self.async_invocations.start(inv_uuid)
 
     # -- after a start ----------------------------------------------------
     def _rebuild(self) -> None:
@@ -332,7 +335,7 @@ class FunctionActor(AsyncInvocations):
                     del self.pools[fn_uuid]
             else:
                 self._scale(pool)
-        self._pick_up_async()
+        self.async_invocations.pick_up()
         if time.monotonic() - self._metered_at >= self.settings.usage_interval_s:
             self._meter()
 
