@@ -46,10 +46,17 @@ class ApiActor:
         self.run_async = run_async  # (invocation id): the function actor runs it
 
     # -- jobs -------------------------------------------------------------
-    def submit_job(self, project_id: str, user_id: str, fields: dict, submission_id: str | None = None) -> Job:
+    def submit_job(
+        self, project_id: str, user_id: str, fields: dict, submission_id: str | None = None
+    ) -> Job:
         check_bounds(JobIn.model_validate(fields), self.settings)
         job, _, to_place = job_service.accept(
-            self.store, fields, project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=self.settings.default_timeout_s,
+            self.store,
+            fields,
+            project_id=project_id,
+            user_id=user_id,
+            submission_id=submission_id,
+            default_timeout_s=self.settings.default_timeout_s,
             caps=caps_of(self.store, self.settings, project_id),
         )
         for task in to_place:
@@ -85,7 +92,14 @@ class ApiActor:
     def invoke_async(self, project_id: str, user_id: str, name: str, payload: bytes) -> dict:
         fn = self.store.functions.get_function(name, project_id=project_id)
         inv = self.store.functions.create_invocation(
-            {"uuid": str(uuid.uuid4()), "function_uuid": fn.uuid, "function_name": fn.name, "project_id": project_id, "user_id": user_id, "payload": payload},
+            {
+                "uuid": str(uuid.uuid4()),
+                "function_uuid": fn.uuid,
+                "function_name": fn.name,
+                "project_id": project_id,
+                "user_id": user_id,
+                "payload": payload,
+            },
             max_queued=caps_of(self.store, self.settings, project_id)["async_invocations"],
         )
         self.run_async(inv["uuid"])

@@ -66,7 +66,12 @@ class RayPlacement(PlacementActor):
         setup_tracing(settings, "zunray-placement")
         self._namespace = settings.ray_namespace
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
-        super().__init__(store=Store(settings.store_url_resolved), settings=settings, dispatch=self._dispatch, cancel=self._cancel)
+        super().__init__(
+            store=Store(settings.store_url_resolved),
+            settings=settings,
+            dispatch=self._dispatch,
+            cancel=self._cancel,
+        )
         self._settings_json = settings_json
         self._known_nodes: set[str] = set()
         _every(0.25, self.tick, "placement-tick")
@@ -75,12 +80,16 @@ class RayPlacement(PlacementActor):
 
     def _follow_nodes(self) -> None:
         """Every Ray node that joins gets a NodeActor (nodes that leave stop heartbeating)."""
-        self._known_nodes = ensure_node_actors(self._settings_json, namespace=self._namespace, known=self._known_nodes)
+        self._known_nodes = ensure_node_actors(
+            self._settings_json, namespace=self._namespace, known=self._known_nodes
+        )
 
     def _node(self, host: str) -> ray.actor.ActorHandle:
         handle = self._nodes.get(host)
         if handle is None:
-            handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self._namespace)
+            handle = self._nodes[host] = ray.get_actor(
+                node_actor_name(host), namespace=self._namespace
+            )
         return handle
 
     def _cancel(self, host: str, job_id: str) -> None:
@@ -88,7 +97,12 @@ class RayPlacement(PlacementActor):
 
     def _dispatch(self, kind: str, host: str, record) -> None:  # noqa: ANN001
         handle = self._node(host)
-        method = {placeables.JOB: handle.run, placeables.CONTAINER: handle.create_container, placeables.CAPSULE: handle.create_capsule, placeables.INSTANCE: handle.start_instance}[kind]
+        method = {
+            placeables.JOB: handle.run,
+            placeables.CONTAINER: handle.create_container,
+            placeables.CAPSULE: handle.create_capsule,
+            placeables.INSTANCE: handle.start_instance,
+        }[kind]
         method.remote(record)
 
 
@@ -101,13 +115,23 @@ class RayNode(NodeActor):
         placement = ray.get_actor(PLACEMENT, namespace=settings.ray_namespace)
         store = Store(settings.store_url_resolved)
         runtime = DockerRuntime(
-            url=settings.docker_url, instance=settings.instance, node=name, timeout_s=settings.docker_timeout_s, log_max_bytes=settings.log_max_bytes,
-            allowed_registries=settings.allowed_registries, pulls=store.images,
+            url=settings.docker_url,
+            instance=settings.instance,
+            node=name,
+            timeout_s=settings.docker_timeout_s,
+            log_max_bytes=settings.log_max_bytes,
+            allowed_registries=settings.allowed_registries,
+            pulls=store.images,
         )
+
         def instance_changed(uuid: str) -> None:
             try:
-                ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(uuid)
-            except ValueError:  # no function actor (yet): a starting one reads its instances from the store
+                ray.get_actor(FUNCTIONS, namespace=settings.ray_namespace).instance_changed.remote(
+                    uuid
+                )
+            except (
+                ValueError
+            ):  # no function actor (yet): a starting one reads its instances from the store
                 log.info("instance %s changed before the function actor exists", uuid)
 
         super().__init__(
@@ -121,12 +145,20 @@ class RayNode(NodeActor):
         )
         self.start()
         placement.heartbeat.remote(self.report())
-        _every(settings.host_heartbeat_s, lambda: placement.heartbeat.remote(self.report()), "node-heartbeat")
+        _every(
+            settings.host_heartbeat_s,
+            lambda: placement.heartbeat.remote(self.report()),
+            "node-heartbeat",
+        )
         _every(CONTAINER_SYNC_S, self.containers.sync, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.capsules.sync, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.jobs.fence, "node-fence")
-        _every(EGRESS_RECHECK_S, self.recheck_networks, "node-egress")  # hosts that joined; rules a firewall reload dropped
-        _every(CONTAINER_SYNC_S, self.isolation.spread_shared_cpus, "node-cpu-spread")  # catches a shared container created while a pin began
+        _every(
+            EGRESS_RECHECK_S, self.recheck_networks, "node-egress"
+        )  # hosts that joined; rules a firewall reload dropped
+        _every(
+            CONTAINER_SYNC_S, self.isolation.spread_shared_cpus, "node-cpu-spread"
+        )  # catches a shared container created while a pin began
         if settings.nova_url:
             _every(NOVA_REAP_S, self.nova.reap, "node-nova-reap")
         if settings.usage_metering:
@@ -146,7 +178,9 @@ class RaySchedules(ScheduleActor):
 
         super().__init__(
             store=Store(settings.store_url_resolved),
-            submit=lambda job_id: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(job_id),
+            submit=lambda job_id: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(
+                job_id
+            ),
             cancel=cancel,
         )
         _every(TICK_S, self.tick, "schedules-tick")
@@ -171,16 +205,22 @@ class RayFunctions(FunctionActor):
         def stop_instance(host: str, uuid: str) -> None:
             try:
                 node_actor(host).stop_instance.remote(uuid)
-            except ValueError:  # no node actor there (yet): a starting one ends the instances left STOPPING
+            except (
+                ValueError
+            ):  # no node actor there (yet): a starting one ends the instances left STOPPING
                 log.info("instance %s stays STOPPING until the node actor of %s starts", uuid, host)
 
         super().__init__(
             store=Store(settings.store_url_resolved),
             settings=settings,
             host=host_name(node),
-            submit_instance=lambda uuid: ray.get_actor(PLACEMENT, namespace=namespace).submit.remote(uuid, placeables.INSTANCE),
+            submit_instance=lambda uuid: ray.get_actor(
+                PLACEMENT, namespace=namespace
+            ).submit.remote(uuid, placeables.INSTANCE),
             stop_instance=stop_instance,
-            invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(host).invoke_instance.remote(uuid, header, payload, timeout_s),
+            invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(
+                host
+            ).invoke_instance.remote(uuid, header, payload, timeout_s),
             instance_logs=lambda host, uuid: node_actor(host).instance_logs.remote(uuid),
         )
         handle = me.current_actor
@@ -202,7 +242,9 @@ class RayApi(ApiActor):
             settings=settings,
             place=lambda job_id: actor(PLACEMENT).submit.remote(job_id),
             signal_cancel=lambda host, job_id: actor(node_actor_name(host)).cancel.remote(job_id),
-            node_logs=lambda host, job_id: ray.get(actor(node_actor_name(host)).logs.remote(job_id), timeout=30),
+            node_logs=lambda host, job_id: ray.get(
+                actor(node_actor_name(host)).logs.remote(job_id), timeout=30
+            ),
             run_async=lambda inv_id: actor(FUNCTIONS).submit_async.remote(inv_id),
         )
 
@@ -228,24 +270,58 @@ def ensure_actors(settings: Settings) -> ray.actor.ActorHandle:
     )
     ray.get(placement.health.remote())
     ensure_node_actors(settings_json, namespace=settings.ray_namespace)
-    schedules = ray.remote(RaySchedules).options(
-        name=SCHEDULES, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=4, num_cpus=0
-    ).remote(settings_json)
+    schedules = (
+        ray.remote(RaySchedules)
+        .options(
+            name=SCHEDULES,
+            namespace=settings.ray_namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_concurrency=4,
+            num_cpus=0,
+        )
+        .remote(settings_json)
+    )
     ray.get(schedules.ping.remote())
-    functions = ray.remote(RayFunctions).options(
-        name=FUNCTIONS, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=1000, num_cpus=0,
-        # on the gateway's node: a warm call to a local instance is one Ray hop and a unix socket
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True),
-    ).remote(settings_json)
+    functions = (
+        ray.remote(RayFunctions)
+        .options(
+            name=FUNCTIONS,
+            namespace=settings.ray_namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_concurrency=1000,
+            num_cpus=0,
+            # on the gateway's node: a warm call to a local instance is one Ray hop and a unix socket
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                node_id=ray.get_runtime_context().get_node_id(), soft=True
+            ),
+        )
+        .remote(settings_json)
+    )
     ray.get(functions.ping.remote())
-    api = ray.remote(RayApi).options(
-        name=API, namespace=settings.ray_namespace, lifetime="detached", get_if_exists=True, max_restarts=-1, max_concurrency=32, num_cpus=0
-    ).remote(settings_json)
+    api = (
+        ray.remote(RayApi)
+        .options(
+            name=API,
+            namespace=settings.ray_namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_concurrency=32,
+            num_cpus=0,
+        )
+        .remote(settings_json)
+    )
     ray.get(api.ping.remote())
     return placement
 
 
-def ensure_node_actors(settings_json: dict, *, namespace: str, known: set[str] | None = None) -> set[str]:
+def ensure_node_actors(
+    settings_json: dict, *, namespace: str, known: set[str] | None = None
+) -> set[str]:
     """A NodeActor on every live Ray node (pinned to it); returns the node ids seen.
 
     ``known`` node ids are skipped without asking Ray about their actor.

@@ -14,7 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from runner.errors import FunctionFailed, FunctionTimedOut, InvalidTransition, NotFound, Throttled, ZunrayError
+from runner.errors import (
+    FunctionFailed,
+    FunctionTimedOut,
+    InvalidTransition,
+    NotFound,
+    Throttled,
+    ZunrayError,
+)
 from runner.functions.model import InvocationStatus
 from runner.store import Store
 
@@ -32,7 +39,9 @@ class AsyncInvocations:
 
     def pick_up(self) -> None:
         """The store is the truth: queued invocations nobody told us about run too."""
-        for inv in self.store.functions.invocations_with_status([InvocationStatus.QUEUED], limit=ASYNC_BATCH):
+        for inv in self.store.functions.invocations_with_status(
+            [InvocationStatus.QUEUED], limit=ASYNC_BATCH
+        ):
             self.start(inv["uuid"])
 
     def start(self, inv_uuid: str) -> None:
@@ -50,25 +59,52 @@ class AsyncInvocations:
             if inv["status"] != InvocationStatus.QUEUED.value:
                 return
             fn = self.store.functions.get_function(inv["function_uuid"], project_id=None)
-            self.store.functions.transition_invocation(inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time())
+            self.store.functions.transition_invocation(
+                inv_uuid, InvocationStatus.RUNNING, reason="running", started_at=time.time()
+            )
             try:
-                reply = await self.invoke(fn.uuid, fn.version, inv["payload"], {"invocation_id": inv_uuid})
+                reply = await self.invoke(
+                    fn.uuid, fn.version, inv["payload"], {"invocation_id": inv_uuid}
+                )
             except Throttled as exc:
-                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}")
+                self.store.functions.transition_invocation(
+                    inv_uuid, InvocationStatus.QUEUED, reason=f"waiting: {exc.message}"
+                )
                 return
             except FunctionTimedOut as exc:
-                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.TIMED_OUT, reason=exc.message, finished_at=time.time())
+                self.store.functions.transition_invocation(
+                    inv_uuid,
+                    InvocationStatus.TIMED_OUT,
+                    reason=exc.message,
+                    finished_at=time.time(),
+                )
                 return
             except ZunrayError as exc:
                 error = exc.error if isinstance(exc, FunctionFailed) else None
-                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason=exc.message, error=error, finished_at=time.time())
+                self.store.functions.transition_invocation(
+                    inv_uuid,
+                    InvocationStatus.FAILED,
+                    reason=exc.message,
+                    error=error,
+                    finished_at=time.time(),
+                )
                 return
             self.store.functions.transition_invocation(
-                inv_uuid, InvocationStatus.SUCCEEDED, reason="returned", result=reply.body, result_kind=reply.kind, finished_at=time.time()
+                inv_uuid,
+                InvocationStatus.SUCCEEDED,
+                reason="returned",
+                result=reply.body,
+                result_kind=reply.kind,
+                finished_at=time.time(),
             )
         except NotFound:
             try:
-                self.store.functions.transition_invocation(inv_uuid, InvocationStatus.FAILED, reason="the function was deleted", finished_at=time.time())
+                self.store.functions.transition_invocation(
+                    inv_uuid,
+                    InvocationStatus.FAILED,
+                    reason="the function was deleted",
+                    finished_at=time.time(),
+                )
             except ZunrayError:
                 pass
         except InvalidTransition:

@@ -33,13 +33,26 @@ class Pool:
     errors: int = 0
     timeouts: int = 0
     last_error: str = ""
-    unmetered: list = field(default_factory=lambda: [0, 0.0])  # invocations and their seconds since the last usage record
+    unmetered: list = field(
+        default_factory=lambda: [0, 0.0]
+    )  # invocations and their seconds since the last usage record
 
     def stats(self) -> dict:
         busy = sum(1 for s in self.slots.values() if s.inflight)
         return {
-            "instances": len(self.slots), "starting": len(self.starting), "busy": busy, "idle": len(self.slots) - busy,
-            "queue_length": len(self.waiters), "cold_starts": self.cold_starts, "warm_hits": self.warm_hits,
-            "invocations": self.invocations, "errors": self.errors, "timeouts": self.timeouts, "last_error": self.last_error,
-            "instance_list": [{"id": u, "host": s.inst.host, "version": s.inst.version, "busy": s.inflight} for u, s in self.slots.items()],
+            "instances": len(self.slots),
+            "starting": len(self.starting),
+            "busy": busy,
+            "idle": len(self.slots) - busy,
+            "queue_length": len(self.waiters),
+            "cold_starts": self.cold_starts,
+            "warm_hits": self.warm_hits,
+            "invocations": self.invocations,
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "last_error": self.last_error,
+            "instance_list": [
+                {"id": u, "host": s.inst.host, "version": s.inst.version, "busy": s.inflight}
+                for u, s in self.slots.items()
+            ],
         }

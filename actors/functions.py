@@ -22,7 +22,14 @@ from collections.abc import Awaitable, Callable
 from actors.function_async import AsyncInvocations
 from actors.function_pool import Pool, Slot
 from policies.warm_pool import instances_to_retire, instances_to_start
-from runner.errors import FunctionFailed, FunctionTimedOut, NotFound, Throttled, Unavailable, ZunrayError
+from runner.errors import (
+    FunctionFailed,
+    FunctionTimedOut,
+    NotFound,
+    Throttled,
+    Unavailable,
+    ZunrayError,
+)
 from runner.functions import wire
 from runner.functions.instance import InstanceFiles
 from runner.functions.model import SHIM, Instance, InstanceStatus, InvocationStatus
@@ -32,6 +39,7 @@ from runner.store import Store
 from runner.usage import usage_row
 
 log = logging.getLogger(__name__)
+
 
 class FunctionActor:
     """Warm pools and the invocation router, for every function of every project."""
@@ -51,11 +59,17 @@ class FunctionActor:
         self.settings = settings
         self.host = host
         self.submit_instance = submit_instance  # (instance uuid): placement finds it a host
-        self.stop_instance = stop_instance  # (host, instance uuid): the node removes it and its record
-        self.invoke_remote = invoke_remote  # (host, instance uuid, header, payload, timeout_s): the node serves it
+        self.stop_instance = (
+            stop_instance  # (host, instance uuid): the node removes it and its record
+        )
+        self.invoke_remote = (
+            invoke_remote  # (host, instance uuid, header, payload, timeout_s): the node serves it
+        )
         self.instance_logs = instance_logs  # (host, instance uuid): what the instance printed
         self.pools: dict[str, Pool] = {}
-        self.names: dict[tuple[str, str], str] = {}  # (project, name) -> function uuid, filled on first use
+        self.names: dict[
+            tuple[str, str], str
+        ] = {}  # (project, name) -> function uuid, filled on first use
         self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
         self.async_invocations = AsyncInvocations(store, self.invoke)
         self._metered_at = time.monotonic()
@@ -80,14 +94,20 @@ class FunctionActor:
                 pool.starting.add(inst.uuid)
         for inv in self.store.functions.invocations_with_status([InvocationStatus.RUNNING]):
             try:  # it was running in the previous actor: run it again
-                self.store.functions.transition_invocation(inv["uuid"], InvocationStatus.QUEUED, reason="queued again: the function actor restarted")
+                self.store.functions.transition_invocation(
+                    inv["uuid"],
+                    InvocationStatus.QUEUED,
+                    reason="queued again: the function actor restarted",
+                )
             except ZunrayError:
                 pass
 
     def _pool_now(self, fn_uuid: str) -> Pool:
         pool = self.pools.get(fn_uuid)
         if pool is None:
-            pool = self.pools[fn_uuid] = Pool(self.store.functions.get_function(fn_uuid, project_id=None))
+            pool = self.pools[fn_uuid] = Pool(
+                self.store.functions.get_function(fn_uuid, project_id=None)
+            )
         return pool
 
     async def _pool(self, fn_uuid: str, version: int) -> Pool:
@@ -100,7 +120,9 @@ class FunctionActor:
         return pool
 
     # -- invocations ------------------------------------------------------
-    async def invoke_named(self, project_id: str, name: str, payload: bytes, header: dict | None = None) -> wire.Reply:
+    async def invoke_named(
+        self, project_id: str, name: str, payload: bytes, header: dict | None = None
+    ) -> wire.Reply:
         """``invoke`` by the function's name in a project: the gateway's path (no store read when warm)."""
         fn_uuid = self.names.get((project_id, name))
         if fn_uuid is None or fn_uuid not in self.pools or self.pools[fn_uuid].deleted:
@@ -109,20 +131,29 @@ class FunctionActor:
             return await self.invoke(fn.uuid, fn.version, payload, header)
         return await self.invoke(fn_uuid, 0, payload, header)
 
-    async def invoke(self, fn_uuid: str, version: int, payload: bytes, header: dict | None = None) -> wire.Reply:
+    async def invoke(
+        self, fn_uuid: str, version: int, payload: bytes, header: dict | None = None
+    ) -> wire.Reply:
         """Run one invocation on a warm instance (starting one if none is free)."""
         pool = await self._pool(fn_uuid, version)
         project = pool.fn.project_id
         cap = self.settings.function_concurrency_per_project
         if self.running[project] >= cap:
-            raise Throttled(f"project {project} has {cap} invocations running, its limit (function_concurrency_per_project)")
+            raise Throttled(
+                f"project {project} has {cap} invocations running, its limit (function_concurrency_per_project)"
+            )
         self.running[project] += 1
         pool.invocations += 1
         began = time.monotonic()
         try:
             slot = await self._acquire(pool)
             try:
-                header = {**(header or {}), "function": pool.fn.name, "version": slot.inst.version, "deadline": time.time() + pool.fn.spec.timeout_s}
+                header = {
+                    **(header or {}),
+                    "function": pool.fn.name,
+                    "version": slot.inst.version,
+                    "deadline": time.time() + pool.fn.spec.timeout_s,
+                }
                 return await self._call(pool, slot, header, payload)
             finally:
                 self._release(pool, slot)
@@ -138,12 +169,16 @@ class FunctionActor:
             pool.warm_hits += 1
             return slot
         if len(pool.waiters) >= self.settings.function_queue_max:
-            raise Throttled(f"function {pool.fn.name} has {len(pool.waiters)} invocations waiting, the limit (function_queue_max)")
+            raise Throttled(
+                f"function {pool.fn.name} has {len(pool.waiters)} invocations waiting, the limit (function_queue_max)"
+            )
         future = asyncio.get_running_loop().create_future()
         pool.waiters.append(future)
         pool.cold_starts += self._scale(pool)
         try:
-            return await asyncio.wait_for(future, self.settings.function_start_timeout_s + pool.fn.spec.timeout_s)
+            return await asyncio.wait_for(
+                future, self.settings.function_start_timeout_s + pool.fn.spec.timeout_s
+            )
         except TimeoutError as exc:
             raise Unavailable(f"no instance of {pool.fn.name} became free in time") from exc
         finally:
@@ -180,11 +215,18 @@ class FunctionActor:
             if slot.local and spec.protocol == SHIM:
                 reply = await self._call_local(slot, header, payload, spec.timeout_s)
             else:
-                reply = await self._remote(self.invoke_remote(slot.inst.host, slot.inst.uuid, header, payload, spec.timeout_s), spec.timeout_s + 5)
+                reply = await self._remote(
+                    self.invoke_remote(
+                        slot.inst.host, slot.inst.uuid, header, payload, spec.timeout_s
+                    ),
+                    spec.timeout_s + 5,
+                )
         except wire.InvocationTimeout as exc:
             pool.timeouts += 1
             self._retire(pool, slot)
-            raise FunctionTimedOut(f"function {pool.fn.name} did not answer within its timeout of {spec.timeout_s:g} s; its instance was replaced") from exc
+            raise FunctionTimedOut(
+                f"function {pool.fn.name} did not answer within its timeout of {spec.timeout_s:g} s; its instance was replaced"
+            ) from exc
         except wire.ReplyTooLarge:  # the instance lives on; only that connection is dropped
             pool.errors += 1
             raise
@@ -193,27 +235,51 @@ class FunctionActor:
             logs = await self._logs(slot)
             pool.last_error = f"instance died: {logs[-200:]}"
             self._retire(pool, slot)
-            raise FunctionFailed(f"the instance of {pool.fn.name} died while serving ({exc.message}); it was replaced", error={"type": "InstanceDied", "message": exc.message, "traceback": "", "stderr": logs}) from exc
+            raise FunctionFailed(
+                f"the instance of {pool.fn.name} died while serving ({exc.message}); it was replaced",
+                error={
+                    "type": "InstanceDied",
+                    "message": exc.message,
+                    "traceback": "",
+                    "stderr": logs,
+                },
+            ) from exc
         if reply.kind == "error":
             pool.errors += 1
             err = reply.error
             pool.last_error = f"{err.get('type')}: {err.get('message')}"[:500]
-            raise FunctionFailed(f"function {pool.fn.name} failed: {err.get('type')}: {err.get('message')}", error=err)
+            raise FunctionFailed(
+                f"function {pool.fn.name} failed: {err.get('type')}: {err.get('message')}",
+                error=err,
+            )
         if len(reply.body) > self.settings.function_payload_max_bytes:
-            raise FunctionFailed(f"function {pool.fn.name} returned {len(reply.body)} bytes, over the limit of {self.settings.function_payload_max_bytes}")
+            raise FunctionFailed(
+                f"function {pool.fn.name} returned {len(reply.body)} bytes, over the limit of {self.settings.function_payload_max_bytes}"
+            )
         return reply
 
-    async def _call_local(self, slot: Slot, header: dict, payload: bytes, timeout_s: float) -> wire.Reply:
+    async def _call_local(
+        self, slot: Slot, header: dict, payload: bytes, timeout_s: float
+    ) -> wire.Reply:
         if slot.conns:
             reader, writer = slot.conns.pop()
         else:
             try:
-                with InstanceFiles(self.settings.data_dir, slot.inst.uuid).socket_address() as address:
+                with InstanceFiles(
+                    self.settings.data_dir, slot.inst.uuid
+                ).socket_address() as address:
                     reader, writer = await asyncio.open_unix_connection(address)
             except OSError as exc:
                 raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
         try:
-            reply = await wire.call_async(reader, writer, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes)
+            reply = await wire.call_async(
+                reader,
+                writer,
+                header,
+                payload,
+                timeout_s,
+                max_bytes=self.settings.function_payload_max_bytes,
+            )
         except ZunrayError:
             writer.close()
             raise
@@ -248,11 +314,19 @@ class FunctionActor:
         spec = pool.fn.spec
         current = sum(1 for s in pool.slots.values() if s.inst.version == pool.fn.version)
         n = instances_to_start(
-            waiting=len(pool.waiters), starting=len(pool.starting), serving=current, concurrency=spec.concurrency,
-            min_instances=spec.min_instances, max_instances=spec.max_instances,
+            waiting=len(pool.waiters),
+            starting=len(pool.starting),
+            serving=current,
+            concurrency=spec.concurrency,
+            min_instances=spec.min_instances,
+            max_instances=spec.max_instances,
         )
         for _ in range(n):
-            inst = self.store.functions.create_instance(Instance(str(uuidlib.uuid4()), pool.fn.uuid, pool.fn.project_id, pool.fn.version, spec))
+            inst = self.store.functions.create_instance(
+                Instance(
+                    str(uuidlib.uuid4()), pool.fn.uuid, pool.fn.project_id, pool.fn.version, spec
+                )
+            )
             pool.starting.add(inst.uuid)
             self.submit_instance(inst.uuid)
         return n
@@ -279,7 +353,11 @@ class FunctionActor:
                 while pool.waiters:
                     future = pool.waiters.popleft()
                     if not future.done():
-                        future.set_exception(FunctionFailed(f"no instance of {pool.fn.name} could start: {inst.status_reason}"))
+                        future.set_exception(
+                            FunctionFailed(
+                                f"no instance of {pool.fn.name} could start: {inst.status_reason}"
+                            )
+                        )
 
     def _retire(self, pool: Pool, slot: Slot) -> None:
         pool.slots.pop(slot.inst.uuid, None)
@@ -294,7 +372,9 @@ class FunctionActor:
         if inst.host is None:
             self.store.functions.delete_instance(inst.uuid)
             return
-        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
+        self.store.functions.update_instance(
+            inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping"
+        )
         self.stop_instance(inst.host, inst.uuid)
 
     async def function_changed(self, fn_uuid: str) -> None:
@@ -346,8 +426,21 @@ class FunctionActor:
         for pool in self.pools.values():
             count, seconds = pool.unmetered
             if count:
-                rows.append(usage_row(project_id=pool.fn.project_id, kind="function", object_id=pool.fn.uuid, name=pool.fn.name, host=self.host,
-                                      runtime=pool.fn.spec.runtime, resources=ZERO, start=now - seconds, end=now, status="Invoked", invocations=count))
+                rows.append(
+                    usage_row(
+                        project_id=pool.fn.project_id,
+                        kind="function",
+                        object_id=pool.fn.uuid,
+                        name=pool.fn.name,
+                        host=self.host,
+                        runtime=pool.fn.spec.runtime,
+                        resources=ZERO,
+                        start=now - seconds,
+                        end=now,
+                        status="Invoked",
+                        invocations=count,
+                    )
+                )
                 pool.unmetered = [0, 0.0]
         self.store.usage_records.record_usage(rows)
 
@@ -358,7 +451,11 @@ class FunctionActor:
 
     async def all_stats(self) -> list[dict]:
         """Every known function's counters (for /metrics)."""
-        return [{"function": p.fn.name, "project_id": p.fn.project_id, **p.stats()} for p in self.pools.values() if p.fn is not None]
+        return [
+            {"function": p.fn.name, "project_id": p.fn.project_id, **p.stats()}
+            for p in self.pools.values()
+            if p.fn is not None
+        ]
 
     async def ping(self) -> bool:
         return True

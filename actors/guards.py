@@ -49,7 +49,9 @@ class ObjectLocks:
         wait = self.wait_s if wait_s is None else wait_s
         lock = self.lock(obj_id)
         if not lock.acquire(timeout=wait):
-            raise Busy(f"{obj_id} is busy with another operation; try again later (waited {wait:g} s)")
+            raise Busy(
+                f"{obj_id} is busy with another operation; try again later (waited {wait:g} s)"
+            )
         try:
             yield
         finally:
@@ -86,14 +88,18 @@ class ProjectShares:
                 raise self._refusal(project)
             self._waiting[project] += 1
             try:
-                if not self._cond.wait_for(lambda: self._running[project] < self.limit, timeout=self.wait_s):
+                if not self._cond.wait_for(
+                    lambda: self._running[project] < self.limit, timeout=self.wait_s
+                ):
                     raise self._refusal(project)
                 self._running[project] += 1
             finally:
                 self._waiting[project] -= 1
 
     def _refusal(self, project: str) -> Throttled:
-        return Throttled(f"project {project} has {self.limit} operations running on this host, its share (node_project_ops_max); try again later")
+        return Throttled(
+            f"project {project} has {self.limit} operations running on this host, its share (node_project_ops_max); try again later"
+        )
 
     def running(self, project: str) -> int:
         with self._cond:

@@ -67,23 +67,52 @@ class NodeActor:
         instance_changed: Callable[[str], None] = lambda uuid: None,
         host_addresses: Callable[[], list[str]] = list,
     ) -> None:
-        host = self.host = HostContext(name=name, store=store, runtime=runtime, settings=settings, finished=finished)
-        firewall = Firewall(runtime.instance, blocked=settings.blocked_egress_cidrs, resolvers=host_resolvers())
-        self.networks = ProjectNetworks(runtime, firewall, hosts=host_addresses)  # host_addresses: the cluster's hosts
+        host = self.host = HostContext(
+            name=name, store=store, runtime=runtime, settings=settings, finished=finished
+        )
+        firewall = Firewall(
+            runtime.instance, blocked=settings.blocked_egress_cidrs, resolvers=host_resolvers()
+        )
+        self.networks = ProjectNetworks(
+            runtime, firewall, hosts=host_addresses
+        )  # host_addresses: the cluster's hosts
         self.vm = VmRuntime(
-            docker=runtime, kernel=settings.vm_kernel, cache_dir=settings.data_dir / "vm-images", run_dir=settings.data_dir / "vm-runs" / name,
-            accel=settings.vm_accel, boot_timeout_s=settings.vm_boot_timeout_s, cache_max_mb=settings.vm_image_cache_mb,
+            docker=runtime,
+            kernel=settings.vm_kernel,
+            cache_dir=settings.data_dir / "vm-images",
+            run_dir=settings.data_dir / "vm-runs" / name,
+            accel=settings.vm_accel,
+            boot_timeout_s=settings.vm_boot_timeout_s,
+            cache_max_mb=settings.vm_image_cache_mb,
         )
         vm_ops = VmOps(self.vm)  # the VMs of Zun containers and capsules with runtime vm
         self.isolation = Isolation(host, cpu_topology=numa_nodes)
         self.metering = Metering(host)
         self.nova = NovaServersOfNode(host)
-        runtimes = Runtimes(DockerContainers(runtime, self.networks), VmContainers(self.vm, vm_ops), NovaContainers(runtime, self.nova.pool))
+        runtimes = Runtimes(
+            DockerContainers(runtime, self.networks),
+            VmContainers(self.vm, vm_ops),
+            NovaContainers(runtime, self.nova.pool),
+        )
         self.jobs = Jobs(host, isolation=self.isolation, metering=self.metering, runtimes=runtimes)
-        self.containers = Containers(host, isolation=self.isolation, metering=self.metering, runtimes=runtimes)
+        self.containers = Containers(
+            host, isolation=self.isolation, metering=self.metering, runtimes=runtimes
+        )
         self.container_actions = ContainerActions(self.containers)
-        self.capsules = Capsules(host, isolation=self.isolation, metering=self.metering, nova=self.nova, vm_ops=vm_ops, runtimes=runtimes)
-        self.functions = FunctionInstances(host, isolation=self.isolation, metering=self.metering, instance_changed=instance_changed)
+        self.capsules = Capsules(
+            host,
+            isolation=self.isolation,
+            metering=self.metering,
+            nova=self.nova,
+            vm_ops=vm_ops,
+            runtimes=runtimes,
+        )
+        self.functions = FunctionInstances(
+            host,
+            isolation=self.isolation,
+            metering=self.metering,
+            instance_changed=instance_changed,
+        )
         self._inventory: dict | None = None  # the engine's, asked once
 
     # -- start ------------------------------------------------------------
@@ -99,7 +128,9 @@ class NodeActor:
         except Unavailable:
             log.warning("Docker unreachable at start; reconciliation postponed")
             return
-        self.isolation.hugepages.clean_stale({c.labels.get("zunray.capsule", "") for c in found})  # mounts whose capsule has no container left
+        self.isolation.hugepages.clean_stale(
+            {c.labels.get("zunray.capsule", "") for c in found}
+        )  # mounts whose capsule has no container left
         by_capsule: dict[str, list] = defaultdict(list)
         for c in found:
             by_capsule[c.labels.get("zunray.capsule", "")].append(c)
@@ -109,7 +140,10 @@ class NodeActor:
         self.jobs.start(by_capsule)
         self.functions.start(by_capsule)
         self.container_actions.adopt_after_restart()
-        for capsule_id, leftovers in by_capsule.items():  # containers of jobs that ended or vanished
+        for (
+            capsule_id,
+            leftovers,
+        ) in by_capsule.items():  # containers of jobs that ended or vanished
             for c in leftovers:
                 runtime.remove(c.id)
             self.isolation.hugepages.release(capsule_id)
@@ -189,7 +223,9 @@ class NodeActor:
     def stop_instance(self, uuid: str) -> None:
         self.functions.stop_instance(uuid)
 
-    def invoke_instance(self, uuid: str, header: dict, payload: bytes, timeout_s: float) -> wire.Reply:
+    def invoke_instance(
+        self, uuid: str, header: dict, payload: bytes, timeout_s: float
+    ) -> wire.Reply:
         return self.functions.invoke_instance(uuid, header, payload, timeout_s)
 
     def instance_logs(self, uuid: str) -> bytes:

@@ -25,8 +25,23 @@ log = logging.getLogger(__name__)
 #: the actions the gateway may ask for, by the name it sends (each a method of ``ContainerActions``)
 ACTIONS = frozenset(
     {
-        "start", "stop", "reboot", "pause", "unpause", "kill", "execute", "logs", "top", "stats",
-        "get_archive", "put_archive", "update", "commit", "network_list", "rebuild", "delete",
+        "start",
+        "stop",
+        "reboot",
+        "pause",
+        "unpause",
+        "kill",
+        "execute",
+        "logs",
+        "top",
+        "stats",
+        "get_archive",
+        "put_archive",
+        "update",
+        "commit",
+        "network_list",
+        "rebuild",
+        "delete",
     }
 )
 
@@ -81,12 +96,17 @@ class ContainerActions:
 
     def execute(self, c: Container, command: list[str]) -> dict:
         output, code = self.containers.ops(c.container_id).execute(
-            c.container_id, command, max_bytes=self.settings.exec_output_max_bytes, timeout_s=self.settings.exec_timeout_s
+            c.container_id,
+            command,
+            max_bytes=self.settings.exec_output_max_bytes,
+            timeout_s=self.settings.exec_timeout_s,
         )
         return {"output": output, "exit_code": code}
 
     def logs(self, c: Container, **kwargs: Any) -> str:
-        return self.containers.ops(c.container_id).logs(c.container_id, **kwargs, max_bytes=self.settings.log_max_bytes)
+        return self.containers.ops(c.container_id).logs(
+            c.container_id, **kwargs, max_bytes=self.settings.log_max_bytes
+        )
 
     def top(self, c: Container, ps_args: str | None = None) -> dict:
         return self.containers.ops(c.container_id).top(c.container_id, ps_args)
@@ -95,7 +115,9 @@ class ContainerActions:
         return self.containers.ops(c.container_id).stats(c.container_id)
 
     def get_archive(self, c: Container, path: str) -> dict:
-        data, stat = self.containers.ops(c.container_id).get_archive(c.container_id, path, max_bytes=self.settings.archive_max_bytes)
+        data, stat = self.containers.ops(c.container_id).get_archive(
+            c.container_id, path, max_bytes=self.settings.archive_max_bytes
+        )
         return {"data": base64.b64encode(data).decode(), "stat": stat}
 
     def put_archive(self, c: Container, path: str, data: bytes) -> None:
@@ -107,10 +129,18 @@ class ContainerActions:
     def commit(self, c: Container, repository: str, tag: str | None = None) -> dict:
         """A new tag, or one this project committed before: never another's tag (a shared or platform image)."""
         target = f"{repository}:{tag or 'latest'}"
-        with self.host.object_lock(f"image:{target}"):  # the check and the commit, together, per tag
-            if self.host.runtime.image_present(target) and not self.store.images.image_committed_by(c.project_id, target):
-                raise Forbidden(f"image {target} exists and was not committed by this project: a commit never replaces it")
-            image_id = self.containers.ops(c.container_id).commit(c.container_id, repository, tag or "latest")
+        with self.host.object_lock(
+            f"image:{target}"
+        ):  # the check and the commit, together, per tag
+            if self.host.runtime.image_present(target) and not self.store.images.image_committed_by(
+                c.project_id, target
+            ):
+                raise Forbidden(
+                    f"image {target} exists and was not committed by this project: a commit never replaces it"
+                )
+            image_id = self.containers.ops(c.container_id).commit(
+                c.container_id, repository, tag or "latest"
+            )
             self.store.images.record_image(c.project_id, target, kind=COMMIT)
         return {"uuid": image_id}
 
@@ -120,13 +150,22 @@ class ContainerActions:
     def rebuild(self, c: Container, image: str | None = None) -> None:
         """Recreate the container from its (possibly new) image, keeping its status."""
         was_running = c.status is ContainerStatus.RUNNING
-        self.store.containers.update_container(c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding")
+        self.store.containers.update_container(
+            c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding"
+        )
         self.containers.remove_engine_container(c)
-        fresh = self.store.containers.update_container(c.uuid, container_id=None, start_on_create=was_running) or c
+        fresh = (
+            self.store.containers.update_container(
+                c.uuid, container_id=None, start_on_create=was_running
+            )
+            or c
+        )
         self.containers.build(fresh)  # the action already holds this container's lock
 
     def delete(self, c: Container, stop: bool = False, force: bool = False) -> None:
-        self.store.containers.update_container(c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting")
+        self.store.containers.update_container(
+            c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting"
+        )
         if c.container_id:
             if stop and not force:
                 try:
@@ -146,11 +185,20 @@ class ContainerActions:
                 continue
             restart = vm_restart(c.spec)
             running = c.status is ContainerStatus.RUNNING
-            if not runtimes.of_container(c.container_id).adopt_container(c.uuid, c.container_id, c.capsule, restart=restart, running=running):
+            if not runtimes.of_container(c.container_id).adopt_container(
+                c.uuid, c.container_id, c.capsule, restart=restart, running=running
+            ):
                 continue  # it lived on
             if running and restart != "no":
                 log.info("booting the VM of container %s again after a node actor restart", c.uuid)
-                self.store.containers.update_container(c.uuid, task_state="container_starting")  # the sync leaves it alone meanwhile
-                threading.Thread(target=self.run, args=(c.uuid, "start", {}), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
+                self.store.containers.update_container(
+                    c.uuid, task_state="container_starting"
+                )  # the sync leaves it alone meanwhile
+                threading.Thread(
+                    target=self.run,
+                    args=(c.uuid, "start", {}),
+                    name=f"ctr-{c.uuid[:8]}",
+                    daemon=True,
+                ).start()
             elif running:
                 self.containers.refresh(c.uuid)  # Stopped, saying why

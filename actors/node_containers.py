@@ -61,7 +61,9 @@ def long_running_options(c: Container, *, instance: str) -> LongRunning:
     if hc := spec.get("healthcheck"):
         seconds = 1_000_000_000
         healthcheck = {
-            "Test": ["CMD-SHELL", hc["test"]] if isinstance(hc.get("test"), str) else hc.get("test"),
+            "Test": ["CMD-SHELL", hc["test"]]
+            if isinstance(hc.get("test"), str)
+            else hc.get("test"),
             "Interval": int(hc.get("interval") or 0) * seconds,
             "Timeout": int(hc.get("timeout") or 0) * seconds,
             "Retries": int(hc.get("retries") or 0),
@@ -98,10 +100,14 @@ def _files_tar(c: Container) -> bytes | None:
 class Containers:
     """The Zun containers placed on this node: their Docker containers, VMs or containers on Nova servers."""
 
-    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes) -> None:
+    def __init__(
+        self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes
+    ) -> None:
         self.host = host
         self.store = host.store
-        self.runtime = host.runtime  # this host's engine: images are pulled here, whatever runs the container
+        self.runtime = (
+            host.runtime
+        )  # this host's engine: images are pulled here, whatever runs the container
         self.settings = host.settings
         self.isolation = isolation
         self.metering = metering
@@ -110,7 +116,9 @@ class Containers:
     # -- creation ---------------------------------------------------------
     def create(self, c: Container) -> None:
         """Create (and with ``run`` start) a placed container; returns at once."""
-        threading.Thread(target=self._create, args=(c,), name=f"ctr-{c.uuid[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._create, args=(c,), name=f"ctr-{c.uuid[:8]}", daemon=True
+        ).start()
 
     def _create(self, c: Container) -> None:
         with self.host.object_lock(c.uuid):
@@ -123,8 +131,19 @@ class Containers:
         if not registry_id:
             return main.image, None, ""
         reg = self.store.registries.get_registry(registry_id)
-        image = main.image if main.image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{main.image}"
-        auth = {"username": reg["username"], "password": SecretBox(self.settings).open(reg["password"])} if reg["username"] else None
+        image = (
+            main.image
+            if main.image.startswith(reg["domain"] + "/")
+            else f"{reg['domain']}/{main.image}"
+        )
+        auth = (
+            {
+                "username": reg["username"],
+                "password": SecretBox(self.settings).open(reg["password"]),
+            }
+            if reg["username"]
+            else None
+        )
         return image, auth, reg["domain"]
 
     def build(self, c: Container) -> None:
@@ -137,24 +156,45 @@ class Containers:
                 image, auth, domain = self._registry_auth(c)
                 if image != main.image:
                     main = replace(main, image=image)
-                self.runtime.ensure_image(main.image, main.pull_policy, auth=auth, registry=domain, project=c.project_id)
+                self.runtime.ensure_image(
+                    main.image, main.pull_policy, auth=auth, registry=domain, project=c.project_id
+                )
             self.store.containers.update_container(c.uuid, task_state="container_creating")
-            labels = self.runtime.labels_for(uuid=c.uuid, project=c.project_id, capsule=c.uuid, name=main.name, role=CONTAINER_ROLE)
-            self.host.remove_stale_copies(c.uuid)
-            _, volumes = docker_binds(c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id)
-            cid = self.runtimes.named(c.capsule.runtime).create_container(NewContainer(
+            labels = self.runtime.labels_for(
                 uuid=c.uuid,
                 project=c.project_id,
-                capsule=replace(c.capsule, containers=(main,)),
-                name=f"{self.runtime.instance}-{c.uuid}",
-                labels=labels,
-                long_running=long_running_options(c, instance=self.runtime.instance),
-                cpuset=self.isolation.cpuset_for(c.uuid, c.capsule),
-                volumes=tuple(volumes),
-                restart=vm_restart(c.spec),
-                files=_files_tar(c),
-            ))
-            c = self.store.containers.update_container(c.uuid, container_id=cid, status=ContainerStatus.CREATED, task_state=None, status_reason="") or c
+                capsule=c.uuid,
+                name=main.name,
+                role=CONTAINER_ROLE,
+            )
+            self.host.remove_stale_copies(c.uuid)
+            _, volumes = docker_binds(
+                c.spec.get("mounts") or [], instance=self.runtime.instance, project_id=c.project_id
+            )
+            cid = self.runtimes.named(c.capsule.runtime).create_container(
+                NewContainer(
+                    uuid=c.uuid,
+                    project=c.project_id,
+                    capsule=replace(c.capsule, containers=(main,)),
+                    name=f"{self.runtime.instance}-{c.uuid}",
+                    labels=labels,
+                    long_running=long_running_options(c, instance=self.runtime.instance),
+                    cpuset=self.isolation.cpuset_for(c.uuid, c.capsule),
+                    volumes=tuple(volumes),
+                    restart=vm_restart(c.spec),
+                    files=_files_tar(c),
+                )
+            )
+            c = (
+                self.store.containers.update_container(
+                    c.uuid,
+                    container_id=cid,
+                    status=ContainerStatus.CREATED,
+                    task_state=None,
+                    status_reason="",
+                )
+                or c
+            )
             if c.start_on_create:
                 self.store.containers.update_container(c.uuid, task_state="container_starting")
                 self.ops(cid).start(cid)
@@ -162,11 +202,18 @@ class Containers:
             self.refresh(c.uuid)
         except ZunrayError as exc:
             self.isolation.release(c.uuid)
-            self.store.containers.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message)
+            self.store.containers.update_container(
+                c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message
+            )
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
             self.isolation.release(c.uuid)
-            self.store.containers.update_container(c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=f"internal error: {exc}")
+            self.store.containers.update_container(
+                c.uuid,
+                status=ContainerStatus.ERROR,
+                task_state=None,
+                status_reason=f"internal error: {exc}",
+            )
 
     def remove_engine_container(self, c: Container) -> None:
         """The Docker container, the VM or the container on a Nova server behind a Zun container."""
@@ -174,7 +221,9 @@ class Containers:
 
     def _glance(self) -> GlanceImages:
         if not self.settings.glance_url:
-            raise InvalidSpec("image_driver glance needs glance_url in the configuration", field="image_driver")
+            raise InvalidSpec(
+                "image_driver glance needs glance_url in the configuration", field="image_driver"
+            )
         return GlanceImages(endpoint=self.settings.glance_url)
 
     def ops(self, cid: str) -> Any:
@@ -192,21 +241,49 @@ class Containers:
             if c.spec.get("auto_remove"):
                 self.forget(c)
                 return None
-            return self.store.containers.update_container(uuid, status=ContainerStatus.ERROR, task_state=None, status_reason="the container disappeared from Docker")
+            return self.store.containers.update_container(
+                uuid,
+                status=ContainerStatus.ERROR,
+                task_state=None,
+                status_reason="the container disappeared from Docker",
+            )
         status = DOCKER_STATES.get(state.get("Status", ""), ContainerStatus.UNKNOWN)
-        reason = state.get("Error") or ("" if status is not ContainerStatus.STOPPED else f"exited with {state.get('ExitCode')}")
+        reason = state.get("Error") or (
+            "" if status is not ContainerStatus.STOPPED else f"exited with {state.get('ExitCode')}"
+        )
         if status is ContainerStatus.STOPPED and state.get("OOMKilled"):
             reason += " (OOMKilled)"
         if status is c.status and c.task_state is None and reason == c.status_reason:
             return c
-        if c.status is ContainerStatus.RUNNING and status is not ContainerStatus.RUNNING:  # it ran until now: its last usage record
-            self.metering.end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
-                           since=c.started_at or c.created_at, status=status.value, exit_code=state.get("ExitCode"))
-        return self.store.containers.update_container(uuid, status=status, task_state=None, status_reason=reason)
+        if (
+            c.status is ContainerStatus.RUNNING and status is not ContainerStatus.RUNNING
+        ):  # it ran until now: its last usage record
+            self.metering.end(
+                kind="container",
+                object_id=c.uuid,
+                project_id=c.project_id,
+                name=c.name,
+                runtime=c.capsule.runtime,
+                resources=c.demand(),
+                since=c.started_at or c.created_at,
+                status=status.value,
+                exit_code=state.get("ExitCode"),
+            )
+        return self.store.containers.update_container(
+            uuid, status=status, task_state=None, status_reason=reason
+        )
 
     def forget(self, c: Container) -> None:
-        self.metering.end(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(),
-                       since=c.started_at if c.status is ContainerStatus.RUNNING else None, status="Deleted")
+        self.metering.end(
+            kind="container",
+            object_id=c.uuid,
+            project_id=c.project_id,
+            name=c.name,
+            runtime=c.capsule.runtime,
+            resources=c.demand(),
+            since=c.started_at if c.status is ContainerStatus.RUNNING else None,
+            status="Deleted",
+        )
         self.store.containers.delete_container(c.uuid)
         self.isolation.release(c.uuid)
         self.host.finished(c.uuid, "container")
@@ -219,10 +296,19 @@ class Containers:
         (its last action was not stop or kill) is started again.
         """
         for c in self.store.containers.list_containers(project_id=None, host=self.host.name):
-            if c.container_id and c.task_state is None and c.status not in (ContainerStatus.DELETING, ContainerStatus.REBUILDING):
+            if (
+                c.container_id
+                and c.task_state is None
+                and c.status not in (ContainerStatus.DELETING, ContainerStatus.REBUILDING)
+            ):
                 try:
                     fresh = self.refresh(c.uuid)
-                    if fresh and fresh.status is ContainerStatus.STOPPED and fresh.spec.get("auto_heal") and not self._stopped_on_purpose(fresh):
+                    if (
+                        fresh
+                        and fresh.status is ContainerStatus.STOPPED
+                        and fresh.spec.get("auto_heal")
+                        and not self._stopped_on_purpose(fresh)
+                    ):
                         log.info("auto-healing container %s", fresh.uuid)
                         self.ops(fresh.container_id).start(fresh.container_id)
                         self.refresh(fresh.uuid)

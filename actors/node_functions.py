@@ -35,24 +35,45 @@ STDERR_TAIL = 4096
 class FunctionInstances:
     """The warm function instances on this node, and the invocations they serve here."""
 
-    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, instance_changed: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        host: HostContext,
+        *,
+        isolation: Isolation,
+        metering: Metering,
+        instance_changed: Callable[[str], None],
+    ) -> None:
         self.host = host
         self.store = host.store
         self.runtime = host.runtime
         self.settings = host.settings
         self.isolation = isolation
         self.metering = metering
-        self.instance_changed = instance_changed  # (instance uuid): tells the function actor it serves or failed
+        self.instance_changed = (
+            instance_changed  # (instance uuid): tells the function actor it serves or failed
+        )
         self._instances: dict[str, CapsuleRun] = {}  # serving function instances
-        self._exec_commands: dict[str, tuple[str, ...]] = {}  # instances of the command protocol: what each invocation runs
-        self._conns: dict[str, list[socket.socket]] = defaultdict(list)  # idle shim connections per instance
+        self._exec_commands: dict[
+            str, tuple[str, ...]
+        ] = {}  # instances of the command protocol: what each invocation runs
+        self._conns: dict[str, list[socket.socket]] = defaultdict(
+            list
+        )  # idle shim connections per instance
 
     def start_instance(self, inst: Instance) -> None:
-        threading.Thread(target=self._start_instance, args=(inst,), name=f"fn-{inst.uuid[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._start_instance, args=(inst,), name=f"fn-{inst.uuid[:8]}", daemon=True
+        ).start()
 
     def _start_instance(self, inst: Instance) -> None:
         files = InstanceFiles(self.settings.data_dir, inst.uuid)
-        run = CapsuleRun(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), networks=None)
+        run = CapsuleRun(
+            self.runtime,
+            capsule_id=inst.uuid,
+            project=inst.project_id,
+            spec=capsule_of(inst),
+            networks=None,
+        )
         try:
             run.host_binds = files.prepare(inst)
             run.cpuset = self.isolation.cpuset_for(inst.uuid, run.spec)
@@ -62,12 +83,16 @@ class FunctionInstances:
             reason = exc.message if isinstance(exc, ZunrayError) else f"internal error: {exc}"
             log.info("instance %s of %s failed to start: %s", inst.uuid, inst.function_uuid, reason)
             self._drop_instance(inst.uuid, run, files)
-            self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason=reason)
+            self.store.functions.update_instance(
+                inst.uuid, status=InstanceStatus.FAILED, status_reason=reason
+            )
             self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
             return
         self._serve(inst, run)
-        self.store.functions.update_instance(inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.host.name}")
+        self.store.functions.update_instance(
+            inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.host.name}"
+        )
         self.instance_changed(inst.uuid)
 
     def _serve(self, inst: Instance, run: CapsuleRun) -> None:
@@ -88,9 +113,13 @@ class FunctionInstances:
                 checked = time.monotonic()
                 state = ContainerOps(self.runtime).state(cid)
                 if not state.get("Running"):
-                    raise FunctionFailed(f"the instance exited with {state.get('ExitCode')} before serving: {_tail(run.logs())}")
+                    raise FunctionFailed(
+                        f"the instance exited with {state.get('ExitCode')} before serving: {_tail(run.logs())}"
+                    )
             time.sleep(START_POLL_S)
-        raise FunctionFailed(f"the instance was not serving after {self.settings.function_start_timeout_s:g} s: {_tail(run.logs())}")
+        raise FunctionFailed(
+            f"the instance was not serving after {self.settings.function_start_timeout_s:g} s: {_tail(run.logs())}"
+        )
 
     def stop_instance(self, uuid: str) -> None:
         """Remove an instance's container and files, forget it, free its claim."""
@@ -99,14 +128,28 @@ class FunctionInstances:
         if run is None:
             try:
                 inst = self.store.functions.get_instance(uuid)
-                run = CapsuleRun.adopt(self.runtime, capsule_id=uuid, project=inst.project_id, spec=capsule_of(inst), found=self.runtime.managed(capsule=uuid))
+                run = CapsuleRun.adopt(
+                    self.runtime,
+                    capsule_id=uuid,
+                    project=inst.project_id,
+                    spec=capsule_of(inst),
+                    found=self.runtime.managed(capsule=uuid),
+                )
             except NotFound:
                 run = None
         self._drop_instance(uuid, run, InstanceFiles(self.settings.data_dir, uuid))
         try:
             inst = self.store.functions.get_instance(uuid)
-            self.metering.end(kind="instance", object_id=uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime,
-                           resources=inst.demand(), since=inst.created_at, status="Stopped")
+            self.metering.end(
+                kind="instance",
+                object_id=uuid,
+                project_id=inst.project_id,
+                name=inst.function_uuid,
+                runtime=inst.spec.runtime,
+                resources=inst.demand(),
+                since=inst.created_at,
+                status="Stopped",
+            )
         except NotFound:
             pass
         self.store.functions.delete_instance(uuid)
@@ -129,7 +172,9 @@ class FunctionInstances:
         run = self._instances.get(uuid)
         return run.logs() if run is not None else b""
 
-    def invoke_instance(self, uuid: str, header: dict, payload: bytes, timeout_s: float) -> wire.Reply:
+    def invoke_instance(
+        self, uuid: str, header: dict, payload: bytes, timeout_s: float
+    ) -> wire.Reply:
         """Serve one invocation on a local instance (shim socket or exec)."""
         instances, conns = self._instances, self._conns
         run = instances.get(uuid)
@@ -149,24 +194,44 @@ class FunctionInstances:
                     conn.close()
                     raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
         try:
-            reply = wire.call_sync(conn, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes)
+            reply = wire.call_sync(
+                conn, header, payload, timeout_s, max_bytes=self.settings.function_payload_max_bytes
+            )
         except ZunrayError:
             conn.close()
             raise
         conns[uuid].append(conn)
         return reply
 
-    def _exec(self, run: CapsuleRun, command: tuple[str, ...], payload: bytes, timeout_s: float) -> wire.Reply:
+    def _exec(
+        self, run: CapsuleRun, command: tuple[str, ...], payload: bytes, timeout_s: float
+    ) -> wire.Reply:
         try:
             out, err, code = ContainerOps(self.runtime).execute_stdin(
-                run.app_ids()[0], list(command), payload, timeout_s=timeout_s, max_bytes=self.settings.function_payload_max_bytes,
+                run.app_ids()[0],
+                list(command),
+                payload,
+                timeout_s=timeout_s,
+                max_bytes=self.settings.function_payload_max_bytes,
             )
         except TimeoutError as exc:
             raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
         except TooLarge as exc:
-            return wire.Reply("error", wire.error_body(f"{exc.message} (function_payload_max_bytes)", type="ReplyTooLarge"))
+            return wire.Reply(
+                "error",
+                wire.error_body(
+                    f"{exc.message} (function_payload_max_bytes)", type="ReplyTooLarge"
+                ),
+            )
         if code != 0:
-            return wire.Reply("error", wire.error_body(f"the command exited with {code}", stderr=err.decode(errors="replace")[-STDERR_TAIL:], type="ExitCode"))
+            return wire.Reply(
+                "error",
+                wire.error_body(
+                    f"the command exited with {code}",
+                    stderr=err.decode(errors="replace")[-STDERR_TAIL:],
+                    type="ExitCode",
+                ),
+            )
         return wire.Reply("bytes", out)
 
     def start(self, found_by_capsule: dict[str, list]) -> None:
@@ -174,15 +239,29 @@ class FunctionInstances:
         ``found_by_capsule``), start those whose dispatch died with the previous actor, end the rest."""
         for inst in self.store.functions.list_instances(host=self.host.name):
             containers = found_by_capsule.pop(inst.uuid, [])
-            run = CapsuleRun.adopt(self.runtime, capsule_id=inst.uuid, project=inst.project_id, spec=capsule_of(inst), found=containers)
-            if inst.status is InstanceStatus.READY and containers and all(c.state == "running" for c in containers):
+            run = CapsuleRun.adopt(
+                self.runtime,
+                capsule_id=inst.uuid,
+                project=inst.project_id,
+                spec=capsule_of(inst),
+                found=containers,
+            )
+            if (
+                inst.status is InstanceStatus.READY
+                and containers
+                and all(c.state == "running" for c in containers)
+            ):
                 self._serve(inst, run)
                 continue
             if inst.status is InstanceStatus.CREATING and not containers:
                 self.start_instance(inst)  # the dispatch died with the previous actor
                 continue
             self._drop_instance(inst.uuid, run, InstanceFiles(self.settings.data_dir, inst.uuid))
-            self.store.functions.update_instance(inst.uuid, status=InstanceStatus.FAILED, status_reason="lost while the node actor restarted")
+            self.store.functions.update_instance(
+                inst.uuid,
+                status=InstanceStatus.FAILED,
+                status_reason="lost while the node actor restarted",
+            )
             self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
 

@@ -33,7 +33,9 @@ class HostContext:
 
     def __post_init__(self) -> None:
         self.locks = ObjectLocks(wait_s=self.settings.node_busy_wait_s)
-        self.shares = ProjectShares(limit=self.settings.node_project_ops_max, wait_s=self.settings.node_busy_wait_s)
+        self.shares = ProjectShares(
+            limit=self.settings.node_project_ops_max, wait_s=self.settings.node_busy_wait_s
+        )
 
     def object_lock(self, uuid: str) -> threading.Lock:
         """Serialises create/act/delete on one Zun container or capsule (creation threads wait as long as it takes)."""

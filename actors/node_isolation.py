@@ -29,17 +29,25 @@ log = logging.getLogger(__name__)
 class Isolation:
     """Pinned cpus kept free of shared work; per-capsule hugetlbfs mounts."""
 
-    def __init__(self, host: HostContext, *, cpu_topology: Callable[[], dict[int, list[int]]]) -> None:
+    def __init__(
+        self, host: HostContext, *, cpu_topology: Callable[[], dict[int, list[int]]]
+    ) -> None:
         self.host = host
         self.cpu_topology = cpu_topology  # NUMA node -> its cpus (``runner.cpus.numa_nodes`` reads /sys): read by start()
-        self.pinning = CpuPinning({}, reserved_shared=host.settings.reserved_shared_cpus)  # no cpus until start()
+        self.pinning = CpuPinning(
+            {}, reserved_shared=host.settings.reserved_shared_cpus
+        )  # no cpus until start()
         self.hugepages = HugePageMounts(host.settings.data_dir / "hugepages" / host.name)
         self._spread_lock = threading.Lock()  # one spread at a time: the last one applied wins
-        self._cpusets: dict[str, str] = {}  # container id -> CpusetCpus as last seen or set (one inspect per container)
+        self._cpusets: dict[
+            str, str
+        ] = {}  # container id -> CpusetCpus as last seen or set (one inspect per container)
 
     def start(self) -> None:
         """Learn this host's cpus."""
-        self.pinning = CpuPinning(self.cpu_topology(), reserved_shared=self.host.settings.reserved_shared_cpus)
+        self.pinning = CpuPinning(
+            self.cpu_topology(), reserved_shared=self.host.settings.reserved_shared_cpus
+        )
 
     def cpuset_for(self, obj_id: str, capsule: CapsuleSpec) -> tuple[str | None, str | None]:
         """Pinned cpus for a dedicated capsule (job, Zun container or capsule), else the cpus nobody pinned."""
@@ -54,7 +62,12 @@ class Isolation:
         if capsule.cpu_policy != "dedicated" or not container_ids:
             return
         try:
-            cpuset = ContainerOps(self.host.runtime).inspect(container_ids[0])["HostConfig"].get("CpusetCpus") or ""
+            cpuset = (
+                ContainerOps(self.host.runtime)
+                .inspect(container_ids[0])["HostConfig"]
+                .get("CpusetCpus")
+                or ""
+            )
         except ZunrayError:
             return
         self.pinning.adopt(obj_id, cpuset)
@@ -86,7 +99,10 @@ class Isolation:
             for c in found:
                 if c.id not in self._cpusets:
                     try:
-                        self._cpusets[c.id] = ContainerOps(runtime).inspect(c.id)["HostConfig"].get("CpusetCpus") or ""
+                        self._cpusets[c.id] = (
+                            ContainerOps(runtime).inspect(c.id)["HostConfig"].get("CpusetCpus")
+                            or ""
+                        )
                     except ZunrayError:
                         continue  # removed since the listing
                 now[c.id] = (c.labels.get("zunray.capsule", ""), self._cpusets[c.id])

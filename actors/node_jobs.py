@@ -31,7 +31,9 @@ CANCELLED = "cancelled by user"
 class Jobs:
     """The jobs placed on this node, one thread each."""
 
-    def __init__(self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes) -> None:
+    def __init__(
+        self, host: HostContext, *, isolation: Isolation, metering: Metering, runtimes: Runtimes
+    ) -> None:
         self.host = host
         self.store = host.store
         self.isolation = isolation
@@ -48,7 +50,9 @@ class Jobs:
     # -- commands ---------------------------------------------------------
     def run(self, job: Job) -> None:
         """Start a placed job in the background; returns at once."""
-        threading.Thread(target=self._run_traced, args=(job,), name=f"job-{job.id[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._run_traced, args=(job,), name=f"job-{job.id[:8]}", daemon=True
+        ).start()
 
     def cancel(self, job_id: str) -> None:
         """Kill a job's containers; its thread records it as Cancelled."""
@@ -76,13 +80,22 @@ class Jobs:
 
     # -- a job's life -----------------------------------------------------
     def _run_traced(self, job: Job) -> None:
-        with continued(job.trace_context, "node.run", **{"zunray.job": job.id, "zunray.host": self.host.name}):
+        with continued(
+            job.trace_context, "node.run", **{"zunray.job": job.id, "zunray.host": self.host.name}
+        ):
             try:
                 self._run(job)
-            except Exception as exc:  # a bug must not leave the job hanging: end it and free the host
+            except (
+                Exception
+            ) as exc:  # a bug must not leave the job hanging: end it and free the host
                 log.exception("job %s failed inside the node actor", job.id)
                 try:
-                    self.store.jobs.transition_job(job.id, JobStatus.FAILED, reason=f"internal error: {exc}", finished_at=time.time())
+                    self.store.jobs.transition_job(
+                        job.id,
+                        JobStatus.FAILED,
+                        reason=f"internal error: {exc}",
+                        finished_at=time.time(),
+                    )
                 except ZunrayError:
                     pass
                 self.host.finished(job.id)
@@ -91,7 +104,11 @@ class Jobs:
         fence = (self.host.name, job.attempt)
         try:
             job = self.store.jobs.transition_job(
-                job.id, JobStatus.STARTING, reason=f"attempt {job.attempt + 1} starting", only_from=[JobStatus.PLACED], attempt=job.attempt + 1,
+                job.id,
+                JobStatus.STARTING,
+                reason=f"attempt {job.attempt + 1} starting",
+                only_from=[JobStatus.PLACED],
+                attempt=job.attempt + 1,
                 fence=fence,
             )
         except (InvalidTransition, NotFound):
@@ -99,8 +116,12 @@ class Jobs:
             return
         deadline = time.time() + job.timeout_s if job.timeout_s else None
         try:
-            run = self.runtimes.named(job.capsule.runtime).new_run(capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt)
-        except ZunrayError as exc:  # a runtime this host has not (no Nova endpoint): placement sends none
+            run = self.runtimes.named(job.capsule.runtime).new_run(
+                capsule_id=job.id, project=job.project_id, spec=job.capsule, attempt=job.attempt
+            )
+        except (
+            ZunrayError
+        ) as exc:  # a runtime this host has not (no Nova endpoint): placement sends none
             self._fail_unrun(job, exc.message)
             return
         run.output = LogTail(max_bytes=self.host.settings.log_max_bytes)
@@ -118,10 +139,17 @@ class Jobs:
             return
         try:
             if not run.start(deadline=deadline):
-                self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
+                self._finish(
+                    job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s"
+                )
                 return
             job = self.store.jobs.transition_job(
-                job.id, JobStatus.RUNNING, reason="running", only_from=[JobStatus.STARTING], started_at=time.time(), fence=(self.host.name, job.attempt)
+                job.id,
+                JobStatus.RUNNING,
+                reason="running",
+                only_from=[JobStatus.STARTING],
+                started_at=time.time(),
+                fence=(self.host.name, job.attempt),
             )
             if job.parent_id:
                 self._array_started(job)
@@ -130,7 +158,12 @@ class Jobs:
             return
         except ZunrayError as exc:
             cancelled = self._was_cancelled(job.id)
-            self._finish(job, run, JobStatus.CANCELLED if cancelled else JobStatus.FAILED, CANCELLED if cancelled else exc.message)
+            self._finish(
+                job,
+                run,
+                JobStatus.CANCELLED if cancelled else JobStatus.FAILED,
+                CANCELLED if cancelled else exc.message,
+            )
             return
         self._supervise(job, run, deadline)
 
@@ -139,7 +172,9 @@ class Jobs:
         try:
             with tracer().start_as_current_span("container.wait"):
                 code = run.wait(deadline=deadline)
-        except RuntimeFailure as exc:  # the runtime says why (a VM's missing binary, a panic, a kill)
+        except (
+            RuntimeFailure
+        ) as exc:  # the runtime says why (a VM's missing binary, a panic, a kill)
             if self._was_cancelled(job.id):
                 self._finish(job, run, JobStatus.CANCELLED, CANCELLED)
             else:
@@ -152,7 +187,9 @@ class Jobs:
             self._finish(job, run, JobStatus.CANCELLED, CANCELLED, exit_code=code)
         elif code is None:
             run.kill()
-            self._finish(job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s")
+            self._finish(
+                job, run, JobStatus.TIMED_OUT, f"exceeded its timeout of {job.timeout_s:g} s"
+            )
         elif code == 0:
             self._finish(job, run, JobStatus.SUCCEEDED, "exited with 0", exit_code=0)
         else:
@@ -172,7 +209,12 @@ class Jobs:
             except NotFound:
                 job = None
             if job is None or job.host != self.host.name or job.attempt != run.attempt:
-                log.warning("job %s moved on (now %s on %s): stopping its run here", job_id, job and job.status.value, job and job.host)
+                log.warning(
+                    "job %s moved on (now %s on %s): stopping its run here",
+                    job_id,
+                    job and job.status.value,
+                    job and job.host,
+                )
                 try:
                     run.kill()
                 except ZunrayError:
@@ -187,7 +229,15 @@ class Jobs:
         except NotFound:
             return True
 
-    def _finish(self, job: Job, run: CapsuleRun, status: JobStatus, reason: str, *, exit_code: int | None = None) -> None:
+    def _finish(
+        self,
+        job: Job,
+        run: CapsuleRun,
+        status: JobStatus,
+        reason: str,
+        *,
+        exit_code: int | None = None,
+    ) -> None:
         """Keep the logs, record the outcome (or a retry), then remove the containers.
 
         The outcome is recorded before the removal so that waiting clients
@@ -198,15 +248,29 @@ class Jobs:
         now = time.time()
         settings = self.host.settings
         if job.status is JobStatus.RUNNING:  # this attempt ran: its last usage record
-            self.metering.end(kind="job", object_id=job.id, project_id=job.project_id, name=job.name, runtime=job.capsule.runtime,
-                              resources=job.demand(), since=job.started_at, status=status.value, exit_code=exit_code)
+            self.metering.end(
+                kind="job",
+                object_id=job.id,
+                project_id=job.project_id,
+                name=job.name,
+                runtime=job.capsule.runtime,
+                resources=job.demand(),
+                since=job.started_at,
+                status=status.value,
+                exit_code=exit_code,
+            )
         failed = status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
         # a task of an array draws on the array's shared budget (backoff_limit)
-        retryable = failed and (job.attempt <= job.max_retries or (job.parent_id is not None and self.store.jobs.take_retry(job.parent_id)))
+        retryable = failed and (
+            job.attempt <= job.max_retries
+            or (job.parent_id is not None and self.store.jobs.take_retry(job.parent_id))
+        )
         fence = (self.host.name, job.attempt)
         try:
             if retryable:
-                delay = backoff_s(job.attempt, base_s=settings.retry_base_s, max_s=settings.retry_max_s)
+                delay = backoff_s(
+                    job.attempt, base_s=settings.retry_base_s, max_s=settings.retry_max_s
+                )
                 self.store.jobs.transition_job(
                     job.id,
                     JobStatus.QUEUED,
@@ -218,7 +282,15 @@ class Jobs:
                     fence=fence,
                 )
             else:
-                self.store.jobs.transition_job(job.id, status, reason=reason, logs=logs, exit_code=exit_code, finished_at=now, fence=fence)
+                self.store.jobs.transition_job(
+                    job.id,
+                    status,
+                    reason=reason,
+                    logs=logs,
+                    exit_code=exit_code,
+                    finished_at=now,
+                    fence=fence,
+                )
         except (InvalidTransition, NotFound):
             pass  # ended elsewhere (deleted), or moved on to another host or attempt (fenced): nothing to record
         finally:
@@ -234,7 +306,13 @@ class Jobs:
 
     def _fail_unrun(self, job: Job, reason: str) -> None:
         try:
-            self.store.jobs.transition_job(job.id, JobStatus.FAILED, reason=reason, finished_at=time.time(), fence=(self.host.name, job.attempt))
+            self.store.jobs.transition_job(
+                job.id,
+                JobStatus.FAILED,
+                reason=reason,
+                finished_at=time.time(),
+                fence=(self.host.name, job.attempt),
+            )
         except (InvalidTransition, NotFound):
             pass
         self.host.finished(job.id)
@@ -242,7 +320,12 @@ class Jobs:
     def _array_started(self, task: Job) -> None:
         try:
             self.store.jobs.transition_job(
-                task.parent_id, JobStatus.RUNNING, reason="tasks running", table=ARRAY_TRANSITIONS, only_from=[JobStatus.QUEUED], started_at=time.time()
+                task.parent_id,
+                JobStatus.RUNNING,
+                reason="tasks running",
+                table=ARRAY_TRANSITIONS,
+                only_from=[JobStatus.QUEUED],
+                started_at=time.time(),
             )
         except (InvalidTransition, NotFound):
             pass  # a sibling started it already
@@ -251,18 +334,31 @@ class Jobs:
     def start(self, found_by_capsule: dict[str, list]) -> None:
         """Adopt the containers of this host's running jobs (taken out of ``found_by_capsule``),
         run again the jobs whose dispatch died with the previous actor, end the others."""
-        active = self.store.jobs.jobs_with_status([JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.host.name)
+        active = self.store.jobs.jobs_with_status(
+            [JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING], host=self.host.name
+        )
         for job in active:
             containers = found_by_capsule.pop(job.id, [])
-            run = CapsuleRun.adopt(self.host.runtime, capsule_id=job.id, project=job.project_id, spec=job.capsule, found=containers, attempt=job.attempt)
+            run = CapsuleRun.adopt(
+                self.host.runtime,
+                capsule_id=job.id,
+                project=job.project_id,
+                spec=job.capsule,
+                found=containers,
+                attempt=job.attempt,
+            )
             apps = [c for c in containers if c.labels.get("zunray.role") == "app"]
             if job.status is JobStatus.PLACED and not containers:
                 self.run(job)  # the dispatch died with the previous actor
-            elif len(apps) == len(job.capsule.containers) and all(c.state in ("running", "exited") for c in apps):
+            elif len(apps) == len(job.capsule.containers) and all(
+                c.state in ("running", "exited") for c in apps
+            ):
                 self.isolation.readopt_pins(job.id, job.capsule, [c.id for c in apps])
                 self._adopt(job, run)
             else:
-                self._finish(job, run, JobStatus.FAILED, "container lost while the node actor restarted")
+                self._finish(
+                    job, run, JobStatus.FAILED, "container lost while the node actor restarted"
+                )
 
     def _adopt(self, job: Job, run: CapsuleRun) -> None:
         log.info("adopting job %s", job.id)
@@ -273,9 +369,18 @@ class Jobs:
         if job.status is JobStatus.STARTING:
             try:
                 job = self.store.jobs.transition_job(
-                    job.id, JobStatus.RUNNING, reason="running (adopted after node restart)", started_at=time.time(), fence=(self.host.name, job.attempt)
+                    job.id,
+                    JobStatus.RUNNING,
+                    reason="running (adopted after node restart)",
+                    started_at=time.time(),
+                    fence=(self.host.name, job.attempt),
                 )
             except (InvalidTransition, NotFound):
                 pass
         deadline = (job.started_at or time.time()) + job.timeout_s if job.timeout_s else None
-        threading.Thread(target=self._supervise, args=(job, run, deadline), name=f"adopt-{job.id[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._supervise,
+            args=(job, run, deadline),
+            name=f"adopt-{job.id[:8]}",
+            daemon=True,
+        ).start()

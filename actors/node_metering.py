@@ -35,13 +35,59 @@ class Metering:
         """What runs on this host now: (kind, id, project, name, runtime, resources, started)."""
         out = []
         for job in self.store.jobs.jobs_with_status([JobStatus.RUNNING], host=self.host.name):
-            out.append(dict(kind="job", object_id=job.id, project_id=job.project_id, name=job.name, runtime=job.capsule.runtime, resources=job.demand(), since=job.started_at))
-        for c in self.store.containers.list_containers(project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]):
-            out.append(dict(kind="container", object_id=c.uuid, project_id=c.project_id, name=c.name, runtime=c.capsule.runtime, resources=c.demand(), since=c.started_at or c.created_at))
-        for cap in self.store.capsules.list_capsules(project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]):
-            out.append(dict(kind="capsule", object_id=cap.uuid, project_id=cap.project_id, name=cap.name, runtime=cap.capsule.runtime, resources=cap.demand(), since=cap.created_at))
-        for inst in self.store.functions.list_instances(host=self.host.name, statuses=[InstanceStatus.READY]):
-            out.append(dict(kind="instance", object_id=inst.uuid, project_id=inst.project_id, name=inst.function_uuid, runtime=inst.spec.runtime, resources=inst.demand(), since=inst.created_at))
+            out.append(
+                dict(
+                    kind="job",
+                    object_id=job.id,
+                    project_id=job.project_id,
+                    name=job.name,
+                    runtime=job.capsule.runtime,
+                    resources=job.demand(),
+                    since=job.started_at,
+                )
+            )
+        for c in self.store.containers.list_containers(
+            project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]
+        ):
+            out.append(
+                dict(
+                    kind="container",
+                    object_id=c.uuid,
+                    project_id=c.project_id,
+                    name=c.name,
+                    runtime=c.capsule.runtime,
+                    resources=c.demand(),
+                    since=c.started_at or c.created_at,
+                )
+            )
+        for cap in self.store.capsules.list_capsules(
+            project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]
+        ):
+            out.append(
+                dict(
+                    kind="capsule",
+                    object_id=cap.uuid,
+                    project_id=cap.project_id,
+                    name=cap.name,
+                    runtime=cap.capsule.runtime,
+                    resources=cap.demand(),
+                    since=cap.created_at,
+                )
+            )
+        for inst in self.store.functions.list_instances(
+            host=self.host.name, statuses=[InstanceStatus.READY]
+        ):
+            out.append(
+                dict(
+                    kind="instance",
+                    object_id=inst.uuid,
+                    project_id=inst.project_id,
+                    name=inst.function_uuid,
+                    runtime=inst.spec.runtime,
+                    resources=inst.demand(),
+                    since=inst.created_at,
+                )
+            )
         return out
 
     def meter(self) -> None:
@@ -57,13 +103,37 @@ class Metering:
                     rows.append(usage_row(host=self.host.name, start=start, end=now, **r))
             self.store.usage_records.record_usage(rows)
 
-    def end(self, *, kind: str, object_id: str, project_id: str, name: str, runtime: str, resources: Resources, since: float | None,
-                  status: str, exit_code: int | None = None) -> None:
+    def end(
+        self,
+        *,
+        kind: str,
+        object_id: str,
+        project_id: str,
+        name: str,
+        runtime: str,
+        resources: Resources,
+        since: float | None,
+        status: str,
+        exit_code: int | None = None,
+    ) -> None:
         """The last record of a capsule that ended (from its last record, or ``since``)."""
         if since is None or not self.host.settings.usage_metering:
             return  # it never ran, or metering is off
         with self._lock:
-            start = max(self.store.usage_records.last_metered([object_id]).get(object_id, 0.0), since)
-            row = usage_row(project_id=project_id, kind=kind, object_id=object_id, name=name, host=self.host.name, runtime=runtime,
-                            resources=resources, start=start, end=time.time(), status=status, exit_code=exit_code)
+            start = max(
+                self.store.usage_records.last_metered([object_id]).get(object_id, 0.0), since
+            )
+            row = usage_row(
+                project_id=project_id,
+                kind=kind,
+                object_id=object_id,
+                name=name,
+                host=self.host.name,
+                runtime=runtime,
+                resources=resources,
+                start=start,
+                end=time.time(),
+                status=status,
+                exit_code=exit_code,
+            )
             self.store.usage_records.record_usage([row])

@@ -33,12 +33,30 @@ def nova_pool(settings: Settings, name: str, runtime: DockerRuntime) -> ServerPo
         return None
     certs = settings.nova_engine_cert_path
     if certs is None:  # Settings refuse this unless the operator said nova_insecure_engines
-        log.warning("Nova servers' Docker engines are reached over plain TCP (nova_insecure_engines): keep them on a network only this node reaches")
-    tls = TLSConfig(client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")), ca_cert=str(certs / "ca.pem"), verify=True) if certs else None
+        log.warning(
+            "Nova servers' Docker engines are reached over plain TCP (nova_insecure_engines): keep them on a network only this node reaches"
+        )
+    tls = (
+        TLSConfig(
+            client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")),
+            ca_cert=str(certs / "ca.pem"),
+            verify=True,
+        )
+        if certs
+        else None
+    )
     return ServerPool(
         NovaServers(settings, node=name),
-        lambda url: DockerRuntime(url=url, instance=runtime.instance, node=name, log_max_bytes=runtime.log_max_bytes, tls=tls),
-        scope=settings.nova_server_scope, idle_s=settings.nova_idle_s, per_server=settings.nova_capsules_per_server,
+        lambda url: DockerRuntime(
+            url=url,
+            instance=runtime.instance,
+            node=name,
+            log_max_bytes=runtime.log_max_bytes,
+            tls=tls,
+        ),
+        scope=settings.nova_server_scope,
+        idle_s=settings.nova_idle_s,
+        per_server=settings.nova_capsules_per_server,
     )
 
 
@@ -53,7 +71,9 @@ class NovaServersOfNode:
 
     def __init__(self, host: HostContext) -> None:
         self.host = host
-        self._pool: ServerPool | None = None  # built by start() when the settings name a Nova endpoint
+        self._pool: ServerPool | None = (
+            None  # built by start() when the settings name a Nova endpoint
+        )
         self._ops: NovaOps | None = None  # Zun containers on Nova servers
 
     @property

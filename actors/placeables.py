@@ -41,7 +41,9 @@ class Request:
     quota: dict = field(default_factory=dict)  # what it counts against its project's quota
     parent_id: str | None = None  # a task of a job array
     parallelism: int = 1  # the array's tasks running at once, at most
-    queued_at: float = field(default_factory=time.monotonic)  # when placement took it in (latency metric)
+    queued_at: float = field(
+        default_factory=time.monotonic
+    )  # when placement took it in (latency metric)
 
 
 def _demand(record: Job | Container | Capsule | Instance) -> Demand:
@@ -54,17 +56,43 @@ def _demand(record: Job | Container | Capsule | Instance) -> Demand:
 
 def from_job(job: Job) -> Request:
     return Request(
-        JOB, job.id, _demand(job), job.trace_context, job.not_before, job.host, job.project_id,
-        quota_demand(job.capsule), job.parent_id, job.parallelism,
+        JOB,
+        job.id,
+        _demand(job),
+        job.trace_context,
+        job.not_before,
+        job.host,
+        job.project_id,
+        quota_demand(job.capsule),
+        job.parent_id,
+        job.parallelism,
     )
 
 
 def from_container(c: Container) -> Request:
-    return Request(CONTAINER, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, quota_demand(c.capsule))
+    return Request(
+        CONTAINER,
+        c.uuid,
+        _demand(c),
+        c.trace_context,
+        None,
+        c.host,
+        c.project_id,
+        quota_demand(c.capsule),
+    )
 
 
 def from_capsule(c: Capsule) -> Request:
-    return Request(CAPSULE, c.uuid, _demand(c), c.trace_context, None, c.host, c.project_id, quota_demand(c.capsule))
+    return Request(
+        CAPSULE,
+        c.uuid,
+        _demand(c),
+        c.trace_context,
+        None,
+        c.host,
+        c.project_id,
+        quota_demand(c.capsule),
+    )
 
 
 def from_instance(i: Instance) -> Request:
@@ -80,30 +108,66 @@ def load(store: Store, kind: str, obj_id: str) -> Request | None:
             return from_job(job) if job.status is JobStatus.QUEUED and not job.is_array else None
         if kind == INSTANCE:
             inst = store.functions.get_instance(obj_id)
-            return from_instance(inst) if inst.status is InstanceStatus.CREATING and inst.host is None else None
+            return (
+                from_instance(inst)
+                if inst.status is InstanceStatus.CREATING and inst.host is None
+                else None
+            )
         if kind == CAPSULE:
             cap = store.capsules.get_capsule(obj_id)
-            return from_capsule(cap) if cap.status is ContainerStatus.CREATING and cap.host is None else None
+            return (
+                from_capsule(cap)
+                if cap.status is ContainerStatus.CREATING and cap.host is None
+                else None
+            )
         c = store.containers.get_container(obj_id)
-        return from_container(c) if c.status is ContainerStatus.CREATING and c.host is None else None
+        return (
+            from_container(c) if c.status is ContainerStatus.CREATING and c.host is None else None
+        )
     except NotFound:
         return None
 
 
 def waiting(store: Store) -> list[Request]:
-    jobs = [from_job(j) for j in store.jobs.jobs_with_status([JobStatus.QUEUED]) if not j.is_array]  # an array's parent never runs itself
-    containers = [from_container(c) for c in store.containers.list_containers(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
-    caps = [from_capsule(c) for c in store.capsules.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING]) if c.host is None]
-    instances = [from_instance(i) for i in store.functions.list_instances(statuses=[InstanceStatus.CREATING]) if i.host is None]
+    jobs = [
+        from_job(j) for j in store.jobs.jobs_with_status([JobStatus.QUEUED]) if not j.is_array
+    ]  # an array's parent never runs itself
+    containers = [
+        from_container(c)
+        for c in store.containers.list_containers(
+            project_id=None, statuses=[ContainerStatus.CREATING]
+        )
+        if c.host is None
+    ]
+    caps = [
+        from_capsule(c)
+        for c in store.capsules.list_capsules(project_id=None, statuses=[ContainerStatus.CREATING])
+        if c.host is None
+    ]
+    instances = [
+        from_instance(i)
+        for i in store.functions.list_instances(statuses=[InstanceStatus.CREATING])
+        if i.host is None
+    ]
     return jobs + containers + caps + instances
 
 
 def holding(store: Store) -> list[Request]:
     """Everything that holds resources on a host now."""
-    jobs = [from_job(j) for j in store.jobs.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array]
-    containers = [from_container(c) for c in store.containers.list_containers(project_id=None) if c.host]
+    jobs = [
+        from_job(j) for j in store.jobs.jobs_with_status(_ACTIVE_JOBS) if j.host and not j.is_array
+    ]
+    containers = [
+        from_container(c) for c in store.containers.list_containers(project_id=None) if c.host
+    ]
     caps = [from_capsule(c) for c in store.capsules.list_capsules(project_id=None) if c.host]
-    instances = [from_instance(i) for i in store.functions.list_instances(statuses=[InstanceStatus.CREATING, InstanceStatus.READY, InstanceStatus.STOPPING]) if i.host]
+    instances = [
+        from_instance(i)
+        for i in store.functions.list_instances(
+            statuses=[InstanceStatus.CREATING, InstanceStatus.READY, InstanceStatus.STOPPING]
+        )
+        if i.host
+    ]
     return jobs + containers + caps + instances
 
 
@@ -111,7 +175,13 @@ def claim(store: Store, req: Request, host: str) -> Job | Container | Capsule | 
     """Record the placement; None if the object no longer waits (cancelled, deleted)."""
     try:
         if req.kind == JOB:
-            return store.jobs.transition_job(req.id, JobStatus.PLACED, reason=f"placed on {host}", only_from=[JobStatus.QUEUED], host=host)
+            return store.jobs.transition_job(
+                req.id,
+                JobStatus.PLACED,
+                reason=f"placed on {host}",
+                only_from=[JobStatus.QUEUED],
+                host=host,
+            )
         if req.kind == CAPSULE:
             return store.capsules.claim_capsule_host(req.id, host)
         if req.kind == INSTANCE:
@@ -126,10 +196,25 @@ def note(store: Store, req: Request, reason: str) -> bool:
     if req.kind == JOB:
         return store.jobs.update_job(req.id, only_in=[JobStatus.QUEUED], status_reason=reason)
     if req.kind == CAPSULE:
-        return store.capsules.update_capsule(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+        return (
+            store.capsules.update_capsule(
+                req.id, only_in=[ContainerStatus.CREATING], status_reason=reason
+            )
+            is not None
+        )
     if req.kind == INSTANCE:
-        return store.functions.update_instance(req.id, only_in=[InstanceStatus.CREATING], status_reason=reason) is not None
-    return store.containers.update_container(req.id, only_in=[ContainerStatus.CREATING], status_reason=reason) is not None
+        return (
+            store.functions.update_instance(
+                req.id, only_in=[InstanceStatus.CREATING], status_reason=reason
+            )
+            is not None
+        )
+    return (
+        store.containers.update_container(
+            req.id, only_in=[ContainerStatus.CREATING], status_reason=reason
+        )
+        is not None
+    )
 
 
 def quota_block(req: Request, used: dict[str, float], limits: dict[str, float]) -> str | None:
@@ -156,18 +241,29 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
         c = store.containers.get_container(req.id)
         if moves_after_host_loss(policy_name(c.spec.get("restart_policy"))):
             moved = store.containers.update_container(
-                req.id, status=ContainerStatus.CREATING, task_state=None, host=None, container_id=None,
-                start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING, status_reason=f"{reason}; creating it again elsewhere (restart policy)",
+                req.id,
+                status=ContainerStatus.CREATING,
+                task_state=None,
+                host=None,
+                container_id=None,
+                start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING,
+                status_reason=f"{reason}; creating it again elsewhere (restart policy)",
             )
             return from_container(moved) if moved else None
-        store.containers.update_container(req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason)
+        store.containers.update_container(
+            req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason
+        )
     elif req.kind == CAPSULE:
         cap = store.capsules.get_capsule(req.id)
         if moves_after_host_loss(cap.restart_policy):
-            moved = store.capsules.update_capsule(req.id, status=ContainerStatus.CREATING, host=None, status_reason=f"{reason}; creating it again elsewhere (restart policy)")
+            moved = store.capsules.update_capsule(
+                req.id,
+                status=ContainerStatus.CREATING,
+                host=None,
+                status_reason=f"{reason}; creating it again elsewhere (restart policy)",
+            )
             return from_capsule(moved) if moved else None
         store.capsules.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
     elif req.kind == INSTANCE:
         store.functions.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
     return None
-

@@ -29,7 +29,23 @@ from runner.telemetry import continued
 log = logging.getLogger(__name__)
 
 #: upper bounds of the placement latency histogram (seconds)
-LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
+LATENCY_BUCKETS_S = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    float("inf"),
+)
 
 FULL_ROUND_S = 2.0
 
@@ -89,9 +105,18 @@ class PlacementActor:
             name = report["name"]
             host = self.hosts.get(name)
             if host is None:
-                host = self.hosts[name] = HostState(name=name, cpu_total=0, memory_mb=0, runtimes=[])
+                host = self.hosts[name] = HostState(
+                    name=name, cpu_total=0, memory_mb=0, runtimes=[]
+                )
                 log.info("host %s registered", name)
-            before = (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels"))
+            before = (
+                host.up,
+                host.cpu_total,
+                host.memory_mb,
+                host.runtimes,
+                host.docker_ok,
+                host.info.get("labels"),
+            )
             host.cpu_total = float(report["cpus"])
             host.memory_mb = float(report["memory_mb"])
             host.runtimes = list(report["runtimes"])
@@ -109,12 +134,20 @@ class PlacementActor:
                 runtimes=frozenset(host.runtimes),
                 up=host.docker_ok,
                 labels=report.get("labels") or {},
-                dedicated_free=float(report.get("dedicated_free", 0)) - self._pending_pins(name, report),
+                dedicated_free=float(report.get("dedicated_free", 0))
+                - self._pending_pins(name, report),
                 hugepages=report.get("hugepages") or {},
             )
             if name in self.disabled:
                 self.table.set_disabled(self.disabled)  # a host registered after it was disabled
-            if before != (host.up, host.cpu_total, host.memory_mb, host.runtimes, host.docker_ok, host.info.get("labels")):
+            if before != (
+                host.up,
+                host.cpu_total,
+                host.memory_mb,
+                host.runtimes,
+                host.docker_ok,
+                host.info.get("labels"),
+            ):
                 self._schedule()  # only a changed host can change a decision
 
     def submit(self, obj_id: str, kind: str = placeables.JOB) -> None:
@@ -160,7 +193,9 @@ class PlacementActor:
             self.table.clear_used()
             for r in placeables.holding(self.store):
                 self._add_claim(r)
-            self.pending = {r.id: r for r in placeables.waiting(self.store) if r.id not in self.claims}
+            self.pending = {
+                r.id: r for r in placeables.waiting(self.store) if r.id not in self.claims
+            }
             self._schedule()
 
     def tick(self) -> None:
@@ -180,7 +215,10 @@ class PlacementActor:
                     log.warning("host %s missed its heartbeats; marked down", host.name)
                     self._host_lost(host.name)
                     changed = True
-            backoff_over = any(r.not_before and self._last_round < r.not_before <= now for r in self.pending.values())
+            backoff_over = any(
+                r.not_before and self._last_round < r.not_before <= now
+                for r in self.pending.values()
+            )
             if changed or backoff_over or now - self._last_round >= FULL_ROUND_S:
                 self._schedule()
 
@@ -270,8 +308,13 @@ class PlacementActor:
                 "queued": queued,
                 "placed": placed,
                 "decisions": self.decisions,
-                "latency": {"buckets": list(zip(LATENCY_BUCKETS_S, self.latency_counts)), "sum": self.latency_sum_s},
-                "containers_created": {h.name: h.info.get("containers_created") or {} for h in self.hosts.values()},
+                "latency": {
+                    "buckets": list(zip(LATENCY_BUCKETS_S, self.latency_counts)),
+                    "sum": self.latency_sum_s,
+                },
+                "containers_created": {
+                    h.name: h.info.get("containers_created") or {} for h in self.hosts.values()
+                },
             }
 
     # -- queries ----------------------------------------------------------
@@ -288,7 +331,9 @@ class PlacementActor:
                         "memory_mb": h.memory_mb,
                         "runtimes": h.runtimes,
                         "cpu_used": float(self.table.hosts.cpu_used[self.table.index[h.name]]),
-                        "memory_used_mb": float(self.table.hosts.memory_used[self.table.index[h.name]]),
+                        "memory_used_mb": float(
+                            self.table.hosts.memory_used[self.table.index[h.name]]
+                        ),
                         "enabled": h.name not in self.disabled,
                         "disabled_reason": self.disabled.get(h.name, ""),
                         "labels": h.info.get("labels") or {},
@@ -306,8 +351,18 @@ class PlacementActor:
     def explain(self, job_id: str) -> dict:
         """Per-host reasons and scores for a job, as if placed now."""
         with self._lock:
-            decision = decide(placeables.from_job(self.store.jobs.get_job(job_id)).demand, self._snapshot(), self.filters, self.scores)
-            return {"summary": decision.summary(), "host": decision.host, "reasons": decision.reasons, "scores": decision.scores}
+            decision = decide(
+                placeables.from_job(self.store.jobs.get_job(job_id)).demand,
+                self._snapshot(),
+                self.filters,
+                self.scores,
+            )
+            return {
+                "summary": decision.summary(),
+                "host": decision.host,
+                "reasons": decision.reasons,
+                "scores": decision.scores,
+            }
 
     # -- the loop ---------------------------------------------------------
     def _snapshot(self) -> Hosts:
@@ -320,7 +375,11 @@ class PlacementActor:
             return
         hosts = self._snapshot()
         usage: dict[str, tuple[dict, dict]] = {}  # project -> (used, limits), read once per round
-        due = ((obj_id, req.project_id) for obj_id, req in self.pending.items() if not (req.not_before and req.not_before > now))
+        due = (
+            (obj_id, req.project_id)
+            for obj_id, req in self.pending.items()
+            if not (req.not_before and req.not_before > now)
+        )
         considered = round_robin(due, per_project=self.settings.placement_per_project_per_round)
         for obj_id in considered:
             req = self.pending.get(obj_id)
@@ -331,18 +390,29 @@ class PlacementActor:
             if decision.host is None:
                 self._note_pending(req, decide(req.demand, hosts, self.filters, self.scores))
                 continue
-            if req.parent_id and sum(1 for c in self.claims.values() if c.parent_id == req.parent_id) >= req.parallelism:
+            if (
+                req.parent_id
+                and sum(1 for c in self.claims.values() if c.parent_id == req.parent_id)
+                >= req.parallelism
+            ):
                 self._note(req, f"waiting: the array's parallelism ({req.parallelism}) is in use")
                 continue
             if req.kind in placeables.QUEUED_KINDS:
                 if req.project_id not in usage:
-                    usage[req.project_id] = (self._project_usage(req.project_id), self.store.quotas.quota(req.project_id))
+                    usage[req.project_id] = (
+                        self._project_usage(req.project_id),
+                        self.store.quotas.quota(req.project_id),
+                    )
                 used, limits = usage[req.project_id]
                 if blocked := placeables.quota_block(req, used, limits):
                     self._note(req, blocked)
                     continue
             try:
-                with continued(req.trace_context, "placement.decide", **{"zunray.job": obj_id, "zunray.kind": req.kind, "zunray.host": decision.host}):
+                with continued(
+                    req.trace_context,
+                    "placement.decide",
+                    **{"zunray.job": obj_id, "zunray.kind": req.kind, "zunray.host": decision.host},
+                ):
                     record = placeables.claim(self.store, req, decision.host)
             except ZunrayError:
                 log.exception("cannot record placement of %s", obj_id)
@@ -358,7 +428,9 @@ class PlacementActor:
                 for res, amount in req.quota.items():
                     usage[req.project_id][0][res] += amount
             self.dispatch(req.kind, decision.host, record)
-        for obj_id in considered:  # what still waits goes behind its project's others: the next round looks further
+        for obj_id in (
+            considered
+        ):  # what still waits goes behind its project's others: the next round looks further
             if obj_id in self.pending:
                 self.pending[obj_id] = self.pending.pop(obj_id)
 

@@ -28,7 +28,14 @@ MIN_STARTING_DEADLINE_S = 2 * TICK_S
 
 
 class ScheduleActor:
-    def __init__(self, *, store: Store, submit: Callable[[str], None], cancel: Callable[[Job], None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        submit: Callable[[str], None],
+        cancel: Callable[[Job], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.submit = submit  # tells placement a job was committed
         self.cancel = cancel  # kills a running job on its node (Replace)
@@ -44,16 +51,23 @@ class ScheduleActor:
     def advance(self, s: dict) -> None:
         now = self.clock()
         p = plan(
-            s["cron"], s["time_zone"],
+            s["cron"],
+            s["time_zone"],
             last=datetime.fromtimestamp(s["checked_until"], timezone.utc),
             now=datetime.fromtimestamp(now, timezone.utc),
             starting_deadline_s=s["starting_deadline_s"],
         )
         for missed in p.missed:
-            why = "past its starting deadline" if s["starting_deadline_s"] is not None else "superseded by a newer fire time after downtime"
+            why = (
+                "past its starting deadline"
+                if s["starting_deadline_s"] is not None
+                else "superseded by a newer fire time after downtime"
+            )
             if p.more_missed and missed is p.missed[-1]:
                 why += f" (and about {p.more_missed} more fire times were missed)"
-            self.store.schedules.record_run(s["uuid"], missed.timestamp(), outcome="Missed", reason=why)
+            self.store.schedules.record_run(
+                s["uuid"], missed.timestamp(), outcome="Missed", reason=why
+            )
         if p.start is not None:
             self._fire(s, p.start.timestamp())
         self.store.schedules.update_schedule(s["uuid"], checked_until=now)
@@ -77,7 +91,12 @@ class ScheduleActor:
             active = self._active_jobs(s)
             decision = concurrency(s["concurrency_policy"], active=bool(active))
             if decision == "skip":
-                self.store.schedules.record_run(s["uuid"], at, outcome="Skipped", reason=f"job {active[0].id} is still {active[0].status.value} (Forbid)")
+                self.store.schedules.record_run(
+                    s["uuid"],
+                    at,
+                    outcome="Skipped",
+                    reason=f"job {active[0].id} is still {active[0].status.value} (Forbid)",
+                )
                 return
             if decision == "replace":
                 for job in active:
@@ -86,7 +105,13 @@ class ScheduleActor:
             run = self.store.schedules.get_run(s["uuid"], at)
         if run is None or run["outcome"] != "Started" or run["job_id"]:
             return  # decided before (maybe by a previous life of this actor)
-        job = build_job(s["job"], project_id=s["project_id"], user_id=s["user_id"], submission_id=f"schedule:{s['uuid']}:{at:.6f}", default_timeout_s=None)
+        job = build_job(
+            s["job"],
+            project_id=s["project_id"],
+            user_id=s["user_id"],
+            submission_id=f"schedule:{s['uuid']}:{at:.6f}",
+            default_timeout_s=None,
+        )
         job, created = self.store.jobs.create_job(job)
         self.store.schedules.set_run_job(s["uuid"], at, job.id)
         if created:
@@ -112,6 +137,9 @@ class ScheduleActor:
                 continue
             if job.status.is_terminal():
                 ended.append((job.id, job.status is JobStatus.SUCCEEDED))
-        limits = {"successful_limit": s["successful_history_limit"], "failed_limit": s["failed_history_limit"]}
+        limits = {
+            "successful_limit": s["successful_history_limit"],
+            "failed_limit": s["failed_history_limit"],
+        }
         for job_id in history_to_delete(ended, **limits):
             self.store.jobs.delete_job(job_id, project_id=None)

@@ -72,8 +72,15 @@ def throughput(url: str, name: str, clients: int, seconds: float) -> float:
 def docker_run_answer(api: docker.APIClient) -> float:
     """A plain `docker run` of the image that answers like a handler would."""
     t0 = time.perf_counter()
-    host_config = api.create_host_config(nano_cpus=500_000_000, mem_limit="128m", pids_limit=256, network_mode="none", init=True)
-    c = api.create_container(IMAGE, command=["python3", "-c", "import json; print(json.dumps(1))"], host_config=host_config, network_disabled=True)
+    host_config = api.create_host_config(
+        nano_cpus=500_000_000, mem_limit="128m", pids_limit=256, network_mode="none", init=True
+    )
+    c = api.create_container(
+        IMAGE,
+        command=["python3", "-c", "import json; print(json.dumps(1))"],
+        host_config=host_config,
+        network_disabled=True,
+    )
     api.start(c["Id"])
     api.wait(c["Id"])
     elapsed = time.perf_counter() - t0
@@ -128,36 +135,70 @@ def main() -> None:
     try:
         stack.up(settings)  # inside the try: a failed start still stops what it started
         with httpx.Client(base_url=settings.gateway_url, timeout=120) as http:
-            fn = {"image": IMAGE, "handler": "app:handle", "code": CODE, "resources": {"cpu": 0.5, "memory_mb": 128}}
-            http.post("/v1/functions", json={"name": "bench", **fn, "concurrency": 4, "max_instances": 4}).raise_for_status()
+            fn = {
+                "image": IMAGE,
+                "handler": "app:handle",
+                "code": CODE,
+                "resources": {"cpu": 0.5, "memory_mb": 128},
+            }
+            http.post(
+                "/v1/functions", json={"name": "bench", **fn, "concurrency": 4, "max_instances": 4}
+            ).raise_for_status()
             http.post("/v1/functions", json={"name": "cold", **fn}).raise_for_status()
             warm_latency(http, "bench", 20)  # the cold start and warm-up
             lat = warm_latency(http, "bench", args.calls)
-            print(f"warm invoke over HTTP ({args.calls} calls): p50 {percentile(lat, 0.5) * 1e3:.2f} ms, p99 {percentile(lat, 0.99) * 1e3:.2f} ms (targets 5 / 25)")
+            print(
+                f"warm invoke over HTTP ({args.calls} calls): p50 {percentile(lat, 0.5) * 1e3:.2f} ms, p99 {percentile(lat, 0.99) * 1e3:.2f} ms (targets 5 / 25)"
+            )
             rl = ray_latency(settings, "bench", args.calls)
-            print(f"warm invoke through the Ray SDK:      p50 {percentile(rl, 0.5) * 1e3:.2f} ms, p99 {percentile(rl, 0.99) * 1e3:.2f} ms")
+            print(
+                f"warm invoke through the Ray SDK:      p50 {percentile(rl, 0.5) * 1e3:.2f} ms, p99 {percentile(rl, 0.99) * 1e3:.2f} ms"
+            )
             for clients in (1, 4, 16):
                 rate = throughput(settings.gateway_url, "bench", clients, args.seconds)
                 print(f"throughput with {clients:2d} clients: {rate:8.0f} invocations/s")
             mem = instance_memory_mb(client, settings.instance)
-            print(f"memory per warm instance: {statistics.mean(mem):.1f} MiB (over {len(mem)} instances)")
+            print(
+                f"memory per warm instance: {statistics.mean(mem):.1f} MiB (over {len(mem)} instances)"
+            )
             docker_run_answer(api)
             plain, ours = [], []
             for n in range(args.cold):
                 plain.append(docker_run_answer(api))
                 ours.append(cold_start(http, "cold", n))
             mp, mo = statistics.median(plain), statistics.median(ours)
-            print(f"cold start: docker run {mp * 1e3:.1f} ms, zunray {mo * 1e3:.1f} ms, difference {(mo - mp) * 1e3:+.1f} ms (target <= +50)")
+            print(
+                f"cold start: docker run {mp * 1e3:.1f} ms, zunray {mo * 1e3:.1f} ms, difference {(mo - mp) * 1e3:+.1f} ms (target <= +50)"
+            )
             db = settings.data_dir / "zunray.db"
-            before = os.path.getsize(db) + os.path.getsize(f"{db}-wal") if os.path.exists(f"{db}-wal") else os.path.getsize(db)
+            before = (
+                os.path.getsize(db) + os.path.getsize(f"{db}-wal")
+                if os.path.exists(f"{db}-wal")
+                else os.path.getsize(db)
+            )
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                list(pool.map(lambda i: http.post("/v1/functions", json={"name": f"idle{i}", **fn}).raise_for_status(), range(200)))
+                list(
+                    pool.map(
+                        lambda i: http.post(
+                            "/v1/functions", json={"name": f"idle{i}", **fn}
+                        ).raise_for_status(),
+                        range(200),
+                    )
+                )
             http.get("/v1/functions")
-            after = os.path.getsize(db) + os.path.getsize(f"{db}-wal") if os.path.exists(f"{db}-wal") else os.path.getsize(db)
-            print(f"memory per idle function: no process; about {(after - before) / 200 / 1024:.1f} KiB of store (200 functions)")
+            after = (
+                os.path.getsize(db) + os.path.getsize(f"{db}-wal")
+                if os.path.exists(f"{db}-wal")
+                else os.path.getsize(db)
+            )
+            print(
+                f"memory per idle function: no process; about {(after - before) / 200 / 1024:.1f} KiB of store (200 functions)"
+            )
     finally:
         stack.down(settings)
-        for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
+        for c in client.containers.list(
+            all=True, filters={"label": f"zunray.instance={settings.instance}"}
+        ):
             c.remove(force=True)
 
 

@@ -25,8 +25,12 @@ IMAGE = "busybox:latest"
 
 def direct(client: docker.APIClient) -> float:
     t0 = time.perf_counter()
-    host_config = client.create_host_config(nano_cpus=250_000_000, mem_limit="64m", pids_limit=64, network_mode="none", init=True)
-    c = client.create_container(IMAGE, command=["true"], host_config=host_config, network_disabled=True)
+    host_config = client.create_host_config(
+        nano_cpus=250_000_000, mem_limit="64m", pids_limit=64, network_mode="none", init=True
+    )
+    c = client.create_container(
+        IMAGE, command=["true"], host_config=host_config, network_disabled=True
+    )
     client.start(c["Id"])
     client.wait(c["Id"])
     client.remove_container(c["Id"], force=True)
@@ -35,7 +39,14 @@ def direct(client: docker.APIClient) -> float:
 
 def through_zunray(http: httpx.Client) -> float:
     t0 = time.perf_counter()
-    job = http.post("/v1/jobs", json={"image": IMAGE, "command": ["true"], "resources": {"cpu": 0.25, "memory_mb": 64, "pids": 64}}).json()
+    job = http.post(
+        "/v1/jobs",
+        json={
+            "image": IMAGE,
+            "command": ["true"],
+            "resources": {"cpu": 0.25, "memory_mb": 64, "pids": 64},
+        },
+    ).json()
     while True:
         shown = http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json()
         if JobStatus(shown["status"]).is_terminal():

@@ -38,9 +38,18 @@ STANDIN_PORT = 24890
 @contextlib.contextmanager
 def nova_standin(port: int) -> Iterator[str]:
     """The tests' Nova stand-in as a process of its own; its URL. Its servers are deleted when it ends."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     root = tempfile.mkdtemp(prefix="zunray-bench-nova-")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.nova_standin", str(port), root], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.nova_standin", str(port), root],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().strip()
         if not url:
@@ -64,25 +73,39 @@ def main() -> None:
         # a stand-in per scope: idle shared servers outlive a stack's down, and go with their stand-in
         with nova_standin(STANDIN_PORT) as nova_url:
             settings = bench_settings(
-                gateway_port=9621, ray_port=28383, nova_url=nova_url, nova_image="bench", nova_flavor="bench", nova_server_scope=scope, nova_idle_s=600,
+                gateway_port=9621,
+                ray_port=28383,
+                nova_url=nova_url,
+                nova_image="bench",
+                nova_flavor="bench",
+                nova_server_scope=scope,
+                nova_idle_s=600,
                 nova_insecure_engines=True,  # the stand-in's engines are plain TCP on loopback
             )
             try:
                 stack.up(settings)
                 with httpx.Client(base_url=settings.gateway_url, timeout=180) as http:
-                    run_job(http, "nova", ["true"], {"cpu": 0.5, "memory_mb": 64})  # warm: the host's image, the project's server
+                    run_job(
+                        http, "nova", ["true"], {"cpu": 0.5, "memory_mb": 64}
+                    )  # warm: the host's image, the project's server
                     before = servers_made(STANDIN_PORT)
                     times = []
                     for _ in range(args.runs):
-                        elapsed, shown = run_job(http, "nova", ["true"], {"cpu": 0.5, "memory_mb": 64})
+                        elapsed, shown = run_job(
+                            http, "nova", ["true"], {"cpu": 0.5, "memory_mb": 64}
+                        )
                         assert shown["status"] == "Succeeded", shown
                         times.append(elapsed)
                     results[scope] = statistics.median(times)
                     made = servers_made(STANDIN_PORT) - before
-                    print(f"scope {scope:<8} submit to exit of `true`: median {results[scope] * 1e3:8.1f} ms ({args.runs} runs, {made} servers made)")
+                    print(
+                        f"scope {scope:<8} submit to exit of `true`: median {results[scope] * 1e3:8.1f} ms ({args.runs} runs, {made} servers made)"
+                    )
             finally:
                 stack.down(settings)
-    print(f"per-capsule server / shared warm server: {results['capsule'] / results['project']:.1f}x")
+    print(
+        f"per-capsule server / shared warm server: {results['capsule'] / results['project']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

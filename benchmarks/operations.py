@@ -38,30 +38,66 @@ ENDPOINTS = [
 
 def fill(store: Store, n: int) -> list[str]:
     """n jobs: most ended (all in the project the calls use), a tenth waiting (too big to place) in a hundred projects."""
-    spec = CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("true",), resources=Resources(cpu=0.25, memory_mb=32)),))
-    big = CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("true",), resources=Resources(cpu=64, memory_mb=32)),))
+    spec = CapsuleSpec(
+        containers=(
+            ContainerSpec(
+                image="busybox:latest",
+                command=("true",),
+                resources=Resources(cpu=0.25, memory_mb=32),
+            ),
+        )
+    )
+    big = CapsuleSpec(
+        containers=(
+            ContainerSpec(
+                image="busybox:latest", command=("true",), resources=Resources(cpu=64, memory_mb=32)
+            ),
+        )
+    )
     queued = []
     for i in range(n):
         waits = i % 10 == 0
-        project = f"p{i % 100}" if waits else "default"  # one project's long job list; queues in a hundred
-        job = Job(id=str(uuid.uuid4()), project_id=project, user_id="bench", capsule=big if waits else spec, name=f"job-{i}")
+        project = (
+            f"p{i % 100}" if waits else "default"
+        )  # one project's long job list; queues in a hundred
+        job = Job(
+            id=str(uuid.uuid4()),
+            project_id=project,
+            user_id="bench",
+            capsule=big if waits else spec,
+            name=f"job-{i}",
+        )
         store.jobs.create_job(job)
         if waits:
             queued.append(job.id)
         else:
-            store.jobs.transition_job(job.id, JobStatus.CANCELLED, reason="benchmark filler", finished_at=time.time())
+            store.jobs.transition_job(
+                job.id, JobStatus.CANCELLED, reason="benchmark filler", finished_at=time.time()
+            )
     return queued
 
 
 def month_of_usage(store: Store, projects: int, per_project: int) -> int:
     now = time.time()
     rows = [
-        usage_row(project_id=f"p{p}", kind="job", object_id=str(uuid.uuid4()), name="x", host="h", runtime="runc",
-                  resources=Resources(cpu=0.5, memory_mb=256), start=now - 30 * 86400 + i * 60, end=now - 30 * 86400 + i * 60 + 30, status="Succeeded", exit_code=0)
-        for p in range(projects) for i in range(per_project)
+        usage_row(
+            project_id=f"p{p}",
+            kind="job",
+            object_id=str(uuid.uuid4()),
+            name="x",
+            host="h",
+            runtime="runc",
+            resources=Resources(cpu=0.5, memory_mb=256),
+            start=now - 30 * 86400 + i * 60,
+            end=now - 30 * 86400 + i * 60 + 30,
+            status="Succeeded",
+            exit_code=0,
+        )
+        for p in range(projects)
+        for i in range(per_project)
     ]
     for k in range(0, len(rows), 5000):
-        store.usage_records.record_usage(rows[k:k + 5000])
+        store.usage_records.record_usage(rows[k : k + 5000])
     return len(rows)
 
 
@@ -77,11 +113,18 @@ def main() -> None:
         store = Store(settings.store_url_resolved)
         t0 = time.perf_counter()
         queued = fill(store, args.objects)
-        print(f"wrote {args.objects} jobs ({len(queued)} queued) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"wrote {args.objects} jobs ({len(queued)} queued) in {time.perf_counter() - t0:.1f} s"
+        )
         with httpx.Client(base_url=settings.gateway_url, timeout=120) as http:
-            http.get("/v1/jobs")  # nothing waits to be announced: placement finds the queued ones in the store
+            http.get(
+                "/v1/jobs"
+            )  # nothing waits to be announced: placement finds the queued ones in the store
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and "zunray_queue_depth{project=\"p0\"}" not in http.get("/metrics").text:
+            while (
+                time.monotonic() < deadline
+                and 'zunray_queue_depth{project="p0"}' not in http.get("/metrics").text
+            ):
                 time.sleep(1)
             print(f"{'endpoint':<28} {'median':>9} {'p95':>9}")
             for method, path, headers in ENDPOINTS:
@@ -92,13 +135,24 @@ def main() -> None:
                     times.append(time.perf_counter() - t)
                     assert resp.status_code == 200, (path, resp.status_code, resp.text[:200])
                 times.sort()
-                print(f"{path:<28} {statistics.median(times) * 1e3:7.1f} ms {times[int(len(times) * 0.95)] * 1e3:7.1f} ms")
+                print(
+                    f"{path:<28} {statistics.median(times) * 1e3:7.1f} ms {times[int(len(times) * 0.95)] * 1e3:7.1f} ms"
+                )
             n = month_of_usage(store, 1000, args.usage_per_project)
             t = time.perf_counter()
-            resp = http.get("/v1/usage", params={"all_projects": "true", "format": "parquet", "start": time.time() - 31 * 86400})
+            resp = http.get(
+                "/v1/usage",
+                params={
+                    "all_projects": "true",
+                    "format": "parquet",
+                    "start": time.time() - 31 * 86400,
+                },
+            )
             elapsed = time.perf_counter() - t
             assert resp.status_code == 200, resp.text[:200]
-            print(f"usage export: {n} records of 1,000 projects over a month as Parquet in {elapsed:.2f} s ({len(resp.content) / 2**20:.1f} MiB)")
+            print(
+                f"usage export: {n} records of 1,000 projects over a month as Parquet in {elapsed:.2f} s ({len(resp.content) / 2**20:.1f} MiB)"
+            )
     finally:
         stack.down(settings)
 

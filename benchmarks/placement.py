@@ -25,12 +25,20 @@ from policies.table import HostTable
 FILTERS = make_filters(["fit", "host", "labels"])
 
 
-def build_table(n: int, *, cpu: float = 64, memory: float = 262144, mixed: bool = True) -> HostTable:
+def build_table(
+    n: int, *, cpu: float = 64, memory: float = 262144, mixed: bool = True
+) -> HostTable:
     table = HostTable()
     for i in range(n):
         big = mixed and i % 2 == 0
         runtimes = frozenset({"runc", "runsc"}) if (not mixed or i % 3) else frozenset({"runc"})
-        table.upsert(f"h{i}", cpu_total=cpu * (2 if big else 1), cpu_capacity=cpu * (2 if big else 1), memory_capacity=memory * (2 if big else 1), runtimes=runtimes)
+        table.upsert(
+            f"h{i}",
+            cpu_total=cpu * (2 if big else 1),
+            cpu_capacity=cpu * (2 if big else 1),
+            memory_capacity=memory * (2 if big else 1),
+            runtimes=runtimes,
+        )
     return table
 
 
@@ -38,9 +46,15 @@ def mixed_trace(count: int, seed: int = 7) -> list[Demand]:
     rng = random.Random(seed)
     kinds = [
         lambda: Demand(cpu=rng.choice([4, 8, 16]), memory_mb=rng.choice([2048, 4096])),  # cpu-heavy
-        lambda: Demand(cpu=rng.choice([0.5, 1]), memory_mb=rng.choice([16384, 32768])),  # memory-heavy
-        lambda: Demand(cpu=rng.choice([0.25, 0.5]), memory_mb=rng.choice([256, 512, 1024])),  # small
-        lambda: Demand(cpu=float(rng.choice([2, 4, 8])), memory_mb=8192),  # dedicated (integer cpus)
+        lambda: Demand(
+            cpu=rng.choice([0.5, 1]), memory_mb=rng.choice([16384, 32768])
+        ),  # memory-heavy
+        lambda: Demand(
+            cpu=rng.choice([0.25, 0.5]), memory_mb=rng.choice([256, 512, 1024])
+        ),  # small
+        lambda: Demand(
+            cpu=float(rng.choice([2, 4, 8])), memory_mb=8192
+        ),  # dedicated (integer cpus)
     ]
     return [rng.choice(kinds)() for _ in range(count)]
 
@@ -56,7 +70,10 @@ def python_loop_decide(d: Demand, table: HostTable) -> str | None:
         mem_free = h.memory_capacity[i] - h.memory_used[i]
         if cpu_free < d.cpu or mem_free < d.memory_mb:
             continue
-        score = ((h.cpu_used[i] + d.cpu) / h.cpu_capacity[i] + (h.memory_used[i] + d.memory_mb) / h.memory_capacity[i]) / 2
+        score = (
+            (h.cpu_used[i] + d.cpu) / h.cpu_capacity[i]
+            + (h.memory_used[i] + d.memory_mb) / h.memory_capacity[i]
+        ) / 2
         if score > best_score:
             best, best_score = name, score
     return best
@@ -116,7 +133,19 @@ def memory_mb(n_hosts: int, n_queued: int) -> float:
     tracemalloc.start()
     table = build_table(n_hosts)
     demands = mixed_trace(n_queued, seed=3)
-    pending = {f"job-{i:06d}": Request(JOB, f"job-{i:06d}", d, {}, None, None, "project", {"containers": 1, "cpu": d.cpu, "memory": d.memory_mb, "disk": 0}) for i, d in enumerate(demands)}
+    pending = {
+        f"job-{i:06d}": Request(
+            JOB,
+            f"job-{i:06d}",
+            d,
+            {},
+            None,
+            None,
+            "project",
+            {"containers": 1, "cpu": d.cpu, "memory": d.memory_mb, "disk": 0},
+        )
+        for i, d in enumerate(demands)
+    }
     current, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert table and pending
@@ -128,14 +157,26 @@ def main() -> None:
     for n_hosts, decisions, base_decisions in ((1_000, 5_000, 500), (10_000, 2_000, 100)):
         arrays = rate(n_hosts, decisions, baseline=False)
         loop = rate(n_hosts, base_decisions, baseline=True)
-        print(f"  {n_hosts:>6} hosts: arrays {arrays:9.0f}/s   python loop {loop:7.0f}/s   speed-up {arrays / loop:5.1f}x")
+        print(
+            f"  {n_hosts:>6} hosts: arrays {arrays:9.0f}/s   python loop {loop:7.0f}/s   speed-up {arrays / loop:5.1f}x"
+        )
     cpu, memory, hosts = 64.0, 262144.0, 400
     trace = mixed_trace(3_000, seed=1)
-    bound = math.ceil(max(sum(d.cpu for d in trace) / cpu, sum(d.memory_mb for d in trace) / memory))
-    print(f"packing {len(trace)} capsules on identical hosts (64 cpus, 256 GiB), lower bound {bound} hosts:")
-    for name, used in (("binpack", pack(trace, hosts, "binpack")), ("spread", pack(trace, hosts, "spread")), ("first-fit-decreasing (offline)", first_fit_decreasing(trace, cpu, memory))):
+    bound = math.ceil(
+        max(sum(d.cpu for d in trace) / cpu, sum(d.memory_mb for d in trace) / memory)
+    )
+    print(
+        f"packing {len(trace)} capsules on identical hosts (64 cpus, 256 GiB), lower bound {bound} hosts:"
+    )
+    for name, used in (
+        ("binpack", pack(trace, hosts, "binpack")),
+        ("spread", pack(trace, hosts, "spread")),
+        ("first-fit-decreasing (offline)", first_fit_decreasing(trace, cpu, memory)),
+    ):
         print(f"  {name:<32} {used:4d} hosts   ratio {used / bound:.3f}")
-    print(f"placement state for 10,000 hosts and 100,000 queued capsules: {memory_mb(10_000, 100_000):.0f} MiB (tracemalloc)")
+    print(
+        f"placement state for 10,000 hosts and 100,000 queued capsules: {memory_mb(10_000, 100_000):.0f} MiB (tracemalloc)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,22 @@ from runner.local import stack
 from runner.models import JobStatus
 
 
-def run_job(http: httpx.Client, runtime: str, command: list[str], resources: dict) -> tuple[float, dict]:
+def run_job(
+    http: httpx.Client, runtime: str, command: list[str], resources: dict
+) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    job = http.post("/v1/jobs", json={"image": "busybox:latest", "command": command, "runtime": runtime, "resources": resources}).json()
-    while not JobStatus((shown := http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json())["status"]).is_terminal():
+    job = http.post(
+        "/v1/jobs",
+        json={
+            "image": "busybox:latest",
+            "command": command,
+            "runtime": runtime,
+            "resources": resources,
+        },
+    ).json()
+    while not JobStatus(
+        (shown := http.get(f"/v1/jobs/{job['id']}", params={"wait_s": 30}).json())["status"]
+    ).is_terminal():
         pass
     return time.perf_counter() - t0, shown
 
@@ -36,9 +48,25 @@ ZUN = {"OpenStack-API-Version": "container 1.40"}
 
 def run_capsule(http: httpx.Client, runtime: str) -> float:
     """POST /v1/capsules until both app containers stopped (they exit at once), then delete it; seconds."""
-    sh = [{"name": n, "image": "busybox:latest", "command": ["true"], "resources": {"requests": {"cpu": 0.5, "memory": 64}}} for n in ("a", "b")]
-    template = {"kind": "capsule", "metadata": {}, "spec": {"runtime": runtime, "restartPolicy": "Never", "containers": sh,
-                                                          "initContainers": [{**sh[0], "name": "init"}]}}
+    sh = [
+        {
+            "name": n,
+            "image": "busybox:latest",
+            "command": ["true"],
+            "resources": {"requests": {"cpu": 0.5, "memory": 64}},
+        }
+        for n in ("a", "b")
+    ]
+    template = {
+        "kind": "capsule",
+        "metadata": {},
+        "spec": {
+            "runtime": runtime,
+            "restartPolicy": "Never",
+            "containers": sh,
+            "initContainers": [{**sh[0], "name": "init"}],
+        },
+    }
     t0 = time.perf_counter()
     uuid = http.post("/v1/capsules", json={"template": template}, headers=ZUN).json()["uuid"]
     while True:
@@ -62,7 +90,11 @@ def qemu_rss_mb() -> list[float]:
                 status = (entry / "status").read_text()
             except OSError:
                 continue
-            out += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")]
+            out += [
+                int(line.split()[1]) / 1024
+                for line in status.splitlines()
+                if line.startswith("VmRSS:")
+            ]
     return out
 
 
@@ -84,15 +116,31 @@ def main() -> None:
                     assert shown["status"] == "Succeeded", shown
                     times.append(elapsed)
                 results[runtime] = statistics.median(times)
-                print(f"{runtime:<6} submit to exit of `true`: median {results[runtime] * 1e3:8.1f} ms ({args.runs} runs)")
-            print(f"vm / runc: {results['vm'] / results['runc']:.1f}x   vm / runsc: {results['vm'] / results['runsc']:.1f}x")
+                print(
+                    f"{runtime:<6} submit to exit of `true`: median {results[runtime] * 1e3:8.1f} ms ({args.runs} runs)"
+                )
+            print(
+                f"vm / runc: {results['vm'] / results['runc']:.1f}x   vm / runsc: {results['vm'] / results['runsc']:.1f}x"
+            )
             capsules = {}
             for runtime in ("runc", "vm"):
                 run_capsule(http, runtime)  # warm
-                capsules[runtime] = statistics.median(run_capsule(http, runtime) for _ in range(args.runs))
-                print(f"{runtime:<6} capsule (init + 2 apps) create to all stopped: median {capsules[runtime] * 1e3:8.1f} ms ({args.runs} runs)")
+                capsules[runtime] = statistics.median(
+                    run_capsule(http, runtime) for _ in range(args.runs)
+                )
+                print(
+                    f"{runtime:<6} capsule (init + 2 apps) create to all stopped: median {capsules[runtime] * 1e3:8.1f} ms ({args.runs} runs)"
+                )
             print(f"capsule vm / runc: {capsules['vm'] / capsules['runc']:.1f}x")
-            idle = http.post("/v1/jobs", json={"image": "busybox:latest", "command": ["sleep", "30"], "runtime": "vm", "resources": {"cpu": 0.25, "memory_mb": 128}}).json()
+            idle = http.post(
+                "/v1/jobs",
+                json={
+                    "image": "busybox:latest",
+                    "command": ["sleep", "30"],
+                    "runtime": "vm",
+                    "resources": {"cpu": 0.25, "memory_mb": 128},
+                },
+            ).json()
             while http.get(f"/v1/jobs/{idle['id']}").json()["status"] != "Running":
                 time.sleep(0.2)
             time.sleep(2)
@@ -102,8 +150,10 @@ def main() -> None:
             [host] = http.get("/v1/cluster/hosts").json()["hosts"]
             by_cpu = host["cpus"] * settings.cpu_allocation_ratio / 0.25
             by_mem = host["memory_mb"] * settings.memory_allocation_ratio / 128
-            print(f"VMs of 0.25 cpu / 128 MB one host ({host['cpus']} cpus, {host['memory_mb'] / 1024:.1f} GiB) takes at once: {int(min(by_cpu, by_mem))}"
-                  f" (cpu allows {int(by_cpu)} at allocation ratio {settings.cpu_allocation_ratio:g}, memory {int(by_mem)})")
+            print(
+                f"VMs of 0.25 cpu / 128 MB one host ({host['cpus']} cpus, {host['memory_mb'] / 1024:.1f} GiB) takes at once: {int(min(by_cpu, by_mem))}"
+                f" (cpu allows {int(by_cpu)} at allocation ratio {settings.cpu_allocation_ratio:g}, memory {int(by_mem)})"
+            )
     finally:
         stack.down(settings)
 

@@ -28,8 +28,22 @@ from gateway.context import Caller, noauth_caller
 from runner.errors import Unauthorized, Unavailable, ZunrayError
 from runner.settings import Settings
 
-PUBLIC_PATHS = frozenset({"/", "/v1", "/v1/", "/healthz", "/openapi.json", "/docs", "/redoc", "/v1/dashboard/config", "/v1/dashboard/login"})
-PUBLIC_PREFIXES = ("/dashboard",)  # the dashboard's page and assets: it logs in, then calls the API with a token
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/v1",
+        "/v1/",
+        "/healthz",
+        "/openapi.json",
+        "/docs",
+        "/redoc",
+        "/v1/dashboard/config",
+        "/v1/dashboard/login",
+    }
+)
+PUBLIC_PREFIXES = (
+    "/dashboard",
+)  # the dashboard's page and assets: it logs in, then calls the API with a token
 # public, but a token sent there is validated: /healthz shows its per-host report to callers that pass host:get_all
 OPTIONAL_TOKEN_PATHS = frozenset({"/healthz"})
 SERVICE_TOKEN_MARGIN_S = 60.0
@@ -57,7 +71,10 @@ class KeystoneAuth:
         domain = {"id": self.settings.keystone_domain}
         body = {
             "auth": {
-                "identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": domain, "password": password}}},
+                "identity": {
+                    "methods": ["password"],
+                    "password": {"user": {"name": user, "domain": domain, "password": password}},
+                },
                 "scope": {"project": {"name": project, "domain": domain}},
             }
         }
@@ -76,7 +93,9 @@ class KeystoneAuth:
             return self._service[0]
         s = self.settings
         try:
-            token, expires_at = await self.password_token(s.keystone_service_user, s.keystone_service_password, s.keystone_service_project)
+            token, expires_at = await self.password_token(
+                s.keystone_service_user, s.keystone_service_password, s.keystone_service_project
+            )
         except Unauthorized as exc:  # our configuration, not the caller's fault
             raise Unavailable("the Zunray service user cannot log in to Keystone") from exc
         self._service = (token, _expiry(expires_at))
@@ -93,7 +112,9 @@ class KeystoneAuth:
             self._service = None
             resp = await self._ask(token, fresh=True)
         if resp.status_code in (401, 403, 404):
-            raise Unauthorized("The request you have made requires authentication: the token is invalid or expired.")
+            raise Unauthorized(
+                "The request you have made requires authentication: the token is invalid or expired."
+            )
         if resp.status_code != 200:
             raise Unavailable(f"Keystone answered {resp.status_code} while validating a token")
         data = resp.json()["token"]
@@ -102,7 +123,9 @@ class KeystoneAuth:
             raise Unauthorized("the token is not scoped to a project")
         roles = tuple(r["name"] for r in data.get("roles", ()))
         if self.settings.admin_project not in (project["id"], project.get("name")):
-            roles = tuple(r for r in roles if r != "admin")  # a project's own admin is not the cloud admin
+            roles = tuple(
+                r for r in roles if r != "admin"
+            )  # a project's own admin is not the cloud admin
         caller = Caller(project_id=project["id"], user_id=data["user"]["id"], roles=roles)
         until = min(now + self.settings.token_cache_s, _expiry(data["expires_at"]))
         self._cache[token] = (caller, until)
@@ -113,7 +136,10 @@ class KeystoneAuth:
     async def _ask(self, token: str, *, fresh: bool = False) -> httpx.Response:
         service = await self._service_token(fresh=fresh)
         try:
-            return await self._http.get(f"{self.url}/auth/tokens?nocatalog", headers={"X-Auth-Token": service, "X-Subject-Token": token})
+            return await self._http.get(
+                f"{self.url}/auth/tokens?nocatalog",
+                headers={"X-Auth-Token": service, "X-Subject-Token": token},
+            )
         except httpx.HTTPError as exc:
             raise Unavailable(f"Keystone unreachable at {self.url}: {exc}") from exc
 
@@ -148,11 +174,21 @@ class Authenticate:
                 return await self.app(scope, receive, send)
         try:
             if not token:
-                raise Unauthorized("The request you have made requires authentication: send X-Auth-Token.")
+                raise Unauthorized(
+                    "The request you have made requires authentication: send X-Auth-Token."
+                )
             state["caller"] = await request.app.state.auth.validate(token)
         except ZunrayError as exc:
             status = errors.status_of(exc)
-            headers = {"WWW-Authenticate": f'Keystone uri="{self.settings.keystone_url}"'} if status == 401 else errors.retry_headers(exc)
-            body = errors.error_body(request, status, errors.code_of(request.url.path, exc), exc.message, exc.message)
-            return await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+            headers = (
+                {"WWW-Authenticate": f'Keystone uri="{self.settings.keystone_url}"'}
+                if status == 401
+                else errors.retry_headers(exc)
+            )
+            body = errors.error_body(
+                request, status, errors.code_of(request.url.path, exc), exc.message, exc.message
+            )
+            return await JSONResponse(body, status_code=status, headers=headers)(
+                scope, receive, send
+            )
         return await self.app(scope, receive, send)

@@ -22,7 +22,9 @@ INLINE_PARSE_BYTES = 64 * 1024
 def capped(value: str, cap: int, field: str) -> str:
     """``value`` unless it is longer than ``cap`` characters (400 naming the field)."""
     if len(value) > cap:
-        raise InvalidSpec(f"{field} is {len(value)} characters long, over the limit of {cap}", field=field)
+        raise InvalidSpec(
+            f"{field} is {len(value)} characters long, over the limit of {cap}", field=field
+        )
     return value
 
 
@@ -46,7 +48,9 @@ def check_free_form(value: Any, field: str) -> Any:
 
 
 def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # Python's json takes NaN and Infinity; no field wants them
+    raise ValueError(
+        f"{name} is not JSON"
+    )  # Python's json takes NaN and Infinity; no field wants them
 
 
 def parse_json(raw: bytes, *, empty: Any = None) -> Any:

@@ -53,7 +53,9 @@ class Cluster:
         handle = self._nodes.get(host)
         if handle is None:
             try:
-                handle = self._nodes[host] = ray.get_actor(node_actor_name(host), namespace=self.settings.ray_namespace)
+                handle = self._nodes[host] = ray.get_actor(
+                    node_actor_name(host), namespace=self.settings.ray_namespace
+                )
             except ValueError as exc:
                 raise Unavailable(f"host {host} has no node actor") from exc
         return handle
@@ -70,7 +72,9 @@ class Cluster:
                 raise exc.cause from None
             raise Unavailable(f"cluster call failed: {exc}") from exc
         except (asyncio.TimeoutError, ray.exceptions.GetTimeoutError) as exc:
-            raise Unavailable(f"the cluster did not answer within {timeout_s:g} s; the operation may still complete") from exc
+            raise Unavailable(
+                f"the cluster did not answer within {timeout_s:g} s; the operation may still complete"
+            ) from exc
         except ray.exceptions.RayError as exc:
             raise Unavailable(f"cluster call failed: {exc}") from exc
 
@@ -83,12 +87,17 @@ class Cluster:
             return None if not self.health["hosts"] else "no host is up"
         if any(h["docker_ok"] for h in hosts):
             return None
-        return "Docker engine unreachable on every host: " + "; ".join(f"{h['name']}: {h['docker_error']}" for h in hosts)
+        return "Docker engine unreachable on every host: " + "; ".join(
+            f"{h['name']}: {h['docker_error']}" for h in hosts
+        )
 
     def largest_host_memory_mb(self) -> float | None:
         if not self.health or not self.health["hosts"]:
             return None
-        return max(h["memory_mb"] for h in self.health["hosts"]) * self.settings.memory_allocation_ratio
+        return (
+            max(h["memory_mb"] for h in self.health["hosts"])
+            * self.settings.memory_allocation_ratio
+        )
 
     def admit(self, memory_mb: float, *, runtime: str, field: str) -> None:
         """Refuse new work now: 503 when no host can run containers, 400 when no host has the memory
@@ -99,8 +108,10 @@ class Cluster:
         on_host = host_memory_mb(memory_mb, runtime)
         if largest is not None and on_host > largest:
             extra = f" ({on_host - memory_mb:g} MB more for the VM)" if on_host > memory_mb else ""
-            raise InvalidSpec(f"{memory_mb:g} MB{extra} is more than the largest host has ({largest:g} MB)",
-                              field=field)
+            raise InvalidSpec(
+                f"{memory_mb:g} MB{extra} is more than the largest host has ({largest:g} MB)",
+                field=field,
+            )
 
     def require_host(self, name: str | None) -> None:
         """400 when a request names a host the cluster does not have (None: no host asked)."""

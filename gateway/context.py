@@ -28,7 +28,9 @@ class Caller:
 
 def noauth_caller(project_id: str | None) -> Caller:
     """noauth: everyone is an admin of the project named by X-Project-Id (or "default")."""
-    return Caller(project_id=project_id or NOAUTH_PROJECT, user_id=NOAUTH_USER, roles=("admin", "member"))
+    return Caller(
+        project_id=project_id or NOAUTH_PROJECT, user_id=NOAUTH_USER, roles=("admin", "member")
+    )
 
 
 def caller(request: Request) -> Caller:

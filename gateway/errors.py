@@ -28,7 +28,20 @@ from gateway.zun.microversion import VersionNotAcceptable
 from runner import errors as e
 from runner.containers import InvalidState
 
-ZUNRAY_PATHS = ("/v1/jobs", "/v1/schedules", "/v1/functions", "/v1/invocations", "/v1/cluster", "/v1/usage", "/metrics", "/dashboard", "/healthz", "/docs", "/openapi.json", "/redoc")
+ZUNRAY_PATHS = (
+    "/v1/jobs",
+    "/v1/schedules",
+    "/v1/functions",
+    "/v1/invocations",
+    "/v1/cluster",
+    "/v1/usage",
+    "/metrics",
+    "/dashboard",
+    "/healthz",
+    "/docs",
+    "/openapi.json",
+    "/redoc",
+)
 
 #: error class -> HTTP status; the first matching base class wins
 STATUS: list[tuple[type[e.ZunrayError], int]] = [
@@ -120,7 +133,10 @@ ZUN_ERROR_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {k: {"type": "string"} for k in ("request_id", "code", "title", "detail")} | {"status": {"type": "integer"}, "links": {"type": "array"}},
+                "properties": {
+                    k: {"type": "string"} for k in ("request_id", "code", "title", "detail")
+                }
+                | {"status": {"type": "integer"}, "links": {"type": "array"}},
             },
         }
     },
@@ -154,18 +170,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(e.ZunrayError)
     async def _zunray(request: Request, exc: e.ZunrayError) -> JSONResponse:
         status = status_of(exc)
-        detail = exc.message if not exc.field or exc.field in exc.message else f"{exc.field}: {exc.message}"
+        detail = (
+            exc.message
+            if not exc.field or exc.field in exc.message
+            else f"{exc.field}: {exc.message}"
+        )
         body = error_body(request, status, code_of(request.url.path, exc), detail, detail)
         if isinstance(exc, e.FunctionFailed) and exc.error:
-            body["errors"][0]["function_error"] = exc.error  # the handler's type, message, traceback, stderr tail
+            body["errors"][0]["function_error"] = (
+                exc.error
+            )  # the handler's type, message, traceback, stderr tail
         return JSONResponse(body, status_code=status, headers=retry_headers(exc))
 
     @app.exception_handler(ValidationError)  # a model validated inside a route (a merged PATCH)
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
+    async def _invalid(
+        request: Request, exc: RequestValidationError | ValidationError
+    ) -> JSONResponse:
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            loc = [
+                str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")
+            ]
             problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
         detail = "; ".join(problems)
         code = "invalid-spec" if domain(request.url.path) == "zunray" else "invalid-value"
@@ -175,7 +201,13 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         return JSONResponse(
-            error_body(request, exc.status_code, _kebab(title.replace(" ", "")) if domain(request.url.path) == "zunray" else "", title, str(exc.detail)),
+            error_body(
+                request,
+                exc.status_code,
+                _kebab(title.replace(" ", "")) if domain(request.url.path) == "zunray" else "",
+                title,
+                str(exc.detail),
+            ),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -47,15 +47,36 @@ class BodyLimit:
             await self._reject(scope, send)
 
     async def _reject(self, scope, send) -> None:  # noqa: ANN001
-        await send_error(scope, send, 413, "request-too-large", f"Request body is larger than the limit of {self.max_bytes} bytes")
+        await send_error(
+            scope,
+            send,
+            413,
+            "request-too-large",
+            f"Request body is larger than the limit of {self.max_bytes} bytes",
+        )
 
 
 async def send_error(scope, send, status: int, kind: str, detail: str) -> None:  # noqa: ANN001
     """An error in the usual shape, from a middleware (before any route runs)."""
     request_id = scope.get("state", {}).get("request_id") or f"req-{uuid.uuid4()}"
     body = json.dumps(
-        {"errors": [{"request_id": request_id, "code": f"{domain(scope['path'])}.{kind}", "status": status, "title": detail, "detail": detail, "links": []}]}
+        {
+            "errors": [
+                {
+                    "request_id": request_id,
+                    "code": f"{domain(scope['path'])}.{kind}",
+                    "status": status,
+                    "title": detail,
+                    "detail": detail,
+                    "links": [],
+                }
+            ]
+        }
     ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"x-openstack-request-id", request_id.encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-openstack-request-id", request_id.encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

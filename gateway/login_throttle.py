@@ -29,7 +29,10 @@ class LoginThrottle:
         now = time.monotonic()
         recent = [t for t in self._failures.get(client, ()) if t > now - self.window_s]
         if len(recent) >= self.max_failures:
-            raise Throttled("too many failed logins from this address; try again later", retry_after_s=recent[0] + self.window_s - now)
+            raise Throttled(
+                "too many failed logins from this address; try again later",
+                retry_after_s=recent[0] + self.window_s - now,
+            )
 
     def failed(self, client: str) -> None:
         now = time.monotonic()

@@ -31,7 +31,9 @@ router = APIRouter(tags=["operations"])
 MIB = 1 << 20
 
 STORE_LATENCY = Histogram(
-    "zunray_store_latency_seconds", "Round trip of a store query from the gateway", buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0),
+    "zunray_store_latency_seconds",
+    "Round trip of a store query from the gateway",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0),
     registry=None,
 )
 
@@ -43,11 +45,15 @@ class _Snapshot:
         self.placement, self.health, self.functions = placement, health, functions
 
     def collect(self):  # noqa: ANN201 - prometheus_client's collector protocol
-        queued = GaugeMetricFamily("zunray_queue_depth", "Capsules waiting for a host", labels=["project"])
+        queued = GaugeMetricFamily(
+            "zunray_queue_depth", "Capsules waiting for a host", labels=["project"]
+        )
         for project, n in sorted(self.placement.get("queued", {}).items()):
             queued.add_metric([project], n)
         yield queued
-        placed = GaugeMetricFamily("zunray_capsules_placed", "Capsules holding a host", labels=["project"])
+        placed = GaugeMetricFamily(
+            "zunray_capsules_placed", "Capsules holding a host", labels=["project"]
+        )
         for project, n in sorted(self.placement.get("placed", {}).items()):
             placed.add_metric([project], n)
         yield placed
@@ -56,18 +62,45 @@ class _Snapshot:
         for bound, count in lat["buckets"]:
             cumulative += count
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
-        yield HistogramMetricFamily("zunray_placement_latency_seconds", "From taken in by placement to placed", buckets=buckets, sum_value=lat["sum"])
-        yield CounterMetricFamily("zunray_placement_decisions", "Placement decisions computed", value=self.placement.get("decisions", 0))
-        created = CounterMetricFamily("zunray_containers_created", "Containers created, by runtime", labels=["host", "runtime"])
+        yield HistogramMetricFamily(
+            "zunray_placement_latency_seconds",
+            "From taken in by placement to placed",
+            buckets=buckets,
+            sum_value=lat["sum"],
+        )
+        yield CounterMetricFamily(
+            "zunray_placement_decisions",
+            "Placement decisions computed",
+            value=self.placement.get("decisions", 0),
+        )
+        created = CounterMetricFamily(
+            "zunray_containers_created",
+            "Containers created, by runtime",
+            labels=["host", "runtime"],
+        )
         for host, by_runtime in sorted(self.placement.get("containers_created", {}).items()):
             for runtime, n in sorted(by_runtime.items()):
                 created.add_metric([host, runtime], n)
         yield created
         fams = {
-            "cold": CounterMetricFamily("zunray_function_cold_starts", "Instances started for waiting calls", labels=["project", "function"]),
-            "warm": CounterMetricFamily("zunray_function_warm_hits", "Calls served by an idle warm instance", labels=["project", "function"]),
-            "inst": GaugeMetricFamily("zunray_function_instances", "Warm instances", labels=["project", "function"]),
-            "queue": GaugeMetricFamily("zunray_function_queue_length", "Calls waiting for an instance", labels=["project", "function"]),
+            "cold": CounterMetricFamily(
+                "zunray_function_cold_starts",
+                "Instances started for waiting calls",
+                labels=["project", "function"],
+            ),
+            "warm": CounterMetricFamily(
+                "zunray_function_warm_hits",
+                "Calls served by an idle warm instance",
+                labels=["project", "function"],
+            ),
+            "inst": GaugeMetricFamily(
+                "zunray_function_instances", "Warm instances", labels=["project", "function"]
+            ),
+            "queue": GaugeMetricFamily(
+                "zunray_function_queue_length",
+                "Calls waiting for an instance",
+                labels=["project", "function"],
+            ),
         }
         for f in self.functions:
             key = [f["project_id"], f["function"]]
@@ -77,18 +110,34 @@ class _Snapshot:
             fams["queue"].add_metric(key, f["queue_length"])
         yield from fams.values()
         hosts = {
-            "cpu_alloc": GaugeMetricFamily("zunray_host_cpu_allocated_cores", "Cpus promised to placed capsules", labels=["host"]),
+            "cpu_alloc": GaugeMetricFamily(
+                "zunray_host_cpu_allocated_cores",
+                "Cpus promised to placed capsules",
+                labels=["host"],
+            ),
             "cpu": GaugeMetricFamily("zunray_host_cpu_cores", "Cpus of the host", labels=["host"]),
-            "mem_alloc": GaugeMetricFamily("zunray_host_memory_allocated_bytes", "Memory promised to placed capsules", labels=["host"]),
-            "mem": GaugeMetricFamily("zunray_host_memory_bytes", "Memory of the host", labels=["host"]),
-            "up": GaugeMetricFamily("zunray_host_up", "1 when the host is up, its engine answers and it is enabled", labels=["host"]),
+            "mem_alloc": GaugeMetricFamily(
+                "zunray_host_memory_allocated_bytes",
+                "Memory promised to placed capsules",
+                labels=["host"],
+            ),
+            "mem": GaugeMetricFamily(
+                "zunray_host_memory_bytes", "Memory of the host", labels=["host"]
+            ),
+            "up": GaugeMetricFamily(
+                "zunray_host_up",
+                "1 when the host is up, its engine answers and it is enabled",
+                labels=["host"],
+            ),
         }
         for h in self.health.get("hosts", []):
             hosts["cpu_alloc"].add_metric([h["name"]], h["cpu_used"])
             hosts["cpu"].add_metric([h["name"]], h["cpus"])
             hosts["mem_alloc"].add_metric([h["name"]], h["memory_used_mb"] * MIB)
             hosts["mem"].add_metric([h["name"]], h["memory_mb"] * MIB)
-            hosts["up"].add_metric([h["name"]], float(h["up"] and h["docker_ok"] and h.get("enabled", True)))
+            hosts["up"].add_metric(
+                [h["name"]], float(h["up"] and h["docker_ok"] and h.get("enabled", True))
+            )
         yield from hosts.values()
 
 

@@ -40,7 +40,10 @@ def check_bind(settings: Settings) -> None:
             f"auth_mode noauth makes every caller an admin: refusing to listen on {settings.gateway_host}, which is not a loopback"
             " address; use auth_mode keystone, or set ZUNRAY_ALLOW_NOAUTH_REMOTE=true to accept every caller that reaches it"
         )
-    log.warning("auth_mode noauth: every caller that reaches %s is an admin of every project", settings.gateway_url)
+    log.warning(
+        "auth_mode noauth: every caller that reaches %s is an admin of every project",
+        settings.gateway_url,
+    )
 
 
 def host_allowed(settings: Settings, header: str | None) -> bool:

@@ -16,8 +16,12 @@ from fastapi import Query
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page (at most {MAX_LIMIT})")]
-Marker = Annotated[str | None, Query(max_length=255, description="the last id of the previous page")]
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"items per page (at most {MAX_LIMIT})")
+]
+Marker = Annotated[
+    str | None, Query(max_length=255, description="the last id of the previous page")
+]
 
 
 def next_link(path: str, ids: list[str], limit: int, **query: object) -> str | None:

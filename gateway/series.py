@@ -41,7 +41,9 @@ class Sample:
     queued: dict[str, int]  # project -> capsules waiting for a host
     placed: dict[str, int]  # project -> capsules holding a host (starting, running, ending)
     cold: dict[str, int]  # project -> instances started for waiting calls since the previous sample
-    warm: dict[str, int]  # project -> calls served by an idle warm instance since the previous sample
+    warm: dict[
+        str, int
+    ]  # project -> calls served by an idle warm instance since the previous sample
 
 
 class SeriesRing:
@@ -49,11 +51,16 @@ class SeriesRing:
 
     def __init__(self, *, samples: int) -> None:
         self._ring: deque[Sample] = deque(maxlen=samples)
-        self._counters: dict[tuple[str, str], tuple[int, int]] | None = None  # (project, function) -> (cold, warm)
+        self._counters: dict[tuple[str, str], tuple[int, int]] | None = (
+            None  # (project, function) -> (cold, warm)
+        )
 
     def add(self, at: float, placement: dict, function_stats: list[dict]) -> None:
         """Record what placement and the functions actor answered at ``at``."""
-        counters = {(f["project_id"], f["function"]): (f["cold_starts"], f["warm_hits"]) for f in function_stats}
+        counters = {
+            (f["project_id"], f["function"]): (f["cold_starts"], f["warm_hits"])
+            for f in function_stats
+        }
         cold: dict[str, int] = {}
         warm: dict[str, int] = {}
         # the first sample is the baseline: what the counters held before it is not this interval's
@@ -121,7 +128,10 @@ def charts(
     samples = [s for s in samples if start <= s.at < end]
     times = [s.at for s in samples]
     first_minute = math.floor(start / MINUTE_S) * MINUTE_S
-    minutes = [first_minute + i * MINUTE_S for i in range(max(1, math.ceil((end - first_minute) / MINUTE_S)))]
+    minutes = [
+        first_minute + i * MINUTE_S
+        for i in range(max(1, math.ceil((end - first_minute) / MINUTE_S)))
+    ]
 
     def minute_of(at: float) -> int:
         return max(0, min(len(minutes) - 1, int((at - first_minute) // MINUTE_S)))
@@ -144,17 +154,25 @@ def charts(
             "unit": "capsules waiting",
             "step_s": 0,
             "times": times,
-            "series": _by_project([{p: n for p, n in s.queued.items() if mine(p)} for s in samples]),
+            "series": _by_project(
+                [{p: n for p, n in s.queued.items() if mine(p)} for s in samples]
+            ),
         },
         "placed": {
             "unit": "capsules holding a host",
             "step_s": 0,
             "times": times,
-            "series": _by_project([{p: n for p, n in s.placed.items() if mine(p)} for s in samples]),
+            "series": _by_project(
+                [{p: n for p, n in s.placed.items() if mine(p)} for s in samples]
+            ),
         },
         "outcomes": {"unit": "jobs ended per minute", **per_minute, "series": outcomes},
         "invocations": {"unit": "function calls per minute", **per_minute, "series": invocations},
-        "usage": {"unit": "cpu cores used (per-minute average)", **per_minute, "series": _top(cpu_s)},
+        "usage": {
+            "unit": "cpu cores used (per-minute average)",
+            **per_minute,
+            "series": _top(cpu_s),
+        },
     }
 
 

@@ -59,4 +59,9 @@ def instrument(app) -> None:  # noqa: ANN001
     """Outermost of the middleware added so far (call it after the others). No per-message send/receive spans:
     two or more per request, for nothing an operator reads."""
     app.add_middleware(NameSpan)
-    app.add_middleware(OpenTelemetryMiddleware, excluded_urls=UNTRACED_URLS, default_span_details=_method_only, exclude_spans=["receive", "send"])
+    app.add_middleware(
+        OpenTelemetryMiddleware,
+        excluded_urls=UNTRACED_URLS,
+        default_span_details=_method_only,
+        exclude_spans=["receive", "send"],
+    )

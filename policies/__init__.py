@@ -24,10 +24,27 @@ from policies.ratio import RatioScore
 from policies.spread import SpreadScore
 
 #: name -> class; configuration enables them by name (filters) and weight (scores)
-FILTERS: dict[str, type] = {cls.NAME: cls for cls in (FitFilter, RequestedHostFilter, LabelsFilter, HugePagesFilter, AffinityFilter)}
-SCORES: dict[str, type] = {cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore, RatioScore)}
+FILTERS: dict[str, type] = {
+    cls.NAME: cls
+    for cls in (FitFilter, RequestedHostFilter, LabelsFilter, HugePagesFilter, AffinityFilter)
+}
+SCORES: dict[str, type] = {
+    cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore, RatioScore)
+}
 
-__all__ = ["Decision", "Demand", "Hosts", "Filter", "Score", "FilterResult", "decide", "make_filters", "make_scores", "FILTERS", "SCORES"]
+__all__ = [
+    "Decision",
+    "Demand",
+    "Hosts",
+    "Filter",
+    "Score",
+    "FilterResult",
+    "decide",
+    "make_filters",
+    "make_scores",
+    "FILTERS",
+    "SCORES",
+]
 
 
 def make_filters(names: tuple[str, ...] | list[str]) -> list[Filter]:
@@ -37,7 +54,9 @@ def make_filters(names: tuple[str, ...] | list[str]) -> list[Filter]:
     return [FILTERS[n]() for n in names]
 
 
-def make_scores(weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None) -> list[tuple[Score, float]]:
+def make_scores(
+    weights: dict[str, float], params: dict[str, dict[str, Any]] | None = None
+) -> list[tuple[Score, float]]:
     """The weighted scores; ``params`` holds a score's own settings by name (e.g. ``ratio``'s shape)."""
     params = params or {}
     unknown = [n for n in (*weights, *params) if n not in SCORES]
@@ -64,10 +83,19 @@ class Decision:
         if not self.reasons:
             return "no hosts registered"
         counts = Counter(self.reasons.values())
-        return "; ".join(f"{n} host{'s' if n > 1 else ''}: {why}" for why, n in counts.most_common())
+        return "; ".join(
+            f"{n} host{'s' if n > 1 else ''}: {why}" for why, n in counts.most_common()
+        )
 
 
-def decide(demand: Demand, hosts: Hosts, filters: list[Filter], scores: list[tuple[Score, float]], *, explain: bool = True) -> Decision:
+def decide(
+    demand: Demand,
+    hosts: Hosts,
+    filters: list[Filter],
+    scores: list[tuple[Score, float]],
+    *,
+    explain: bool = True,
+) -> Decision:
     """Pick the best host for ``demand``. Pure: reads ``hosts``, changes nothing."""
     passed = np.ones(len(hosts), dtype=bool)
     reasons: dict[str, str] = {}
@@ -91,5 +119,7 @@ def decide(demand: Demand, hosts: Hosts, filters: list[Filter], scores: list[tup
     best = int(candidates[np.argmax(total[candidates])])
     detail: dict[str, dict[str, float]] = {}
     if explain and len(candidates) <= 64:
-        detail = {hosts.names[i]: {n: float(v[i]) for n, v in per_policy.items()} for i in candidates}
+        detail = {
+            hosts.names[i]: {n: float(v[i]) for n, v in per_policy.items()} for i in candidates
+        }
     return Decision(host=hosts.names[best], reasons=reasons if explain else {}, scores=detail)

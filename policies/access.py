@@ -51,10 +51,14 @@ def rules_with(overrides: dict[str, str] | None, *, source: str = "overrides") -
     if not overrides:
         return rules
     if not isinstance(overrides, dict):
-        raise ValueError(f"{source}: a JSON object of rule names to rules, not {type(overrides).__name__}")
+        raise ValueError(
+            f"{source}: a JSON object of rule names to rules, not {type(overrides).__name__}"
+        )
     unknown = sorted(set(overrides) - set(DEFAULT_RULES))
     if unknown:
-        raise ValueError(f"unknown access rules in {source}: {unknown}; known: {sorted(DEFAULT_RULES)}")
+        raise ValueError(
+            f"unknown access rules in {source}: {unknown}; known: {sorted(DEFAULT_RULES)}"
+        )
     for name, rule in overrides.items():
         if rule not in ("admin", "any") and not str(rule).startswith("role:"):
             raise ValueError(f"rule {name}: {rule!r} is not admin, any or role:<name>")

@@ -28,10 +28,18 @@ class AffinityFilter:
         passed = np.ones(len(hosts), dtype=bool)
         reasons: dict[int, str] = {}
         for i, placed in enumerate(counts):
-            absent = [f"{k}={v}" for k, v in demand.affinity if not placed.get((demand.project_id, k, v))]
-            present = [f"{k}={v}" for k, v in demand.anti_affinity if placed.get((demand.project_id, k, v))]
+            absent = [
+                f"{k}={v}" for k, v in demand.affinity if not placed.get((demand.project_id, k, v))
+            ]
+            present = [
+                f"{k}={v}" for k, v in demand.anti_affinity if placed.get((demand.project_id, k, v))
+            ]
             if absent or present:
                 passed[i] = False
                 if explain:
-                    reasons[i] = f"no capsule labelled {', '.join(absent)} here" if absent else f"anti-affinity: a capsule labelled {', '.join(present)} runs here"
+                    reasons[i] = (
+                        f"no capsule labelled {', '.join(absent)} here"
+                        if absent
+                        else f"anti-affinity: a capsule labelled {', '.join(present)} runs here"
+                    )
         return FilterResult(passed=passed, reasons=reasons)

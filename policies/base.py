@@ -26,10 +26,18 @@ class Demand:
     dedicated: bool = False  # whole cpus pinned on one NUMA node (cpu_policy dedicated)
     hugepages_2m: int = 0  # 2 MiB huge pages
     hugepages_1g: int = 0  # 1 GiB huge pages
-    labels_of_capsule: tuple[tuple[str, str], ...] = ()  # the capsule's own labels (what others' affinity matches)
-    affinity: tuple[tuple[str, str], ...] = ()  # only hosts running a capsule with each of these labels
-    anti_affinity: tuple[tuple[str, str], ...] = ()  # no host running a capsule with any of these labels
-    project_id: str = ""  # whose capsule: affinity sees only the labels of the same project's capsules
+    labels_of_capsule: tuple[
+        tuple[str, str], ...
+    ] = ()  # the capsule's own labels (what others' affinity matches)
+    affinity: tuple[
+        tuple[str, str], ...
+    ] = ()  # only hosts running a capsule with each of these labels
+    anti_affinity: tuple[
+        tuple[str, str], ...
+    ] = ()  # no host running a capsule with any of these labels
+    project_id: str = (
+        ""  # whose capsule: affinity sees only the labels of the same project's capsules
+    )
 
 
 @dataclass(slots=True)
@@ -50,8 +58,12 @@ class Hosts:
     hugepages_2m_free: np.ndarray  # pages not claimed by placed capsules
     hugepages_1g_free: np.ndarray
     labels: list[dict[str, str]] = field(default_factory=list)
-    capsule_labels: list[Counter[tuple[str, str, str]]] = field(default_factory=list)  # (project, k, v) -> that project's capsules placed there carrying it
-    disabled: dict[int, str] = field(default_factory=dict)  # row -> why an operator disabled the host
+    capsule_labels: list[Counter[tuple[str, str, str]]] = field(
+        default_factory=list
+    )  # (project, k, v) -> that project's capsules placed there carrying it
+    disabled: dict[int, str] = field(
+        default_factory=dict
+    )  # row -> why an operator disabled the host
     _runtime_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -61,7 +73,9 @@ class Hosts:
         """Which hosts offer ``runtime`` (cached: hosts change rarely, demands often)."""
         mask = self._runtime_masks.get(runtime)
         if mask is None or len(mask) != len(self.names):
-            mask = self._runtime_masks[runtime] = np.array([runtime in r for r in self.runtimes], dtype=bool)
+            mask = self._runtime_masks[runtime] = np.array(
+                [runtime in r for r in self.runtimes], dtype=bool
+            )
         return mask
 
     def forget_masks(self) -> None:
@@ -77,7 +91,9 @@ class Hosts:
         return cls(
             names=[r["name"] for r in rows],
             cpu_total=col("cpu_total"),
-            cpu_capacity=np.array([r.get("cpu_capacity", r.get("cpu_total", 0)) for r in rows], dtype=float),
+            cpu_capacity=np.array(
+                [r.get("cpu_capacity", r.get("cpu_total", 0)) for r in rows], dtype=float
+            ),
             cpu_used=col("cpu_used"),
             memory_capacity=col("memory_capacity"),
             memory_used=col("memory_used"),

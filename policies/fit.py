@@ -25,16 +25,39 @@ class FitFilter:
         checks = [
             (~hosts.up, lambda i: "host down"),
             (disabled, lambda i: f"host disabled: {hosts.disabled[i] or 'by an operator'}"),
-            (hosts.cpu_total < demand.cpu, lambda i: f"host has {hosts.cpu_total[i]:g} cpus, {demand.cpu:g} asked"),
-            (cpu_free + 1e-9 < demand.cpu, lambda i: f"insufficient cpu: {max(cpu_free[i], 0):g} free, {demand.cpu:g} asked"),
-            (mem_free < demand.memory_mb, lambda i: f"insufficient memory: {max(mem_free[i], 0):g} MB free, {demand.memory_mb:g} MB asked"),
-            (disk_free < demand.disk_gb, lambda i: f"insufficient disk: {max(disk_free[i], 0):g} GB free, {demand.disk_gb:g} GB asked"),
+            (
+                hosts.cpu_total < demand.cpu,
+                lambda i: f"host has {hosts.cpu_total[i]:g} cpus, {demand.cpu:g} asked",
+            ),
+            (
+                cpu_free + 1e-9 < demand.cpu,
+                lambda i: f"insufficient cpu: {max(cpu_free[i], 0):g} free, {demand.cpu:g} asked",
+            ),
+            (
+                mem_free < demand.memory_mb,
+                lambda i: (
+                    f"insufficient memory: {max(mem_free[i], 0):g} MB free, {demand.memory_mb:g} MB asked"
+                ),
+            ),
+            (
+                disk_free < demand.disk_gb,
+                lambda i: (
+                    f"insufficient disk: {max(disk_free[i], 0):g} GB free, {demand.disk_gb:g} GB asked"
+                ),
+            ),
         ]
         runtime_missing = ~hosts.runtime_mask(demand.runtime)
         checks.insert(1, (runtime_missing, lambda i: f"runtime {demand.runtime} missing"))
         if demand.dedicated:
             pinnable = hosts.dedicated_free
-            checks.append((pinnable < demand.cpu, lambda i: f"{pinnable[i]:g} cpus free to pin on one NUMA node, {demand.cpu:g} asked"))
+            checks.append(
+                (
+                    pinnable < demand.cpu,
+                    lambda i: (
+                        f"{pinnable[i]:g} cpus free to pin on one NUMA node, {demand.cpu:g} asked"
+                    ),
+                )
+            )
         return run_checks(len(hosts), checks, explain=explain)
 
 

@@ -16,7 +16,11 @@ class RequestedHostFilter:
         if demand.host is None:
             return None  # no constraint
         passed = np.array([name == demand.host for name in hosts.names], dtype=bool)
-        reasons = {int(i): f"not the requested host {demand.host}" for i in np.flatnonzero(~passed)} if explain else {}
+        reasons = (
+            {int(i): f"not the requested host {demand.host}" for i in np.flatnonzero(~passed)}
+            if explain
+            else {}
+        )
         return FilterResult(passed=passed, reasons=reasons)
 
 
@@ -29,6 +33,12 @@ class LabelsFilter:
         if not demand.labels:
             return None  # no constraint
         labels = hosts.labels or [{}] * len(hosts)
-        missing = [[f"{k}={v}" for k, v in demand.labels if host_labels.get(k) != v] for host_labels in labels]
+        missing = [
+            [f"{k}={v}" for k, v in demand.labels if host_labels.get(k) != v]
+            for host_labels in labels
+        ]
         passed = np.array([not m for m in missing], dtype=bool)
-        return FilterResult(passed=passed, reasons={i: f"missing label {', '.join(m)}" for i, m in enumerate(missing) if m})
+        return FilterResult(
+            passed=passed,
+            reasons={i: f"missing label {', '.join(m)}" for i, m in enumerate(missing) if m},
+        )

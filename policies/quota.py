@@ -13,12 +13,18 @@ from collections.abc import Mapping
 RESOURCES = ("containers", "cpu", "memory", "disk")
 
 
-def over_quota(used: Mapping[str, float], asked: Mapping[str, float], limits: Mapping[str, float]) -> list[str]:
+def over_quota(
+    used: Mapping[str, float], asked: Mapping[str, float], limits: Mapping[str, float]
+) -> list[str]:
     """The resources that ``asked`` on top of ``used`` would take past ``limits`` (in RESOURCES order)."""
-    return [res for res in RESOURCES if limits[res] >= 0 and used[res] + asked.get(res, 0) > limits[res]]
+    return [
+        res for res in RESOURCES if limits[res] >= 0 and used[res] + asked.get(res, 0) > limits[res]
+    ]
 
 
-def quota_wait_reason(used: Mapping[str, float], asked: Mapping[str, float], limits: Mapping[str, float]) -> str | None:
+def quota_wait_reason(
+    used: Mapping[str, float], asked: Mapping[str, float], limits: Mapping[str, float]
+) -> str | None:
     """Why a queued capsule must wait for its project's quota (the first resource over), or None."""
     for res in over_quota(used, asked, limits)[:1]:
         return f"waiting for quota: {res} {used[res]:g} of {limits[res]:g} in use, {asked.get(res, 0):g} asked"

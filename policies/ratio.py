@@ -22,13 +22,21 @@ DEFAULT_SHAPE = ((0.0, 0.0), (100.0, 100.0))
 class RatioScore:
     NAME = NAME
 
-    def __init__(self, shape: list[list[float]] | tuple[tuple[float, float], ...] = DEFAULT_SHAPE) -> None:
+    def __init__(
+        self, shape: list[list[float]] | tuple[tuple[float, float], ...] = DEFAULT_SHAPE
+    ) -> None:
         points = [tuple(map(float, p)) for p in shape]
         if not points or any(len(p) != 2 for p in points):
             raise ValueError(f"ratio shape: a list of [utilization %, score] points, got {shape!r}")
         xs = [p[0] for p in points]
-        if xs != sorted(set(xs)) or not all(0 <= x <= 100 for x in xs) or not all(0 <= p[1] <= 100 for p in points):
-            raise ValueError(f"ratio shape: utilizations strictly increasing within 0..100 and scores within 0..100, got {shape!r}")
+        if (
+            xs != sorted(set(xs))
+            or not all(0 <= x <= 100 for x in xs)
+            or not all(0 <= p[1] <= 100 for p in points)
+        ):
+            raise ValueError(
+                f"ratio shape: utilizations strictly increasing within 0..100 and scores within 0..100, got {shape!r}"
+            )
         self.xs = np.array(xs)
         self.ys = np.array([p[1] for p in points])
 

@@ -31,7 +31,9 @@ class BadSchedule(ValueError):
 class Plan:
     start: datetime | None  # the fire time to start now, if any
     missed: list[datetime] = field(default_factory=list)  # fire times given up, oldest first
-    more_missed: int = 0  # about how many more were missed beyond ``missed`` (estimated, not listed)
+    more_missed: int = (
+        0  # about how many more were missed beyond ``missed`` (estimated, not listed)
+    )
     checked_until: datetime | None = None  # everything up to here is decided
 
 
@@ -75,12 +77,23 @@ def shortest_interval_s(cron: str, *, after: datetime, fires: int = 16) -> float
     it = _iter(cron, ZoneInfo("UTC"), after)
     try:
         times = [it.get_next(datetime).astimezone(timezone.utc) for _ in range(fires)]
-    except (CroniterError, ValueError) as exc:  # an expression that stops firing (a date that never comes)
+    except (
+        CroniterError,
+        ValueError,
+    ) as exc:  # an expression that stops firing (a date that never comes)
         raise BadSchedule(f"cron expression {cron!r} does not fire: {exc}") from exc
     return min((b - a).total_seconds() for a, b in zip(times, times[1:]))
 
 
-def plan(cron: str, time_zone: str, *, last: datetime, now: datetime, starting_deadline_s: float | None, max_missed: int = MAX_MISSED) -> Plan:
+def plan(
+    cron: str,
+    time_zone: str,
+    *,
+    last: datetime,
+    now: datetime,
+    starting_deadline_s: float | None,
+    max_missed: int = MAX_MISSED,
+) -> Plan:
     """Fire times in (last, now]: the newest starts if inside the deadline; the rest are missed."""
     tz = zone(time_zone)
     it = _iter(cron, tz, last)
@@ -97,7 +110,11 @@ def plan(cron: str, time_zone: str, *, last: datetime, now: datetime, starting_d
             continue  # the repeated hour when clocks fall back: that wall time already fired
         last_wall = wall
         if len(due) > max_missed:  # long downtime: stop listing, jump to the newest fire time
-            newest = _iter(cron, tz, now + timedelta(microseconds=1)).get_prev(datetime).astimezone(timezone.utc)
+            newest = (
+                _iter(cron, tz, now + timedelta(microseconds=1))
+                .get_prev(datetime)
+                .astimezone(timezone.utc)
+            )
             more = _estimate_between(t, newest, period=t - due[-1])
             due.append(newest)
             break
@@ -110,7 +127,12 @@ def plan(cron: str, time_zone: str, *, last: datetime, now: datetime, starting_d
     if not in_time:
         older.append(newest)
     listed, extra = older[:max_missed], len(older) - min(len(older), max_missed)
-    return Plan(start=newest if in_time else None, missed=listed, more_missed=extra + more, checked_until=now)
+    return Plan(
+        start=newest if in_time else None,
+        missed=listed,
+        more_missed=extra + more,
+        checked_until=now,
+    )
 
 
 def _estimate_between(first: datetime, last: datetime, *, period: timedelta) -> int:
@@ -127,7 +149,9 @@ def concurrency(policy: str, *, active: bool) -> str:
     return "skip" if policy == "Forbid" else "replace"
 
 
-def history_to_delete(ended: Iterable[tuple[str, bool]], *, successful_limit: int, failed_limit: int) -> list[str]:
+def history_to_delete(
+    ended: Iterable[tuple[str, bool]], *, successful_limit: int, failed_limit: int
+) -> list[str]:
     """The ended jobs of a schedule to delete: given (job id, succeeded) newest first, all
     but the newest ``successful_limit`` that succeeded and ``failed_limit`` that did not
     (failed, timed out or cancelled), as Kubernetes' CronJob history limits."""

@@ -16,8 +16,21 @@ from policies.base import Demand, Hosts
 def _empty() -> Hosts:
     z = np.zeros(0)
     return Hosts(
-        names=[], cpu_total=z, cpu_capacity=z, cpu_used=z, memory_capacity=z, memory_used=z, disk_capacity=z, disk_used=z,
-        runtimes=[], up=np.zeros(0, dtype=bool), labels=[], dedicated_free=z, hugepages_2m_free=z, hugepages_1g_free=z, capsule_labels=[],
+        names=[],
+        cpu_total=z,
+        cpu_capacity=z,
+        cpu_used=z,
+        memory_capacity=z,
+        memory_used=z,
+        disk_capacity=z,
+        disk_used=z,
+        runtimes=[],
+        up=np.zeros(0, dtype=bool),
+        labels=[],
+        dedicated_free=z,
+        hugepages_2m_free=z,
+        hugepages_1g_free=z,
+        capsule_labels=[],
     )
 
 
@@ -48,7 +61,18 @@ class HostTable:
         if row is None:
             row = self.index[name] = len(h.names)
             h.names.append(name)
-            for attr in ("cpu_total", "cpu_capacity", "cpu_used", "memory_capacity", "memory_used", "disk_capacity", "disk_used", "dedicated_free", "hugepages_2m_free", "hugepages_1g_free"):
+            for attr in (
+                "cpu_total",
+                "cpu_capacity",
+                "cpu_used",
+                "memory_capacity",
+                "memory_used",
+                "disk_capacity",
+                "disk_used",
+                "dedicated_free",
+                "hugepages_2m_free",
+                "hugepages_1g_free",
+            ):
                 setattr(h, attr, np.append(getattr(h, attr), 0.0))
             self._hugepages_used.append({"2m": 0.0, "1g": 0.0})
             h.capsule_labels.append(Counter())
@@ -56,7 +80,12 @@ class HostTable:
             h.runtimes.append(runtimes)
             h.labels.append({})
             h.forget_masks()
-        h.cpu_total[row], h.cpu_capacity[row], h.memory_capacity[row], h.disk_capacity[row] = cpu_total, cpu_capacity, memory_capacity, disk_capacity
+        h.cpu_total[row], h.cpu_capacity[row], h.memory_capacity[row], h.disk_capacity[row] = (
+            cpu_total,
+            cpu_capacity,
+            memory_capacity,
+            disk_capacity,
+        )
         h.up[row] = up
         h.dedicated_free[row] = dedicated_free
         pages = hugepages or {}
@@ -70,7 +99,9 @@ class HostTable:
 
     def set_disabled(self, disabled: dict[str, str]) -> None:
         """Hosts an operator disabled (name -> reason); every other host is enabled."""
-        self.hosts.disabled = {self.index[n]: reason for n, reason in disabled.items() if n in self.index}
+        self.hosts.disabled = {
+            self.index[n]: reason for n, reason in disabled.items() if n in self.index
+        }
 
     def set_up(self, name: str, up: bool) -> None:
         if name in self.index:
@@ -94,7 +125,11 @@ class HostTable:
         if demand.labels_of_capsule:
             counts = self.hosts.capsule_labels[row]
             for k, v in demand.labels_of_capsule:
-                key = (demand.project_id, k, v)  # kept per project: no project learns of another's labels
+                key = (
+                    demand.project_id,
+                    k,
+                    v,
+                )  # kept per project: no project learns of another's labels
                 counts[key] += int(sign)
                 if counts[key] <= 0:
                     del counts[key]

@@ -8,7 +8,15 @@ from __future__ import annotations
 import math
 
 
-def instances_to_start(*, waiting: int, starting: int, serving: int, concurrency: int, min_instances: int, max_instances: int) -> int:
+def instances_to_start(
+    *,
+    waiting: int,
+    starting: int,
+    serving: int,
+    concurrency: int,
+    min_instances: int,
+    max_instances: int,
+) -> int:
     """New instances for the invocations that wait, and to keep ``min_instances`` warm.
 
     Instances already starting count as capacity for the queue; the total
@@ -20,14 +28,18 @@ def instances_to_start(*, waiting: int, starting: int, serving: int, concurrency
     return max(0, min(max(for_queue, for_min), max_instances - total))
 
 
-def instances_to_stop(idle_s: dict[str, float], *, serving: int, min_instances: int, idle_ttl_s: float) -> list[str]:
+def instances_to_stop(
+    idle_s: dict[str, float], *, serving: int, min_instances: int, idle_ttl_s: float
+) -> list[str]:
     """Idle instances past ``idle_ttl_s``, longest idle first, keeping ``min_instances``.
 
     ``idle_s`` maps each idle instance to how long it has been idle;
     ``serving`` counts all serving instances, busy or idle.
     """
     spare = serving - min_instances
-    expired = sorted((s for s, idle in idle_s.items() if idle >= idle_ttl_s), key=lambda s: -idle_s[s])
+    expired = sorted(
+        (s for s, idle in idle_s.items() if idle >= idle_ttl_s), key=lambda s: -idle_s[s]
+    )
     return expired[: max(spare, 0)]
 
 
@@ -53,5 +65,7 @@ def instances_to_retire(
     outdated = [u for u in idle_s if versions[u] != version]
     current_idle = {u: t for u, t in idle_s.items() if versions[u] == version}
     serving = sum(1 for v in versions.values() if v == version)
-    expired = instances_to_stop(current_idle, serving=serving, min_instances=min_instances, idle_ttl_s=idle_ttl_s)
+    expired = instances_to_stop(
+        current_idle, serving=serving, min_instances=min_instances, idle_ttl_s=idle_ttl_s
+    )
     return outdated + expired

@@ -20,9 +20,13 @@ COMMAND_LINE_CHARS = 64 * 1024  # a Zun command given as one string, before it i
 PATH_CHARS = 4096  # workdir, archive paths, mount destinations
 HOSTNAME_CHARS = 63
 MEMORY_CHARS = 32  # a Zun memory value such as "512M"
-SHORT_CHARS = 255  # any other single-word string: repository, tag, signal, ps_args, domain, time zone, cron
+SHORT_CHARS = (
+    255  # any other single-word string: repository, tag, signal, ps_args, domain, time zone, cron
+)
 SECRET_CHARS = 4096  # registry passwords
 CODE_CHARS = 256 * 1024  # inline function code
-TEXT_CHARS = 4096  # each string inside free-form Zun fields (hints, nets, healthcheck, security groups, ...)
+TEXT_CHARS = (
+    4096  # each string inside free-form Zun fields (hints, nets, healthcheck, security groups, ...)
+)
 CAPSULE_CONTAINERS = 64  # containers plus init containers of one capsule, and its volumes
 JSON_ITEMS = 1024  # entries of a free-form Zun field, counted over all its nesting

@@ -36,7 +36,22 @@ C = ContainerStatus
 VALID_STATES: dict[str, frozenset[ContainerStatus]] = {
     "commit": frozenset({C.RUNNING, C.STOPPED, C.PAUSED}),
     "delete": frozenset({C.CREATED, C.ERROR, C.STOPPED, C.DELETED, C.DEAD}),
-    "delete_force": frozenset({C.CREATED, C.CREATING, C.ERROR, C.RUNNING, C.STOPPED, C.UNKNOWN, C.DELETED, C.DEAD, C.RESTARTING, C.REBUILDING, C.DELETING, C.PAUSED}),
+    "delete_force": frozenset(
+        {
+            C.CREATED,
+            C.CREATING,
+            C.ERROR,
+            C.RUNNING,
+            C.STOPPED,
+            C.UNKNOWN,
+            C.DELETED,
+            C.DEAD,
+            C.RESTARTING,
+            C.REBUILDING,
+            C.DELETING,
+            C.PAUSED,
+        }
+    ),
     "delete_after_stop": frozenset({C.RUNNING, C.CREATED, C.ERROR, C.STOPPED, C.DELETED, C.DEAD}),
     "start": frozenset({C.CREATED, C.STOPPED, C.ERROR}),
     "stop": frozenset({C.RUNNING}),
@@ -134,7 +149,9 @@ class Capsule:
     restart_policy: str = "always"  # always | on-failure | no (Zun maps Always/OnFailure/Never)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
-    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # container name -> {uuid, status}
+    members: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # container name -> {uuid, status}
     trace_context: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0

@@ -56,7 +56,10 @@ class CpuPinning:
         """Most cpus one capsule could pin now (one NUMA node, keeping the shared reserve)."""
         with self._lock:
             taken = self._taken()
-            per_node = max((len([c for c in cpus if c not in taken]) for cpus in self.nodes.values()), default=0)
+            per_node = max(
+                (len([c for c in cpus if c not in taken]) for cpus in self.nodes.values()),
+                default=0,
+            )
             return max(0, min(per_node, self.total - self.reserved_shared - len(taken)))
 
     def pin(self, capsule: str, count: int) -> tuple[str, str]:
@@ -70,10 +73,17 @@ class CpuPinning:
                 return ",".join(map(str, cpus)), str(node)
             taken = self._taken()
             if len(taken) + count > self.total - self.reserved_shared:
-                raise RuntimeFailure(f"no {count} cpus left to pin: {len(taken)} of {self.total} pinned, {self.reserved_shared} kept for shared work")
-            node, free = max(((n, [c for c in cpus if c not in taken]) for n, cpus in self.nodes.items()), key=lambda item: len(item[1]))
+                raise RuntimeFailure(
+                    f"no {count} cpus left to pin: {len(taken)} of {self.total} pinned, {self.reserved_shared} kept for shared work"
+                )
+            node, free = max(
+                ((n, [c for c in cpus if c not in taken]) for n, cpus in self.nodes.items()),
+                key=lambda item: len(item[1]),
+            )
             if len(free) < count:
-                raise RuntimeFailure(f"no NUMA node has {count} unpinned cpus (the most free: {len(free)} on node {node})")
+                raise RuntimeFailure(
+                    f"no NUMA node has {count} unpinned cpus (the most free: {len(free)} on node {node})"
+                )
             chosen = free[:count]
             self.pinned[capsule] = (chosen, node)
             return ",".join(map(str, chosen)), str(node)

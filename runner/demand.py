@@ -29,7 +29,12 @@ VM_OVERHEAD_MB = 112
 def quota_demand(capsule: CapsuleSpec) -> dict[str, float]:
     """What a capsule counts against its project's quota (``policies.quota.RESOURCES``)."""
     peak = capsule.demand()
-    return {"containers": len(capsule.containers), "cpu": peak.cpu, "memory": peak.memory_mb, "disk": peak.disk_gb}
+    return {
+        "containers": len(capsule.containers),
+        "cpu": peak.cpu,
+        "memory": peak.memory_mb,
+        "disk": peak.disk_gb,
+    }
 
 
 def host_memory_mb(memory_mb: float, runtime: str) -> float:
@@ -40,7 +45,11 @@ def host_memory_mb(memory_mb: float, runtime: str) -> float:
 
 
 def placement_demand(
-    capsule: CapsuleSpec, *, project_id: str, hints: Mapping[str, Any] | None = None, host: str | None = None
+    capsule: CapsuleSpec,
+    *,
+    project_id: str,
+    hints: Mapping[str, Any] | None = None,
+    host: str | None = None,
 ) -> Demand:
     """What placement reserves for a capsule on a host, with its placement constraints.
 
@@ -56,7 +65,9 @@ def placement_demand(
         for h in hints.values()
         if isinstance(h, str) and h.startswith("label:") and "=" in h
     )
-    labels += tuple((k.removeprefix("label:"), str(v)) for k, v in hints.items() if k.startswith("label:"))
+    labels += tuple(
+        (k.removeprefix("label:"), str(v)) for k, v in hints.items() if k.startswith("label:")
+    )
     return Demand(
         cpu=d.cpu,
         memory_mb=host_memory_mb(d.memory_mb, capsule.runtime),

@@ -79,7 +79,9 @@ class Unavailable(ZunrayError):
     by default a few seconds, about what a restarted engine or actor needs.
     """
 
-    def __init__(self, message: str, *, field: str | None = None, retry_after_s: float = 5.0) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after_s: float = 5.0
+    ) -> None:
         super().__init__(message, field=field)
         self.retry_after_s = retry_after_s
 
@@ -98,7 +100,9 @@ class Throttled(ZunrayError):
     ``retry_after_s`` is when trying again makes sense (the ``Retry-After`` header).
     """
 
-    def __init__(self, message: str, *, field: str | None = None, retry_after_s: float = 1.0) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after_s: float = 1.0
+    ) -> None:
         super().__init__(message, field=field)
         self.retry_after_s = retry_after_s
 

@@ -38,7 +38,10 @@ def caps_of(store, settings: Settings, project_id: str) -> dict[str, int]:  # no
 def check_completions(caps: dict[str, int], completions: int) -> None:
     cap = caps["completions"]
     if 0 <= cap < completions:
-        raise OverQuota(f"Quota exceeded for resources: ['completions'] ({completions} tasks asked, at most {cap})", field="completions")
+        raise OverQuota(
+            f"Quota exceeded for resources: ['completions'] ({completions} tasks asked, at most {cap})",
+            field="completions",
+        )
 
 
 def check_schedules(caps: dict[str, int], existing: int) -> None:
@@ -58,4 +61,7 @@ def check_interval(caps: dict[str, int], cron: str, *, now: datetime | None = No
     except BadSchedule as exc:
         raise InvalidSpec(str(exc), field="cron") from None
     if gap_s < floor_s:
-        raise OverQuota(f"Quota exceeded for resources: ['schedule_interval_s'] ({cron!r} fires {gap_s:g} s apart, at least {floor_s} s)", field="cron")
+        raise OverQuota(
+            f"Quota exceeded for resources: ['schedule_interval_s'] ({cron!r} fires {gap_s:g} s apart, at least {floor_s} s)",
+            field="cron",
+        )

@@ -34,7 +34,12 @@ def accept(
     caps (``runner.fair_share.caps_of``): an array's size and the queued jobs.
     """
     check_completions(caps, fields.get("completions", 1))
-    common = dict(project_id=project_id, user_id=user_id, submission_id=submission_id, default_timeout_s=default_timeout_s)
+    common = dict(
+        project_id=project_id,
+        user_id=user_id,
+        submission_id=submission_id,
+        default_timeout_s=default_timeout_s,
+    )
     tasks: list[Job] = []
     if fields.get("completions", 1) > 1:
         job, tasks = build_array(fields, **common)
@@ -42,7 +47,11 @@ def accept(
         job = build_job(fields, **common)
     carrier = trace_context or {}
     job = dataclasses.replace(job, trace_context=carrier)
-    job, created = store.jobs.create_job(job, tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks], max_queued=caps["queued_jobs"])
+    job, created = store.jobs.create_job(
+        job,
+        tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks],
+        max_queued=caps["queued_jobs"],
+    )
     return job, created, (tasks or [job]) if created else []
 
 
@@ -50,7 +59,9 @@ def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, l
     """Ask a job (and an array's tasks) to stop; (the job, the placed ones to signal)."""
     job = store.jobs.request_cancel(job_id, project_id=project_id)
     targets = [job]
-    if job.parent_id and job.status.is_terminal():  # a task cancelled while it waited: no node will report its end
+    if (
+        job.parent_id and job.status.is_terminal()
+    ):  # a task cancelled while it waited: no node will report its end
         settle_array(store, job.parent_id, now=time.time())
     if job.is_array:  # cancelling an array cancels its tasks, then the array itself
         for task in store.jobs.tasks_of(job.id):
@@ -60,15 +71,28 @@ def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, l
                 except Conflict:
                     pass  # it just ended
         if job.status is JobStatus.RUNNING:
-            job = store.jobs.transition_job(job.id, JobStatus.CANCELLED, reason="cancelled by user", table=ARRAY_TRANSITIONS, finished_at=time.time())
+            job = store.jobs.transition_job(
+                job.id,
+                JobStatus.CANCELLED,
+                reason="cancelled by user",
+                table=ARRAY_TRANSITIONS,
+                finished_at=time.time(),
+            )
     return job, [t for t in targets if t.host and not t.status.is_terminal()]
 
 
 def settle_array(store: Store, parent_id: str, *, now: float) -> list[Job]:
     """Decide an array from its tasks (``lifecycle.settle_array``); returns the tasks to cancel."""
-    step, to_cancel = lifecycle.settle_array(store.jobs.get_job(parent_id), store.jobs.tasks_of(parent_id), now=now)
+    step, to_cancel = lifecycle.settle_array(
+        store.jobs.get_job(parent_id), store.jobs.tasks_of(parent_id), now=now
+    )
     if step is not None:
         store.jobs.transition_job(
-            parent_id, step.status, reason=step.reason, table=ARRAY_TRANSITIONS, only_from=step.only_from, **step.fields
+            parent_id,
+            step.status,
+            reason=step.reason,
+            table=ARRAY_TRANSITIONS,
+            only_from=step.only_from,
+            **step.fields,
         )
     return to_cancel

@@ -9,11 +9,25 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from runner.models import DEFAULT_BACKOFF_LIMIT, CapsuleSpec, ContainerSpec, Job, PullPolicy, Resources
+from runner.models import (
+    DEFAULT_BACKOFF_LIMIT,
+    CapsuleSpec,
+    ContainerSpec,
+    Job,
+    PullPolicy,
+    Resources,
+)
 
 
 def build_job(
-    fields: dict[str, Any], *, project_id: str, user_id: str, submission_id: str | None, default_timeout_s: float | None, task_index: int | None = None, parent_id: str | None = None
+    fields: dict[str, Any],
+    *,
+    project_id: str,
+    user_id: str,
+    submission_id: str | None,
+    default_timeout_s: float | None,
+    task_index: int | None = None,
+    parent_id: str | None = None,
 ) -> Job:
     env = dict(fields.get("env") or {})
     if task_index is not None:
@@ -35,14 +49,19 @@ def build_job(
         user_id=user_id,
         name=fields.get("name", ""),
         capsule=CapsuleSpec(
-            containers=(container,), runtime=fields.get("runtime", "runc"), network=None if network == "none" else network, cpu_policy=fields.get("cpu_policy", "shared"),
+            containers=(container,),
+            runtime=fields.get("runtime", "runc"),
+            network=None if network == "none" else network,
+            cpu_policy=fields.get("cpu_policy", "shared"),
             labels=dict(fields.get("labels") or {}),
             affinity=tuple(sorted((fields.get("affinity") or {}).items())),
             anti_affinity=tuple(sorted((fields.get("anti_affinity") or {}).items())),
         ),
         submission_id=submission_id,
         timeout_s=fields.get("timeout_s") or default_timeout_s,
-        max_retries=0 if parent_id else fields.get("max_retries", 0),  # an array's tasks share its backoff_limit
+        max_retries=0
+        if parent_id
+        else fields.get("max_retries", 0),  # an array's tasks share its backoff_limit
         status_reason="queued",
         completions=fields.get("completions", 1),
         parallelism=fields.get("parallelism", 1),
@@ -56,7 +75,12 @@ def build_array(fields: dict[str, Any], **common: Any) -> tuple[Job, list[Job]]:
     """An array's parent and its ``completions`` indexed tasks."""
     parent = build_job(fields, **common)
     tasks = [
-        build_job({**fields, "name": f"{fields.get('name') or 'task'}-{i}"}, **{**common, "submission_id": None}, task_index=i, parent_id=parent.id)
+        build_job(
+            {**fields, "name": f"{fields.get('name') or 'task'}-{i}"},
+            **{**common, "submission_id": None},
+            task_index=i,
+            parent_id=parent.id,
+        )
         for i in range(parent.completions)
     ]
     return parent, tasks

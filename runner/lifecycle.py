@@ -21,7 +21,9 @@ class Step:
     status: JobStatus
     reason: str
     fields: dict[str, Any] = field(default_factory=dict)  # host, finished_at, exit_code
-    only_from: tuple[JobStatus, ...] | None = None  # narrower than the transition table (compare-and-set)
+    only_from: tuple[JobStatus, ...] | None = (
+        None  # narrower than the transition table (compare-and-set)
+    )
 
 
 def after_host_lost(job: Job, host: str, *, now: float) -> Step | None:
@@ -34,10 +36,14 @@ def after_host_lost(job: Job, host: str, *, now: float) -> Step | None:
     if not job.status.is_active() or job.host != host:
         return None
     if job.cancel_requested:
-        return Step(JobStatus.CANCELLED, f"cancelled by user; host {host} lost", {"finished_at": now})
+        return Step(
+            JobStatus.CANCELLED, f"cancelled by user; host {host} lost", {"finished_at": now}
+        )
     if job.attempt <= job.max_retries + 1:
         return Step(JobStatus.QUEUED, f"host {host} lost; placing again", {"host": None})
-    return Step(JobStatus.FAILED, f"host {host} lost and no attempts are left", {"finished_at": now})
+    return Step(
+        JobStatus.FAILED, f"host {host} lost and no attempts are left", {"finished_at": now}
+    )
 
 
 def releases_claim(claim_host: str | None, reporter: str | None) -> bool:
@@ -61,10 +67,10 @@ def settle_array(parent: Job, tasks: Sequence[Job], *, now: float) -> tuple[Step
     failed = [t for t in tasks if t.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)]
     if failed:
         t = failed[0]
-        reason = (
-            f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
-        )
-        return Step(JobStatus.FAILED, reason, {"finished_at": now}), [t for t in tasks if not t.status.is_terminal()]
+        reason = f"task {t.task_index} {t.status.value} ({t.status_reason}); backoff limit {parent.backoff_limit} reached"
+        return Step(JobStatus.FAILED, reason, {"finished_at": now}), [
+            t for t in tasks if not t.status.is_terminal()
+        ]
     if not tasks or not all(t.status.is_terminal() for t in tasks):
         return None, []
     cancelled = [t for t in tasks if t.status is JobStatus.CANCELLED]
@@ -72,4 +78,9 @@ def settle_array(parent: Job, tasks: Sequence[Job], *, now: float) -> tuple[Step
         indexes = ", ".join(str(t.task_index) for t in cancelled)
         return Step(JobStatus.CANCELLED, f"task(s) {indexes} cancelled", {"finished_at": now}), []
     done = {"finished_at": now, "exit_code": 0}
-    return Step(JobStatus.SUCCEEDED, f"all {len(tasks)} tasks succeeded", done, only_from=(JobStatus.RUNNING,)), []
+    return Step(
+        JobStatus.SUCCEEDED,
+        f"all {len(tasks)} tasks succeeded",
+        done,
+        only_from=(JobStatus.RUNNING,),
+    ), []

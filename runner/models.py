@@ -28,10 +28,14 @@ class Resources:
     hugepages_1g_pages: int = 0  # 1 GiB huge pages
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        return Resources(
+            *(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other)))
+        )
 
     def max(self, other: Resources) -> Resources:
-        return Resources(*(max(a, b) for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        return Resources(
+            *(max(a, b) for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other)))
+        )
 
 
 ZERO = Resources(cpu=0.0, memory_mb=0, disk_gb=0.0, pids=0)
@@ -55,8 +59,12 @@ class ContainerSpec:
     name: str = "main"  # unique within its capsule
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
     mounts: tuple[VolumeMount, ...] = ()  # the capsule's volumes mounted into this container
-    capabilities: tuple[str, ...] = ()  # added Linux capabilities (NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE)
-    sysctls: dict[str, str] = field(default_factory=dict)  # namespaced sysctls from the operator's allowed list
+    capabilities: tuple[
+        str, ...
+    ] = ()  # added Linux capabilities (NFV: NET_ADMIN, NET_RAW, IPC_LOCK, SYS_NICE)
+    sysctls: dict[str, str] = field(
+        default_factory=dict
+    )  # namespaced sysctls from the operator's allowed list
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +90,15 @@ class CapsuleSpec:
     network: str | None = None  # None: no network at all
     volumes: tuple[str, ...] = ()  # named volumes shared by the capsule's containers
     cpu_policy: str = "shared"  # shared | dedicated (whole cpus pinned on one NUMA node)
-    labels: dict[str, str] = field(default_factory=dict)  # what affinity rules of other capsules match
-    affinity: tuple[tuple[str, str], ...] = ()  # only on a host running a capsule with each label k=v
-    anti_affinity: tuple[tuple[str, str], ...] = ()  # never on a host running a capsule with any label k=v
+    labels: dict[str, str] = field(
+        default_factory=dict
+    )  # what affinity rules of other capsules match
+    affinity: tuple[
+        tuple[str, str], ...
+    ] = ()  # only on a host running a capsule with each label k=v
+    anti_affinity: tuple[
+        tuple[str, str], ...
+    ] = ()  # never on a host running a capsule with any label k=v
 
     def demand(self) -> Resources:
         """Peak resources: app containers run together, init ones one by one."""
@@ -148,7 +162,9 @@ class JobStatus(str, enum.Enum):
         return self in (JobStatus.PLACED, JobStatus.STARTING, JobStatus.RUNNING)
 
 
-_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT})
+_TERMINAL = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT}
+)
 
 S = JobStatus
 #: from-status -> the statuses it may become. A retry goes back to Queued.
@@ -166,17 +182,27 @@ JOB_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 ARRAY_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
     S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED}),
-    **{s: frozenset() for s in (S.PLACED, S.STARTING, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.TIMED_OUT)},
+    **{
+        s: frozenset()
+        for s in (S.PLACED, S.STARTING, S.SUCCEEDED, S.FAILED, S.CANCELLED, S.TIMED_OUT)
+    },
 }
 del S
 
 
-def sources_of(target: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS) -> frozenset[JobStatus]:
+def sources_of(
+    target: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS
+) -> frozenset[JobStatus]:
     """Every status from which ``target`` may be reached."""
     return frozenset(src for src, dests in table.items() if target in dests)
 
 
-def check_transition(job_id: str, current: JobStatus, wanted: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS) -> None:
+def check_transition(
+    job_id: str,
+    current: JobStatus,
+    wanted: JobStatus,
+    table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS,
+) -> None:
     """Raise ``InvalidTransition`` unless ``current -> wanted`` is allowed."""
     if wanted not in table[current]:
         raise InvalidTransition("job", job_id, current.value, wanted.value)

@@ -29,16 +29,32 @@ HOST_MOUNTS_RULE = "container:create:host_mounts"
 
 
 def _absolute(path: Any, field: str, what: str) -> str:
-    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH_CHARS or "\x00" in path:
-        raise InvalidSpec(f"{field} must be an absolute path of at most {MAX_PATH_CHARS} characters", field=field)
+    if (
+        not isinstance(path, str)
+        or not path.startswith("/")
+        or len(path) > MAX_PATH_CHARS
+        or "\x00" in path
+    ):
+        raise InvalidSpec(
+            f"{field} must be an absolute path of at most {MAX_PATH_CHARS} characters", field=field
+        )
     if ".." in path.split("/") or posixpath.normpath(path) != path.rstrip("/") and path != "/":
-        raise InvalidSpec(f"{field}: {what} must be a normalised absolute path (no '..', '.' or '//')", field=field)
+        raise InvalidSpec(
+            f"{field}: {what} must be a normalised absolute path (no '..', '.' or '//')",
+            field=field,
+        )
     return path
 
 
 def is_host_path(source: str) -> bool:
     """A source that names a place on the host rather than a volume."""
-    return "/" in source or ".." in source or source.startswith(".") or source == "~" or source.startswith("~")
+    return (
+        "/" in source
+        or ".." in source
+        or source.startswith(".")
+        or source == "~"
+        or source.startswith("~")
+    )
 
 
 def parse_zun_mounts(raw: Any, *, may_mount_host: bool) -> list[dict[str, Any]]:
@@ -62,26 +78,49 @@ def parse_zun_mounts(raw: Any, *, may_mount_host: bool) -> list[dict[str, Any]]:
         destination = _absolute(m.get("destination"), f"{where}.destination", "the destination")
         kind = m.get("type", "volume")
         source = m.get("source")
-        if kind == "bind":  # Zun's file injection: the client sends the file's content, base64-encoded
+        if (
+            kind == "bind"
+        ):  # Zun's file injection: the client sends the file's content, base64-encoded
             try:
-                if not isinstance(source, str) or len(base64.b64decode(source, validate=True)) > MAX_BIND_FILE_BYTES:
-                    raise InvalidSpec(f"{where}: the file is over {MAX_BIND_FILE_BYTES} bytes", field=f"{where}.source")
+                if (
+                    not isinstance(source, str)
+                    or len(base64.b64decode(source, validate=True)) > MAX_BIND_FILE_BYTES
+                ):
+                    raise InvalidSpec(
+                        f"{where}: the file is over {MAX_BIND_FILE_BYTES} bytes",
+                        field=f"{where}.source",
+                    )
             except binascii.Error:
-                raise InvalidSpec(f"{where}.source must be the file's content in base64", field=f"{where}.source") from None
+                raise InvalidSpec(
+                    f"{where}.source must be the file's content in base64", field=f"{where}.source"
+                ) from None
             items.append({"type": "bind", "source": source, "destination": destination})
         elif kind == "volume":
             if source in (None, ""):
-                raise InvalidSpec(f"{where}.source must name a volume of the project", field=f"{where}.source")
+                raise InvalidSpec(
+                    f"{where}.source must name a volume of the project", field=f"{where}.source"
+                )
             if not isinstance(source, str):
                 raise InvalidSpec(f"{where}.source must be a string", field=f"{where}.source")
             if is_host_path(source):
                 if not may_mount_host:
-                    raise Forbidden(f"Policy doesn't allow {HOST_MOUNTS_RULE} to be performed: a member mounts its project's named volumes only")
-                items.append({"type": "host", "source": _absolute(source, f"{where}.source", "a host path"), "destination": destination})
+                    raise Forbidden(
+                        f"Policy doesn't allow {HOST_MOUNTS_RULE} to be performed: a member mounts its project's named volumes only"
+                    )
+                items.append(
+                    {
+                        "type": "host",
+                        "source": _absolute(source, f"{where}.source", "a host path"),
+                        "destination": destination,
+                    }
+                )
             elif VOLUME_NAME_RE.fullmatch(source):
                 items.append({"type": "volume", "source": source, "destination": destination})
             else:
-                raise InvalidSpec(f"{where}.source: a volume name is letters, digits, '_', '.', '-' (at most 63)", field=f"{where}.source")
+                raise InvalidSpec(
+                    f"{where}.source: a volume name is letters, digits, '_', '.', '-' (at most 63)",
+                    field=f"{where}.source",
+                )
         else:
             raise InvalidSpec(f"{where}.type must be volume or bind", field=f"{where}.type")
         if m.get("read_only") is not None and not isinstance(m.get("read_only"), bool):
@@ -96,7 +135,9 @@ def project_volume(instance: str, project_id: str, name: str) -> str:
     return f"{instance}-vol-{project_id}-{name}"
 
 
-def docker_binds(mounts: list[dict[str, Any]], *, instance: str, project_id: str) -> tuple[list[str], list[str]]:
+def docker_binds(
+    mounts: list[dict[str, Any]], *, instance: str, project_id: str
+) -> tuple[list[str], list[str]]:
     """(binds for Docker, project volumes they use). Mounts stored before host paths were
     told apart (type volume with a path source) are treated as the volume name they spell."""
     binds: list[str] = []
@@ -106,7 +147,11 @@ def docker_binds(mounts: list[dict[str, Any]], *, instance: str, project_id: str
         if m.get("type") == "host":
             binds.append(f"{m['source']}:{m['destination']}{suffix}")
         elif m.get("type", "volume") == "volume" and m.get("source"):
-            name = project_volume(instance, project_id, re.sub(r"[^A-Za-z0-9_.-]", "_", m["source"]).lstrip("._-") or "_")
+            name = project_volume(
+                instance,
+                project_id,
+                re.sub(r"[^A-Za-z0-9_.-]", "_", m["source"]).lstrip("._-") or "_",
+            )
             volumes.append(name)
             binds.append(f"{name}:{m['destination']}{suffix}")
     return binds, volumes

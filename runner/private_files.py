@@ -38,14 +38,20 @@ def private_file(path: Path) -> None:
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite store URL (None for another database or an in-memory one)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
         return None
     return Path(parsed.database)
 
 
 def private_sqlite(path: Path) -> None:
     """The database owner-only before SQLite opens it: its WAL and SHM files take the database's mode."""
-    if not path.parent.exists():  # an existing parent (the operator's /var/lib/...) is not ours to narrow
+    if (
+        not path.parent.exists()
+    ):  # an existing parent (the operator's /var/lib/...) is not ours to narrow
         private_dir(path.parent)
     private_file(path)
     for suffix in SQLITE_SIDE_FILES:

@@ -34,4 +34,9 @@ def connect(settings: Settings, address: str | None = None) -> None:
         AuthenticationTokenLoader.instance().reset_cache()
     except (ImportError, AttributeError):
         pass
-    ray.init(address=address or settings.ray_address_resolved, namespace=settings.ray_namespace, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address=address or settings.ray_address_resolved,
+        namespace=settings.ray_namespace,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )

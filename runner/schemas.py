@@ -17,8 +17,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from runner.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, ENV_KEY_CHARS, ENV_VALUE_CHARS, ENV_VARS, IMAGE_REF_CHARS, NAME_CHARS, PATH_CHARS,
-                         SHORT_CHARS)
+from runner.caps import (
+    COMMAND_ARG_CHARS,
+    COMMAND_ARGS,
+    ENV_KEY_CHARS,
+    ENV_VALUE_CHARS,
+    ENV_VARS,
+    IMAGE_REF_CHARS,
+    NAME_CHARS,
+    PATH_CHARS,
+    SHORT_CHARS,
+)
 from runner.errors import InvalidSpec
 from runner.images.refs import check_reference
 from runner.models import DEFAULT_BACKOFF_LIMIT, Job, PullPolicy
@@ -44,18 +53,30 @@ def check_env(v: dict[str, str], *, reserved_prefix: str | None = None) -> dict[
     """Environment variable names, their lengths and how many, or ValueError naming the bad ones."""
     if len(v) > ENV_VARS:
         raise ValueError(f"at most {ENV_VARS} environment variables")
-    bad = [k[:64] for k in v if len(k) > ENV_KEY_CHARS or not ENV_NAME_RE.match(k) or (reserved_prefix and k.startswith(reserved_prefix))]
+    bad = [
+        k[:64]
+        for k in v
+        if len(k) > ENV_KEY_CHARS
+        or not ENV_NAME_RE.match(k)
+        or (reserved_prefix and k.startswith(reserved_prefix))
+    ]
     if bad:
-        raise ValueError(f"invalid environment variable names{f' (or reserved {reserved_prefix}*)' if reserved_prefix else ''}: {bad}")
+        raise ValueError(
+            f"invalid environment variable names{f' (or reserved {reserved_prefix}*)' if reserved_prefix else ''}: {bad}"
+        )
     long = [k for k, val in v.items() if len(val) > ENV_VALUE_CHARS]
     if long:
         raise ValueError(f"environment values over {ENV_VALUE_CHARS} characters: {long}")
     return v
 
 
-ImageRef = Annotated[str, Field(min_length=1, max_length=IMAGE_REF_CHARS), AfterValidator(check_image)]
+ImageRef = Annotated[
+    str, Field(min_length=1, max_length=IMAGE_REF_CHARS), AfterValidator(check_image)
+]
 #: a command: at most COMMAND_ARGS arguments of at most COMMAND_ARG_CHARS characters
-Command = Annotated[list[Annotated[StrictStr, Field(max_length=COMMAND_ARG_CHARS)]], Field(max_length=COMMAND_ARGS)]
+Command = Annotated[
+    list[Annotated[StrictStr, Field(max_length=COMMAND_ARG_CHARS)]], Field(max_length=COMMAND_ARGS)
+]
 EnvVars = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_env)]
 
 
@@ -63,7 +84,9 @@ class ResourcesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cpu: float = Field(1.0, gt=0, le=1024, description="cores; fractions allowed")
-    memory_mb: int = Field(512, ge=6, le=4 * 1024 * 1024, description="hard memory limit in MB (Docker's minimum is 6)")
+    memory_mb: int = Field(
+        512, ge=6, le=4 * 1024 * 1024, description="hard memory limit in MB (Docker's minimum is 6)"
+    )
     disk_gb: float = Field(0.0, ge=0, le=100_000, description="accounted for placement")
     pids: int = Field(1024, ge=8, le=1_000_000, description="pids cgroup limit")
 
@@ -76,9 +99,13 @@ def check_labels(v: dict[str, str]) -> dict[str, str]:
     """Label keys and values: 1-64 characters of letters, digits, '.', '_', '/', '-'; at most 32."""
     if len(v) > 32:
         raise ValueError("at most 32 labels")
-    bad = [k[:64] for k, val in v.items() if len(k) > 64 or not LABEL_KEY_RE.match(k) or len(val) > 64]
+    bad = [
+        k[:64] for k, val in v.items() if len(k) > 64 or not LABEL_KEY_RE.match(k) or len(val) > 64
+    ]
     if bad:
-        raise ValueError(f"invalid labels (keys 1-64 of letters, digits, . _ / -; values up to 64): {bad}")
+        raise ValueError(
+            f"invalid labels (keys 1-64 of letters, digits, . _ / -; values up to 64): {bad}"
+        )
     return v
 
 
@@ -86,8 +113,18 @@ Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(check_labels)]
 
 
 class JobResourcesIn(ResourcesIn):
-    hugepages_2m_pages: int = Field(0, ge=0, le=1_000_000, description="2 MiB huge pages, in a hugetlbfs of the job's own at /dev/hugepages (needs memory_mb; rule job:create:hugepages)")
-    hugepages_1g_pages: int = Field(0, ge=0, le=4096, description="1 GiB huge pages, at /dev/hugepages1G (needs memory_mb; rule job:create:hugepages)")
+    hugepages_2m_pages: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="2 MiB huge pages, in a hugetlbfs of the job's own at /dev/hugepages (needs memory_mb; rule job:create:hugepages)",
+    )
+    hugepages_1g_pages: int = Field(
+        0,
+        ge=0,
+        le=4096,
+        description="1 GiB huge pages, at /dev/hugepages1G (needs memory_mb; rule job:create:hugepages)",
+    )
 
 
 class JobIn(BaseModel):
@@ -100,32 +137,86 @@ class JobIn(BaseModel):
     env: EnvVars = {}
     workdir: str | None = Field(None, max_length=PATH_CHARS)
     resources: JobResourcesIn = JobResourcesIn()
-    runtime: Literal["runc", "runsc", "vm", "nova"] = Field("runc", description="runc, runsc (gVisor), vm (a QEMU virtual machine per job) or nova (a Nova server per job)")
-    timeout_s: float | None = Field(None, gt=0, description="per attempt; the container is killed past it")
+    runtime: Literal["runc", "runsc", "vm", "nova"] = Field(
+        "runc",
+        description="runc, runsc (gVisor), vm (a QEMU virtual machine per job) or nova (a Nova server per job)",
+    )
+    timeout_s: float | None = Field(
+        None, gt=0, description="per attempt; the container is killed past it"
+    )
     max_retries: int = Field(0, ge=0, le=100)
     name: str = Field("", max_length=NAME_CHARS)
-    submission_id: str | None = Field(None, min_length=1, max_length=SHORT_CHARS, description="idempotency key (or the Idempotency-Key header)")
+    submission_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=SHORT_CHARS,
+        description="idempotency key (or the Idempotency-Key header)",
+    )
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
-    network: Literal["none", "project"] = Field("none", description="none, or the project's own network (fenced off from the host)")
-    cpu_policy: Literal["shared", "dedicated"] = Field("shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)")
-    completions: int = Field(1, ge=1, le=1000, description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)")
-    parallelism: int = Field(1, ge=1, le=100, description="tasks of an array running at once, at most")
-    backoff_limit: int = Field(DEFAULT_BACKOFF_LIMIT, ge=0, le=100, description="retries allowed across all tasks of an array")
-    capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field([], description="added Linux capabilities (access rule job:create:capabilities)")
-    sysctls: Annotated[dict[Annotated[StrictStr, Field(max_length=SHORT_CHARS)], Annotated[StrictStr, Field(max_length=SHORT_CHARS)]], Field(max_length=32)] = Field({}, description="namespaced sysctls from the operator's allowed list")
+    network: Literal["none", "project"] = Field(
+        "none", description="none, or the project's own network (fenced off from the host)"
+    )
+    cpu_policy: Literal["shared", "dedicated"] = Field(
+        "shared", description="dedicated: whole cpus pinned on one NUMA node (NFV)"
+    )
+    completions: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="> 1: a job array of that many indexed tasks (JOB_INDEX in their environment)",
+    )
+    parallelism: int = Field(
+        1, ge=1, le=100, description="tasks of an array running at once, at most"
+    )
+    backoff_limit: int = Field(
+        DEFAULT_BACKOFF_LIMIT,
+        ge=0,
+        le=100,
+        description="retries allowed across all tasks of an array",
+    )
+    capabilities: Annotated[list[NFV_CAPABILITIES], Field(max_length=4)] = Field(
+        [], description="added Linux capabilities (access rule job:create:capabilities)"
+    )
+    sysctls: Annotated[
+        dict[
+            Annotated[StrictStr, Field(max_length=SHORT_CHARS)],
+            Annotated[StrictStr, Field(max_length=SHORT_CHARS)],
+        ],
+        Field(max_length=32),
+    ] = Field({}, description="namespaced sysctls from the operator's allowed list")
     labels: Labels = Field({}, description="what other jobs' affinity and anti_affinity match")
-    affinity: Labels = Field({}, description="only on a host running a job with each of these labels")
-    anti_affinity: Labels = Field({}, description="never on a host running a job with any of these labels")
+    affinity: Labels = Field(
+        {}, description="only on a host running a job with each of these labels"
+    )
+    anti_affinity: Labels = Field(
+        {}, description="never on a host running a job with any of these labels"
+    )
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
         if self.runtime in ("runsc", "vm", "nova") and self.network != "none":
-            raise ValueError(f"network: runtime {self.runtime} runs without a network on these hosts")
-        if self.runtime in ("vm", "nova") and (self.capabilities or self.sysctls or self.cpu_policy == "dedicated" or self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages):
-            raise ValueError(f"runtime: {self.runtime} takes no capabilities, sysctls, dedicated cpus or huge pages")
-        if self.cpu_policy == "dedicated" and (self.resources.cpu != int(self.resources.cpu) or self.resources.cpu < 1):
-            raise ValueError(f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}")
-        if (self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages) and "memory_mb" not in self.resources.model_fields_set:
+            raise ValueError(
+                f"network: runtime {self.runtime} runs without a network on these hosts"
+            )
+        if self.runtime in ("vm", "nova") and (
+            self.capabilities
+            or self.sysctls
+            or self.cpu_policy == "dedicated"
+            or self.resources.hugepages_2m_pages
+            or self.resources.hugepages_1g_pages
+        ):
+            raise ValueError(
+                f"runtime: {self.runtime} takes no capabilities, sysctls, dedicated cpus or huge pages"
+            )
+        if self.cpu_policy == "dedicated" and (
+            self.resources.cpu != int(self.resources.cpu) or self.resources.cpu < 1
+        ):
+            raise ValueError(
+                f"cpu_policy: dedicated needs a whole number of cpus, not {self.resources.cpu:g}"
+            )
+        if (
+            self.resources.hugepages_2m_pages or self.resources.hugepages_1g_pages
+        ) and "memory_mb" not in self.resources.model_fields_set:
             raise ValueError("resources.memory_mb: huge pages need an explicit memory request")
         return self
 
@@ -151,7 +242,9 @@ def check_bounds(body: JobIn, settings: Settings) -> None:
     check_reference(body.image, allowed_registries=settings.allowed_registries, field="image")
     refused = sorted(set(body.sysctls) - set(settings.allowed_sysctls))
     if refused:
-        raise InvalidSpec(f"not allowed: {refused}; allowed: {list(settings.allowed_sysctls)}", field="sysctls")
+        raise InvalidSpec(
+            f"not allowed: {refused}; allowed: {list(settings.allowed_sysctls)}", field="sysctls"
+        )
     if body.timeout_s is not None and body.timeout_s > settings.max_timeout_s:
         raise InvalidSpec(f"at most {settings.max_timeout_s:g} s", field="timeout_s")
 
@@ -194,12 +287,24 @@ def job_out(job: Job, *, history: list[dict[str, Any]] | None = None) -> dict[st
         "updated_at": iso_time(job.updated_at),
         "started_at": iso_time(job.started_at),
         "finished_at": iso_time(job.finished_at),
-        "links": [{"rel": "self", "href": f"/v1/jobs/{job.id}"}, {"rel": "logs", "href": f"/v1/jobs/{job.id}/logs"}],
+        "links": [
+            {"rel": "self", "href": f"/v1/jobs/{job.id}"},
+            {"rel": "logs", "href": f"/v1/jobs/{job.id}/logs"},
+        ],
     }
     if job.completions > 1 or job.parent_id:
-        out.update(completions=job.completions, parallelism=job.parallelism, backoff_limit=job.backoff_limit, retries_used=job.retries_used, parent_id=job.parent_id, task_index=job.task_index)
+        out.update(
+            completions=job.completions,
+            parallelism=job.parallelism,
+            backoff_limit=job.backoff_limit,
+            retries_used=job.retries_used,
+            parent_id=job.parent_id,
+            task_index=job.task_index,
+        )
     if history is not None:
-        out["history"] = [{"at": iso_time(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history]
+        out["history"] = [
+            {"at": iso_time(h["at"]), "status": h["status"], "reason": h["reason"]} for h in history
+        ]
     return out
 
 

@@ -42,15 +42,21 @@ class Settings(BaseSettings):
     keystone_service_password: str | None = None
     keystone_service_project: str = "service"
     keystone_domain: str = "default"
-    token_cache_s: float = 60.0  # a revoked token keeps working at most this long (never past its expiry)
+    token_cache_s: float = (
+        60.0  # a revoked token keeps working at most this long (never past its expiry)
+    )
     token_cache_size: int = 10_000
-    policy_file: Path | None = None  # JSON {rule: "admin" | "any" | "role:<name>"} overriding policies/access.py
+    policy_file: Path | None = (
+        None  # JSON {rule: "admin" | "any" | "role:<name>"} overriding policies/access.py
+    )
     # the Keystone project (name or id) whose admin role is the cloud admin; the admin role elsewhere is a member's
     admin_project: str = "admin"
     # the dashboard's password login: a client address with this many failures within the window gets 429
     login_failures_max: int = Field(5, ge=1)
     login_failure_window_s: float = Field(60.0, gt=0)
-    login_clients_max: int = Field(10_000, ge=1)  # client addresses remembered (oldest forgotten first)
+    login_clients_max: int = Field(
+        10_000, ge=1
+    )  # client addresses remembered (oldest forgotten first)
 
     # Ray: `zunray up` starts a head on this address unless ray_address is set
     ray_address: str | None = None  # join an existing cluster (host:port)
@@ -70,8 +76,16 @@ class Settings(BaseSettings):
     project_networks: bool = False
     # what containers on project networks may not reach through the host (besides link-local and the hosts'
     # own addresses, always blocked); their own network is exempt. IPv4 CIDRs; [] blocks only those two.
-    blocked_egress_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
-    glance_url: str | None = None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
+    blocked_egress_cidrs: tuple[str, ...] = (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+    )
+    glance_url: str | None = (
+        None  # Glance image API endpoint for image_driver "glance" (e.g. http://host:9292)
+    )
     # registry hosts an image reference may name ("host:port", or "host" for any of its ports); a reference naming
     # another host is refused before any pull, so dockerd never connects where the operator did not say.
     # Empty: only names without a host (local images, Docker Hub-style names).
@@ -85,7 +99,9 @@ class Settings(BaseSettings):
     reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take
     placement_filters: tuple[str, ...] = ("fit", "host", "labels", "hugepages", "affinity")
     placement_scores: dict[str, float] = {"binpack": 1.0}
-    placement_score_params: dict[str, dict] = {}  # a score's own settings, e.g. {"ratio": {"shape": [[0, 0], [100, 100]]}}
+    placement_score_params: dict[
+        str, dict
+    ] = {}  # a score's own settings, e.g. {"ratio": {"shape": [[0, 0], [100, 100]]}}
     cpu_allocation_ratio: float = 4.0  # cpus a host may promise per physical core
     memory_allocation_ratio: float = 1.0
     host_heartbeat_s: float = 2.0
@@ -98,27 +114,56 @@ class Settings(BaseSettings):
     log_max_bytes: int = 1 << 20  # per job, kept after the container is gone
     max_timeout_s: float = 7 * 24 * 3600.0
     # bounded waits and sizes of operations on a host (a stuck container never holds up other tenants)
-    node_call_timeout_s: float = Field(60.0, gt=0)  # the gateway's deadline for a call into a node actor (+ a stop/reboot's own timeout)
-    node_busy_wait_s: float = Field(5.0, ge=0)  # an operation on a container busy with another one waits this long, then 409
-    node_project_ops_max: int = Field(8, ge=1, le=32)  # one project's operations running at once on a node (as many more may wait)
-    exec_output_max_bytes: int = Field(1 << 20, ge=1024)  # an exec's output kept; the rest is drained and dropped (marked truncated)
-    exec_timeout_s: float = Field(30.0, gt=0)  # an exec still running after this answers with what it printed so far
-    archive_max_bytes: int = Field(8 << 20, ge=1024)  # get_archive/put_archive tar size (bodies carry it base64-encoded)
+    node_call_timeout_s: float = Field(
+        60.0, gt=0
+    )  # the gateway's deadline for a call into a node actor (+ a stop/reboot's own timeout)
+    node_busy_wait_s: float = Field(
+        5.0, ge=0
+    )  # an operation on a container busy with another one waits this long, then 409
+    node_project_ops_max: int = Field(
+        8, ge=1, le=32
+    )  # one project's operations running at once on a node (as many more may wait)
+    exec_output_max_bytes: int = Field(
+        1 << 20, ge=1024
+    )  # an exec's output kept; the rest is drained and dropped (marked truncated)
+    exec_timeout_s: float = Field(
+        30.0, gt=0
+    )  # an exec still running after this answers with what it printed so far
+    archive_max_bytes: int = Field(
+        8 << 20, ge=1024
+    )  # get_archive/put_archive tar size (bodies carry it base64-encoded)
     default_timeout_s: float | None = None
     max_retries_limit: int = 20
-    max_stop_timeout_s: int = 300  # the longest grace period a Zun stop/reboot may ask for (400 above)
+    max_stop_timeout_s: int = (
+        300  # the longest grace period a Zun stop/reboot may ask for (400 above)
+    )
     # namespaced sysctls a job may set (NFV); others are refused with 400
     allowed_sysctls: tuple[str, ...] = (
-        "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding", "net.core.somaxconn",
-        "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.conf.all.rp_filter",
-        "net.ipv4.conf.default.rp_filter", "kernel.shm_rmid_forced",
+        "net.ipv4.ip_forward",
+        "net.ipv4.conf.all.forwarding",
+        "net.ipv6.conf.all.forwarding",
+        "net.core.somaxconn",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.conf.all.rp_filter",
+        "net.ipv4.conf.default.rp_filter",
+        "kernel.shm_rmid_forced",
     )
 
     # the VM runtime (runtime "vm"): QEMU with Debian's cloud kernel (scripts/fetch_vm_kernel.sh)
-    vm_kernel: Path = Field(default_factory=lambda: Path.home() / ".cache" / "zunray" / "vm-kernel" / "vmlinuz")
-    vm_accel: Literal["auto", "kvm", "tcg"] = "tcg"  # auto: KVM where /dev/kvm opens (nested KVM can stall at boot)
-    vm_boot_timeout_s: float = 60.0  # a guest whose init has not run by then fails with its console lines
-    vm_image_cache_mb: int = Field(4096, ge=0)  # images turned into guest root filesystems, kept per node (least recently used dropped)
+    vm_kernel: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "zunray" / "vm-kernel" / "vmlinuz"
+    )
+    vm_accel: Literal["auto", "kvm", "tcg"] = (
+        "tcg"  # auto: KVM where /dev/kvm opens (nested KVM can stall at boot)
+    )
+    vm_boot_timeout_s: float = (
+        60.0  # a guest whose init has not run by then fails with its console lines
+    )
+    vm_image_cache_mb: int = Field(
+        4096, ge=0
+    )  # images turned into guest root filesystems, kept per node (least recently used dropped)
 
     # containers on Nova servers (runtime "nova"): servers from this image and flavor, whose
     # Docker engine listens on nova_engine_port of their first IPv4 address
@@ -133,9 +178,15 @@ class Settings(BaseSettings):
     # Refused unless this is set (logged at the node's start).
     nova_insecure_engines: bool = False
     nova_active_timeout_s: float = 300.0
-    nova_server_scope: Literal["capsule", "project"] = "capsule"  # a server per capsule, or shared by a project's capsules on a node
-    nova_idle_s: float = Field(300.0, ge=0)  # scope project: a server nobody uses is deleted after this long
-    nova_capsules_per_server: int = Field(8, ge=1, le=1000)  # scope project: capsules on one server, at most
+    nova_server_scope: Literal["capsule", "project"] = (
+        "capsule"  # a server per capsule, or shared by a project's capsules on a node
+    )
+    nova_idle_s: float = Field(
+        300.0, ge=0
+    )  # scope project: a server nobody uses is deleted after this long
+    nova_capsules_per_server: int = Field(
+        8, ge=1, le=1000
+    )  # scope project: capsules on one server, at most
 
     # metering: running capsules get a usage record every interval, and one when they end
     usage_metering: bool = True  # off: no usage records at all (to measure its cost)
@@ -148,18 +199,30 @@ class Settings(BaseSettings):
     dashboard_samples: int = Field(720, ge=2, le=100_000)
 
     # fair share: per-project caps (-1: none); a project's own quota rows override them (PUT /v1/quotas/{project})
-    max_queued_jobs_per_project: int = Field(1000, ge=-1)  # jobs waiting for a host (array tasks count one by one); past it 429
+    max_queued_jobs_per_project: int = Field(
+        1000, ge=-1
+    )  # jobs waiting for a host (array tasks count one by one); past it 429
     max_completions_per_job: int = Field(1000, ge=-1)  # the tasks of one job array; past it 403
     max_schedules_per_project: int = Field(100, ge=-1)  # past it 403
-    min_schedule_interval_s: int = Field(60, ge=-1)  # the shortest gap between two fire times of a schedule; shorter is 403
-    max_log_followers_per_project: int = Field(20, ge=-1)  # open `logs?follow=true` streams, per gateway; past it 429
-    max_async_invocations_per_project: int = Field(1000, ge=-1)  # asynchronous invocations not yet ended; past it 429
-    placement_per_project_per_round: int = Field(128, ge=1)  # waiting requests of one project a placement round considers
+    min_schedule_interval_s: int = Field(
+        60, ge=-1
+    )  # the shortest gap between two fire times of a schedule; shorter is 403
+    max_log_followers_per_project: int = Field(
+        20, ge=-1
+    )  # open `logs?follow=true` streams, per gateway; past it 429
+    max_async_invocations_per_project: int = Field(
+        1000, ge=-1
+    )  # asynchronous invocations not yet ended; past it 429
+    placement_per_project_per_round: int = Field(
+        128, ge=1
+    )  # waiting requests of one project a placement round considers
 
     # functions
     function_payload_max_bytes: int = 6 << 20  # invocation request and result bodies
     function_code_max_bytes: int = 256 << 10  # inline handler source
-    function_concurrency_per_project: int = 100  # running invocations of one project, over all its functions
+    function_concurrency_per_project: int = (
+        100  # running invocations of one project, over all its functions
+    )
     function_queue_max: int = 1000  # invocations waiting for an instance, per function
     function_max_instances_limit: int = 100  # the most a function may ask for
     function_start_timeout_s: float = 60.0  # an instance that is not serving by then is replaced
@@ -184,11 +247,19 @@ class Settings(BaseSettings):
     def _nova_tls_files(self) -> Settings:
         """Refuse a certificate directory that lacks one of its three files (naming it)."""
         if self.nova_engine_cert_path is not None:
-            missing = [n for n in ("ca.pem", "cert.pem", "key.pem") if not (self.nova_engine_cert_path / n).is_file()]
+            missing = [
+                n
+                for n in ("ca.pem", "cert.pem", "key.pem")
+                if not (self.nova_engine_cert_path / n).is_file()
+            ]
             if missing:
-                raise ValueError(f"nova_engine_cert_path {self.nova_engine_cert_path} has no {', '.join(missing)}")
+                raise ValueError(
+                    f"nova_engine_cert_path {self.nova_engine_cert_path} has no {', '.join(missing)}"
+                )
         elif self.nova_url and not self.nova_insecure_engines:
-            raise ValueError("Nova servers' engines would be plain TCP: set nova_engine_cert_path (TLS) or nova_insecure_engines=true")
+            raise ValueError(
+                "Nova servers' engines would be plain TCP: set nova_engine_cert_path (TLS) or nova_insecure_engines=true"
+            )
         return self
 
     @model_validator(mode="after")
@@ -198,7 +269,9 @@ class Settings(BaseSettings):
             try:
                 net = ipaddress.ip_network(cidr)
             except ValueError as exc:
-                raise ValueError(f"blocked_egress_cidrs: {cidr!r} is not a network ({exc})") from exc
+                raise ValueError(
+                    f"blocked_egress_cidrs: {cidr!r} is not a network ({exc})"
+                ) from exc
             if net.version != 4:
                 raise ValueError(f"blocked_egress_cidrs: {cidr!r} is not IPv4")
         return self

@@ -24,7 +24,12 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 from runner.settings import Settings
@@ -74,9 +79,13 @@ def _exporter(spec: str) -> SpanExporter | None:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError as exc:
-            raise ValueError("trace_exporter otlp needs the opentelemetry-exporter-otlp-proto-http package") from exc
+            raise ValueError(
+                "trace_exporter otlp needs the opentelemetry-exporter-otlp-proto-http package"
+            ) from exc
         return OTLPSpanExporter(endpoint=spec.removeprefix("otlp:"))
-    raise ValueError(f"unknown trace_exporter {spec!r}: use none, console, file:<path> or otlp:<endpoint>")
+    raise ValueError(
+        f"unknown trace_exporter {spec!r}: use none, console, file:<path> or otlp:<endpoint>"
+    )
 
 
 def setup_tracing(settings: Settings, service: str) -> None:
@@ -87,7 +96,11 @@ def setup_tracing(settings: Settings, service: str) -> None:
     chosen = _exporter(settings.trace_exporter)
     # with nowhere to export, record nothing: spans stay non-recording (the trace context still flows, so a job
     # keeps its caller's trace id) and the gateway's server span costs a third of what a recorded one does
-    sampler = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)) if chosen is not None else ALWAYS_OFF
+    sampler = (
+        ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
+        if chosen is not None
+        else ALWAYS_OFF
+    )
     provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     if chosen is not None:
         delay_ms = FILE_EXPORT_DELAY_MS if settings.trace_exporter.startswith("file:") else None
@@ -118,5 +131,7 @@ def current_carrier() -> dict[str, str]:
 @contextlib.contextmanager
 def continued(carrier: dict[str, str], name: str, **attributes: Any) -> Iterator[trace.Span]:
     """A span that continues the trace stored in ``carrier``."""
-    with tracer().start_as_current_span(name, context=propagate.extract(carrier), attributes=attributes) as span:
+    with tracer().start_as_current_span(
+        name, context=propagate.extract(carrier), attributes=attributes
+    ) as span:
         yield span

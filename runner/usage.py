@@ -33,23 +33,65 @@ from runner.models import Resources
 
 SCHEMA = pa.schema(
     [
-        ("project_id", pa.string()), ("kind", pa.string()), ("object_id", pa.string()), ("name", pa.string()), ("host", pa.string()),
-        ("runtime", pa.string()), ("started_at", pa.timestamp("ms", tz="UTC")), ("ended_at", pa.timestamp("ms", tz="UTC")),
-        ("wall_s", pa.float64()), ("cpus", pa.float64()), ("memory_mb", pa.float64()), ("cpu_s", pa.float64()), ("memory_mb_s", pa.float64()),
-        ("invocations", pa.int64()), ("exit_code", pa.int32()), ("status", pa.string()),
+        ("project_id", pa.string()),
+        ("kind", pa.string()),
+        ("object_id", pa.string()),
+        ("name", pa.string()),
+        ("host", pa.string()),
+        ("runtime", pa.string()),
+        ("started_at", pa.timestamp("ms", tz="UTC")),
+        ("ended_at", pa.timestamp("ms", tz="UTC")),
+        ("wall_s", pa.float64()),
+        ("cpus", pa.float64()),
+        ("memory_mb", pa.float64()),
+        ("cpu_s", pa.float64()),
+        ("memory_mb_s", pa.float64()),
+        ("invocations", pa.int64()),
+        ("exit_code", pa.int32()),
+        ("status", pa.string()),
     ]
 )
-FORMATS = {"parquet": "application/vnd.apache.parquet", "arrow": "application/vnd.apache.arrow.stream", "json": "application/json"}
+FORMATS = {
+    "parquet": "application/vnd.apache.parquet",
+    "arrow": "application/vnd.apache.arrow.stream",
+    "json": "application/json",
+}
 
 
-def usage_row(*, project_id: str, kind: str, object_id: str, name: str, host: str, runtime: str, resources: Resources, start: float, end: float,
-              status: str = "Running", exit_code: int | None = None, invocations: int = 0) -> dict:
+def usage_row(
+    *,
+    project_id: str,
+    kind: str,
+    object_id: str,
+    name: str,
+    host: str,
+    runtime: str,
+    resources: Resources,
+    start: float,
+    end: float,
+    status: str = "Running",
+    exit_code: int | None = None,
+    invocations: int = 0,
+) -> dict:
     """One usage record for [start, end), with allocation-based cpu and memory seconds."""
     wall = max(0.0, end - start)
     return {
-        "project_id": project_id, "kind": kind, "object_id": object_id, "name": name, "host": host, "runtime": runtime,
-        "started_at": start, "ended_at": end, "wall_s": wall, "cpus": resources.cpu, "memory_mb": float(resources.memory_mb),
-        "cpu_s": resources.cpu * wall, "memory_mb_s": resources.memory_mb * wall, "invocations": invocations, "exit_code": exit_code, "status": status,
+        "project_id": project_id,
+        "kind": kind,
+        "object_id": object_id,
+        "name": name,
+        "host": host,
+        "runtime": runtime,
+        "started_at": start,
+        "ended_at": end,
+        "wall_s": wall,
+        "cpus": resources.cpu,
+        "memory_mb": float(resources.memory_mb),
+        "cpu_s": resources.cpu * wall,
+        "memory_mb_s": resources.memory_mb * wall,
+        "invocations": invocations,
+        "exit_code": exit_code,
+        "status": status,
     }
 
 
@@ -57,7 +99,9 @@ def to_table(columns: dict[str, list]) -> pa.Table:
     """Store columns (epoch seconds for times) as an Arrow table of ``SCHEMA``."""
     data = dict(columns)
     for ts in ("started_at", "ended_at"):
-        data[ts] = pa.array([round(t * 1000) for t in data[ts]], type=pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+        data[ts] = pa.array([round(t * 1000) for t in data[ts]], type=pa.int64()).cast(
+            pa.timestamp("ms", tz="UTC")
+        )
     return pa.Table.from_pydict(data, schema=SCHEMA)
 
 

@@ -25,7 +25,10 @@ class TestCA:
             self._builder(subject, self.key.public_key())
             .issuer_name(subject)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
             .sign(self.key, hashes.SHA256())
         )
 
@@ -33,18 +36,28 @@ class TestCA:
     def _builder(subject: x509.Name, public_key) -> x509.CertificateBuilder:  # noqa: ANN001
         now = datetime.datetime.now(datetime.timezone.utc)
         return (
-            x509.CertificateBuilder().subject_name(subject).public_key(public_key).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
         )
 
     def _issue(self, common_name: str, usage, san: list | None = None) -> tuple[bytes, bytes]:  # noqa: ANN001
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = self._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), key.public_key()).issuer_name(self.cert.subject)
+        builder = self._builder(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), key.public_key()
+        ).issuer_name(self.cert.subject)
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         if san:
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
     def ca_pem(self) -> bytes:
@@ -52,7 +65,9 @@ class TestCA:
 
     def write_server(self, directory: Path, ip: str) -> None:
         """ca.pem, server-cert.pem, server-key.pem for an engine listening on ``ip``."""
-        cert, key = self._issue(ip, ExtendedKeyUsageOID.SERVER_AUTH, [x509.IPAddress(ipaddress.ip_address(ip))])
+        cert, key = self._issue(
+            ip, ExtendedKeyUsageOID.SERVER_AUTH, [x509.IPAddress(ipaddress.ip_address(ip))]
+        )
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "ca.pem").write_bytes(self.ca_pem())
         (directory / "server-cert.pem").write_bytes(cert)

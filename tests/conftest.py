@@ -51,14 +51,18 @@ class Stack:
     docker: docker.DockerClient
 
     def containers(self, **labels: str) -> list:
-        wanted = [f"zunray.instance={self.settings.instance}"] + [f"zunray.{k}={v}" for k, v in labels.items()]
+        wanted = [f"zunray.instance={self.settings.instance}"] + [
+            f"zunray.{k}={v}" for k, v in labels.items()
+        ]
         return self.docker.containers.list(all=True, filters={"label": wanted})
 
     def no_containers(self, job_id: str, *, within_s: float = 5.0) -> bool:
         """True once no container of ``job_id`` is left (removal follows the outcome)."""
         deadline = time.monotonic() + within_s
         wanted = [f"zunray.instance={self.settings.instance}", f"zunray.uuid={job_id}"]
-        while self.docker.api.containers(all=True, filters={"label": wanted}):  # no per-container inspect: no race
+        while self.docker.api.containers(
+            all=True, filters={"label": wanted}
+        ):  # no per-container inspect: no race
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
@@ -67,7 +71,9 @@ class Stack:
     def container_until(self, uuid: str, status: str, *, timeout_s: float = 90.0) -> dict:
         """A Zun container, once it shows ``status``."""
         deadline = time.monotonic() + timeout_s
-        while (c := self.http.get(f"/v1/containers/{uuid}", headers=ZUN_HEADERS).json())["status"] != status:
+        while (c := self.http.get(f"/v1/containers/{uuid}", headers=ZUN_HEADERS).json())[
+            "status"
+        ] != status:
             assert time.monotonic() < deadline, (c["status"], c["status_reason"])
             time.sleep(0.2)
         return c
@@ -75,7 +81,9 @@ class Stack:
     def container_logs_until(self, uuid: str, text: str, *, timeout_s: float = 10.0) -> str:
         """A Zun container's logs, once they hold ``text`` (a running container writes after its start)."""
         deadline = time.monotonic() + timeout_s
-        while text not in (logs := self.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN_HEADERS).text):
+        while text not in (
+            logs := self.http.get(f"/v1/containers/{uuid}/logs", headers=ZUN_HEADERS).text
+        ):
             assert time.monotonic() < deadline, logs
             time.sleep(0.2)
         return logs
@@ -95,13 +103,26 @@ class Stack:
         assert resp.status_code == 202, resp.text
         return resp.json()
 
-    def wait(self, job_id: str, *, timeout_s: float = 60.0, until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut"), headers: dict | None = None) -> dict:
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout_s: float = 60.0,
+        until: tuple[str, ...] = ("Succeeded", "Failed", "Cancelled", "TimedOut"),
+        headers: dict | None = None,
+    ) -> dict:
         deadline = time.monotonic() + timeout_s
         while True:
-            job = self.http.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5 if "Succeeded" in until else 0}, headers=headers).json()
+            job = self.http.get(
+                f"/v1/jobs/{job_id}",
+                params={"wait_s": 0.5 if "Succeeded" in until else 0},
+                headers=headers,
+            ).json()
             if job["status"] in until:
                 return job
-            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job['status_reason']}"
+            assert time.monotonic() < deadline, (
+                f"job {job_id} still {job['status']}: {job['status_reason']}"
+            )
             if "Succeeded" not in until:
                 time.sleep(0.1)
 
@@ -148,12 +169,20 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
 def remove_stack(settings: Settings, client: docker.DockerClient) -> None:
     """Down (if up), and remove every container, volume and project network of the stack's instance."""
     stack.down(settings)
-    for c in client.containers.list(all=True, filters={"label": f"zunray.instance={settings.instance}"}):
+    for c in client.containers.list(
+        all=True, filters={"label": f"zunray.instance={settings.instance}"}
+    ):
         c.remove(force=True)
     for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
         v.remove(force=True)
     # the real engine, even for a stack that was pointed at a missing one
-    remove_project_networks(DockerRuntime(url=Settings.model_fields["docker_url"].default, instance=settings.instance, node="teardown"))
+    remove_project_networks(
+        DockerRuntime(
+            url=Settings.model_fields["docker_url"].default,
+            instance=settings.instance,
+            node="teardown",
+        )
+    )
 
 
 @pytest.fixture

@@ -81,15 +81,28 @@ class GlanceStandIn:
                 url = urlparse(self.path)
                 parts = [p for p in url.path.split("/") if p]
                 if parts in ([], ["v2"]):
-                    version = {"id": "v2.16", "status": "CURRENT", "links": [{"rel": "self", "href": f"{glance.url}/v2/"}]}
+                    version = {
+                        "id": "v2.16",
+                        "status": "CURRENT",
+                        "links": [{"rel": "self", "href": f"{glance.url}/v2/"}],
+                    }
                     return self._json(300 if not parts else 200, {"versions": [version]})
                 if parts == ["v2", "images"]:
                     names = parse_qs(url.query).get("name")
                     found = [i for i in glance.images.values() if not names or i["name"] in names]
-                    return self._json(200, {"images": found, "schema": "/v2/schemas/images", "first": url.path})
+                    return self._json(
+                        200, {"images": found, "schema": "/v2/schemas/images", "first": url.path}
+                    )
                 if len(parts) == 3 and parts[:2] == ["v2", "images"]:
                     image = glance.images.get(parts[2])
-                    return self._json(200, image) if image else self._json(404, {"message": "Not Found", "code": "404 Not Found", "title": "Not Found"})
+                    return (
+                        self._json(200, image)
+                        if image
+                        else self._json(
+                            404,
+                            {"message": "Not Found", "code": "404 Not Found", "title": "Not Found"},
+                        )
+                    )
                 if len(parts) == 4 and parts[:2] == ["v2", "images"] and parts[3] == "file":
                     data = glance.data.get(parts[2])
                     if data is None:

@@ -42,7 +42,9 @@ class NovaStandIn:
         self.root = root
         self.tls_ca = tls_ca
         self.engine_port = TLS_ENGINE_PORT if tls_ca else ENGINE_PORT
-        self._client_tls = tls_ca.write_client(root / "standin-client") if tls_ca else None  # the "hypervisor" pings its engines too
+        self._client_tls = (
+            tls_ca.write_client(root / "standin-client") if tls_ca else None
+        )  # the "hypervisor" pings its engines too
         self.servers: dict[str, dict] = {}
         self.engines: dict[str, subprocess.Popen] = {}
         self.created = 0
@@ -80,21 +82,47 @@ class NovaStandIn:
         subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
         tls = []
         if self.tls_ca is not None:
-            issuer, self.rogue_next = (TestCA("rogue CA") if self.rogue_next else self.tls_ca), False
+            issuer, self.rogue_next = (
+                (TestCA("rogue CA") if self.rogue_next else self.tls_ca),
+                False,
+            )
             issuer.write_server(d / "tls", addr)
-            (d / "tls" / "ca.pem").write_bytes(self.tls_ca.ca_pem())  # the clients it accepts: the cloud's
-            tls = ["--tlsverify", f"--tlscacert={d}/tls/ca.pem", f"--tlscert={d}/tls/server-cert.pem", f"--tlskey={d}/tls/server-key.pem"]
+            (d / "tls" / "ca.pem").write_bytes(
+                self.tls_ca.ca_pem()
+            )  # the clients it accepts: the cloud's
+            tls = [
+                "--tlsverify",
+                f"--tlscacert={d}/tls/ca.pem",
+                f"--tlscert={d}/tls/server-cert.pem",
+                f"--tlskey={d}/tls/server-key.pem",
+            ]
         engine = subprocess.Popen(
-            ["dockerd", f"--host=tcp://{addr}:{self.engine_port}", f"--data-root={d}/data", f"--exec-root={d}/exec", f"--pidfile={d}/docker.pid",
-             f"--bridge={bridge}", "--iptables=false", "--ip-masq=false", *tls],
-            stdout=open(d / "dockerd.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            [
+                "dockerd",
+                f"--host=tcp://{addr}:{self.engine_port}",
+                f"--data-root={d}/data",
+                f"--exec-root={d}/exec",
+                f"--pidfile={d}/docker.pid",
+                f"--bridge={bridge}",
+                "--iptables=false",
+                "--ip-masq=false",
+                *tls,
+            ],
+            stdout=open(d / "dockerd.log", "wb"),
+            stderr=subprocess.STDOUT,  # noqa: SIM115
         )
         self.engines[server_id] = engine
         server = {
-            "id": server_id, "name": body.get("name", ""), "status": "BUILD", "metadata": body.get("metadata") or {},
-            "image": {"id": body.get("imageRef")}, "flavor": {"id": body.get("flavorRef")}, "tenant_id": "standin",
+            "id": server_id,
+            "name": body.get("name", ""),
+            "status": "BUILD",
+            "metadata": body.get("metadata") or {},
+            "image": {"id": body.get("imageRef")},
+            "flavor": {"id": body.get("flavorRef")},
+            "tenant_id": "standin",
             "addresses": {"private": [{"addr": addr, "version": 4, "OS-EXT-IPS:type": "fixed"}]},
-            "created": datetime.now(timezone.utc).isoformat(), "links": [{"rel": "self", "href": f"{self.url}/servers/{server_id}"}],
+            "created": datetime.now(timezone.utc).isoformat(),
+            "links": [{"rel": "self", "href": f"{self.url}/servers/{server_id}"}],
         }
         self.servers[server_id] = server
         if self.fail_next:
@@ -115,9 +143,14 @@ class NovaStandIn:
                     conn = http.client.HTTPConnection(addr, self.engine_port, timeout=1)
                 else:
                     ctx = ssl.create_default_context()
-                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # is it up? (the node actor checks who it is)
+                    ctx.check_hostname, ctx.verify_mode = (
+                        False,
+                        ssl.CERT_NONE,
+                    )  # is it up? (the node actor checks who it is)
                     ctx.load_cert_chain(self._client_tls / "cert.pem", self._client_tls / "key.pem")
-                    conn = http.client.HTTPSConnection(addr, self.engine_port, timeout=1, context=ctx)
+                    conn = http.client.HTTPSConnection(
+                        addr, self.engine_port, timeout=1, context=ctx
+                    )
                 conn.request("GET", "/_ping")
                 if conn.getresponse().status == 200:
                     self.servers[server_id]["status"] = "ACTIVE"
@@ -132,7 +165,9 @@ class NovaStandIn:
         server = self.servers.pop(server_id, None)
         engine = self.engines.pop(server_id, None)
         if not wait:
-            threading.Thread(target=self._stop_engine, args=(server_id, engine), daemon=True).start()
+            threading.Thread(
+                target=self._stop_engine, args=(server_id, engine), daemon=True
+            ).start()
             return server is not None
         self._stop_engine(server_id, engine)
         return server is not None
@@ -144,7 +179,9 @@ class NovaStandIn:
                 engine.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 engine.kill()
-        subprocess.run(["ip", "link", "del", self._bridge(server_id)], check=False, capture_output=True)
+        subprocess.run(
+            ["ip", "link", "del", self._bridge(server_id)], check=False, capture_output=True
+        )
         shutil.rmtree(self.root / server_id[:8], ignore_errors=True)
 
     @staticmethod
@@ -169,12 +206,20 @@ class NovaStandIn:
                 self.wfile.write(raw)
 
             def _not_found(self) -> None:
-                self._json(404, {"itemNotFound": {"code": 404, "message": "Instance could not be found."}})
+                self._json(
+                    404, {"itemNotFound": {"code": 404, "message": "Instance could not be found."}}
+                )
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlparse(self.path)
                 parts = [p for p in url.path.split("/") if p]
-                version = {"id": "v2.1", "status": "CURRENT", "version": "2.1", "min_version": "2.1", "links": [{"rel": "self", "href": f"{nova.url}/"}]}
+                version = {
+                    "id": "v2.1",
+                    "status": "CURRENT",
+                    "version": "2.1",
+                    "min_version": "2.1",
+                    "links": [{"rel": "self", "href": f"{nova.url}/"}],
+                }
                 if parts == []:
                     return self._json(300, {"versions": [version]})
                 if parts == ["v2.1"]:
@@ -186,7 +231,15 @@ class NovaStandIn:
                     found = [s for s in nova.servers.values() if not names or names[0] in s["name"]]
                     return self._json(200, {"servers": found})
                 if parts[:2] == ["v2.1", "servers"] and len(parts) == 2:
-                    return self._json(200, {"servers": [{"id": s["id"], "name": s["name"], "links": s["links"]} for s in nova.servers.values()]})
+                    return self._json(
+                        200,
+                        {
+                            "servers": [
+                                {"id": s["id"], "name": s["name"], "links": s["links"]}
+                                for s in nova.servers.values()
+                            ]
+                        },
+                    )
                 if parts[:2] == ["v2.1", "servers"] and len(parts) == 3:
                     server = nova.servers.get(parts[2])
                     return self._json(200, {"server": server}) if server else self._not_found()
@@ -198,12 +251,25 @@ class NovaStandIn:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if parts == ["v2.1", "servers"]:
                     server = nova.create(body.get("server") or {})
-                    return self._json(202, {"server": {"id": server["id"], "links": server["links"], "adminPass": "unused"}})
+                    return self._json(
+                        202,
+                        {
+                            "server": {
+                                "id": server["id"],
+                                "links": server["links"],
+                                "adminPass": "unused",
+                            }
+                        },
+                    )
                 self._not_found()
 
             def do_DELETE(self) -> None:  # noqa: N802
                 parts = [p for p in urlparse(self.path).path.split("/") if p]
-                if parts[:2] == ["v2.1", "servers"] and len(parts) == 3 and nova.delete(parts[2], wait=False):
+                if (
+                    parts[:2] == ["v2.1", "servers"]
+                    and len(parts) == 3
+                    and nova.delete(parts[2], wait=False)
+                ):
                     return self._json(204, None)
                 self._not_found()
 

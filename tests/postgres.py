@@ -27,16 +27,37 @@ def postgres_server(port: int) -> Iterator[str]:
     shutil.chown(root, "postgres", "postgres")
     data = f"{root}/data"
     run = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run, _bin("initdb"), "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
     subprocess.run(
-        [*run, _bin("pg_ctl"), "-D", data, "-l", f"{root}/log", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "-w", "start"],
+        [*run, _bin("initdb"), "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *run,
+            _bin("pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            f"{root}/log",
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-w",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )
     try:
-        subprocess.run([*run, _bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "zunray"], check=True, capture_output=True)
+        subprocess.run(
+            [*run, _bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "zunray"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/zunray"
     finally:
-        subprocess.run([*run, _bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [*run, _bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"], capture_output=True
+        )
         time.sleep(0.2)
         shutil.rmtree(root, ignore_errors=True)

@@ -30,7 +30,11 @@ class PrivateRegistry:
 
 def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateRegistry]:
     htpasswd = workdir / "htpasswd"
-    subprocess.run(["htpasswd", "-Bbc", str(htpasswd), "zunray", "s3cret-pass"], check=True, capture_output=True)
+    subprocess.run(
+        ["htpasswd", "-Bbc", str(htpasswd), "zunray", "s3cret-pass"],
+        check=True,
+        capture_output=True,
+    )
     (workdir / "data").mkdir(exist_ok=True)
     config = workdir / "config.yml"
     config.write_text(
@@ -40,7 +44,11 @@ def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateR
         f"http:\n  addr: 127.0.0.1:{port}\n"
         f"auth:\n  htpasswd:\n    realm: zunray-test\n    path: {htpasswd}\n"
     )
-    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=open(workdir / "registry.log", "wb"))
+    proc = subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "registry.log", "wb"),
+    )
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -50,4 +58,6 @@ def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateR
             assert proc.poll() is None, (workdir / "registry.log").read_text()
             assert time.monotonic() < deadline, "registry did not start"
             time.sleep(0.1)
-    return proc, PrivateRegistry(domain=f"127.0.0.1:{port}", username="zunray", password="s3cret-pass")
+    return proc, PrivateRegistry(
+        domain=f"127.0.0.1:{port}", username="zunray", password="s3cret-pass"
+    )

@@ -14,7 +14,9 @@ from runner.telemetry import setup_tracing
 
 def in_memory_spans(tmp_path: Path) -> InMemorySpanExporter:
     """A new exporter that sees every span ended from now on (synchronously)."""
-    setup_tracing(Settings(data_dir=tmp_path, trace_exporter=f"file:{tmp_path / 'traces.jsonl'}"), "test")  # an exporter: spans record
+    setup_tracing(
+        Settings(data_dir=tmp_path, trace_exporter=f"file:{tmp_path / 'traces.jsonl'}"), "test"
+    )  # an exporter: spans record
     exporter = InMemorySpanExporter()
     trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
     return exporter

@@ -51,11 +51,24 @@ def keystone(tmp_path_factory):
         admin.service_user(name="zunray", password=SERVICE_PASSWORD)
         projects = {name: admin.project(name) for name in ("p1", "p2")}
         passwords = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
-        for user, project, role in (("alice", "p1", "member"), ("bob", "p2", "member"), ("carol", "p1", "admin"), ("dave", "p2", "admin")):
+        for user, project, role in (
+            ("alice", "p1", "member"),
+            ("bob", "p2", "member"),
+            ("carol", "p1", "admin"),
+            ("dave", "p2", "admin"),
+        ):
             u = admin.user(user, passwords[user], project_id=projects[project]["id"])
             admin.grant(project_id=projects[project]["id"], user_id=u["id"], role=role)
             admin.grant(project_id=projects[project]["id"], user_id=u["id"], role="reader")
-        tenants = Tenants(url=url, home=home, port=port, admin=admin, projects=projects, tokens={}, passwords=passwords)
+        tenants = Tenants(
+            url=url,
+            home=home,
+            port=port,
+            admin=admin,
+            projects=projects,
+            tokens={},
+            passwords=passwords,
+        )
         tenants.tokens = {u: tenants.token(u) for u in passwords}
         yield tenants
     finally:
@@ -83,7 +96,14 @@ def as_user(secured, keystone):
     clients = []
 
     def make(user: str) -> httpx.Client:
-        client = httpx.Client(base_url=secured.settings.gateway_url, timeout=60, headers={"X-Auth-Token": keystone.tokens[user], "OpenStack-API-Version": "container latest"})
+        client = httpx.Client(
+            base_url=secured.settings.gateway_url,
+            timeout=60,
+            headers={
+                "X-Auth-Token": keystone.tokens[user],
+                "OpenStack-API-Version": "container latest",
+            },
+        )
         clients.append(client)
         return client
 
@@ -92,7 +112,9 @@ def as_user(secured, keystone):
         c.close()
 
 
-def delete_and_wait(client: httpx.Client, path: str, *, timeout_s: float = 60.0, **params: str) -> None:
+def delete_and_wait(
+    client: httpx.Client, path: str, *, timeout_s: float = 60.0, **params: str
+) -> None:
     """DELETE ``path`` (Zun's deletes finish on the node) and wait until it answers 404,
     so that what a test made no longer counts against its project's quota."""
     import time
@@ -100,7 +122,11 @@ def delete_and_wait(client: httpx.Client, path: str, *, timeout_s: float = 60.0,
     deadline = time.monotonic() + timeout_s
     answer = client.delete(path, params=params)
     while client.get(path).status_code != 404:
-        assert time.monotonic() < deadline, f"{path} is still there; DELETE answered {answer.status_code} {answer.text[:300]}"
+        assert time.monotonic() < deadline, (
+            f"{path} is still there; DELETE answered {answer.status_code} {answer.text[:300]}"
+        )
         time.sleep(0.5)
-        if answer.status_code >= 400:  # e.g. 409 while another operation holds the container: ask again
+        if (
+            answer.status_code >= 400
+        ):  # e.g. 409 while another operation holds the container: ask again
             answer = client.delete(path, params=params)

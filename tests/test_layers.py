@@ -31,8 +31,25 @@ ALLOWED = {
 }
 PROJECT = set(ALLOWED) | {"tests"}
 #: modules through which a policy would reach files, processes, the network or the store
-IO_MODULES = {"os", "io", "pathlib", "shutil", "subprocess", "socket", "tempfile", "sqlite3", "urllib", "http",
-              "httpx", "requests", "sqlalchemy", "docker", "ray", "openstack", "fastapi"}
+IO_MODULES = {
+    "os",
+    "io",
+    "pathlib",
+    "shutil",
+    "subprocess",
+    "socket",
+    "tempfile",
+    "sqlite3",
+    "urllib",
+    "http",
+    "httpx",
+    "requests",
+    "sqlalchemy",
+    "docker",
+    "ray",
+    "openstack",
+    "fastapi",
+}
 IO_BUILTINS = {"open", "input", "print"}
 
 
@@ -64,24 +81,44 @@ def _upward(package: str) -> list[str]:
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_no_upward_imports(package):
     bad = _upward(package)
-    assert not bad, f"{package} may import only {sorted(ALLOWED[package]) or 'nothing'} of the project:\n" + "\n".join(bad)
+    assert not bad, (
+        f"{package} may import only {sorted(ALLOWED[package]) or 'nothing'} of the project:\n"
+        + "\n".join(bad)
+    )
 
 
 def test_policies_do_no_io():
     bad = []
     for path in _modules("policies"):
         tree = ast.parse(path.read_text(), filename=str(path))
-        bad += [f"{path.relative_to(ROOT)}:{line} imports {name}" for line, name in _imports(path) if name.split(".")[0] in IO_MODULES]
-        bad += [f"{path.relative_to(ROOT)}:{node.lineno} calls {node.func.id}()" for node in ast.walk(tree)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in IO_BUILTINS]
-        bad += [f"{path.relative_to(ROOT)}:{node.lineno} calls .{node.func.attr}()" for node in ast.walk(tree)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in {"read_text", "read_bytes", "write_text", "write_bytes", "open"}]
-    assert not bad, "policies are pure functions over plain data; the caller does the I/O:\n" + "\n".join(bad)
+        bad += [
+            f"{path.relative_to(ROOT)}:{line} imports {name}"
+            for line, name in _imports(path)
+            if name.split(".")[0] in IO_MODULES
+        ]
+        bad += [
+            f"{path.relative_to(ROOT)}:{node.lineno} calls {node.func.id}()"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in IO_BUILTINS
+        ]
+        bad += [
+            f"{path.relative_to(ROOT)}:{node.lineno} calls .{node.func.attr}()"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"read_text", "read_bytes", "write_text", "write_bytes", "open"}
+        ]
+    assert not bad, (
+        "policies are pure functions over plain data; the caller does the I/O:\n" + "\n".join(bad)
+    )
 
 
 def test_the_checker_sees_an_upward_import(tmp_path):
     """A checker that finds nothing must be able to find something."""
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from gateway.schemas import JobIn\n    import actors.bootstrap\n")
+    module.write_text(
+        "def f():\n    from gateway.schemas import JobIn\n    import actors.bootstrap\n"
+    )
     assert [name for _, name in _imports(module)] == ["gateway.schemas", "actors.bootstrap"]

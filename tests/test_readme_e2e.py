@@ -64,12 +64,19 @@ def readme_blocks(text: str) -> list[Block]:
     blocks, section, prose_from = [], "", 0
     for m in FENCE.finditer(text):
         # headings in the prose since the previous block (a `# comment` inside a block is none)
-        section = ([section] + re.findall(r"^#+ (.+)$", text[prose_from: m.start()], re.M))[-1]
+        section = ([section] + re.findall(r"^#+ (.+)$", text[prose_from : m.start()], re.M))[-1]
         prose_from = m.end()
         before = text[: m.start()].rstrip().rsplit("\n", 1)[-1].strip()
         marker = NOT_RUN.match(before)
-        blocks.append(Block(line=text.count("\n", 0, m.start()) + 1, lang=m.group(1), code=m.group(2),
-                            section=section, not_run=marker.group(1) if marker else None))
+        blocks.append(
+            Block(
+                line=text.count("\n", 0, m.start()) + 1,
+                lang=m.group(1),
+                code=m.group(2),
+                section=section,
+                not_run=marker.group(1) if marker else None,
+            )
+        )
     return blocks
 
 
@@ -105,7 +112,7 @@ def _cli_functions() -> str:
 
 SHELL_PREAMBLE = (
     "set -eo pipefail\n"
-    "curl() { command curl --fail-with-body --show-error --max-time 120 \"$@\"; }  # an HTTP error fails the block\n"
+    'curl() { command curl --fail-with-body --show-error --max-time 120 "$@"; }  # an HTTP error fails the block\n'
     + _cli_functions()
 )
 
@@ -114,8 +121,12 @@ def _run(block: Block, settings, workdir: Path) -> str:  # noqa: ANN001
     """Run ``block`` against the stack of ``settings``; returns what it printed, or fails saying so."""
     host = settings.gateway_url.removeprefix("http://")
     code = README_URL.sub(host, block.code)
-    env = stack.process_env(settings)  # ZUNRAY_* (the CLI, RayClient) and Ray's token; PYTHONPATH of this run
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # openstack, pip, ray: this venv's
+    env = stack.process_env(
+        settings
+    )  # ZUNRAY_* (the CLI, RayClient) and Ray's token; PYTHONPATH of this run
+    env["PATH"] = (
+        f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # openstack, pip, ray: this venv's
+    )
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     if block.lang == "python":
         script = workdir / f"readme_L{block.line}.py"
@@ -124,28 +135,47 @@ def _run(block: Block, settings, workdir: Path) -> str:  # noqa: ANN001
     else:
         body = _console_commands(code) if block.lang == "console" else code
         argv = ["bash", "-c", SHELL_PREAMBLE + body]
-    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=BLOCK_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the block's own process group (a `zunray up` starts sessions of its own)
+        os.killpg(
+            proc.pid, signal.SIGKILL
+        )  # the block's own process group (a `zunray up` starts sessions of its own)
         out, _ = proc.communicate()
-        pytest.fail(f"{block.where()} did not finish within {BLOCK_TIMEOUT_S:g} s; it printed:\n{_tail(out)}\n"
-                    f"--- the block ---\n{code}")
+        pytest.fail(
+            f"{block.where()} did not finish within {BLOCK_TIMEOUT_S:g} s; it printed:\n{_tail(out)}\n"
+            f"--- the block ---\n{code}"
+        )
     text = out.decode(errors="replace")
     if proc.returncode != 0:
-        pytest.fail(f"{block.where()} exited {proc.returncode}; it printed:\n{_tail(out)}\n--- the block ---\n{code}")
+        pytest.fail(
+            f"{block.where()} exited {proc.returncode}; it printed:\n{_tail(out)}\n--- the block ---\n{code}"
+        )
     if block.lang == "python":
         for expected in PRINTED.findall(code):
             wanted = expected.split("...")[0].rstrip(", ")
-            assert wanted in text, f"{block.where()}: the README says a print shows {expected!r}; it printed:\n{text}"
+            assert wanted in text, (
+                f"{block.where()}: the README says a print shows {expected!r}; it printed:\n{text}"
+            )
     return text
 
 
 def _tail(out: bytes, limit: int = 6000) -> str:
     text = out.decode(errors="replace")
-    return text if len(text) <= limit else f"[... {len(text) - limit} characters before]\n{text[-limit:]}"
+    return (
+        text
+        if len(text) <= limit
+        else f"[... {len(text) - limit} characters before]\n{text[-limit:]}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -162,13 +192,19 @@ def workdir(tmp_path) -> Path:
 
 
 def test_every_example_is_run_or_marked():
-    assert any(b.lang in SHELLS for b in BLOCKS) and any(b.lang == "python" for b in BLOCKS), "no examples found"
+    assert any(b.lang in SHELLS for b in BLOCKS) and any(b.lang == "python" for b in BLOCKS), (
+        "no examples found"
+    )
     for b in BLOCKS:
-        assert b.lang, f"{b.where()} names no language: say sh, python, yaml, ... so it is run or known as data"
+        assert b.lang, (
+            f"{b.where()} names no language: say sh, python, yaml, ... so it is run or known as data"
+        )
     marked = [b for b in BLOCKS if b.not_run]
     assert all(b.runs for b in marked), [b.where() for b in marked if not b.runs]
-    assert len(marked) <= NOT_RUN_MAX, "more README blocks marked not-run than before:\n" + "\n".join(
-        f"{b.where()}: {b.not_run}" for b in marked)
+    assert len(marked) <= NOT_RUN_MAX, (
+        "more README blocks marked not-run than before:\n"
+        + "\n".join(f"{b.where()}: {b.not_run}" for b in marked)
+    )
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.runs], ids=_block_id)
@@ -187,7 +223,11 @@ def test_readme_example(block: Block, request, ran, workdir, tmp_path_factory):
     zunray = request.getfixturevalue("zunray")  # the shared stack, only for the blocks that use it
     if block.lang == "python":
         for earlier in BLOCKS:
-            if earlier.lang == "python" and earlier.section == block.section and earlier.line < block.line \
-                    and earlier.line not in ran:
+            if (
+                earlier.lang == "python"
+                and earlier.section == block.section
+                and earlier.line < block.line
+                and earlier.line not in ran
+            ):
                 ran[earlier.line] = _run(earlier, zunray.settings, workdir)
     ran[block.line] = _run(block, zunray.settings, workdir)

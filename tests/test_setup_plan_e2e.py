@@ -22,9 +22,23 @@ TEST_TOOLS = {"chromium", "postgresql", "docker-registry", "apache2-utils"}
 def _plan(*flags: str) -> set[str]:
     """The packages set-up would install on a fresh Debian machine."""
     out = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "-v", f"{ROOT}:/src:ro", "zunray/python:3.11",
-         "bash", "/src/scripts/setup.sh", "--plan", *flags],
-        capture_output=True, text=True, timeout=60,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{ROOT}:/src:ro",
+            "zunray/python:3.11",
+            "bash",
+            "/src/scripts/setup.sh",
+            "--plan",
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip().splitlines()[-1]
@@ -33,7 +47,9 @@ def _plan(*flags: str) -> set[str]:
 
 
 def _make_recipe(target: str) -> str:
-    return subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_demo_installs_what_running_needs_and_no_test_tools():
@@ -49,5 +65,7 @@ def test_test_command_adds_the_test_tools():
 
 
 def test_an_unknown_option_is_refused_before_anything_is_installed():
-    out = subprocess.run(["bash", str(ROOT / "scripts/setup.sh"), "--with-test-tool"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts/setup.sh"), "--with-test-tool"], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "usage:" in out.stderr

@@ -63,7 +63,9 @@ def config(request: Request) -> dict:
 async def login(body: Login, request: Request) -> dict:
     auth = request.app.state.auth
     if auth is None:
-        raise InvalidSpec("this gateway runs without Keystone (noauth): no login needed", field="username")
+        raise InvalidSpec(
+            "this gateway runs without Keystone (noauth): no login needed", field="username"
+        )
     client = request.client.host if request.client else ""
     request.app.state.logins.check(client)
     try:
@@ -74,7 +76,10 @@ async def login(body: Login, request: Request) -> dict:
     return {"token": token, "expires_at": expires_at}
 
 
-@router.get("/v1/dashboard/series", summary="The dashboard's charts over time (the last dashboard_samples samples)")
+@router.get(
+    "/v1/dashboard/series",
+    summary="The dashboard's charts over time (the last dashboard_samples samples)",
+)
 def charts(request: Request, store: StoreDep, caller: CallerDep) -> dict:
     """Queue depth and placed capsules per project, job outcomes, cold and warm calls and cpu
     used per minute: the caller's project, or every project for dashboard:series_all."""
@@ -89,11 +94,15 @@ def charts(request: Request, store: StoreDep, caller: CallerDep) -> dict:
         "end": end,
         "sample_s": settings.dashboard_sample_s,
         "project": scope,
-        "charts": series.charts(request.app.state.series.samples(), ended, cpu, start=start, end=end, project=scope),
+        "charts": series.charts(
+            request.app.state.series.samples(), ended, cpu, start=start, end=end, project=scope
+        ),
     }
 
 
-@router.get("/v1/jobs/{job_id}/trace", summary="A job's trace as a timeline (spans, or its history)")
+@router.get(
+    "/v1/jobs/{job_id}/trace", summary="A job's trace as a timeline (spans, or its history)"
+)
 def trace(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     """Spans from the file exporter when one is configured; otherwise the job's
     status history, one bar per status."""
@@ -106,7 +115,12 @@ def trace(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> 
             return {"source": "traces", "trace_id": trace_id, "spans": spans}
     history = store.jobs.job_events(job.id)
     spans = [
-        {"name": h["status"], "service": "history", "start": h["at"], "end": (history[i + 1]["at"] if i + 1 < len(history) else (job.finished_at or h["at"]))}
+        {
+            "name": h["status"],
+            "service": "history",
+            "start": h["at"],
+            "end": (history[i + 1]["at"] if i + 1 < len(history) else (job.finished_at or h["at"])),
+        }
         for i, h in enumerate(history)
     ]
     return {"source": "history", "trace_id": trace_id or None, "spans": spans}
@@ -124,5 +138,12 @@ def _spans_from_file(path: Path, trace_id: str) -> list[dict]:
                 s = json.loads(line)
             except ValueError:
                 continue
-            spans.append({"name": s["name"], "service": s.get("service"), "start": s["start_ns"] / 1e9, "end": s["end_ns"] / 1e9})
+            spans.append(
+                {
+                    "name": s["name"],
+                    "service": s.get("service"),
+                    "start": s["start_ns"] / 1e9,
+                    "end": s["end_ns"] / 1e9,
+                }
+            )
     return sorted(spans, key=lambda s: s["start"])[:MAX_SPANS]

@@ -16,7 +16,9 @@ class HostChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
-    reason: str = Field("", max_length=255, description="why (shown in every pending capsule's reasons)")
+    reason: str = Field(
+        "", max_length=255, description="why (shown in every pending capsule's reasons)"
+    )
 
 
 def _hosts(request: Request) -> list[dict]:
@@ -24,7 +26,9 @@ def _hosts(request: Request) -> list[dict]:
     return health["hosts"]
 
 
-@router.get("", summary="Hosts with their allocation, pins, huge pages and whether they take new work")
+@router.get(
+    "", summary="Hosts with their allocation, pins, huge pages and whether they take new work"
+)
 def list_hosts(request: Request) -> dict:
     enforce(request, "host:get_all")
     return {"hosts": _hosts(request)}

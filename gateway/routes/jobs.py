@@ -53,10 +53,18 @@ def submit(
     settings = request.app.state.settings
     cluster.admit(body.resources.memory_mb, runtime=body.runtime, field="resources.memory_mb")
     # inside the request's server span (gateway/tracing.py), which continues a caller's traceparent
-    with tracer().start_as_current_span("job.submit", attributes={"zunray.project": caller.project_id}) as span:
+    with tracer().start_as_current_span(
+        "job.submit", attributes={"zunray.project": caller.project_id}
+    ) as span:
         job, created, to_place = job_service.accept(
-            store, body.model_dump(), project_id=caller.project_id, user_id=caller.user_id, submission_id=idempotency_key or body.submission_id,
-            default_timeout_s=settings.default_timeout_s, caps=caps_of(store, settings, caller.project_id), trace_context=current_carrier(),
+            store,
+            body.model_dump(),
+            project_id=caller.project_id,
+            user_id=caller.user_id,
+            submission_id=idempotency_key or body.submission_id,
+            default_timeout_s=settings.default_timeout_s,
+            caps=caps_of(store, settings, caller.project_id),
+            trace_context=current_carrier(),
         )
         span.set_attribute("zunray.job", job.id)
         for task in to_place:
@@ -75,8 +83,15 @@ def list_jobs(
     limit: Limit = DEFAULT_LIMIT,
     marker: Marker = None,
 ) -> dict:
-    jobs = store.jobs.list_jobs(project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker)
-    return {"jobs": [job_out(j) for j in jobs], "next": next_link("/v1/jobs", [j.id for j in jobs], limit, status=[s.value for s in status or ()])}
+    jobs = store.jobs.list_jobs(
+        project_id=caller.project_id, statuses=status or (), limit=limit, marker=marker
+    )
+    return {
+        "jobs": [job_out(j) for j in jobs],
+        "next": next_link(
+            "/v1/jobs", [j.id for j in jobs], limit, status=[s.value for s in status or ()]
+        ),
+    }
 
 
 @router.get("/{job_id}", summary="Show a job (optionally wait until it ends)")
@@ -84,7 +99,10 @@ async def show(
     job_id: str,
     request: Request,
     caller: CallerDep,
-    wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="long-poll until terminal or this many seconds")] = 0,
+    wait_s: Annotated[
+        float,
+        Query(ge=0, le=MAX_WAIT_S, description="long-poll until terminal or this many seconds"),
+    ] = 0,
 ) -> dict:
     store: Store = request.app.state.store
     job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
@@ -92,11 +110,22 @@ async def show(
     watcher = request.app.state.watcher
     while not job.status.is_terminal() and (left := until - time.monotonic()) > 0:
         await watcher.changed(left)
-        job = store.jobs.get_job(job_id, project_id=caller.project_id)  # one indexed read: cheaper than a thread hop
+        job = store.jobs.get_job(
+            job_id, project_id=caller.project_id
+        )  # one indexed read: cheaper than a thread hop
     history = await asyncio.to_thread(store.jobs.job_events, job_id)
     out = job_out(job, history=history)
     if job.is_array:
-        out["tasks"] = [{"id": t.id, "index": t.task_index, "status": t.status.value, "exit_code": t.exit_code, "attempt": t.attempt} for t in store.jobs.tasks_of(job.id)]
+        out["tasks"] = [
+            {
+                "id": t.id,
+                "index": t.task_index,
+                "status": t.status.value,
+                "exit_code": t.exit_code,
+                "attempt": t.attempt,
+            }
+            for t in store.jobs.tasks_of(job.id)
+        ]
     return out
 
 
@@ -116,7 +145,9 @@ async def logs(
     request: Request,
     caller: CallerDep,
     follow: bool = False,
-    offset: Annotated[int, Query(ge=0, description="bytes of the output already seen: send what follows")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, description="bytes of the output already seen: send what follows")
+    ] = 0,
 ) -> Response:
     """Kept after the container is gone (its last ``log_max_bytes``). ``follow=true`` streams until the job ends
     (a project keeps at most ``max_log_followers_per_project`` streams open per gateway).
@@ -128,15 +159,24 @@ async def logs(
     job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
     if not follow:
         read = await _read_logs(request, job, offset)
-        return Response(read.data, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(read.end)})
+        return Response(
+            read.data, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(read.end)}
+        )
     try:
-        first = await _read_logs(request, job, offset)  # before the response: its header tells where the stream starts
+        first = await _read_logs(
+            request, job, offset
+        )  # before the response: its header tells where the stream starts
     except ZunrayError:
         first = LogRead(b"", offset, offset)  # its node does not answer now: the stream asks again
     caps = await asyncio.to_thread(caps_of, store, request.app.state.settings, caller.project_id)
-    followers: Counter = request.app.state.followers  # project -> open follow streams; no await from check to count
+    followers: Counter = (
+        request.app.state.followers
+    )  # project -> open follow streams; no await from check to count
     if 0 <= caps["log_followers"] <= followers[caller.project_id]:
-        raise Throttled(f"the project follows {followers[caller.project_id]} logs already, its limit (max_log_followers_per_project)", retry_after_s=RETRY_AFTER_S)
+        raise Throttled(
+            f"the project follows {followers[caller.project_id]} logs already, its limit (max_log_followers_per_project)",
+            retry_after_s=RETRY_AFTER_S,
+        )
     followers[caller.project_id] += 1
 
     def release() -> None:
@@ -151,7 +191,9 @@ class _FollowStream(StreamingResponse):
     """A followed log that gives its follower slot back however the response ends
     (the job ended, the client went away before or while it streamed)."""
 
-    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], *, start: int) -> None:
+    def __init__(
+        self, content: AsyncIterator[bytes], release: Callable[[], None], *, start: int
+    ) -> None:
         super().__init__(content, media_type="text/plain", headers={LOG_OFFSET_HEADER: str(start)})
         self._release = release
 
@@ -184,7 +226,12 @@ async def why(job_id: str, request: Request, caller: CallerDep) -> dict:
     job = await asyncio.to_thread(store.jobs.get_job, job_id, project_id=caller.project_id)
     cluster = _cluster(request)
     explained = await cluster.call(cluster.placement.explain.remote(job.id))
-    return {"id": job.id, "status": job.status.value, "status_reason": job.status_reason, **explained}
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "status_reason": job.status_reason,
+        **explained,
+    }
 
 
 @router.post("/{job_id}/cancel", status_code=202, summary="Cancel a job")

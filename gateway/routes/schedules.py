@@ -30,7 +30,10 @@ class ScheduleIn(BaseModel):
     time_zone: str = Field("UTC", max_length=SHORT_CHARS)
     job: JobIn
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Allow"
-    starting_deadline_s: float | None = Field(None, description=f"at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)")
+    starting_deadline_s: float | None = Field(
+        None,
+        description=f"at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)",
+    )
     successful_history_limit: int = Field(3, ge=0, le=1000)
     failed_history_limit: int = Field(1, ge=0, le=1000)
     suspend: bool = False
@@ -52,9 +55,14 @@ def _check(cron: str, time_zone: str, deadline: float | None) -> None:
     try:
         validate(cron, time_zone)
     except BadSchedule as exc:
-        raise InvalidSpec(str(exc), field="time_zone" if "time zone" in str(exc) else "cron") from None
+        raise InvalidSpec(
+            str(exc), field="time_zone" if "time zone" in str(exc) else "cron"
+        ) from None
     if deadline is not None and deadline < MIN_STARTING_DEADLINE_S:
-        raise InvalidSpec(f"must be at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)", field="starting_deadline_s")
+        raise InvalidSpec(
+            f"must be at least {MIN_STARTING_DEADLINE_S:g} s (two ticks of the schedule actor)",
+            field="starting_deadline_s",
+        )
 
 
 def iso_time(ts: float | None) -> str | None:
@@ -62,11 +70,38 @@ def iso_time(ts: float | None) -> str | None:
 
 
 def _view(s: dict) -> dict:
-    out = {k: s[k] for k in ("uuid", "name", "project_id", "user_id", "cron", "time_zone", "job", "concurrency_policy", "starting_deadline_s", "successful_history_limit", "failed_history_limit", "suspend")}
+    out = {
+        k: s[k]
+        for k in (
+            "uuid",
+            "name",
+            "project_id",
+            "user_id",
+            "cron",
+            "time_zone",
+            "job",
+            "concurrency_policy",
+            "starting_deadline_s",
+            "successful_history_limit",
+            "failed_history_limit",
+            "suspend",
+        )
+    }
     out["id"] = out.pop("uuid")
-    out["next_run_at"] = None if s["suspend"] else iso_time(next_fire(s["cron"], s["time_zone"], datetime.fromtimestamp(s["checked_until"], timezone.utc)).timestamp())
+    out["next_run_at"] = (
+        None
+        if s["suspend"]
+        else iso_time(
+            next_fire(
+                s["cron"], s["time_zone"], datetime.fromtimestamp(s["checked_until"], timezone.utc)
+            ).timestamp()
+        )
+    )
     out["created_at"], out["updated_at"] = iso_time(s["created_at"]), iso_time(s["updated_at"])
-    out["links"] = [{"rel": "self", "href": f"/v1/schedules/{s['uuid']}"}, {"rel": "runs", "href": f"/v1/schedules/{s['uuid']}/runs"}]
+    out["links"] = [
+        {"rel": "self", "href": f"/v1/schedules/{s['uuid']}"},
+        {"rel": "runs", "href": f"/v1/schedules/{s['uuid']}/runs"},
+    ]
     return out
 
 
@@ -79,14 +114,27 @@ def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDe
     check_completions(caps, body.job.completions)
     values = body.model_dump()
     values["job"] = body.job.model_dump()
-    s = store.schedules.create_schedule({"uuid": str(uuid.uuid4()), "project_id": caller.project_id, "user_id": caller.user_id, **values}, max_count=caps["schedules"])
+    s = store.schedules.create_schedule(
+        {
+            "uuid": str(uuid.uuid4()),
+            "project_id": caller.project_id,
+            "user_id": caller.user_id,
+            **values,
+        },
+        max_count=caps["schedules"],
+    )
     return _view(s)
 
 
 @router.get("", summary="List the project's schedules, by name")
-def list_schedules(store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None) -> dict:
+def list_schedules(
+    store: StoreDep, caller: CallerDep, limit: Limit = DEFAULT_LIMIT, marker: Marker = None
+) -> dict:
     found = store.schedules.list_schedules(project_id=caller.project_id, limit=limit, marker=marker)
-    return {"schedules": [_view(s) for s in found], "next": next_link("/v1/schedules", [s["uuid"] for s in found], limit)}
+    return {
+        "schedules": [_view(s) for s in found],
+        "next": next_link("/v1/schedules", [s["uuid"] for s in found], limit),
+    }
 
 
 @router.get("/{ident}", summary="Show a schedule")
@@ -95,24 +143,34 @@ def show(ident: str, store: StoreDep, caller: CallerDep) -> dict:
 
 
 @router.patch("/{ident}", summary="Change or suspend a schedule")
-def update(ident: str, body: SchedulePatch, request: Request, store: StoreDep, caller: CallerDep) -> dict:
+def update(
+    ident: str, body: SchedulePatch, request: Request, store: StoreDep, caller: CallerDep
+) -> dict:
     s = store.schedules.get_schedule(ident, project_id=caller.project_id)
     changes = body.model_dump(exclude_unset=True)
     merged = {**s, **changes}
     _check(merged["cron"], merged["time_zone"], merged["starting_deadline_s"])
     if "cron" in changes:
-        check_interval(caps_of(store, request.app.state.settings, caller.project_id), merged["cron"])
+        check_interval(
+            caps_of(store, request.app.state.settings, caller.project_id), merged["cron"]
+        )
     return _view(store.schedules.update_schedule(s["uuid"], **changes) or s)
 
 
-@router.delete("/{ident}", status_code=204, summary="Delete a schedule (its run records stay unless purge=true)")
+@router.delete(
+    "/{ident}",
+    status_code=204,
+    summary="Delete a schedule (its run records stay unless purge=true)",
+)
 def delete(ident: str, store: StoreDep, caller: CallerDep, purge: bool = False) -> Response:
     s = store.schedules.get_schedule(ident, project_id=caller.project_id)
     store.schedules.delete_schedule(s["uuid"], purge=purge)
     return Response(status_code=204)
 
 
-@router.get("/{ident}/runs", summary="Each fire time: Started (with its job), Skipped or Missed, and why")
+@router.get(
+    "/{ident}/runs", summary="Each fire time: Started (with its job), Skipped or Missed, and why"
+)
 def runs(ident: str, store: StoreDep, caller: CallerDep, limit: int = 100) -> dict:
     s = store.schedules.get_schedule(ident, project_id=caller.project_id)
     out = []
@@ -123,5 +181,13 @@ def runs(ident: str, store: StoreDep, caller: CallerDep, limit: int = 100) -> di
                 status = store.jobs.get_job(r["job_id"]).status.value
             except NotFound:  # pruned by the history limits
                 status = "Deleted"
-        out.append({"scheduled_at": iso_time(r["scheduled_at"]), "outcome": r["outcome"], "reason": r["reason"], "job_id": r["job_id"], "job_status": status})
+        out.append(
+            {
+                "scheduled_at": iso_time(r["scheduled_at"]),
+                "outcome": r["outcome"],
+                "reason": r["reason"],
+                "job_id": r["job_id"],
+                "job_status": status,
+            }
+        )
     return {"runs": out}

@@ -28,11 +28,16 @@ def parse_time(value: str | None, *, field: str) -> float | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidSpec(f"not a time: {value!r} (ISO 8601 or epoch seconds)", field=field) from None
+        raise InvalidSpec(
+            f"not a time: {value!r} (ISO 8601 or epoch seconds)", field=field
+        ) from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
-@router.get("/v1/usage", summary="Usage records (cpu-seconds, memory-MB-seconds, wall seconds, invocations) as Parquet, Arrow or JSON")
+@router.get(
+    "/v1/usage",
+    summary="Usage records (cpu-seconds, memory-MB-seconds, wall seconds, invocations) as Parquet, Arrow or JSON",
+)
 def usage(
     request: Request,
     store: StoreDep,
@@ -52,7 +57,10 @@ def usage(
     if end_s <= start_s:
         raise InvalidSpec("end must be after start", field="end")
     if end_s - start_s > settings.usage_max_range_s:
-        raise InvalidSpec(f"the range is over the maximum of {settings.usage_max_range_s / 86400:g} days (usage_max_range_s)", field="start")
+        raise InvalidSpec(
+            f"the range is over the maximum of {settings.usage_max_range_s / 86400:g} days (usage_max_range_s)",
+            field="start",
+        )
     scope: str | None = caller.project_id
     if all_projects:
         enforce(request, "usage:get_all")
@@ -61,5 +69,7 @@ def usage(
         if not caller.is_admin:
             raise NotFound(f"no usage for project {project_id}")
         scope = project_id
-    body, media = export(store.usage_records.usage_columns(start=start_s, end=end_s, project_id=scope), fmt)
+    body, media = export(
+        store.usage_records.usage_columns(start=start_s, end=end_s, project_id=scope), fmt
+    )
     return Response(body, media_type=media)

@@ -38,7 +38,11 @@ class ZunActionParams:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
-        match = ACTION_PATH.match(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
+        match = (
+            ACTION_PATH.match(scope.get("path", ""))
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
         if match is None or match["action"] in BODY_OWNERS:
             return await self.app(scope, receive, send)
         chunks, more = [], True
@@ -53,16 +57,26 @@ class ZunActionParams:
             try:
                 params = json.loads(body)
             except ValueError:
-                return await send_error(scope, send, 400, "bad-request", "the body is not valid JSON")
+                return await send_error(
+                    scope, send, 400, "bad-request", "the body is not valid JSON"
+                )
             if isinstance(params, dict):
-                query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+                query = parse_qsl(
+                    scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+                )
                 given = {k for k, _ in query}
                 for key, value in params.items():
                     text = _scalar(value)
                     if key in given or text is None:
                         continue
                     if len(text) > MAX_VALUE_CHARS:
-                        return await send_error(scope, send, 400, "bad-request", f"{key[:64]}: longer than {MAX_VALUE_CHARS} characters")
+                        return await send_error(
+                            scope,
+                            send,
+                            400,
+                            "bad-request",
+                            f"{key[:64]}: longer than {MAX_VALUE_CHARS} characters",
+                        )
                     query.append((key, text))
                 scope = {**scope, "query_string": urlencode(query).encode("latin-1", "replace")}
         replayed = False

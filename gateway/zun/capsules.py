@@ -24,7 +24,9 @@ from runner.models import ContainerSpec
 from policies.access import allowed
 from runner.mounts import HOST_MOUNTS_RULE
 
-router = APIRouter(prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)])
+router = APIRouter(
+    prefix="/v1/capsules", tags=["zun capsules"], dependencies=[Depends(api_version)]
+)
 
 
 def _member_view(cap: Capsule, spec: ContainerSpec, admin: bool) -> dict:
@@ -39,7 +41,9 @@ def _member_view(cap: Capsule, spec: ContainerSpec, admin: bool) -> dict:
         "memory": str(spec.resources.memory_mb),
         "environment": dict(spec.env),
         "workdir": spec.workdir,
-        "restart_policy": {"MaximumRetryCount": "10", "Name": "on-failure"} if cap.restart_policy == "always" else {"MaximumRetryCount": "0", "Name": cap.restart_policy},
+        "restart_policy": {"MaximumRetryCount": "10", "Name": "on-failure"}
+        if cap.restart_policy == "always"
+        else {"MaximumRetryCount": "0", "Name": cap.restart_policy},
         "project_id": cap.project_id,
         "user_id": cap.user_id,
     }
@@ -52,7 +56,10 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
     d = cap.demand()
     view = {
         "uuid": cap.uuid,
-        "links": [{"href": f"{base_url}/v1/capsules/{cap.uuid}", "rel": "self"}, {"href": f"{base_url}/capsules/{cap.uuid}", "rel": "bookmark"}],
+        "links": [
+            {"href": f"{base_url}/v1/capsules/{cap.uuid}", "rel": "self"},
+            {"href": f"{base_url}/capsules/{cap.uuid}", "rel": "bookmark"},
+        ],
         "user_id": cap.user_id,
         "project_id": cap.project_id,
         "created_at": zun_time(cap.created_at),
@@ -76,12 +83,19 @@ def capsule_view(cap: Capsule, version: Version, base_url: str, *, admin: bool) 
         view["meta_name"] = view.pop("name")
         view["meta_labels"] = view.pop("labels")
         view["restart_policy"] = cap.restart_policy
-        view.update(volumes_info={}, containers_uuids=[m["uuid"] for m in view["containers"]], init_containers_uuids=[m["uuid"] for m in view["init_containers"]], capsule_version="")
+        view.update(
+            volumes_info={},
+            containers_uuids=[m["uuid"] for m in view["containers"]],
+            init_containers_uuids=[m["uuid"] for m in view["init_containers"]],
+            capsule_version="",
+        )
     return view
 
 
 def _capsule_of(raw: bytes, *, caller, may_mount_host: bool, network: str | None) -> Capsule:  # noqa: ANN001
-    return capsule_from_body(parse_json(raw), caller=caller, may_mount_host=may_mount_host, network=network)
+    return capsule_from_body(
+        parse_json(raw), caller=caller, may_mount_host=may_mount_host, network=network
+    )
 
 
 def _base(request: Request) -> str:
@@ -94,29 +108,57 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     raw = await request.body()
     network = "project" if request.app.state.settings.project_networks else None
     may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
-    parse = functools.partial(_capsule_of, raw, caller=caller, may_mount_host=may_mount_host, network=network)
-    cap = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
+    parse = functools.partial(
+        _capsule_of, raw, caller=caller, may_mount_host=may_mount_host, network=network
+    )
+    cap = (
+        await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()
+    )  # megabytes of JSON: not on the event loop
     cluster = request.app.state.cluster
     if cap.capsule.runtime != "runc":
         enforce(request, "capsule:create:runtime")
     members = (*cap.capsule.init_containers, *cap.capsule.containers)
-    check_pull_policies(request, "capsule:create:image_pull_policy", [m.pull_policy for m in members])
+    check_pull_policies(
+        request, "capsule:create:image_pull_policy", [m.pull_policy for m in members]
+    )
     check_images(request, [(f"spec.containers[{m.name}].image", m.image) for m in members])
     cluster.admit(cap.demand().memory_mb, runtime=cap.capsule.runtime, field="spec.containers")
     store = request.app.state.store
     cap = store.capsules.create_capsule(cap, limits=store.quotas.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")
-    return JSONResponse(capsule_view(cap, version, _base(request), admin=caller.is_admin), status_code=202, headers={"Location": f"{_base(request)}/v1/capsules/{cap.uuid}"})
+    return JSONResponse(
+        capsule_view(cap, version, _base(request), admin=caller.is_admin),
+        status_code=202,
+        headers={"Location": f"{_base(request)}/v1/capsules/{cap.uuid}"},
+    )
 
 
 @router.get("")
 @router.get("/", include_in_schema=False)
-def list_capsules(request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false", limit: int | None = None, marker: str | None = None) -> dict:
-    scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
+def list_capsules(
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    all_projects: str = "false",
+    limit: int | None = None,
+    marker: str | None = None,
+) -> dict:
+    scope = project_scope(
+        request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects"
+    )
     page = min(limit or 1000, 1000)
-    caps = request.app.state.store.capsules.list_capsules(project_id=scope, limit=page, marker=marker)
-    next_link = f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}" if limit and len(caps) == page else None
-    return {"capsules": [capsule_view(c, version, _base(request), admin=caller.is_admin) for c in caps], "next": next_link}
+    caps = request.app.state.store.capsules.list_capsules(
+        project_id=scope, limit=page, marker=marker
+    )
+    next_link = (
+        f"{_base(request)}/v1/capsules?limit={limit}&marker={caps[-1].uuid}"
+        if limit and len(caps) == page
+        else None
+    )
+    return {
+        "capsules": [capsule_view(c, version, _base(request), admin=caller.is_admin) for c in caps],
+        "next": next_link,
+    }
 
 
 @router.get("/{ident}")
@@ -126,13 +168,24 @@ def show(ident: str, request: Request, caller: CallerDep, version: VersionDep) -
 
 
 @router.delete("/{ident}", status_code=204)
-async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> Response:
-    scope = project_scope(request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects")
+async def delete(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    all_projects: str = "false",
+) -> Response:
+    scope = project_scope(
+        request, as_bool(all_projects, "all_projects"), "capsule:get_all_all_projects"
+    )
     store = request.app.state.store
     cap = store.capsules.get_capsule(ident, project_id=scope)
     cluster = request.app.state.cluster
     if cap.host:
-        await cluster.call(cluster.node(cap.host).delete_capsule.remote(cap.uuid), timeout_s=request.app.state.settings.node_call_timeout_s)
+        await cluster.call(
+            cluster.node(cap.host).delete_capsule.remote(cap.uuid),
+            timeout_s=request.app.state.settings.node_call_timeout_s,
+        )
     else:
         store.capsules.delete_capsule(cap.uuid)
         cluster.placement.finished.remote(cap.uuid, "capsule")

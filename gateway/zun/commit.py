@@ -29,13 +29,24 @@ class CommitTarget:
         return f"{self.repository}:{self.tag}"
 
 
-def commit_target(repository: str, tag: str | None, *, project_id: str, platform_images: tuple[str, ...]) -> CommitTarget:
+def commit_target(
+    repository: str, tag: str | None, *, project_id: str, platform_images: tuple[str, ...]
+) -> CommitTarget:
     """400 for a malformed repository or tag, 403 for a platform image; the target otherwise."""
     tag = tag or "latest"
     ref = parse(f"{repository}:{tag}")
-    if not IMAGE_RE.match(f"{repository}:{tag}") or ref.repository != repository or ref.tag != tag or ref.digest:
-        raise InvalidSpec(f"not a valid repository and tag: {repository!r}, {tag!r}", field="repository")
+    if (
+        not IMAGE_RE.match(f"{repository}:{tag}")
+        or ref.repository != repository
+        or ref.tag != tag
+        or ref.digest
+    ):
+        raise InvalidSpec(
+            f"not a valid repository and tag: {repository!r}, {tag!r}", field="repository"
+        )
     protected = {parse(p).normalized for p in (*platform_images, INFRA_IMAGE)}
     if ref.normalized in protected:
         raise Forbidden(f"{ref.normalized} is an image of the platform: a commit never replaces it")
-    return CommitTarget(repository=repository, tag=tag, namespaced=repository.startswith(f"{project_id}/"))
+    return CommitTarget(
+        repository=repository, tag=tag, namespaced=repository.startswith(f"{project_id}/")
+    )

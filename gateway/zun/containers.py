@@ -36,10 +36,14 @@ from runner.errors import Conflict, Forbidden, InvalidSpec, NotFound, TooLarge, 
 from runner.mounts import HOST_MOUNTS_RULE
 from runner.store import Store
 
-router = APIRouter(prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)])
+router = APIRouter(
+    prefix="/v1/containers", tags=["zun containers"], dependencies=[Depends(api_version)]
+)
 
 #: actions Zun writes to a container's action log (compute/api.py)
-LOGGED = frozenset({"create", "delete", "reboot", "rebuild", "stop", "start", "pause", "unpause", "kill", "commit"})
+LOGGED = frozenset(
+    {"create", "delete", "reboot", "rebuild", "stop", "start", "pause", "unpause", "kill", "commit"}
+)
 SORT_KEYS = ("created_at", "name", "status", "uuid", "updated_at", "host")
 
 
@@ -48,18 +52,24 @@ def _base(request: Request) -> str:
 
 
 def _scope(request: Request, caller, all_projects: Any) -> str | None:  # noqa: ANN001
-    return project_scope(request, as_bool(all_projects or False, "all_projects"), "container:get_all_all_projects")
+    return project_scope(
+        request, as_bool(all_projects or False, "all_projects"), "container:get_all_all_projects"
+    )
 
 
 def _get(request: Request, caller, ident: str, all_projects: Any = False) -> Container:  # noqa: ANN001
-    return request.app.state.store.containers.get_container(ident, project_id=_scope(request, caller, all_projects))
+    return request.app.state.store.containers.get_container(
+        ident, project_id=_scope(request, caller, all_projects)
+    )
 
 
 def _timeout_s(request: Request, timeout: int) -> int:
     """A stop/reboot grace period: 0 .. max_stop_timeout_s (the node actor waits that long on the host)."""
     limit = request.app.state.settings.max_stop_timeout_s
     if not 0 <= timeout <= limit:
-        raise InvalidSpec(f"timeout must be between 0 and {limit} seconds, got {timeout}", field="timeout")
+        raise InvalidSpec(
+            f"timeout must be between 0 and {limit} seconds, got {timeout}", field="timeout"
+        )
     return timeout
 
 
@@ -75,11 +85,25 @@ def _view(request: Request, caller, c: Container, version: Version) -> dict:  # 
 
 def _deadline_s(request: Request, action: str, params: dict[str, Any]) -> float:
     """How long the gateway waits for the node: the setting, plus the time a stop may take by itself."""
-    stop_s = params.get("timeout", 0) if action in ("stop", "reboot") else DEFAULT_STOP_TIMEOUT_S if params.get("stop") else 0
+    stop_s = (
+        params.get("timeout", 0)
+        if action in ("stop", "reboot")
+        else DEFAULT_STOP_TIMEOUT_S
+        if params.get("stop")
+        else 0
+    )
     return request.app.state.settings.node_call_timeout_s + max(stop_s, 0)
 
 
-async def _act(request: Request, caller, c: Container, action: str, params: dict[str, Any], *, check: str | None = None) -> Any:  # noqa: ANN001
+async def _act(
+    request: Request,
+    caller,
+    c: Container,
+    action: str,
+    params: dict[str, Any],
+    *,
+    check: str | None = None,
+) -> Any:  # noqa: ANN001
     """Check the state, run ``action`` on the container's node, log it as Zun does."""
     log = action in LOGGED
     check_action(c.uuid, c.status, check or action)
@@ -88,10 +112,15 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
         raise Conflict(f"Container {c.uuid} is not on a host yet ({c.status.value})")
     rid = request.state.request_id
     if log:
-        store.containers.start_action(c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id)
+        store.containers.start_action(
+            c.uuid, action, request_id=rid, user_id=caller.user_id, project_id=caller.project_id
+        )
     cluster = request.app.state.cluster
     try:
-        result = await cluster.call(cluster.node(c.host).container_action.remote(c.uuid, action, params), timeout_s=_deadline_s(request, action, params))
+        result = await cluster.call(
+            cluster.node(c.host).container_action.remote(c.uuid, action, params),
+            timeout_s=_deadline_s(request, action, params),
+        )
     except ZunrayError:
         if log:
             store.containers.finish_action(c.uuid, rid, error="Error")
@@ -103,13 +132,25 @@ async def _act(request: Request, caller, c: Container, action: str, params: dict
 
 @router.post("", status_code=202, openapi_extra=openapi.body(openapi.CONTAINER_CREATE))
 @router.post("/", status_code=202, include_in_schema=False)
-async def create(request: Request, caller: CallerDep, version: VersionDep, run: str = "false") -> JSONResponse:
+async def create(
+    request: Request, caller: CallerDep, version: VersionDep, run: str = "false"
+) -> JSONResponse:
     raw = await request.body()
     cluster = request.app.state.cluster
     network = "project" if request.app.state.settings.project_networks else None
     may_mount_host = allowed(request.app.state.rules, HOST_MOUNTS_RULE, caller.roles)
-    parse = functools.partial(container_from_body, raw, caller=caller, version=version, run=as_bool(run, "run"), may_mount_host=may_mount_host, network=network)
-    c = await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()  # megabytes of JSON: not on the event loop
+    parse = functools.partial(
+        container_from_body,
+        raw,
+        caller=caller,
+        version=version,
+        run=as_bool(run, "run"),
+        may_mount_host=may_mount_host,
+        network=network,
+    )
+    c = (
+        await asyncio.to_thread(parse) if len(raw) > INLINE_PARSE_BYTES else parse()
+    )  # megabytes of JSON: not on the event loop
     cluster.admit(c.demand().memory_mb, runtime=c.capsule.runtime, field="memory")
     runtime_requested = c.spec.pop("runtime_requested")
     for rule, asked in (
@@ -119,20 +160,34 @@ async def create(request: Request, caller: CallerDep, version: VersionDep, run: 
     ):
         if asked:
             enforce(request, rule)
-    check_pull_policies(request, "container:create:image_pull_policy", [c.capsule.containers[0].pull_policy])
+    check_pull_policies(
+        request, "container:create:image_pull_policy", [c.capsule.containers[0].pull_policy]
+    )
     cluster.require_host(c.spec.get("host"))
     store: Store = request.app.state.store
     image = c.image
     if registry := c.spec.pop("registry", None):
         reg = store.registries.get_registry(str(registry), project_id=caller.project_id)
         c.spec["registry_id"] = reg["uuid"]
-        image = image if image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{image}"  # as the node will pull it
+        image = (
+            image if image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{image}"
+        )  # as the node will pull it
     check_images(request, [("image", image)])
     c = store.containers.create_container(c, limits=store.quotas.quota(caller.project_id))
-    store.containers.start_action(c.uuid, "create", request_id=request.state.request_id, user_id=caller.user_id, project_id=caller.project_id)
+    store.containers.start_action(
+        c.uuid,
+        "create",
+        request_id=request.state.request_id,
+        user_id=caller.user_id,
+        project_id=caller.project_id,
+    )
     store.containers.finish_action(c.uuid, request.state.request_id)
     cluster.submit(c.uuid, kind="container")
-    return JSONResponse(_view(request, caller, c, version), status_code=202, headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"})
+    return JSONResponse(
+        _view(request, caller, c, version),
+        status_code=202,
+        headers={"Location": f"{_base(request)}/v1/containers/{c.uuid}"},
+    )
 
 
 @router.get("")
@@ -159,25 +214,58 @@ def list_containers(
         raise InvalidSpec("limit must be positive", field="limit")
     page = min(limit or 1000, 1000)
     store: Store = request.app.state.store
-    found = store.containers.list_containers(project_id=_scope(request, caller, all_projects), limit=page, marker=marker, sort_key=sort_key, sort_dir=sort_dir, host=host)
-    found = [c for c in found if (name is None or c.name == name) and (image is None or c.image == image) and (status is None or c.status.value == status)]
+    found = store.containers.list_containers(
+        project_id=_scope(request, caller, all_projects),
+        limit=page,
+        marker=marker,
+        sort_key=sort_key,
+        sort_dir=sort_dir,
+        host=host,
+    )
+    found = [
+        c
+        for c in found
+        if (name is None or c.name == name)
+        and (image is None or c.image == image)
+        and (status is None or c.status.value == status)
+    ]
     next_link = None
     if limit is not None and len(found) == page:
         next_link = f"{_base(request)}/v1/containers?limit={limit}&marker={found[-1].uuid}&sort_key={sort_key}&sort_dir={sort_dir}"
-    return {"containers": [container_view(c, version, None, admin=caller.is_admin) for c in found], "next": next_link}
+    return {
+        "containers": [container_view(c, version, None, admin=caller.is_admin) for c in found],
+        "next": next_link,
+    }
 
 
 @router.get("/{ident}")
-def show(ident: str, request: Request, caller: CallerDep, version: VersionDep, all_projects: str = "false") -> dict:
+def show(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    all_projects: str = "false",
+) -> dict:
     return _view(request, caller, _get(request, caller, ident, all_projects), version)
 
 
 @router.patch("/{ident}", openapi_extra=openapi.body(openapi.CONTAINER_UPDATE))
 async def update(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
     patch = await json_body(request)
-    if not isinstance(patch, dict) or not patch or set(patch) - {"cpu", "memory", "name", "auto_heal"}:
-        unknown = sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"}) if isinstance(patch, dict) else []
-        raise InvalidSpec("update takes cpu, memory, name and auto_heal", field=unknown[0][:SHORT_CHARS] if unknown else None)
+    if (
+        not isinstance(patch, dict)
+        or not patch
+        or set(patch) - {"cpu", "memory", "name", "auto_heal"}
+    ):
+        unknown = (
+            sorted(set(patch) - {"cpu", "memory", "name", "auto_heal"})
+            if isinstance(patch, dict)
+            else []
+        )
+        raise InvalidSpec(
+            "update takes cpu, memory, name and auto_heal",
+            field=unknown[0][:SHORT_CHARS] if unknown else None,
+        )
     if "name" in patch:
         check_name(patch["name"])
     c = _get(request, caller, ident)
@@ -187,14 +275,21 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
     new_mem = memory_mb(patch["memory"]) if "memory" in patch else None
     if new_cpu is not None or new_mem is not None:
         res = c.capsule.containers[0].resources
-        delta = {"cpu": (new_cpu - res.cpu) if new_cpu is not None else 0, "memory": (new_mem - res.memory_mb) if new_mem is not None else 0}
+        delta = {
+            "cpu": (new_cpu - res.cpu) if new_cpu is not None else 0,
+            "memory": (new_mem - res.memory_mb) if new_mem is not None else 0,
+        }
         if delta["cpu"] > 0 or delta["memory"] > 0:
             store.quotas.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
         if c.container_id:  # not created yet: the new limits apply at creation
             await _act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem})
         main = c.capsule.containers[0]
         res = main.resources
-        new_res = replace(res, cpu=new_cpu if new_cpu is not None else res.cpu, memory_mb=new_mem if new_mem is not None else res.memory_mb)
+        new_res = replace(
+            res,
+            cpu=new_cpu if new_cpu is not None else res.cpu,
+            memory_mb=new_mem if new_mem is not None else res.memory_mb,
+        )
         capsule = replace(c.capsule, containers=(replace(main, resources=new_res),))
         store.containers.update_container(c.uuid, capsule=capsule)
     fields: dict[str, Any] = {}
@@ -208,7 +303,15 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
 
 
 @router.delete("/{ident}", status_code=204)
-async def delete(ident: str, request: Request, caller: CallerDep, version: VersionDep, force: str = "false", stop: str = "false", all_projects: str = "false") -> Response:
+async def delete(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    force: str = "false",
+    stop: str = "false",
+    all_projects: str = "false",
+) -> Response:
     c = _get(request, caller, ident, all_projects)
     force_b, stop_b = as_bool(force, "force"), as_bool(stop, "stop")
     if force_b:
@@ -228,7 +331,9 @@ async def delete(ident: str, request: Request, caller: CallerDep, version: Versi
 
 
 def _simple(action: str, status_code: int = 202):  # noqa: ANN202
-    async def handler(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> Response:
+    async def handler(
+        ident: str, request: Request, caller: CallerDep, version: VersionDep
+    ) -> Response:
         await _act(request, caller, _get(request, caller, ident), action, {})
         return JSONResponse(None, status_code=status_code)
 
@@ -237,34 +342,54 @@ def _simple(action: str, status_code: int = 202):  # noqa: ANN202
 
 
 for _action in ("start", "pause", "unpause"):
-    router.add_api_route(f"/{{ident}}/{_action}", _simple(_action), methods=["POST"], status_code=202)
+    router.add_api_route(
+        f"/{{ident}}/{_action}", _simple(_action), methods=["POST"], status_code=202
+    )
 
 
 @router.post("/{ident}/stop", status_code=202)
-async def stop_container(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
+async def stop_container(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10
+) -> Response:
     params = {"timeout": _timeout_s(request, timeout)}
     await _act(request, caller, _get(request, caller, ident), "stop", params)
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/reboot", status_code=202)
-async def reboot(ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10) -> Response:
+async def reboot(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, timeout: int = 10
+) -> Response:
     params = {"timeout": _timeout_s(request, timeout)}
     await _act(request, caller, _get(request, caller, ident), "reboot", params)
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/kill", status_code=202)
-async def kill(ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None) -> Response:
-    signal = None if signal in (None, "", "None") else capped(signal, SHORT_CHARS, "signal")  # zunclient sends "None" for no signal
+async def kill(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, signal: str | None = None
+) -> Response:
+    signal = (
+        None if signal in (None, "", "None") else capped(signal, SHORT_CHARS, "signal")
+    )  # zunclient sends "None" for no signal
     await _act(request, caller, _get(request, caller, ident), "kill", {"signal": signal})
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/execute")
-async def execute(ident: str, request: Request, caller: CallerDep, version: VersionDep, command: str, run: str = "true", interactive: str = "false") -> dict:
+async def execute(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    command: str,
+    run: str = "true",
+    interactive: str = "false",
+) -> dict:
     if as_bool(interactive, "interactive"):
-        raise InvalidSpec("interactive exec sessions are not supported; use run=true", field="interactive")
+        raise InvalidSpec(
+            "interactive exec sessions are not supported; use run=true", field="interactive"
+        )
     if not as_bool(run, "run"):
         raise InvalidSpec("only run=true is supported", field="run")
     argv = command_list(command)
@@ -275,7 +400,9 @@ async def execute(ident: str, request: Request, caller: CallerDep, version: Vers
 
 
 @router.post("/{ident}/rename")
-async def rename(ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str) -> dict:
+async def rename(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, name: str
+) -> dict:
     """Only up to 1.13; later versions rename with PATCH ``name``."""
     require(version, until="1.13")
     check_name(name)
@@ -287,7 +414,14 @@ async def rename(ident: str, request: Request, caller: CallerDep, version: Versi
 
 
 @router.post("/{ident}/rebuild", status_code=202)
-async def rebuild(ident: str, request: Request, caller: CallerDep, version: VersionDep, image: str | None = None, image_driver: str | None = None) -> Response:
+async def rebuild(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    image: str | None = None,
+    image_driver: str | None = None,
+) -> Response:
     if image is not None:
         check_image_ref(image)
     c = _get(request, caller, ident)
@@ -295,37 +429,77 @@ async def rebuild(ident: str, request: Request, caller: CallerDep, version: Vers
         check_images(request, [("image", image)])
         main = c.capsule.containers[0]
         check_action(c.uuid, c.status, "rebuild")
-        c = request.app.state.store.containers.update_container(c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))) or c
+        c = (
+            request.app.state.store.containers.update_container(
+                c.uuid, capsule=replace(c.capsule, containers=(replace(main, image=image),))
+            )
+            or c
+        )
     await _act(request, caller, c, "rebuild", {})
     return JSONResponse(None, status_code=202)
 
 
 @router.post("/{ident}/commit", status_code=202)
-async def commit(ident: str, request: Request, caller: CallerDep, version: VersionDep, repository: str, tag: str | None = None) -> dict:
+async def commit(
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    repository: str,
+    tag: str | None = None,
+) -> dict:
     """Into the project's own namespace; the node refuses to replace a tag the project did not commit."""
     capped(repository, SHORT_CHARS, "repository")
     capped(tag or "", SHORT_CHARS, "tag")
     c = _get(request, caller, ident)
     tag = None if tag in (None, "", "None") else tag  # zunclient sends "None" for no tag
-    target = commit_target(repository, tag, project_id=caller.project_id, platform_images=request.app.state.settings.platform_images)
-    if not target.namespaced and not allowed(request.app.state.rules, "container:commit:any_repository", caller.roles):
-        raise Forbidden(f"Policy doesn't allow container:commit:any_repository to be performed: commit under {caller.project_id}/")
-    return await _act(request, caller, c, "commit", {"repository": target.repository, "tag": target.tag})
+    target = commit_target(
+        repository,
+        tag,
+        project_id=caller.project_id,
+        platform_images=request.app.state.settings.platform_images,
+    )
+    if not target.namespaced and not allowed(
+        request.app.state.rules, "container:commit:any_repository", caller.roles
+    ):
+        raise Forbidden(
+            f"Policy doesn't allow container:commit:any_repository to be performed: commit under {caller.project_id}/"
+        )
+    return await _act(
+        request, caller, c, "commit", {"repository": target.repository, "tag": target.tag}
+    )
 
 
 @router.get("/{ident}/logs")
 async def logs(
-    ident: str, request: Request, caller: CallerDep, version: VersionDep,
-    stdout: str = "true", stderr: str = "true", timestamps: str = "false", tail: str = "all", since: int | None = None,
+    ident: str,
+    request: Request,
+    caller: CallerDep,
+    version: VersionDep,
+    stdout: str = "true",
+    stderr: str = "true",
+    timestamps: str = "false",
+    tail: str = "all",
+    since: int | None = None,
 ) -> JSONResponse:
     if tail != "all" and not (tail.isascii() and tail.isdigit() and len(tail) <= 9):
-        raise InvalidSpec(f"tail must be 'all' or a number of lines, not {tail[:SHORT_CHARS]!r}", field="tail")
-    params = {"stdout": as_bool(stdout, "stdout"), "stderr": as_bool(stderr, "stderr"), "timestamps": as_bool(timestamps, "timestamps"), "tail": tail if tail == "all" else int(tail), "since": since}
+        raise InvalidSpec(
+            f"tail must be 'all' or a number of lines, not {tail[:SHORT_CHARS]!r}", field="tail"
+        )
+    params = {
+        "stdout": as_bool(stdout, "stdout"),
+        "stderr": as_bool(stderr, "stderr"),
+        "timestamps": as_bool(timestamps, "timestamps"),
+        "tail": tail if tail == "all" else int(tail),
+        "since": since,
+    }
     return JSONResponse(await _act(request, caller, _get(request, caller, ident), "logs", params))
 
 
 @router.get("/{ident}/top")
-async def top(ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None) -> dict:
+async def top(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, ps_args: str | None = None
+) -> dict:
     if ps_args in ("", "None"):  # zunclient sends the string "None" when no args are given
         ps_args = None
     capped(ps_args or "", SHORT_CHARS, "ps_args")
@@ -338,7 +512,9 @@ async def stats(ident: str, request: Request, caller: CallerDep, version: Versio
 
 
 @router.get("/{ident}/get_archive")
-async def get_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> dict:
+async def get_archive(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str
+) -> dict:
     params = {"path": _path(path)}
     result = await _act(request, caller, _get(request, caller, ident), "get_archive", params)
     if version < Version(1, 25):
@@ -347,42 +523,69 @@ async def get_archive(ident: str, request: Request, caller: CallerDep, version: 
 
 
 @router.post("/{ident}/put_archive", openapi_extra=openapi.body(openapi.ARCHIVE))
-async def put_archive(ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str) -> Response:
+async def put_archive(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep, path: str
+) -> Response:
     _path(path)
     body = await json_body(request)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, str):
         raise InvalidSpec("the body needs 'data'", field="data")
     try:
-        raw = base64.b64decode(data, validate=True) if version >= Version(1, 25) else data.encode("latin-1")
+        raw = (
+            base64.b64decode(data, validate=True)
+            if version >= Version(1, 25)
+            else data.encode("latin-1")
+        )
     except (binascii.Error, ValueError):
         raise InvalidSpec("data is not valid base64", field="data") from None
     limit = request.app.state.settings.archive_max_bytes
     if len(raw) > limit:
-        raise TooLarge(f"the archive is {len(raw)} bytes, larger than the limit of {limit} bytes (archive_max_bytes)", field="data")
-    await _act(request, caller, _get(request, caller, ident), "put_archive", {"path": path, "data": raw})
+        raise TooLarge(
+            f"the archive is {len(raw)} bytes, larger than the limit of {limit} bytes (archive_max_bytes)",
+            field="data",
+        )
+    await _act(
+        request, caller, _get(request, caller, ident), "put_archive", {"path": path, "data": raw}
+    )
     return JSONResponse(None, status_code=200)
 
 
 @router.get("/{ident}/network_list")
-async def network_list(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+async def network_list(
+    ident: str, request: Request, caller: CallerDep, version: VersionDep
+) -> dict:
     require(version, since="1.13")
-    return {"networks": await _act(request, caller, _get(request, caller, ident), "network_list", {})}
+    return {
+        "networks": await _act(request, caller, _get(request, caller, ident), "network_list", {})
+    }
 
 
 @router.get("/{ident}/container_actions")
 def list_actions(ident: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
     c = _get(request, caller, ident)
-    return {"containerActions": [action_view(a) for a in request.app.state.store.containers.list_actions(c.uuid)]}
+    return {
+        "containerActions": [
+            action_view(a) for a in request.app.state.store.containers.list_actions(c.uuid)
+        ]
+    }
 
 
 @router.get("/{ident}/container_actions/{request_id}")
-def show_action(ident: str, request_id: str, request: Request, caller: CallerDep, version: VersionDep) -> dict:
+def show_action(
+    ident: str, request_id: str, request: Request, caller: CallerDep, version: VersionDep
+) -> dict:
     c = _get(request, caller, ident)
     for a in request.app.state.store.containers.list_actions(c.uuid):
         if a["request_id"] == request_id:
             view = action_view(a)
-            event = {"event": f"compute__do_container_{a['action']}", "start_time": view["start_time"], "finish_time": view["finish_time"], "result": a["result"], "traceback": None}
+            event = {
+                "event": f"compute__do_container_{a['action']}",
+                "start_time": view["start_time"],
+                "finish_time": view["finish_time"],
+                "result": a["result"],
+                "traceback": None,
+            }
             return {**action_view(a), "events": [event]}
     raise NotFound(f"The Action resource {request_id} could not be found.")
 

@@ -69,13 +69,18 @@ def negotiate(header: str | None) -> Version:
 def require(version: Version, *, since: str | None = None, until: str | None = None) -> None:
     """406 when an endpoint does not exist at ``version`` (Zun's per-version routing)."""
     if (since and version < Version.parse(since)) or (until and version > Version.parse(until)):
-        raise VersionNotAcceptable(f"Version {version} was requested but the requested API is not supported for this version.")
+        raise VersionNotAcceptable(
+            f"Version {version} was requested but the requested API is not supported for this version."
+        )
 
 
 def check_param(version: Version, name: str, since: str) -> None:
     """400 for a parameter newer than the request's version (Zun's version_check)."""
     if version < Version.parse(since):
-        raise InvalidSpec(f"Invalid param {name} because current request version is {version}. {name} is only supported from version {since}", field=name)
+        raise InvalidSpec(
+            f"Invalid param {name} because current request version is {version}. {name} is only supported from version {since}",
+            field=name,
+        )
 
 
 def api_version(request: Request) -> Version:

@@ -10,23 +10,66 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.caps import (COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, ENV_VALUE_CHARS, HOSTNAME_CHARS, IMAGE_REF_CHARS, LABEL_CHARS,
-                         MEMORY_CHARS, NAME_CHARS, PATH_CHARS, SECRET_CHARS, SHORT_CHARS)
+from runner.caps import (
+    COMMAND_ARG_CHARS,
+    COMMAND_ARGS,
+    COMMAND_LINE_CHARS,
+    ENV_VALUE_CHARS,
+    HOSTNAME_CHARS,
+    IMAGE_REF_CHARS,
+    LABEL_CHARS,
+    MEMORY_CHARS,
+    NAME_CHARS,
+    PATH_CHARS,
+    SECRET_CHARS,
+    SHORT_CHARS,
+)
 from runner.fair_share import CAPS
 
 _NAME = {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "maxLength": NAME_CHARS}
-_IMAGE = {"type": "string", "minLength": 1, "maxLength": IMAGE_REF_CHARS, "description": "a Docker image reference"}
+_IMAGE = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": IMAGE_REF_CHARS,
+    "description": "a Docker image reference",
+}
 _COMMAND = {
     "anyOf": [
-        {"type": "array", "items": {"type": "string", "maxLength": COMMAND_ARG_CHARS}, "maxItems": COMMAND_ARGS},
-        {"type": "string", "maxLength": COMMAND_LINE_CHARS, "description": "shell-quoted; before microversion 1.20 only"},
+        {
+            "type": "array",
+            "items": {"type": "string", "maxLength": COMMAND_ARG_CHARS},
+            "maxItems": COMMAND_ARGS,
+        },
+        {
+            "type": "string",
+            "maxLength": COMMAND_LINE_CHARS,
+            "description": "shell-quoted; before microversion 1.20 only",
+        },
         {"type": "null"},
     ]
 }
-_MEMORY = {"anyOf": [{"type": "integer", "minimum": 6}, {"type": "string", "maxLength": MEMORY_CHARS, "description": "MB, or with a k, m or g suffix"}]}
-_CPU = {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1024}, {"type": "string", "maxLength": SHORT_CHARS}]}
+_MEMORY = {
+    "anyOf": [
+        {"type": "integer", "minimum": 6},
+        {
+            "type": "string",
+            "maxLength": MEMORY_CHARS,
+            "description": "MB, or with a k, m or g suffix",
+        },
+    ]
+}
+_CPU = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 1024},
+        {"type": "string", "maxLength": SHORT_CHARS},
+    ]
+}
 _BOOL = {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": SHORT_CHARS}]}
-_STRINGS = {"type": "object", "additionalProperties": {"type": "string", "maxLength": LABEL_CHARS}, "maxProperties": 64}
+_STRINGS = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "maxLength": LABEL_CHARS},
+    "maxProperties": 64,
+}
 
 CONTAINER_CREATE: dict[str, Any] = {
     "type": "object",
@@ -40,14 +83,25 @@ CONTAINER_CREATE: dict[str, Any] = {
         "cpu": _CPU,
         "memory": _MEMORY,
         "disk": {"type": "integer", "minimum": 0},
-        "environment": {"type": "object", "additionalProperties": {"type": "string", "maxLength": ENV_VALUE_CHARS}, "maxProperties": 1024},
+        "environment": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "maxLength": ENV_VALUE_CHARS},
+            "maxProperties": 1024,
+        },
         "workdir": {"type": "string", "maxLength": PATH_CHARS},
         "labels": _STRINGS,
-        "image_pull_policy": {"type": "string", "enum": ["ifnotpresent", "always", "never"], "description": "admin only"},
+        "image_pull_policy": {
+            "type": "string",
+            "enum": ["ifnotpresent", "always", "never"],
+            "description": "admin only",
+        },
         "restart_policy": {
             "type": "object",
             "properties": {
-                "Name": {"type": "string", "enum": ["no", "always", "on-failure", "unless-stopped"]},
+                "Name": {
+                    "type": "string",
+                    "enum": ["no", "always", "on-failure", "unless-stopped"],
+                },
                 "MaximumRetryCount": {"type": ["integer", "string"]},
             },
             "required": ["Name"],
@@ -63,7 +117,11 @@ CONTAINER_CREATE: dict[str, Any] = {
         "nets": {"type": "array", "items": {"type": "object"}},
         "availability_zone": {"type": "string", "maxLength": SHORT_CHARS},
         "cpu_policy": {"type": "string", "enum": ["shared", "dedicated"]},
-        "runtime": {"type": "string", "enum": ["runc", "runsc", "vm", "nova"], "description": "admin only"},
+        "runtime": {
+            "type": "string",
+            "enum": ["runc", "runsc", "vm", "nova"],
+            "description": "admin only",
+        },
         "hostname": {"type": "string", "maxLength": HOSTNAME_CHARS},
         "mounts": {
             "type": "array",
@@ -79,11 +137,24 @@ CONTAINER_CREATE: dict[str, Any] = {
         },
         "healthcheck": {
             "type": "object",
-            "properties": {"cmd": {"type": "string"}, "interval": {"type": "integer"}, "retries": {"type": "integer"}, "timeout": {"type": "integer"}},
+            "properties": {
+                "cmd": {"type": "string"},
+                "interval": {"type": "integer"},
+                "retries": {"type": "integer"},
+                "timeout": {"type": "integer"},
+            },
         },
         "exposed_ports": {"type": "object"},
-        "registry": {"type": "string", "maxLength": SHORT_CHARS, "description": "a registry's name or uuid"},
-        "host": {"type": "string", "maxLength": SHORT_CHARS, "description": "admin only; from 1.39"},
+        "registry": {
+            "type": "string",
+            "maxLength": SHORT_CHARS,
+            "description": "a registry's name or uuid",
+        },
+        "host": {
+            "type": "string",
+            "maxLength": SHORT_CHARS,
+            "description": "admin only; from 1.39",
+        },
     },
 }
 
@@ -97,11 +168,20 @@ CONTAINER_UPDATE: dict[str, Any] = {
 ARCHIVE: dict[str, Any] = {
     "type": "object",
     "required": ["data"],
-    "properties": {"data": {"type": "string", "description": "a tar archive, base64-encoded from 1.25 (latin-1 text before)"}},
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "a tar archive, base64-encoded from 1.25 (latin-1 text before)",
+        }
+    },
 }
 
 _ENV_ITEM = {"name": {"type": "string"}, "value": {"type": "string"}}
-_VOLUME_MOUNT = {"name": {"type": "string"}, "mountPath": {"type": "string", "maxLength": PATH_CHARS}, "readOnly": {"type": "boolean"}}
+_VOLUME_MOUNT = {
+    "name": {"type": "string"},
+    "mountPath": {"type": "string", "maxLength": PATH_CHARS},
+    "readOnly": {"type": "boolean"},
+}
 _TEMPLATE_CONTAINER = {
     "type": "object",
     "required": ["image"],
@@ -112,9 +192,29 @@ _TEMPLATE_CONTAINER = {
         "command": _COMMAND,
         "args": _COMMAND,
         "workDir": {"type": "string", "maxLength": PATH_CHARS},
-        "env": {"anyOf": [_STRINGS, {"type": "array", "items": {"type": "object", "properties": _ENV_ITEM, "required": ["name"]}}]},
-        "resources": {"type": "object", "properties": {"requests": {"type": "object", "properties": {"cpu": _CPU, "memory": _MEMORY}}}},
-        "volumeMounts": {"type": "array", "items": {"type": "object", "properties": _VOLUME_MOUNT, "required": ["name", "mountPath"]}},
+        "env": {
+            "anyOf": [
+                _STRINGS,
+                {
+                    "type": "array",
+                    "items": {"type": "object", "properties": _ENV_ITEM, "required": ["name"]},
+                },
+            ]
+        },
+        "resources": {
+            "type": "object",
+            "properties": {
+                "requests": {"type": "object", "properties": {"cpu": _CPU, "memory": _MEMORY}}
+            },
+        },
+        "volumeMounts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": _VOLUME_MOUNT,
+                "required": ["name", "mountPath"],
+            },
+        },
         "imagePullPolicy": {"type": "string", "enum": ["IfNotPresent", "Always", "Never"]},
         "ports": {"type": "array"},
         "stdin": {"type": "boolean"},
@@ -132,16 +232,37 @@ CAPSULE_CREATE: dict[str, Any] = {
             "required": ["kind", "metadata", "spec"],
             "properties": {
                 "kind": {"type": "string", "enum": ["capsule", "Capsule"]},
-                "metadata": {"type": "object", "properties": {"name": _NAME, "labels": _STRINGS, "annotations": _STRINGS}},
+                "metadata": {
+                    "type": "object",
+                    "properties": {"name": _NAME, "labels": _STRINGS, "annotations": _STRINGS},
+                },
                 "spec": {
                     "type": "object",
                     "required": ["containers"],
                     "properties": {
-                        "containers": {"type": "array", "minItems": 1, "items": _TEMPLATE_CONTAINER},
+                        "containers": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": _TEMPLATE_CONTAINER,
+                        },
                         "initContainers": {"type": "array", "items": _TEMPLATE_CONTAINER},
-                        "volumes": {"type": "array", "items": {"type": "object", "properties": {"name": _NAME}, "required": ["name"]}},
-                        "restartPolicy": {"type": "string", "enum": ["Always", "OnFailure", "Never"]},
-                        "runtime": {"type": "string", "enum": ["runc", "vm", "nova"], "description": "access rule capsule:create:runtime"},
+                        "volumes": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"name": _NAME},
+                                "required": ["name"],
+                            },
+                        },
+                        "restartPolicy": {
+                            "type": "string",
+                            "enum": ["Always", "OnFailure", "Never"],
+                        },
+                        "runtime": {
+                            "type": "string",
+                            "enum": ["runc", "vm", "nova"],
+                            "description": "access rule capsule:create:runtime",
+                        },
                     },
                 },
             },
@@ -149,7 +270,10 @@ CAPSULE_CREATE: dict[str, Any] = {
     },
 }
 
-_LIMIT = {"anyOf": [{"type": "integer", "minimum": -1}, {"type": "string", "pattern": "^-?[0-9]{1,18}$"}], "description": "-1: unlimited"}
+_LIMIT = {
+    "anyOf": [{"type": "integer", "minimum": -1}, {"type": "string", "pattern": "^-?[0-9]{1,18}$"}],
+    "description": "-1: unlimited",
+}
 QUOTAS: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
@@ -157,7 +281,10 @@ QUOTAS: dict[str, Any] = {
     # Zun's four resources, then the fair-share caps (runner/fair_share.py CAPS; quota classes take Zun's four only)
     "properties": {name: _LIMIT for name in ("containers", "cpu", "memory", "disk", *CAPS)},
 }
-QUOTA_CLASS: dict[str, Any] = {**QUOTAS, "properties": {name: _LIMIT for name in ("containers", "cpu", "memory", "disk")}}
+QUOTA_CLASS: dict[str, Any] = {
+    **QUOTAS,
+    "properties": {name: _LIMIT for name in ("containers", "cpu", "memory", "disk")},
+}
 
 REGISTRY: dict[str, Any] = {
     "type": "object",
@@ -168,7 +295,12 @@ REGISTRY: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "name": _NAME,
-                "domain": {"type": "string", "pattern": "^[a-zA-Z0-9.-]+(:[0-9]+)?$", "maxLength": SHORT_CHARS, "description": "required on create"},
+                "domain": {
+                    "type": "string",
+                    "pattern": "^[a-zA-Z0-9.-]+(:[0-9]+)?$",
+                    "maxLength": SHORT_CHARS,
+                    "description": "required on create",
+                },
                 "username": {"type": "string", "maxLength": SHORT_CHARS},
                 "password": {"type": "string", "maxLength": SECRET_CHARS},
             },
@@ -179,4 +311,6 @@ REGISTRY: dict[str, Any] = {
 
 def body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
     """``openapi_extra`` for a route whose JSON body is ``schema``."""
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+    return {
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}
+    }

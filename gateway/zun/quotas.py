@@ -30,12 +30,18 @@ def _limits(body: Any, known: tuple[str, ...] = RESOURCES) -> dict[str, float]:
         raise InvalidSpec(f"give one or more of {', '.join(known)}")
     unknown = sorted(set(body) - set(known))
     if unknown:
-        raise InvalidSpec(f"Additional properties are not allowed ({unknown[0][:64]!r} was unexpected)", field=unknown[0][:64])
+        raise InvalidSpec(
+            f"Additional properties are not allowed ({unknown[0][:64]!r} was unexpected)",
+            field=unknown[0][:64],
+        )
     out = {}
     for res, value in body.items():
         # a limit of more than 18 digits is no limit a host can have (and int() of a long string is slow)
         digits = value.removeprefix("-") if isinstance(value, str) else ""
-        if isinstance(value, bool) or not ((isinstance(value, int) and abs(value) < 10**18) or (digits.isascii() and digits.isdigit() and len(digits) <= 18)):
+        if isinstance(value, bool) or not (
+            (isinstance(value, int) and abs(value) < 10**18)
+            or (digits.isascii() and digits.isdigit() and len(digits) <= 18)
+        ):
             raise InvalidSpec(f"{res} must be an integer (-1: unlimited)", field=res)
         if int(value) < -1:
             raise InvalidSpec(f"{res} must be -1 or more", field=res)
@@ -51,11 +57,16 @@ def _owner_or_admin(caller, project_id: str) -> None:  # noqa: ANN001
 def _quota_view(store, project_id: str) -> dict:  # noqa: ANN001
     """Zun's four resources, then the fair-share caps the project has its own value for
     (a project without one answers exactly as Zun does)."""
-    return {**store.quotas.quota(project_id), **store.quotas.quota_overrides(project_id, tuple(CAPS))}
+    return {
+        **store.quotas.quota(project_id),
+        **store.quotas.quota_overrides(project_id, tuple(CAPS)),
+    }
 
 
 @router.get("/v1/quotas/{project_id}")
-def get_quota(project_id: str, request: Request, caller: CallerDep, usages: str | None = None) -> dict:
+def get_quota(
+    project_id: str, request: Request, caller: CallerDep, usages: str | None = None
+) -> dict:
     _owner_or_admin(caller, project_id)
     store = request.app.state.store
     if not usages:  # Zun: any non-empty value selects the usage form

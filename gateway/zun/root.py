@@ -37,6 +37,14 @@ def v1(request: Request) -> dict:
     resources = ("containers", "capsules", "hosts", "quotas", "quota_classes", "registries")
     return {
         **_version(request),
-        "media_types": [{"base": "application/json", "type": "application/vnd.openstack.zun.v1+json"}],
-        **{r: [{"href": f"{base}/v1/{r}/", "rel": "self"}, {"href": f"{base}/{r}/", "rel": "bookmark"}] for r in resources},
+        "media_types": [
+            {"base": "application/json", "type": "application/vnd.openstack.zun.v1+json"}
+        ],
+        **{
+            r: [
+                {"href": f"{base}/v1/{r}/", "rel": "self"},
+                {"href": f"{base}/{r}/", "rel": "bookmark"},
+            ]
+            for r in resources
+        },
     }

@@ -36,7 +36,10 @@ def memory_mb(value: Any, field: str = "memory") -> int:
     text = str(value)
     m = MEMORY_RE.fullmatch(text.strip()) if len(text) <= MEMORY_CHARS else None
     if not m:
-        raise InvalidSpec(f"Invalid memory {text[:MEMORY_CHARS]!r}: a number of MB, optionally with a k, m or g suffix", field=field)
+        raise InvalidSpec(
+            f"Invalid memory {text[:MEMORY_CHARS]!r}: a number of MB, optionally with a k, m or g suffix",
+            field=field,
+        )
     number, unit = int(m.group(1)), m.group(2).lower()
     mb = {"k": number // 1024, "g": number * 1024}.get(unit, number)
     if mb < 6:
@@ -68,7 +71,9 @@ def command_list(value: Any, field: str = "command") -> list[str]:
     else:
         raise InvalidSpec(f"{field} must be a string or a list of strings", field=field)
     if len(argv) > COMMAND_ARGS:
-        raise InvalidSpec(f"{field} has {len(argv)} arguments, over the limit of {COMMAND_ARGS}", field=field)
+        raise InvalidSpec(
+            f"{field} has {len(argv)} arguments, over the limit of {COMMAND_ARGS}", field=field
+        )
     for i, arg in enumerate(argv):
         capped(arg, COMMAND_ARG_CHARS, f"{field}[{i}]")
     return argv
@@ -76,18 +81,28 @@ def command_list(value: Any, field: str = "command") -> list[str]:
 
 def zun_time(ts: float | None) -> str | None:
     """Zun prints times as str(datetime) in UTC: "2019-05-18 21:02:12.304734"."""
-    return None if ts is None else str(datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None))
+    return (
+        None
+        if ts is None
+        else str(datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None))
+    )
 
 
 def action_time(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return (
+        None
+        if ts is None
+        else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    )
 
 
 NO_RESTART = {"Name": "no", "MaximumRetryCount": "0"}
 ADMIN_ONLY = ("host", "image_pull_policy", "privileged", "runtime")
 
 
-def container_view(c: Container, version: Version, base_url: str | None, *, admin: bool) -> dict[str, Any]:
+def container_view(
+    c: Container, version: Version, base_url: str | None, *, admin: bool
+) -> dict[str, Any]:
     """The container as Zun shows it; ``base_url`` None (lists) leaves out the links."""
     main = c.capsule.containers[0]
     spec = c.spec

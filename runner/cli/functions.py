@@ -1,9 +1,9 @@
 """``zunray function ...``: create, list, show, invoke and delete functions.
 
-    zunray function create NAME --image zunray/python:3.11 --handler app:handle --code-file app.py
-    zunray function create NAME --image busybox:latest -- tr a-z A-Z
-    zunray function invoke NAME '{"n": 1}'   |   zunray function invoke NAME --async '1'
-    zunray function list [-f json] [-c name] | show NAME | delete NAME
+zunray function create NAME --image zunray/python:3.11 --handler app:handle --code-file app.py
+zunray function create NAME --image busybox:latest -- tr a-z A-Z
+zunray function invoke NAME '{"n": 1}'   |   zunray function invoke NAME --async '1'
+zunray function list [-f json] [-c name] | show NAME | delete NAME
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ FUNCTION_COLUMNS = ("name", "version", "protocol", "image", "min_instances", "ma
 def cmd_function(settings: Settings, args: argparse.Namespace) -> int:
     with make_client(args, settings) as zr:
         if args.action == "create":
-            fields = {"min_instances": args.min_instances, "max_instances": args.max_instances, "timeout_s": args.timeout_s, "concurrency": args.concurrency}
+            fields = {
+                "min_instances": args.min_instances,
+                "max_instances": args.max_instances,
+                "timeout_s": args.timeout_s,
+                "concurrency": args.concurrency,
+            }
             fields["resources"] = {"cpu": args.cpu, "memory_mb": args.memory_mb}
             if args.command:
                 fields["command"] = args.command
@@ -56,26 +61,44 @@ def cmd_function(settings: Settings, args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     fp = sub.add_parser("function", help="serverless functions with warm instances")
     fp = fp.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = fp.add_parser("create", help="create a function (a handler for the Python shim, or a command after --)")
+    create = fp.add_parser(
+        "create", help="create a function (a handler for the Python shim, or a command after --)"
+    )
     create.add_argument("name", help="the function's name, unique in the project")
-    create.add_argument("command", nargs="*", help="command protocol: payload on stdin, result from stdout")
+    create.add_argument(
+        "command", nargs="*", help="command protocol: payload on stdin, result from stdout"
+    )
     create.add_argument("--image", required=True, help="the image its instances run")
     create.add_argument("--handler", default="handler:handle", help="module:function (Python shim)")
     create.add_argument("--code-file", help="the handler module's source, sent inline")
     create.add_argument("--cpu", type=float, default=0.5, help="cores per instance (default 0.5)")
-    create.add_argument("--memory-mb", type=int, default=128, help="memory limit per instance in MB (default 128)")
-    create.add_argument("--timeout-s", type=float, default=30.0, help="seconds an invocation may take (default 30)")
-    create.add_argument("--concurrency", type=int, default=1, help="invocations at once per instance (default 1)")
-    create.add_argument("--min-instances", type=int, default=0, help="instances kept warm (default 0)")
-    create.add_argument("--max-instances", type=int, default=10, help="instances at most (default 10)")
+    create.add_argument(
+        "--memory-mb", type=int, default=128, help="memory limit per instance in MB (default 128)"
+    )
+    create.add_argument(
+        "--timeout-s", type=float, default=30.0, help="seconds an invocation may take (default 30)"
+    )
+    create.add_argument(
+        "--concurrency", type=int, default=1, help="invocations at once per instance (default 1)"
+    )
+    create.add_argument(
+        "--min-instances", type=int, default=0, help="instances kept warm (default 0)"
+    )
+    create.add_argument(
+        "--max-instances", type=int, default=10, help="instances at most (default 10)"
+    )
     add_format_options(fp.add_parser("list", help="list functions (every page)"), FUNCTION_COLUMNS)
     show = fp.add_parser("show", help="a function and its live stats: every field, or the -c ones")
     show.add_argument("name", help="the function's name")
     add_format_options(show, ["every field"])
-    fp.add_parser("delete", help="delete and drain a function").add_argument("name", help="the function's name")
+    fp.add_parser("delete", help="delete and drain a function").add_argument(
+        "name", help="the function's name"
+    )
     inv = fp.add_parser("invoke", help="call a function with a JSON payload")
     inv.add_argument("name", help="the function's name")
     inv.add_argument("payload", nargs="?", help="the payload, as JSON")
-    inv.add_argument("--async", dest="run_async", action="store_true", help="queue it; prints the invocation id")
+    inv.add_argument(
+        "--async", dest="run_async", action="store_true", help="queue it; prints the invocation id"
+    )
     for p in fp.choices.values():
         p.set_defaults(fn=cmd_function)

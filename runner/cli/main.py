@@ -22,7 +22,12 @@ from pathlib import Path
 
 import httpx
 
-from runner.cli import connect, functions as cli_functions, operator as cli_ops, schedules as cli_schedules
+from runner.cli import (
+    connect,
+    functions as cli_functions,
+    operator as cli_ops,
+    schedules as cli_schedules,
+)
 from runner.cli.connect import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ZUNRAY, make_client
 from runner.cli.output import UsageError, add_format_options, print_list, print_one
 from runner.client.http import follow_logs, raise_for_error
@@ -46,7 +51,9 @@ def _progress(job: dict, started: float) -> str:
 def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
     """Follow a job to its end: each change until it runs, then its output as it comes, then how it ended
     (to ``out``, else the stdout of the moment)."""
-    out = out or sys.stdout  # looked up now: a default bound at import keeps a stdout that was since replaced
+    out = (
+        out or sys.stdout
+    )  # looked up now: a default bound at import keeps a stdout that was since replaced
     started = time.monotonic()
     last = None
     while True:
@@ -57,9 +64,13 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # no
         if job["status"] == "Running" or JobStatus(job["status"]).is_terminal():
             break
     print("--- output ---", file=out, flush=True)
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two chunks
+    decoder = codecs.getincrementaldecoder("utf-8")(
+        errors="replace"
+    )  # a character may span two chunks
     tail = ""
-    for chunk in follow_logs(client, job_id):  # ends once the job ended (a retry's output follows on)
+    for chunk in follow_logs(
+        client, job_id
+    ):  # ends once the job ended (a retry's output follows on)
         if text := decoder.decode(chunk):
             out.write(text)
             out.flush()
@@ -90,7 +101,9 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"Zunray is up: {settings.gateway_url}  (stop it with: zunray down)")
     if health["status"] != "ok":
         # with Keystone, only a caller passing host:get_all sees the reasons (anonymous /healthz is just a status)
-        reasons = health.get("problems") or ["see `zunray status` (with Keystone: $OS_TOKEN of a cloud admin)"]
+        reasons = health.get("problems") or [
+            "see `zunray status` (with Keystone: $OS_TOKEN of a cloud admin)"
+        ]
         print("but it cannot run containers yet:\n  " + "\n  ".join(reasons))
         return 1
     return 0
@@ -104,7 +117,9 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        with make_client(args, settings) as zr:  # with a cloud admin's credentials: the per-host report too
+        with make_client(
+            args, settings
+        ) as zr:  # with a cloud admin's credentials: the per-host report too
             health = zr.health()
     except httpx.HTTPError as exc:
         print(f"Zunray is not reachable: {exc}")
@@ -132,19 +147,33 @@ def job_body(args: argparse.Namespace) -> dict:
         except (OSError, ValueError) as exc:
             raise UsageError(f"--file {args.file}: {exc}") from None
         if not isinstance(body, dict):
-            raise UsageError(f"--file {args.file}: expected a JSON object (the body of POST /v1/jobs)")
-    flags = {"image": args.image, "name": args.name, "workdir": args.workdir, "runtime": args.runtime,
-             "timeout_s": args.timeout_s, "max_retries": args.max_retries}
+            raise UsageError(
+                f"--file {args.file}: expected a JSON object (the body of POST /v1/jobs)"
+            )
+    flags = {
+        "image": args.image,
+        "name": args.name,
+        "workdir": args.workdir,
+        "runtime": args.runtime,
+        "timeout_s": args.timeout_s,
+        "max_retries": args.max_retries,
+    }
     body.update({k: v for k, v in flags.items() if v is not None})
     if args.command:
         body["command"] = args.command
     if args.env:
         body["env"] = {**body.get("env", {}), **_env_pairs(args.env)}
-    resources = {"cpu": 0.5, "memory_mb": 256, **body.get("resources", {})}  # smaller than the API's defaults
-    resources.update({k: v for k, v in (("cpu", args.cpu), ("memory_mb", args.memory_mb)) if v is not None})
+    resources = {
+        "cpu": 0.5,
+        "memory_mb": 256,
+        **body.get("resources", {}),
+    }  # smaller than the API's defaults
+    resources.update(
+        {k: v for k, v in (("cpu", args.cpu), ("memory_mb", args.memory_mb)) if v is not None}
+    )
     body["resources"] = resources
     if not body.get("image"):
-        raise UsageError("an IMAGE is needed (as an argument, or \"image\" in --file)")
+        raise UsageError('an IMAGE is needed (as an argument, or "image" in --file)')
     return body
 
 
@@ -181,7 +210,9 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
         if not args.follow:
             sys.stdout.buffer.write(zr.logs(args.id))
             return 0
-        for chunk in zr.follow_logs(args.id):  # by offset: resumes a dropped connection where it broke off
+        for chunk in zr.follow_logs(
+            args.id
+        ):  # by offset: resumes a dropped connection where it broke off
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
     return 0
@@ -219,10 +250,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
     with make_client(args, settings) as zr:
         resources = {"cpu": 0.5, "memory_mb": 64}
-        job = zr.submit("busybox:latest", ["sh", "-c", script], name="demo", resources=resources, timeout_s=60)
+        job = zr.submit(
+            "busybox:latest", ["sh", "-c", script], name="demo", resources=resources, timeout_s=60
+        )
         print(f"submitted demo job {job.id}")
         done = wait_and_show(zr.http, job.id)
-    print(f"demo job {done['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down")
+    print(
+        f"demo job {done['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down"
+    )
     return job_exit_code(done)
 
 
@@ -230,12 +265,25 @@ def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
     """Catalog entry (type container) and the gateway's service user, in an existing Keystone."""
     from runner.local.keystone_admin import KeystoneAdmin
 
-    admin = KeystoneAdmin(args.keystone_url, username=args.admin_user, password=args.admin_password, project=args.admin_project)
-    admin.service_user(name=settings.keystone_service_user, password=args.service_password, project=settings.keystone_service_project)
+    admin = KeystoneAdmin(
+        args.keystone_url,
+        username=args.admin_user,
+        password=args.admin_password,
+        project=args.admin_project,
+    )
+    admin.service_user(
+        name=settings.keystone_service_user,
+        password=args.service_password,
+        project=settings.keystone_service_project,
+    )
     endpoint = args.endpoint or f"{settings.gateway_url}/v1"
     admin.register_service(endpoint=endpoint)
-    print(f"registered service type 'container' at {endpoint} and service user {settings.keystone_service_user!r}")
-    print(f"start Zunray with: ZUNRAY_AUTH_MODE=keystone ZUNRAY_KEYSTONE_URL={args.keystone_url} ZUNRAY_KEYSTONE_SERVICE_PASSWORD=... zunray up")
+    print(
+        f"registered service type 'container' at {endpoint} and service user {settings.keystone_service_user!r}"
+    )
+    print(
+        f"start Zunray with: ZUNRAY_AUTH_MODE=keystone ZUNRAY_KEYSTONE_URL={args.keystone_url} ZUNRAY_KEYSTONE_SERVICE_PASSWORD=... zunray up"
+    )
     return 0
 
 
@@ -250,73 +298,128 @@ def cmd_keystone_local(settings: Settings, args: argparse.Namespace) -> int:
     venv = keystone_local.ensure_installed()
     keystone_local.bootstrap(home, port=args.port, admin_password=args.admin_password, venv=venv)
     keystone_local.serve(home, port=args.port, venv=venv)
-    print(f"Keystone is up: http://127.0.0.1:{args.port}/v3 (admin / {args.admin_password}); stop it with: zunray keystone-local down")
+    print(
+        f"Keystone is up: http://127.0.0.1:{args.port}/v3 (admin / {args.admin_password}); stop it with: zunray keystone-local down"
+    )
     return 0
 
 
 def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("submit", help="submit a job and follow it: its progress, its output as it comes, how it ended")
-    s.add_argument("image", nargs="?", help="the image to run, e.g. busybox:latest (or \"image\" in --file)")
-    s.add_argument("command", nargs="*", help="the command and its arguments (after --); default: the image's")
-    s.add_argument("--file", metavar="SPEC",
-                   help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it")
-    s.add_argument("-e", "--env", action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+    s = sub.add_parser(
+        "submit",
+        help="submit a job and follow it: its progress, its output as it comes, how it ended",
+    )
+    s.add_argument(
+        "image", nargs="?", help='the image to run, e.g. busybox:latest (or "image" in --file)'
+    )
+    s.add_argument(
+        "command", nargs="*", help="the command and its arguments (after --); default: the image's"
+    )
+    s.add_argument(
+        "--file",
+        metavar="SPEC",
+        help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it",
+    )
+    s.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an environment variable (repeatable)",
+    )
     s.add_argument("--workdir", help="the working directory inside the container")
     s.add_argument("--cpu", type=float, help="cores, fractions allowed (default 0.5)")
     s.add_argument("--memory-mb", type=int, help="hard memory limit in MB (default 256)")
-    s.add_argument("--timeout-s", type=float, help="seconds per attempt before the job is killed (TimedOut)")
+    s.add_argument(
+        "--timeout-s", type=float, help="seconds per attempt before the job is killed (TimedOut)"
+    )
     s.add_argument("--max-retries", type=int, help="attempts after a failed one (default 0)")
-    s.add_argument("--runtime", choices=["runc", "runsc", "vm", "nova"], help="runc unless given (naming one needs the job:create:runtime rule)")
+    s.add_argument(
+        "--runtime",
+        choices=["runc", "runsc", "vm", "nova"],
+        help="runc unless given (naming one needs the job:create:runtime rule)",
+    )
     s.add_argument("--name", help="a name to find the job by")
-    s.add_argument("-d", "--detach", action="store_true", help="print the id and return instead of following the job")
+    s.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="print the id and return instead of following the job",
+    )
     s.set_defaults(fn=cmd_submit)
-    j = sub.add_parser("jobs", aliases=["list"], help="list the project's jobs, newest first (every page)")
-    j.add_argument("--status", action="append", choices=[s.value for s in JobStatus],
-                   help="only jobs in this status (repeatable)")
+    j = sub.add_parser(
+        "jobs", aliases=["list"], help="list the project's jobs, newest first (every page)"
+    )
+    j.add_argument(
+        "--status",
+        action="append",
+        choices=[s.value for s in JobStatus],
+        help="only jobs in this status (repeatable)",
+    )
     j.add_argument("--limit", type=int, help="the newest N only (default: all)")
-    j.add_argument("--marker", metavar="JOB_ID", help="start after this job (the last id of a previous page)")
+    j.add_argument(
+        "--marker", metavar="JOB_ID", help="start after this job (the last id of a previous page)"
+    )
     add_format_options(j, JOB_COLUMNS)
     j.set_defaults(fn=cmd_jobs)
     show = sub.add_parser("show", help="a job: every field, or the -c ones")
     show.add_argument("id", help="the job's id")
     add_format_options(show, ["every field"])
     show.set_defaults(fn=cmd_show)
-    for name, fn, helptext in (("cancel", cmd_cancel, "cancel a job (a running one is killed)"),
-                               ("why", cmd_why, "why a job waits: per-host reasons and scores"),
-                               ("delete", cmd_delete, "delete an ended job and its logs")):
+    for name, fn, helptext in (
+        ("cancel", cmd_cancel, "cancel a job (a running one is killed)"),
+        ("why", cmd_why, "why a job waits: per-host reasons and scores"),
+        ("delete", cmd_delete, "delete an ended job and its logs"),
+    ):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id", help="the job's id")
         c.set_defaults(fn=fn)
     lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
     lg.add_argument("id", help="the job's id")
-    lg.add_argument("-f", "--follow", action="store_true", help="stream the output until the job ends")
+    lg.add_argument(
+        "-f", "--follow", action="store_true", help="stream the output until the job ends"
+    )
     lg.set_defaults(fn=cmd_logs)
 
 
 def _add_keystone_parsers(sub: argparse._SubParsersAction) -> None:
-    kr = sub.add_parser("keystone-register", help="register Zunray in Keystone's catalog and create its service user")
+    kr = sub.add_parser(
+        "keystone-register",
+        help="register Zunray in Keystone's catalog and create its service user",
+    )
     kr.add_argument("--keystone-url", required=True, help="e.g. http://127.0.0.1:5000/v3")
     kr.add_argument("--admin-user", default="admin", help="a Keystone admin's name (default admin)")
     kr.add_argument("--admin-password", required=True, help="that admin's password")
     kr.add_argument("--admin-project", default="admin", help="that admin's project (default admin)")
-    kr.add_argument("--service-password", required=True, help="password for the gateway's service user")
+    kr.add_argument(
+        "--service-password", required=True, help="password for the gateway's service user"
+    )
     kr.add_argument("--endpoint", help="public URL of the Zun API (default: the gateway URL + /v1)")
     kr.set_defaults(fn=cmd_keystone_register)
     kl = sub.add_parser("keystone-local", help="run a local Keystone for trying authentication")
     kl.add_argument("action", choices=["up", "down"], help="start or stop it")
     kl.add_argument("--port", type=int, default=5000, help="its port on 127.0.0.1 (default 5000)")
-    kl.add_argument("--admin-password", default="admin", help="the password of its admin user (default admin)")
+    kl.add_argument(
+        "--admin-password", default="admin", help="the password of its admin user (default admin)"
+    )
     kl.set_defaults(fn=cmd_keystone_local)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole command line; ``argv`` tells keystoneauth1 which auth type's options to offer."""
-    epilog = ("exit codes: 0 done, a followed job's own exit code, 1 the job ended without one, 124 it timed out, "
-              "2 usage or configuration error, 125 Zunray error or unreachable, 130 interrupted")
-    p = argparse.ArgumentParser(prog="zunray", description="Zunray: containers, jobs and functions on Ray",
-                                epilog=epilog)
-    p.add_argument("--version", action="version", version=f"zunray {metadata.version('zunray')}",
-                   help="print the version and exit")
+    epilog = (
+        "exit codes: 0 done, a followed job's own exit code, 1 the job ended without one, 124 it timed out, "
+        "2 usage or configuration error, 125 Zunray error or unreachable, 130 interrupted"
+    )
+    p = argparse.ArgumentParser(
+        prog="zunray", description="Zunray: containers, jobs and functions on Ray", epilog=epilog
+    )
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"zunray {metadata.version('zunray')}",
+        help="print the version and exit",
+    )
     connect.add_connection_options(p, sys.argv[1:] if argv is None else argv)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)
@@ -350,7 +453,10 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
     try:
         return args.fn(settings, args)
-    except (UsageError, ValueError) as exc:  # ValueError: a payload that is not JSON, no endpoint in the catalog
+    except (
+        UsageError,
+        ValueError,
+    ) as exc:  # ValueError: a payload that is not JSON, no endpoint in the catalog
         print(f"zunray {args.cmd}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ZunrayError, httpx.HTTPError, *connect.KEYSTONE_ERRORS) as exc:

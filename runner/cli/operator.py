@@ -1,7 +1,7 @@
 """``zunray usage export`` and ``zunray top``: the operator's commands.
 
-    zunray usage export --out usage.parquet [--start 2026-11-01] [--end 2026-12-01] [--project-id P | --all-projects]
-    zunray top [--once] [--interval-s 2]
+zunray usage export --out usage.parquet [--start 2026-11-01] [--end 2026-12-01] [--project-id P | --all-projects]
+zunray top [--once] [--interval-s 2]
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in one of {sorted(FORMAT_OF_SUFFIX)}")
     with make_client(args, settings) as zr:
         data = zr.usage_export(
-            fmt, start=args.start, end=args.end, project_id=args.project_id, all_projects=args.all_projects
+            fmt,
+            start=args.start,
+            end=args.end,
+            project_id=args.project_id,
+            all_projects=args.all_projects,
         )
     out.write_bytes(data)
     print(f"wrote {len(data)} bytes to {out}")
@@ -43,22 +47,37 @@ def render_top(hosts: list[dict], jobs: list[dict], functions: list[dict], width
         filled = 0 if total <= 0 else min(size, round(size * used / total))
         return "[" + "#" * filled + "." * (size - filled) + "]"
 
-    lines = [f"zunray top — {time.strftime('%H:%M:%S')}", "", f"{'HOST':<28} {'UP':<4} {'CPU':<30} {'MEMORY':<34} PINNED"]
+    lines = [
+        f"zunray top — {time.strftime('%H:%M:%S')}",
+        "",
+        f"{'HOST':<28} {'UP':<4} {'CPU':<30} {'MEMORY':<34} PINNED",
+    ]
     for h in hosts:
         cpu = f"{bar(h['cpu_used'], h['cpus'])} {h['cpu_used']:.1f}/{h['cpus']:g}"
         mem = f"{bar(h['memory_used_mb'], h['memory_mb'])} {h['memory_used_mb'] / 1024:.1f}/{h['memory_mb'] / 1024:.1f}G"
         state = "yes" if h["up"] and h.get("enabled", True) else ("off" if h["up"] else "no")
-        lines.append(f"{h['name'][:28]:<28} {state:<4} {cpu:<30} {mem:<34} {','.join(map(str, h.get('pinned_cpus', []))) or '-'}")
+        lines.append(
+            f"{h['name'][:28]:<28} {state:<4} {cpu:<30} {mem:<34} {','.join(map(str, h.get('pinned_cpus', []))) or '-'}"
+        )
     by_status: dict[str, int] = {}
     for j in jobs:
         by_status[j["status"]] = by_status.get(j["status"], 0) + 1
-    lines += ["", "JOBS  " + "  ".join(f"{s}: {n}" for s, n in sorted(by_status.items())) if by_status else "JOBS  none"]
+    lines += [
+        "",
+        "JOBS  " + "  ".join(f"{s}: {n}" for s, n in sorted(by_status.items()))
+        if by_status
+        else "JOBS  none",
+    ]
     for j in [j for j in jobs if j["status"] == "Queued"][:5]:
-        lines.append(f"  queued {j['id'][:8]} {j['name'][:20]:<20} {j['status_reason'][: width - 40]}")
+        lines.append(
+            f"  queued {j['id'][:8]} {j['name'][:20]:<20} {j['status_reason'][: width - 40]}"
+        )
     lines += ["", f"{'FUNCTION':<24} {'VER':<4} INSTANCES  BUSY  QUEUE  COLD  WARM"]
     for f in functions:
         s = f.get("stats") or {}
-        lines.append(f"{f['name'][:24]:<24} {f['version']:<4} {s.get('instances', 0):<10} {s.get('busy', 0):<5} {s.get('queue_length', 0):<6} {s.get('cold_starts', 0):<5} {s.get('warm_hits', 0)}")
+        lines.append(
+            f"{f['name'][:24]:<24} {f['version']:<4} {s.get('instances', 0):<10} {s.get('busy', 0):<5} {s.get('queue_length', 0):<6} {s.get('cold_starts', 0):<5} {s.get('warm_hits', 0)}"
+        )
     return "\n".join(lines)
 
 
@@ -89,9 +108,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")
     exp.add_argument("--end", help="ISO 8601 or epoch seconds (default: now)")
     exp.add_argument("--project-id", help="another project's records (admins)")
-    exp.add_argument("--all-projects", action="store_true", help="every project's records (rule usage:get_all)")
+    exp.add_argument(
+        "--all-projects", action="store_true", help="every project's records (rule usage:get_all)"
+    )
     exp.set_defaults(fn=cmd_usage)
     top = sub.add_parser("top", help="a live view of hosts, queues and functions")
     top.add_argument("--once", action="store_true", help="print one screen and exit")
-    top.add_argument("--interval-s", type=float, default=2.0, help="seconds between screens (default 2)")
+    top.add_argument(
+        "--interval-s", type=float, default=2.0, help="seconds between screens (default 2)"
+    )
     top.set_defaults(fn=cmd_top)

@@ -30,7 +30,16 @@ import httpx
 
 from runner import errors as e
 from runner.client import keystone
-from runner.client.resources import Container, Function, Invocation, Job, Placement, Schedule, ScheduleRun, UsageRecord
+from runner.client.resources import (
+    Container,
+    Function,
+    Invocation,
+    Job,
+    Placement,
+    Schedule,
+    ScheduleRun,
+    UsageRecord,
+)
 from runner.log_tail import LOG_OFFSET_HEADER
 
 ZUN_VERSION = "container 1.40"
@@ -38,8 +47,17 @@ FOLLOW_RESUMES = 5  # dropped connections in a row a log follower resumes after
 
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
 _ERRORS: dict[int, type[e.ZunrayError]] = {
-    400: e.InvalidSpec, 401: e.Unauthorized, 403: e.Forbidden, 404: e.NotFound, 406: e.InvalidSpec, 409: e.Conflict, 413: e.TooLarge,
-    429: e.Throttled, 502: e.FunctionFailed, 503: e.Unavailable, 504: e.FunctionTimedOut,
+    400: e.InvalidSpec,
+    401: e.Unauthorized,
+    403: e.Forbidden,
+    404: e.NotFound,
+    406: e.InvalidSpec,
+    409: e.Conflict,
+    413: e.TooLarge,
+    429: e.Throttled,
+    502: e.FunctionFailed,
+    503: e.Unavailable,
+    504: e.FunctionTimedOut,
 }
 PAGE_SIZE = 1000  #: items asked per page when a list call follows ``next`` (the server's maximum)
 
@@ -50,7 +68,10 @@ def raise_for_error(resp: httpx.Response) -> None:
         return
     try:
         err = resp.json()["errors"][0]
-        message, function_error = err.get("detail") or err.get("title") or resp.text, err.get("function_error")
+        message, function_error = (
+            err.get("detail") or err.get("title") or resp.text,
+            err.get("function_error"),
+        )
     except (ValueError, KeyError, IndexError, TypeError):
         message, function_error = resp.text or resp.reason_phrase, None
     cls = _ERRORS.get(resp.status_code, e.ZunrayError)
@@ -61,7 +82,9 @@ def raise_for_error(resp: httpx.Response) -> None:
     raise cls(message)
 
 
-def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: int = FOLLOW_RESUMES) -> Iterator[bytes]:
+def follow_logs(
+    http: httpx.Client, job_id: str, *, offset: int = 0, resumes: int = FOLLOW_RESUMES
+) -> Iterator[bytes]:
     """A job's output as it comes, from byte ``offset`` of all it printed, until the job ends.
 
     A dropped connection is resumed where it broke off (the gateway's ``Zunray-Log-Offset``
@@ -71,7 +94,12 @@ def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: in
     while True:
         try:
             params = {"follow": "true", "offset": offset}
-            with http.stream("GET", f"/v1/jobs/{job_id}/logs", params=params, timeout=httpx.Timeout(None, connect=10.0)) as resp:
+            with http.stream(
+                "GET",
+                f"/v1/jobs/{job_id}/logs",
+                params=params,
+                timeout=httpx.Timeout(None, connect=10.0),
+            ) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     raise_for_error(resp)
@@ -91,7 +119,6 @@ def follow_logs(http: httpx.Client, job_id: str, *, offset: int = 0, resumes: in
 def decode_result(body: bytes, media_type: str) -> Any:
     """A function's answer: the JSON value, or the raw bytes."""
     return json.loads(body) if media_type.startswith("application/json") else body
-
 
 
 class Client:
@@ -117,14 +144,20 @@ class Client:
         verify: Any = True
         if session is not None or auth is not None:
             session = keystone.session_of(session, auth)
-            url = url or keystone.catalog_url(session, auth, interface=interface, region_name=region_name)
+            url = url or keystone.catalog_url(
+                session, auth, interface=interface, region_name=region_name
+            )
             http_auth, verify = keystone.SessionAuth(session, auth), keystone.tls_verify(session)
         elif token:
             headers["X-Auth-Token"] = token
         if not url:
             raise ValueError("url is needed without a keystoneauth1 session or auth plugin")
         self.http = httpx.Client(
-            base_url=url.rstrip("/"), headers=headers, auth=http_auth, verify=verify, timeout=timeout_s
+            base_url=url.rstrip("/"),
+            headers=headers,
+            auth=http_auth,
+            verify=verify,
+            timeout=timeout_s,
         )
 
     def close(self) -> None:
@@ -142,7 +175,13 @@ class Client:
         return resp
 
     def _list(
-        self, path: str, key: str, *, limit: int | None = None, marker: str | None = None, **params: Any
+        self,
+        path: str,
+        key: str,
+        *,
+        limit: int | None = None,
+        marker: str | None = None,
+        **params: Any,
     ) -> list[dict]:
         """Every item of a paged list (following ``next`` to the end), or the first ``limit``; after ``marker``."""
         items: list[dict] = []
@@ -181,10 +220,16 @@ class Client:
         return Job.from_api(self._call("GET", f"/v1/jobs/{job_id}").json())
 
     def jobs(
-        self, *, status: list[str] | None = None, limit: int | None = None, marker: str | None = None
+        self,
+        *,
+        status: list[str] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
     ) -> list[Job]:
         """The project's jobs, newest first: all of them, or the newest ``limit``; ``marker``: after that job."""
-        found = self._list("/v1/jobs", "jobs", limit=limit, marker=marker, status=list(status or []))
+        found = self._list(
+            "/v1/jobs", "jobs", limit=limit, marker=marker, status=list(status or [])
+        )
         return [Job.from_api(j) for j in found]
 
     def wait(self, job_id: str, *, timeout_s: float | None = None) -> Job:
@@ -192,7 +237,9 @@ class Client:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             left = 30.0 if deadline is None else min(30.0, deadline - time.monotonic())
-            job = Job.from_api(self._call("GET", f"/v1/jobs/{job_id}", params={"wait_s": max(left, 0)}).json())
+            job = Job.from_api(
+                self._call("GET", f"/v1/jobs/{job_id}", params={"wait_s": max(left, 0)}).json()
+            )
             if job.is_terminal():
                 return job
             if deadline is not None and time.monotonic() >= deadline:
@@ -237,8 +284,15 @@ class Client:
 
     def invoke(self, name: str, payload: Any = None, *, raw: bytes | None = None) -> Any:
         """Call a function and return its result (JSON value, or bytes)."""
-        content = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
-        resp = self._call("POST", f"/v1/functions/{name}/invoke", content=content, headers={"Content-Type": "application/json"})
+        content = (
+            raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        )
+        resp = self._call(
+            "POST",
+            f"/v1/functions/{name}/invoke",
+            content=content,
+            headers={"Content-Type": "application/json"},
+        )
         return decode_result(resp.content, resp.headers.get("content-type", ""))
 
     def invoke_async(self, name: str, payload: Any = None) -> str:
@@ -246,7 +300,9 @@ class Client:
         content = b"" if payload is None else json.dumps(payload).encode()
         path = f"/v1/functions/{name}/invoke"
         headers = {"Content-Type": "application/json"}
-        return self._call("POST", path, params={"async": "true"}, content=content, headers=headers).json()["id"]
+        return self._call(
+            "POST", path, params={"async": "true"}, content=content, headers=headers
+        ).json()["id"]
 
     def invocation(self, inv_id: str) -> Invocation:
         return Invocation.from_api(self._call("GET", f"/v1/invocations/{inv_id}").json())
@@ -276,33 +332,70 @@ class Client:
 
     def schedule_runs(self, ident: str, *, limit: int = 100) -> list[ScheduleRun]:
         """Its fire times, newest first, with what became of each."""
-        runs = self._call("GET", f"/v1/schedules/{ident}/runs", params={"limit": limit}).json()["runs"]
+        runs = self._call("GET", f"/v1/schedules/{ident}/runs", params={"limit": limit}).json()[
+            "runs"
+        ]
         return [ScheduleRun.from_api(r) for r in runs]
 
     # -- usage ------------------------------------------------------------
-    def usage(self, *, start: str | float | None = None, end: str | float | None = None, project_id: str | None = None,
-              all_projects: bool = False) -> list[UsageRecord]:
+    def usage(
+        self,
+        *,
+        start: str | float | None = None,
+        end: str | float | None = None,
+        project_id: str | None = None,
+        all_projects: bool = False,
+    ) -> list[UsageRecord]:
         """Usage records that ended in [start, end) (ISO 8601 or epoch seconds; default: the last day)."""
-        body = self.usage_export("json", start=start, end=end, project_id=project_id, all_projects=all_projects)
+        body = self.usage_export(
+            "json", start=start, end=end, project_id=project_id, all_projects=all_projects
+        )
         return [UsageRecord.from_api(r) for r in json.loads(body)["usage"]]
 
-    def usage_export(self, fmt: str, *, start: str | float | None = None, end: str | float | None = None,
-                     project_id: str | None = None, all_projects: bool = False) -> bytes:
+    def usage_export(
+        self,
+        fmt: str,
+        *,
+        start: str | float | None = None,
+        end: str | float | None = None,
+        project_id: str | None = None,
+        all_projects: bool = False,
+    ) -> bytes:
         """The same records as a file's bytes: ``fmt`` parquet, arrow or json."""
-        params = {k: str(v) for k, v in (("start", start), ("end", end), ("project_id", project_id)) if v is not None}
+        params = {
+            k: str(v)
+            for k, v in (("start", start), ("end", end), ("project_id", project_id))
+            if v is not None
+        }
         if all_projects:
             params["all_projects"] = "true"
         return self._call("GET", "/v1/usage", params={**params, "format": fmt}).content
 
     # -- Zun containers ---------------------------------------------------
     def _zun(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self._call(method, f"/v1/containers{path}", headers={"OpenStack-API-Version": ZUN_VERSION}, **kwargs)
+        return self._call(
+            method,
+            f"/v1/containers{path}",
+            headers={"OpenStack-API-Version": ZUN_VERSION},
+            **kwargs,
+        )
 
     def create_container(
-        self, image: str, command: list[str] | None = None, *, name: str | None = None, run: bool = True, **fields: Any
+        self,
+        image: str,
+        command: list[str] | None = None,
+        *,
+        name: str | None = None,
+        run: bool = True,
+        **fields: Any,
     ) -> Container:
         """A Zun container (fields as Zun's create takes them: cpu, memory, environment, ...)."""
-        body = {"image": image, **({"command": command} if command else {}), **({"name": name} if name else {}), **fields}
+        body = {
+            "image": image,
+            **({"command": command} if command else {}),
+            **({"name": name} if name else {}),
+            **fields,
+        }
         return Container.from_api(self._zun("POST", "?run=true" if run else "", json=body).json())
 
     def container(self, ident: str) -> Container:

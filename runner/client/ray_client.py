@@ -35,7 +35,14 @@ CALL_TIMEOUT_S = 60.0
 class RayClient:
     """Zunray over Ray: jobs (submit, wait, logs, cancel) and functions (invoke)."""
 
-    def __init__(self, address: str | None = None, *, project_id: str = "default", user_id: str = "sdk", settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        project_id: str = "default",
+        user_id: str = "sdk",
+        settings: Settings | None = None,
+    ) -> None:
         self.settings = settings or Settings()
         self.project_id = project_id
         self.user_id = user_id
@@ -74,7 +81,14 @@ class RayClient:
         **fields: Any,
     ) -> Job:
         body = JobIn.model_validate({"image": image, "command": list(command), **fields})
-        job = self._get(self.api.submit_job.remote(self.project_id, self.user_id, body.model_dump(), idempotency_key or body.submission_id))
+        job = self._get(
+            self.api.submit_job.remote(
+                self.project_id,
+                self.user_id,
+                body.model_dump(),
+                idempotency_key or body.submission_id,
+            )
+        )
         return Job.from_api(job_out(job))
 
     def job(self, job_id: str) -> Job:
@@ -100,7 +114,9 @@ class RayClient:
     # -- functions --------------------------------------------------------
     def invoke(self, name: str, payload: Any = None, *, raw: bytes | None = None) -> Any:
         """Call a function straight through the function actor (one Ray hop)."""
-        content = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        content = (
+            raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        )
         if name not in self._fn_cache:
             fn = self._get(self.api.function.remote(self.project_id, name))
             self._fn_cache[name] = (fn.uuid, fn.version)
@@ -114,7 +130,11 @@ class RayClient:
 
     def invoke_async(self, name: str, payload: Any = None) -> str:
         content = b"" if payload is None else json.dumps(payload).encode()
-        return self._get(self.api.invoke_async.remote(self.project_id, self.user_id, name, content))["uuid"]
+        return self._get(
+            self.api.invoke_async.remote(self.project_id, self.user_id, name, content)
+        )["uuid"]
 
     def invocation(self, inv_id: str) -> Invocation:
-        return Invocation.from_api(invocation_out(self._get(self.api.invocation.remote(self.project_id, inv_id))))
+        return Invocation.from_api(
+            invocation_out(self._get(self.api.invocation.remote(self.project_id, inv_id)))
+        )

@@ -63,7 +63,9 @@ class InstanceFiles:
             raise InstanceLost(f"cannot connect to the instance ({exc.strerror})") from exc
         try:
             if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                raise InstanceLost("cannot connect to the instance (its socket was replaced by something else)")
+                raise InstanceLost(
+                    "cannot connect to the instance (its socket was replaced by something else)"
+                )
             yield f"/proc/self/fd/{fd}"
         finally:
             os.close(fd)
@@ -93,9 +95,22 @@ def capsule_of(inst: Instance) -> CapsuleSpec:
     spec = inst.spec
     if spec.protocol == SHIM:
         command = ("python3", "/zunray/shim/shim.py")
-        env = {**spec.env, "ZUNRAY_HANDLER": spec.handler or "", "ZUNRAY_SOCKET": SOCKET_IN_CONTAINER, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **spec.env,
+            "ZUNRAY_HANDLER": spec.handler or "",
+            "ZUNRAY_SOCKET": SOCKET_IN_CONTAINER,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
     else:
         command = ("/zunray/bin/busybox", "sleep", "2147483647")
         env = dict(spec.env)
-    container = ContainerSpec(image=spec.image, command=command, env=env, resources=spec.resources, name="fn", pull_policy=spec.pull_policy)
+    container = ContainerSpec(
+        image=spec.image,
+        command=command,
+        env=env,
+        resources=spec.resources,
+        name="fn",
+        pull_policy=spec.pull_policy,
+    )
     return CapsuleSpec(containers=(container,), runtime=spec.runtime)

@@ -26,7 +26,9 @@ class FunctionSpec:
     image: str
     handler: str | None = None  # module:function, served by the shim (images with python3)
     code: str | None = None  # optional inline Python source: the module that ``handler`` names
-    command: tuple[str, ...] = ()  # any image: payload on stdin, result from stdout, one process per call
+    command: tuple[
+        str, ...
+    ] = ()  # any image: payload on stdin, result from stdout, one process per call
     runtime: str = "runc"
     resources: Resources = Resources(cpu=0.5, memory_mb=128, pids=256)
     env: dict[str, str] = field(default_factory=dict)
@@ -99,13 +101,19 @@ class InvocationStatus(str, enum.Enum):
     TIMED_OUT = "TimedOut"
 
     def is_terminal(self) -> bool:
-        return self in (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.TIMED_OUT)
+        return self in (
+            InvocationStatus.SUCCEEDED,
+            InvocationStatus.FAILED,
+            InvocationStatus.TIMED_OUT,
+        )
 
 
 I = InvocationStatus
 INVOCATION_TRANSITIONS: dict[InvocationStatus, frozenset[InvocationStatus]] = {
     I.QUEUED: frozenset({I.RUNNING, I.FAILED}),  # Failed: its function was deleted
-    I.RUNNING: frozenset({I.SUCCEEDED, I.FAILED, I.TIMED_OUT, I.QUEUED}),  # Queued: the actor restarted mid-call
+    I.RUNNING: frozenset(
+        {I.SUCCEEDED, I.FAILED, I.TIMED_OUT, I.QUEUED}
+    ),  # Queued: the actor restarted mid-call
 }
 
 

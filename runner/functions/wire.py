@@ -34,7 +34,9 @@ class ReplyTooLarge(FunctionFailed):
 
 def _check_length(length: int, max_bytes: int) -> None:
     if length > max_bytes:
-        raise ReplyTooLarge(f"the reply is {length} bytes, over the limit of {max_bytes} (function_payload_max_bytes)")
+        raise ReplyTooLarge(
+            f"the reply is {length} bytes, over the limit of {max_bytes} (function_payload_max_bytes)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,9 @@ _KINDS = {b"R": "json", b"B": "bytes", b"E": "error"}
 
 def error_body(message: str, **fields: str) -> bytes:
     """An error reply's body, as the shim writes it."""
-    return json.dumps({"type": "Error", "message": message, "traceback": "", "stderr": "", **fields}).encode()
+    return json.dumps(
+        {"type": "Error", "message": message, "traceback": "", "stderr": "", **fields}
+    ).encode()
 
 
 def frame(header: dict, payload: bytes) -> bytes:
@@ -67,7 +71,13 @@ def _reply(kind: bytes, body: bytes) -> Reply:
 
 
 async def call_async(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, header: dict, payload: bytes, timeout_s: float, *, max_bytes: int
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    header: dict,
+    payload: bytes,
+    timeout_s: float,
+    *,
+    max_bytes: int,
 ) -> Reply:
     try:
         writer.write(frame(header, payload))
@@ -82,7 +92,9 @@ async def call_async(
         raise InstanceLost(f"the instance closed the connection ({type(exc).__name__})") from exc
 
 
-def call_sync(conn: socket.socket, header: dict, payload: bytes, timeout_s: float, *, max_bytes: int) -> Reply:
+def call_sync(
+    conn: socket.socket, header: dict, payload: bytes, timeout_s: float, *, max_bytes: int
+) -> Reply:
     conn.settimeout(timeout_s)
     try:
         conn.sendall(frame(header, payload))

@@ -26,7 +26,9 @@ class GlanceImages:
         sess = session.Session(auth=auth)
         if token is not None:
             sess.additional_headers["X-Auth-Token"] = token
-        self._conn = openstack.connection.Connection(session=sess, image_endpoint_override=endpoint, image_api_version="2")
+        self._conn = openstack.connection.Connection(
+            session=sess, image_endpoint_override=endpoint, image_api_version="2"
+        )
         self.endpoint = endpoint
 
     def ensure_image(self, runtime: DockerRuntime, name: str, policy: PullPolicy) -> None:
@@ -34,17 +36,29 @@ class GlanceImages:
         if policy is not PullPolicy.ALWAYS and runtime.image_present(name):
             return
         if policy is PullPolicy.NEVER:
-            raise ImageUnavailable(f"image {name} is not present on host {runtime.node} and the pull policy is 'never'")
+            raise ImageUnavailable(
+                f"image {name} is not present on host {runtime.node} and the pull policy is 'never'"
+            )
         repo = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
         try:
-            image = self._conn.image.find_image(repo, ignore_missing=True) or self._conn.image.find_image(name, ignore_missing=True)
+            image = self._conn.image.find_image(
+                repo, ignore_missing=True
+            ) or self._conn.image.find_image(name, ignore_missing=True)
             if image is None:
                 raise ImageUnavailable(f"image {name} was not found in Glance at {self.endpoint}")
             if image.container_format not in (None, "docker"):
-                raise ImageUnavailable(f"Glance image {image.id} has container_format {image.container_format!r}, not 'docker'")
+                raise ImageUnavailable(
+                    f"Glance image {image.id} has container_format {image.container_format!r}, not 'docker'"
+                )
             if (image.size or 0) > MAX_IMAGE_BYTES:
-                raise ImageUnavailable(f"Glance image {image.id} is {image.size} bytes, over the limit of {MAX_IMAGE_BYTES}")
+                raise ImageUnavailable(
+                    f"Glance image {image.id} is {image.size} bytes, over the limit of {MAX_IMAGE_BYTES}"
+                )
             data = self._conn.image.download_image(image).content
         except (os_exc.SDKException, ks_exc.ClientException) as exc:
-            raise ImageUnavailable(f"image {name} could not be fetched from Glance at {self.endpoint}: {exc}") from exc
-        docker_images.load_image(runtime, data, tag_as=name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest")
+            raise ImageUnavailable(
+                f"image {name} could not be fetched from Glance at {self.endpoint}: {exc}"
+            ) from exc
+        docker_images.load_image(
+            runtime, data, tag_as=name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+        )

@@ -49,7 +49,9 @@ def host_allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
     return host in allowed or host.rsplit(":", 1)[0] in allowed
 
 
-def check_reference(ref: str, *, allowed_registries: tuple[str, ...], field: str = "image") -> ImageRef:
+def check_reference(
+    ref: str, *, allowed_registries: tuple[str, ...], field: str = "image"
+) -> ImageRef:
     """The parsed reference, or 400/403 naming why a tenant may not use it.
 
     ``sha256:<hex>`` is refused: Docker resolves it (like a bare hex name) as a
@@ -59,7 +61,11 @@ def check_reference(ref: str, *, allowed_registries: tuple[str, ...], field: str
     """
     image = parse(ref)
     if image.repository == "sha256":
-        raise InvalidSpec(f"an image is named by repository and tag, not by id: {ref!r}", field=field)
+        raise InvalidSpec(
+            f"an image is named by repository and tag, not by id: {ref!r}", field=field
+        )
     if not host_allowed(image.host, allowed_registries):
-        raise Forbidden(f"registry {image.host} is not on the operator's list of allowed registries (allowed_registries)")
+        raise Forbidden(
+            f"registry {image.host} is not on the operator's list of allowed registries (allowed_registries)"
+        )
     return image

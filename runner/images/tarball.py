@@ -23,7 +23,10 @@ def strip_tags(src: IO[bytes], dst: IO[bytes]) -> None:
     """Copy the tarball ``src`` to ``dst`` without tags; exactly one image must be in it."""
     found_manifest = False
     try:
-        with tarfile.open(fileobj=src, mode="r|*") as tin, tarfile.open(fileobj=dst, mode="w|") as tout:
+        with (
+            tarfile.open(fileobj=src, mode="r|*") as tin,
+            tarfile.open(fileobj=dst, mode="w|") as tout,
+        ):
             for member in tin:
                 name = member.name.removeprefix("./")
                 if name == LEGACY_TAGS:
@@ -44,6 +47,8 @@ def strip_tags(src: IO[bytes], dst: IO[bytes]) -> None:
 def _untagged_manifest(raw: bytes) -> bytes:
     manifest = json.loads(raw)
     if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
-        raise ImageUnavailable(f"the image data must hold exactly one image, not {len(manifest) if isinstance(manifest, list) else 'an unknown number'}")
+        raise ImageUnavailable(
+            f"the image data must hold exactly one image, not {len(manifest) if isinstance(manifest, list) else 'an unknown number'}"
+        )
     manifest[0]["RepoTags"] = None
     return json.dumps(manifest).encode()

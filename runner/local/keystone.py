@@ -39,7 +39,11 @@ def ensure_installed(venv: Path = DEFAULT_VENV) -> Path:
     if marker.exists() and marker.read_text() == want:
         return venv
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", KEYSTONE_REQUIREMENT, GUNICORN_REQUIREMENT], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", KEYSTONE_REQUIREMENT, GUNICORN_REQUIREMENT],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise Unavailable(f"cannot install Keystone: {done.stderr[-2000:]}")
     marker.write_text(want)
@@ -76,8 +80,19 @@ def bootstrap(home: Path, *, port: int, admin_password: str, venv: Path = DEFAUL
         ["db_sync"],
         ["fernet_setup", "--keystone-user", "root", "--keystone-group", "root"],
         ["credential_setup", "--keystone-user", "root", "--keystone-group", "root"],
-        ["bootstrap", "--bootstrap-password", admin_password, "--bootstrap-admin-url", url,
-         "--bootstrap-internal-url", url, "--bootstrap-public-url", url, "--bootstrap-region-id", "RegionOne"],
+        [
+            "bootstrap",
+            "--bootstrap-password",
+            admin_password,
+            "--bootstrap-admin-url",
+            url,
+            "--bootstrap-internal-url",
+            url,
+            "--bootstrap-public-url",
+            url,
+            "--bootstrap-region-id",
+            "RegionOne",
+        ],
     ]
     for step in steps:
         done = subprocess.run([*manage, *step], env=env, capture_output=True, text=True)
@@ -91,7 +106,17 @@ def serve(home: Path, *, port: int, venv: Path = DEFAULT_VENV, timeout_s: float 
     """Start gunicorn on 127.0.0.1:port in the background; returns its PID."""
     (home / "keystone_wsgi.py").write_text(_WSGI)
     env = {**os.environ, "OS_KEYSTONE_CONFIG_FILES": str(home / "keystone.conf")}
-    argv = [str(venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket", "--chdir", str(home), "keystone_wsgi:application"]
+    argv = [
+        str(venv / "bin" / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--no-control-socket",
+        "--chdir",
+        str(home),
+        "keystone_wsgi:application",
+    ]
     pid = procs.spawn("keystone", argv, run_dir=home / "run", log_dir=home, env=env)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

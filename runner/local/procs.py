@@ -113,10 +113,23 @@ def spawn(name: str, argv: list[str], *, run_dir: Path, log_dir: Path, env: dict
     private_dir(log_dir)
     spawn_id = secrets.token_hex(16)
     # owner-only: a log may carry what a process printed about its secrets
-    with os.fdopen(os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE), "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**env, SPAWN_ID_VAR: spawn_id}, start_new_session=True)
-    record = {"pid": proc.pid, "start_ticks": start_ticks(proc.pid), "boot_id": boot_id(), "spawn_id": spawn_id}
+    with os.fdopen(
+        os.open(log_dir / f"{name}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE), "ab"
+    ) as out:
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**env, SPAWN_ID_VAR: spawn_id},
+            start_new_session=True,
+        )
+    record = {
+        "pid": proc.pid,
+        "start_ticks": start_ticks(proc.pid),
+        "boot_id": boot_id(),
+        "spawn_id": spawn_id,
+    }
     (run_dir / f"{name}.pid").write_text(json.dumps(record))
     return proc.pid
 
@@ -126,7 +139,11 @@ def _record(name: str, run_dir: Path) -> dict | None:
     start times were kept) or another boot's record cannot be checked, so it counts as none."""
     try:
         record = json.loads((run_dir / f"{name}.pid").read_text())
-        valid = isinstance(record["pid"], int) and isinstance(record["start_ticks"], int) and isinstance(record["spawn_id"], str)
+        valid = (
+            isinstance(record["pid"], int)
+            and isinstance(record["start_ticks"], int)
+            and isinstance(record["spawn_id"], str)
+        )
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return record if valid and record.get("boot_id") == boot_id() else None
@@ -135,7 +152,11 @@ def _record(name: str, run_dir: Path) -> dict | None:
 def recorded(name: str, run_dir: Path) -> int | None:
     """The PID recorded for ``name`` if that very process still lives."""
     record = _record(name, run_dir)
-    if record is None or not alive(record["pid"]) or start_ticks(record["pid"]) != record["start_ticks"]:
+    if (
+        record is None
+        or not alive(record["pid"])
+        or start_ticks(record["pid"]) != record["start_ticks"]
+    ):
         return None
     return record["pid"]
 

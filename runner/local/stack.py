@@ -70,7 +70,10 @@ def _start_ray(settings: Settings) -> bool:
     procs.spawn(
         "ray",
         [
-            ray_bin, "start", "--head", "--block",
+            ray_bin,
+            "start",
+            "--head",
+            "--block",
             f"--port={settings.ray_port}",
             f"--node-ip-address={settings.ray_node_ip}",
             "--include-dashboard=false",
@@ -119,10 +122,18 @@ def up(settings: Settings) -> dict:
             if started:
                 tail = (_log_dir(settings) / "gateway.log").read_text(errors="replace")[-3000:]
                 raise Unavailable(f"the gateway exited; its log ends with:\n{tail}")
-            procs.spawn("gateway", [sys.executable, "-m", "gateway"], run_dir=settings.run_dir, log_dir=_log_dir(settings), env=process_env(settings))
+            procs.spawn(
+                "gateway",
+                [sys.executable, "-m", "gateway"],
+                run_dir=settings.run_dir,
+                log_dir=_log_dir(settings),
+                env=process_env(settings),
+            )
             started = True
         if time.monotonic() > deadline:
-            raise Unavailable(f"the gateway is not ready after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}")
+            raise Unavailable(
+                f"the gateway is not ready after {READY_TIMEOUT_S:g} s; see {_log_dir(settings) / 'gateway.log'}"
+            )
         time.sleep(0.2)
     return body
 

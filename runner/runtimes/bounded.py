@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator
 
 from runner.errors import TooLarge
 
-_FRAME = struct.Struct(">BxxxL")  # Docker's multiplexed stream: stream id, 3 bytes padding, payload size
+_FRAME = struct.Struct(
+    ">BxxxL"
+)  # Docker's multiplexed stream: stream id, 3 bytes padding, payload size
 
 
 def keep_last(chunks: Iterable[bytes], max_bytes: int) -> tuple[bytes, int]:

@@ -29,8 +29,12 @@ log = logging.getLogger(__name__)
 
 LABEL = "zunray"
 MIN_API_VERSION = "1.41"
-IMAGE_CACHE_S = 60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
-STREAMS_POOL_SIZE = 256  # output streams (attach) held open at once without a "pool is full" warning each
+IMAGE_CACHE_S = (
+    60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
+)
+STREAMS_POOL_SIZE = (
+    256  # output streams (attach) held open at once without a "pool is full" warning each
+)
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
@@ -76,19 +80,33 @@ class DockerRuntime:
     """One Docker engine, as seen by one node."""
 
     def __init__(
-        self, *, url: str, instance: str, node: str, timeout_s: float = 60.0, log_max_bytes: int = 1 << 20, tls: docker.tls.TLSConfig | None = None,
-        allowed_registries: tuple[str, ...] = (), pulls: PullRecords | None = None,
+        self,
+        *,
+        url: str,
+        instance: str,
+        node: str,
+        timeout_s: float = 60.0,
+        log_max_bytes: int = 1 << 20,
+        tls: docker.tls.TLSConfig | None = None,
+        allowed_registries: tuple[str, ...] = (),
+        pulls: PullRecords | None = None,
     ) -> None:
         self.instance = instance
         self.node = node
         self.log_max_bytes = log_max_bytes
-        self.allowed_registries = allowed_registries  # Settings.allowed_registries: no pull from any other host
+        self.allowed_registries = (
+            allowed_registries  # Settings.allowed_registries: no pull from any other host
+        )
         self.pulls = pulls  # who pulled what with credentials (the store); None: images are not told apart by project
         self._present: dict[str, float] = {}  # image -> when last seen present
-        self.created: dict[str, int] = {}  # runtime -> containers created since this process started (metrics)
+        self.created: dict[
+            str, int
+        ] = {}  # runtime -> containers created since this process started (metrics)
         self._url, self._tls = url, tls
         if tls:  # the oldest API we support: "auto" would ask the engine before the line below takes effect
-            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version=MIN_API_VERSION, tls=tls)
+            self._api = docker.APIClient(
+                base_url=url, timeout=timeout_s, version=MIN_API_VERSION, tls=tls
+            )
             self._api.trust_env = False  # the CA given, not REQUESTS_CA_BUNDLE: requests lets that variable override a session's own CA
             return
         try:
@@ -120,7 +138,13 @@ class DockerRuntime:
 
     # -- images -----------------------------------------------------------
     def ensure_image(
-        self, image: str, policy: PullPolicy, *, auth: dict[str, str] | None = None, registry: str = "", project: str | None = None
+        self,
+        image: str,
+        policy: PullPolicy,
+        *,
+        auth: dict[str, str] | None = None,
+        registry: str = "",
+        project: str | None = None,
     ) -> None:
         """Make ``image`` present locally according to ``policy``.
 
@@ -133,16 +157,25 @@ class DockerRuntime:
         image = named(image)
         private_to_others = self._private_to_others(image, project)
         seen = self._present.get(image)
-        if seen is not None and time.monotonic() - seen < IMAGE_CACHE_S and policy is not PullPolicy.ALWAYS and not private_to_others:
+        if (
+            seen is not None
+            and time.monotonic() - seen < IMAGE_CACHE_S
+            and policy is not PullPolicy.ALWAYS
+            and not private_to_others
+        ):
             return
         present = self._image_present(image) and not private_to_others
         if present and policy is not PullPolicy.ALWAYS:
             return
         if policy is PullPolicy.NEVER:
-            raise ImageUnavailable(f"image {image} is not present on host {self.node} and the pull policy is 'never'")
+            raise ImageUnavailable(
+                f"image {image} is not present on host {self.node} and the pull policy is 'never'"
+            )
         ref = parse(image)
         if not host_allowed(ref.host, self.allowed_registries):
-            raise ImageUnavailable(f"image {image} names registry {ref.host}, which is not on the operator's list of allowed registries")
+            raise ImageUnavailable(
+                f"image {image} names registry {ref.host}, which is not on the operator's list of allowed registries"
+            )
         repo, tag = parse_repository_tag(image)
         try:
             self._api.pull(repo, tag=tag or "latest", auth_config=auth)
@@ -150,8 +183,12 @@ class DockerRuntime:
             # dockerd's text can name internal addresses and what answers there: the host's log keeps it, the tenant gets a class
             log.warning("pulling %s on %s failed: %s", image, self.node, _explain(exc))
             where = "present locally but" if present else "not present locally and"
-            raise ImageUnavailable(f"image {image} is {where} could not be pulled on host {self.node}: {_pull_failure(exc)}") from exc
-        if self.pulls is not None and project is not None and (auth or private_to_others):  # it proved its access
+            raise ImageUnavailable(
+                f"image {image} is {where} could not be pulled on host {self.node}: {_pull_failure(exc)}"
+            ) from exc
+        if (
+            self.pulls is not None and project is not None and (auth or private_to_others)
+        ):  # it proved its access
             self.pulls.record_private_pull(project, image, registry=registry or ref.host or "")
         self._present[image] = time.monotonic()
 
@@ -179,7 +216,9 @@ class DockerRuntime:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
 
     # -- containers -------------------------------------------------------
-    def labels_for(self, *, uuid: str, project: str, capsule: str, name: str, role: str) -> dict[str, str]:
+    def labels_for(
+        self, *, uuid: str, project: str, capsule: str, name: str, role: str
+    ) -> dict[str, str]:
         return {
             f"{LABEL}.instance": self.instance,
             f"{LABEL}.uuid": uuid,
@@ -203,8 +242,14 @@ class DockerRuntime:
         """Create (not start) a container; returns its id."""
         lr = long_running or LongRunning()
         if runtime not in _DOCKER_RUNTIMES:
-            raise InvalidSpec(f"unknown runtime {runtime!r}; known: {sorted(_DOCKER_RUNTIMES)}", field="runtime")
-        if runtime == "runsc" and network_mode not in ("none",) and not network_mode.startswith("container:"):
+            raise InvalidSpec(
+                f"unknown runtime {runtime!r}; known: {sorted(_DOCKER_RUNTIMES)}", field="runtime"
+            )
+        if (
+            runtime == "runsc"
+            and network_mode not in ("none",)
+            and not network_mode.startswith("container:")
+        ):
             raise InvalidSpec("runtime runsc runs without a network on this host", field="network")
         res = spec.resources
         host_config = self._api.create_host_config(
@@ -216,7 +261,10 @@ class DockerRuntime:
             runtime=_DOCKER_RUNTIMES[runtime],
             init=True,  # a real PID 1 forwards signals and reaps zombies
             security_opt=["no-new-privileges:true"],
-            log_config={"type": "json-file", "config": {"max-size": str(self.log_max_bytes), "max-file": "2"}},
+            log_config={
+                "type": "json-file",
+                "config": {"max-size": str(self.log_max_bytes), "max-file": "2"},
+            },
             restart_policy=lr.restart_policy,
             auto_remove=lr.auto_remove,
             privileged=lr.privileged,
@@ -249,7 +297,9 @@ class DockerRuntime:
                 self.ensure_image(spec.image, spec.pull_policy)
                 created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
-            raise ImageUnavailable(f"image {spec.image} is not present on host {self.node}") from exc
+            raise ImageUnavailable(
+                f"image {spec.image} is not present on host {self.node}"
+            ) from exc
         except derr.APIError as exc:
             raise RuntimeFailure(f"cannot create container: {_explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
@@ -292,7 +342,10 @@ class DockerRuntime:
     def logs(self, cid: str) -> bytes:
         """stdout and stderr, interleaved as written: their last ``log_max_bytes``, streamed
         (a container started with other log options may have kept far more)."""
-        return keep_last(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=False), self.log_max_bytes)[0]
+        return keep_last(
+            self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=False),
+            self.log_max_bytes,
+        )[0]
 
     def attach_output(self, cid: str, *, past: bool = False) -> Iterator[bytes]:
         """stdout and stderr as the container writes them, until it stops; attached when this returns.
@@ -303,15 +356,31 @@ class DockerRuntime:
         has, then on, by following it. The stream ends quietly if the container goes away.
         """
         if past:
-            return iter(self._call("logs", cid, stdout=True, stderr=True, stream=True, follow=True, _api=self._streams))
-        return iter(self._call("attach", cid, stdout=True, stderr=True, stream=True, _api=self._streams))
+            return iter(
+                self._call(
+                    "logs",
+                    cid,
+                    stdout=True,
+                    stderr=True,
+                    stream=True,
+                    follow=True,
+                    _api=self._streams,
+                )
+            )
+        return iter(
+            self._call("attach", cid, stdout=True, stderr=True, stream=True, _api=self._streams)
+        )
 
     @functools.cached_property
     def _streams(self) -> docker.APIClient:
         """A client without a read timeout, for output streams: a job may be quiet for longer than ``timeout_s``."""
         # one connection per running job's container, held while it runs: a pool that keeps them all
         api = docker.APIClient(
-            base_url=self._url, timeout=None, version=self._api.api_version, tls=self._tls, max_pool_size=STREAMS_POOL_SIZE,
+            base_url=self._url,
+            timeout=None,
+            version=self._api.api_version,
+            tls=self._tls,
+            max_pool_size=STREAMS_POOL_SIZE,
         )
         api.trust_env = not self._tls  # as for _api
         return api
@@ -342,7 +411,9 @@ class DockerRuntime:
 
     def managed(self, **label_filters: str) -> list[ManagedContainer]:
         """Containers of this instance (and node), filtered by label values."""
-        wanted = [f"{LABEL}.instance={self.instance}"] + [f"{LABEL}.{k}={v}" for k, v in label_filters.items()]
+        wanted = [f"{LABEL}.instance={self.instance}"] + [
+            f"{LABEL}.{k}={v}" for k, v in label_filters.items()
+        ]
         found = self._call("containers", all=True, filters={"label": wanted})
         out = []
         for c in found:
@@ -350,10 +421,16 @@ class DockerRuntime:
             exit_code = None
             if state == "exited":
                 exit_code = int(self._call("inspect_container", c["Id"])["State"]["ExitCode"])
-            out.append(ManagedContainer(id=c["Id"], labels=c.get("Labels") or {}, state=state, exit_code=exit_code))
+            out.append(
+                ManagedContainer(
+                    id=c["Id"], labels=c.get("Labels") or {}, state=state, exit_code=exit_code
+                )
+            )
         return out
 
-    def _call(self, method: str, *args: Any, _api: docker.APIClient | None = None, **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, *args: Any, _api: docker.APIClient | None = None, **kwargs: Any
+    ) -> Any:
         """``method`` of the engine's API (``_api``: another client of it), its errors translated."""
         try:
             return getattr(_api or self._api, method)(*args, **kwargs)
@@ -381,7 +458,10 @@ def named(image: str) -> str:
 def _pull_failure(exc: Exception) -> str:
     """What went wrong, in words of ours (never dockerd's text, which may describe internal hosts)."""
     text = _explain(exc).lower()
-    if any(word in text for word in ("unauthorized", "denied", "authentication required", "no basic auth")):
+    if any(
+        word in text
+        for word in ("unauthorized", "denied", "authentication required", "no basic auth")
+    ):
         return "the registry refused access (check the registry's credentials)"
     if any(word in text for word in ("manifest unknown", "not found", "does not exist")):
         return "the registry has no such image"

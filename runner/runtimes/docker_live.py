@@ -49,7 +49,9 @@ class ContainerOps:
     def kill(self, cid: str, signal: str | None) -> None:
         self._call("kill", cid, signal=signal or "SIGKILL")
 
-    def execute(self, cid: str, command: list[str], *, max_bytes: int, timeout_s: float) -> tuple[str, int | None]:
+    def execute(
+        self, cid: str, command: list[str], *, max_bytes: int, timeout_s: float
+    ) -> tuple[str, int | None]:
         """Run ``command`` inside; its combined output and exit code (None while it still runs).
 
         Only the first ``max_bytes`` of output are kept; the rest is read and dropped
@@ -63,7 +65,9 @@ class ContainerOps:
         total = 0
         notes = []
         try:
-            for _, piece in socket_pieces(getattr(sock, "_sock", sock), time.monotonic() + timeout_s):
+            for _, piece in socket_pieces(
+                getattr(sock, "_sock", sock), time.monotonic() + timeout_s
+            ):
                 total += len(piece)
                 if len(kept) < max_bytes:
                     kept += piece[: max_bytes - len(kept)]
@@ -72,20 +76,30 @@ class ContainerOps:
         finally:
             sock.close()
         if total > max_bytes:
-            notes.insert(0, f"output truncated at {max_bytes} bytes, {total - max_bytes} more not shown")
+            notes.insert(
+                0, f"output truncated at {max_bytes} bytes, {total - max_bytes} more not shown"
+            )
         state = self._call("exec_inspect", exec_id)
-        code = None if state.get("Running") or state.get("ExitCode") is None else int(state["ExitCode"])
+        code = (
+            None
+            if state.get("Running") or state.get("ExitCode") is None
+            else int(state["ExitCode"])
+        )
         note = f"\n[zunray: {'; '.join(notes)}]\n" if notes else ""
         return bytes(kept).decode(errors="replace") + note, code
 
-    def execute_stdin(self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float, max_bytes: int) -> tuple[bytes, bytes, int]:
+    def execute_stdin(
+        self, cid: str, command: list[str], stdin: bytes, *, timeout_s: float, max_bytes: int
+    ) -> tuple[bytes, bytes, int]:
         """Run ``command`` inside with ``stdin`` as its input; (stdout, stderr, exit code).
 
         Raises ``TimeoutError`` when it does not finish within ``timeout_s`` (the process
         is left to the caller, who replaces the container), ``TooLarge`` past ``max_bytes``
         of stdout; of stderr only the last ``max_bytes`` are kept.
         """
-        exec_id = self._call("exec_create", cid, command, stdin=True, stdout=True, stderr=True)["Id"]
+        exec_id = self._call("exec_create", cid, command, stdin=True, stdout=True, stderr=True)[
+            "Id"
+        ]
         sock = self._call("exec_start", exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
         deadline = time.monotonic() + timeout_s
@@ -109,9 +123,26 @@ class ContainerOps:
         code = self._call("exec_inspect", exec_id)["ExitCode"]
         return bytes(out), bytes(err), int(code if code is not None else -1)
 
-    def logs(self, cid: str, *, stdout: bool, stderr: bool, timestamps: bool, tail: str | int, since: int | None, max_bytes: int) -> str:
+    def logs(
+        self,
+        cid: str,
+        *,
+        stdout: bool,
+        stderr: bool,
+        timestamps: bool,
+        tail: str | int,
+        since: int | None,
+        max_bytes: int,
+    ) -> str:
         """The logs as asked, streamed: only their last ``max_bytes`` are held (and returned, after a line saying so)."""
-        kwargs: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "timestamps": timestamps, "tail": tail, "stream": True, "follow": False}
+        kwargs: dict[str, Any] = {
+            "stdout": stdout,
+            "stderr": stderr,
+            "timestamps": timestamps,
+            "tail": tail,
+            "stream": True,
+            "follow": False,
+        }
         if since:
             kwargs["since"] = since
         data, dropped = keep_last(self._call("logs", cid, **kwargs), max_bytes)
@@ -124,9 +155,16 @@ class ContainerOps:
     def stats(self, cid: str) -> dict:
         """Zun's summary of one stats sample."""
         s = self._call("stats", cid, decode=False, stream=False)
-        cpu_delta = s["cpu_stats"]["cpu_usage"]["total_usage"] - s["precpu_stats"]["cpu_usage"]["total_usage"]
-        sys_delta = s["cpu_stats"].get("system_cpu_usage", 0) - s["precpu_stats"].get("system_cpu_usage", 0)
-        ncpu = s["cpu_stats"].get("online_cpus") or len(s["cpu_stats"]["cpu_usage"].get("percpu_usage") or [1])
+        cpu_delta = (
+            s["cpu_stats"]["cpu_usage"]["total_usage"]
+            - s["precpu_stats"]["cpu_usage"]["total_usage"]
+        )
+        sys_delta = s["cpu_stats"].get("system_cpu_usage", 0) - s["precpu_stats"].get(
+            "system_cpu_usage", 0
+        )
+        ncpu = s["cpu_stats"].get("online_cpus") or len(
+            s["cpu_stats"]["cpu_usage"].get("percpu_usage") or [1]
+        )
         cpu_pct = (cpu_delta / sys_delta) * ncpu * 100.0 if sys_delta > 0 else 0.0
         mem = s.get("memory_stats", {})
         usage, limit = mem.get("usage", 0), mem.get("limit", 0)
@@ -151,7 +189,10 @@ class ContainerOps:
         """A tar of ``path``; ``TooLarge`` once it passes ``max_bytes`` (reading stops there)."""
         stream, stat = self._call("get_archive", cid, path)
         if stat.get("size", 0) > max_bytes:  # a single file says its size up front
-            raise TooLarge(f"{path} is {stat['size']} bytes, larger than the archive limit of {max_bytes} bytes", field="path")
+            raise TooLarge(
+                f"{path} is {stat['size']} bytes, larger than the archive limit of {max_bytes} bytes",
+                field="path",
+            )
         try:
             return read_at_most(stream, max_bytes, what=f"the archive of {path}"), stat
         except TooLarge as exc:
@@ -180,4 +221,3 @@ class ContainerOps:
 
     def commit(self, cid: str, repository: str, tag: str | None) -> str:
         return self._call("commit", cid, repository=repository, tag=tag)["Id"]
-

@@ -72,7 +72,14 @@ def host_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
     return ipv4_hosts(re.findall(r"^\s*nameserver\s+(\S+)", text, flags=re.MULTILINE))
 
 
-def chain_rules(chain: str, bridge: str, *, blocked: Iterable[str], hosts: Iterable[str], resolvers: Iterable[str]) -> list[str]:
+def chain_rules(
+    chain: str,
+    bridge: str,
+    *,
+    blocked: Iterable[str],
+    hosts: Iterable[str],
+    resolvers: Iterable[str],
+) -> list[str]:
     """The chain's rules, in order; the first match decides (RETURN: Docker's rules go on)."""
     rules = [
         "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",  # replies (a published port's clients)
@@ -80,7 +87,11 @@ def chain_rules(chain: str, bridge: str, *, blocked: Iterable[str], hosts: Itera
         "-m addrtype --dst-type LOCAL -j DROP",  # this host, whichever interface holds the address
         *(f"-d {h}/32 -j DROP" for h in hosts),
         f"-d {LINK_LOCAL} -j DROP",
-        *(f"-d {r}/32 -p {proto} --dport 53 -j RETURN" for r in resolvers for proto in ("udp", "tcp")),
+        *(
+            f"-d {r}/32 -p {proto} --dport 53 -j RETURN"
+            for r in resolvers
+            for proto in ("udp", "tcp")
+        ),
         *(f"-d {cidr} -j DROP" for cidr in blocked if cidr != LINK_LOCAL),
     ]
     return [f"-A {chain} {rule}" for rule in rules]
@@ -89,7 +100,9 @@ def chain_rules(chain: str, bridge: str, *, blocked: Iterable[str], hosts: Itera
 class Firewall:
     """The iptables rules of one instance's project networks on this host."""
 
-    def __init__(self, instance: str, *, blocked: Iterable[str], resolvers: Iterable[str] = ()) -> None:
+    def __init__(
+        self, instance: str, *, blocked: Iterable[str], resolvers: Iterable[str] = ()
+    ) -> None:
         self.instance = instance
         self.blocked = tuple(blocked)
         self.resolvers = tuple(resolvers)
@@ -97,11 +110,20 @@ class Firewall:
     def fence(self, bridge: str, hosts: Iterable[str] = ()) -> None:
         """Install (or rewrite) the bridge's rules; idempotent."""
         if not self._run("-S", HOOK):
-            raise Unavailable(f"iptables has no {HOOK} chain (is Docker's iptables support off?): project networks cannot be fenced")
+            raise Unavailable(
+                f"iptables has no {HOOK} chain (is Docker's iptables support off?): project networks cannot be fenced"
+            )
         chain = chain_name(self.instance, bridge)
-        rules = chain_rules(chain, bridge, blocked=self.blocked, hosts=ipv4_hosts(hosts), resolvers=self.resolvers)
+        rules = chain_rules(
+            chain, bridge, blocked=self.blocked, hosts=ipv4_hosts(hosts), resolvers=self.resolvers
+        )
         script = "\n".join(["*filter", f":{chain} - [0:0]", *rules, "COMMIT", ""])
-        done = subprocess.run([_tool("iptables-restore"), "-w", LOCK_WAIT_S, "--noflush"], input=script, capture_output=True, text=True)
+        done = subprocess.run(
+            [_tool("iptables-restore"), "-w", LOCK_WAIT_S, "--noflush"],
+            input=script,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise Unavailable(f"cannot install the egress rules of {bridge}: {done.stderr.strip()}")
         # the chain is complete before anything jumps to it
@@ -124,16 +146,27 @@ class Firewall:
         """The bridges this instance has chains for on this host."""
         if shutil.which("iptables") is None:
             return set()
-        listing = subprocess.run([_tool("iptables"), "-w", LOCK_WAIT_S, "-S"], capture_output=True, text=True).stdout
+        listing = subprocess.run(
+            [_tool("iptables"), "-w", LOCK_WAIT_S, "-S"], capture_output=True, text=True
+        ).stdout
         prefix = chain_prefix(self.instance)
-        return {bridge_of(line.split()[1]) for line in listing.splitlines() if line.startswith(f"-N {prefix}")}
+        return {
+            bridge_of(line.split()[1])
+            for line in listing.splitlines()
+            if line.startswith(f"-N {prefix}")
+        }
 
     def _ensure(self, *rule: str) -> None:
         if not self._run("-C", *rule) and not self._run("-I", *rule):
             raise Unavailable(f"cannot install the firewall rule {' '.join(rule)}")
 
     def _run(self, *args: str) -> bool:
-        return subprocess.run([_tool("iptables"), "-w", LOCK_WAIT_S, *args], capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                [_tool("iptables"), "-w", LOCK_WAIT_S, *args], capture_output=True
+            ).returncode
+            == 0
+        )
 
 
 def _tool(name: str) -> str:

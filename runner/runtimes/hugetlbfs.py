@@ -29,7 +29,9 @@ _MOUNT_TIMEOUT_S = 10.0
 
 def wanted_pages(res: Resources) -> dict[str, int]:
     """Pages asked per size, only the sizes asked."""
-    return {size: n for size, n in (("2m", res.hugepages_2m_pages), ("1g", res.hugepages_1g_pages)) if n}
+    return {
+        size: n for size, n in (("2m", res.hugepages_2m_pages), ("1g", res.hugepages_1g_pages)) if n
+    }
 
 
 def mount_options(size: str, pages: int) -> str:
@@ -51,7 +53,18 @@ class HugePageMounts:
             path = self.root / f"{capsule_id}-{size}"
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not os.path.ismount(path):  # a retry of the same capsule mounts nothing twice
-                _run(["mount", "-t", "hugetlbfs", "-o", mount_options(size, pages), "none", str(path)], f"cannot mount a hugetlbfs of {pages} {size} pages")
+                _run(
+                    [
+                        "mount",
+                        "-t",
+                        "hugetlbfs",
+                        "-o",
+                        mount_options(size, pages),
+                        "none",
+                        str(path),
+                    ],
+                    f"cannot mount a hugetlbfs of {pages} {size} pages",
+                )
             binds.append(f"{path}:{CONTAINER_PATHS[size]}")
         return binds
 

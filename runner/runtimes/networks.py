@@ -36,10 +36,14 @@ def bridge_name(instance: str, project: str) -> str:
 
 
 class ProjectNetworks:
-    def __init__(self, runtime: DockerRuntime, firewall: Firewall, hosts: Callable[[], Iterable[str]] = tuple) -> None:
+    def __init__(
+        self, runtime: DockerRuntime, firewall: Firewall, hosts: Callable[[], Iterable[str]] = tuple
+    ) -> None:
         self.runtime = runtime
         self.firewall = firewall
-        self.hosts = hosts  # the cluster's host addresses, asked each time rules are written (hosts join)
+        self.hosts = (
+            hosts  # the cluster's host addresses, asked each time rules are written (hosts join)
+        )
         self._lock = threading.Lock()
         self._ready: set[str] = set()
 
@@ -63,12 +67,17 @@ class ProjectNetworks:
                         name,
                         driver="bridge",
                         options={BRIDGE_OPTION: bridge},
-                        labels={f"{LABEL}.instance": self.runtime.instance, f"{LABEL}.project": project},
+                        labels={
+                            f"{LABEL}.instance": self.runtime.instance,
+                            f"{LABEL}.project": project,
+                        },
                         check_duplicate=True,
                     )
             except derr.APIError as exc:
                 if exc.status_code != 409:
-                    raise RuntimeFailure(f"cannot create the network of project {project}: {exc.explanation}") from exc
+                    raise RuntimeFailure(
+                        f"cannot create the network of project {project}: {exc.explanation}"
+                    ) from exc
             self.firewall.fence(bridge, self.hosts())
             self._ready.add(name)
             return name

@@ -47,12 +47,18 @@ class Server(NamedTuple):
     url: str  # its engine ("" while it has no address)
 
 
-def load_images(engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec, project: str) -> None:
+def load_images(
+    engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec, project: str
+) -> None:
     """The capsule's images into a server's engine from the host's (the server reaches no registry either)."""
     for c in (*spec.init_containers, *spec.containers):
         if not engine.image_present(c.image):
             local.ensure_image(c.image, c.pull_policy, project=project)
-            docker_images.load_image(engine, docker_images.save(local, c.image), tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest")
+            docker_images.load_image(
+                engine,
+                docker_images.save(local, c.image),
+                tag_as=c.image if ":" in c.image.rsplit("/", 1)[-1] else f"{c.image}:latest",
+            )
 
 
 class NovaServers:
@@ -61,14 +67,24 @@ class NovaServers:
     def __init__(self, settings: Settings, *, node: str) -> None:
         self.settings = settings
         self.node = node
-        if settings.keystone_url and settings.keystone_service_password:  # a real cloud: the gateway's service user
+        if (
+            settings.keystone_url and settings.keystone_service_password
+        ):  # a real cloud: the gateway's service user
             self._conn = openstack.connection.Connection(
-                auth_url=settings.keystone_url, username=settings.keystone_service_user, password=settings.keystone_service_password,
-                project_name=settings.keystone_service_project, user_domain_id=settings.keystone_domain, project_domain_id=settings.keystone_domain,
+                auth_url=settings.keystone_url,
+                username=settings.keystone_service_user,
+                password=settings.keystone_service_password,
+                project_name=settings.keystone_service_project,
+                user_domain_id=settings.keystone_domain,
+                project_domain_id=settings.keystone_domain,
                 compute_endpoint_override=settings.nova_url,
             )
         else:  # an endpoint without Keystone (a lab, the tests' stand-in)
-            self._conn = openstack.connection.Connection(session=session.Session(auth=noauth.NoAuth()), compute_endpoint_override=settings.nova_url, compute_api_version="2")
+            self._conn = openstack.connection.Connection(
+                session=session.Session(auth=noauth.NoAuth()),
+                compute_endpoint_override=settings.nova_url,
+                compute_api_version="2",
+            )
 
     def prefix(self) -> str:
         return f"zunray-{self.settings.instance}-"
@@ -76,30 +92,55 @@ class NovaServers:
     def create(self, *, project: str, capsule_id: str | None) -> tuple[str, str]:
         """A server for one capsule, or (``capsule_id`` None) for the project's; ACTIVE. (server id, its engine URL)."""
         s = self.settings
-        meta = {"zunray.instance": s.instance, "zunray.project": project, "zunray.capsule": capsule_id or "",
-                "zunray.scope": "project" if capsule_id is None else "capsule", "zunray.node": self.node}
+        meta = {
+            "zunray.instance": s.instance,
+            "zunray.project": project,
+            "zunray.capsule": capsule_id or "",
+            "zunray.scope": "project" if capsule_id is None else "capsule",
+            "zunray.node": self.node,
+        }
         try:
             server = self._conn.compute.create_server(
-                name=f"{self.prefix()}{project[:16]}-{capsule_id[:8] if capsule_id else 'shared'}", image_id=s.nova_image, flavor_id=s.nova_flavor, metadata=meta
+                name=f"{self.prefix()}{project[:16]}-{capsule_id[:8] if capsule_id else 'shared'}",
+                image_id=s.nova_image,
+                flavor_id=s.nova_flavor,
+                metadata=meta,
             )
             try:
-                server = self._conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], interval=ACTIVE_POLL_S, wait=s.nova_active_timeout_s)
+                server = self._conn.compute.wait_for_server(
+                    server,
+                    status="ACTIVE",
+                    failures=["ERROR"],
+                    interval=ACTIVE_POLL_S,
+                    wait=s.nova_active_timeout_s,
+                )
             except os_exc.ResourceFailure as exc:
                 self.delete(server.id)
-                raise RuntimeFailure(f"Nova server {server.id} went to ERROR instead of ACTIVE (image {s.nova_image}, flavor {s.nova_flavor})") from exc
+                raise RuntimeFailure(
+                    f"Nova server {server.id} went to ERROR instead of ACTIVE (image {s.nova_image}, flavor {s.nova_flavor})"
+                ) from exc
             except os_exc.ResourceTimeout as exc:
                 self.delete(server.id)
-                raise RuntimeFailure(f"Nova server {server.id} was not ACTIVE after {s.nova_active_timeout_s:g} s") from exc
+                raise RuntimeFailure(
+                    f"Nova server {server.id} was not ACTIVE after {s.nova_active_timeout_s:g} s"
+                ) from exc
         except (os_exc.SDKException, ClientException) as exc:
             raise Unavailable(f"Nova at {s.nova_url} failed: {exc}") from exc
         url = self._engine_url(server)
         if not url:
             self.delete(server.id)
-            raise RuntimeFailure(f"Nova server {server.id} has no IPv4 address to reach its engine on")
+            raise RuntimeFailure(
+                f"Nova server {server.id} has no IPv4 address to reach its engine on"
+            )
         return server.id, url
 
     def _engine_url(self, server) -> str:  # noqa: ANN001 - an openstacksdk Server
-        addrs = [a["addr"] for net in (server.addresses or {}).values() for a in net if a.get("version") == 4]
+        addrs = [
+            a["addr"]
+            for net in (server.addresses or {}).values()
+            for a in net
+            if a.get("version") == 4
+        ]
         return f"tcp://{addrs[0]}:{self.settings.nova_engine_port}" if addrs else ""
 
     def delete(self, server_id: str) -> None:
@@ -115,7 +156,13 @@ class NovaServers:
         except (os_exc.SDKException, ClientException) as exc:
             raise Unavailable(f"Nova at {self.settings.nova_url} failed: {exc}") from exc
         return [
-            Server(id=s.id, project=meta.get("zunray.project", ""), capsule_id=meta.get("zunray.capsule", ""), shared=meta.get("zunray.scope") == "project", url=self._engine_url(s))
+            Server(
+                id=s.id,
+                project=meta.get("zunray.project", ""),
+                capsule_id=meta.get("zunray.capsule", ""),
+                shared=meta.get("zunray.scope") == "project",
+                url=self._engine_url(s),
+            )
             for s in servers
             if (meta := s.metadata or {}).get("zunray.node") == self.node
         ]
@@ -124,7 +171,16 @@ class NovaServers:
 class NovaRun:
     """One capsule on a Nova server's engine (its own server, or its project's: ``ServerPool``)."""
 
-    def __init__(self, pool: ServerPool, local: DockerRuntime, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> None:
+    def __init__(
+        self,
+        pool: ServerPool,
+        local: DockerRuntime,
+        *,
+        capsule_id: str,
+        project: str,
+        spec: CapsuleSpec,
+        attempt: int = 0,
+    ) -> None:
         self.pool = pool
         self.local = local
         self.capsule_id = capsule_id
@@ -145,7 +201,13 @@ class NovaRun:
         """Lease a server, load the images, start the capsule there (``options`` as for ``CapsuleRun.start``)."""
         self.server_id = self.pool.lease(project=self.project, holder=self.capsule_id).server_id
         engine = self.pool.engine_for(self.server_id)
-        self._run = CapsuleRun(engine, capsule_id=self.capsule_id, project=self.project, spec=self.spec, attempt=self.attempt)
+        self._run = CapsuleRun(
+            engine,
+            capsule_id=self.capsule_id,
+            project=self.project,
+            spec=self.spec,
+            attempt=self.attempt,
+        )
         self._run.output = self.output
         load_images(engine, self.local, self.spec, self.project)
         return self._run.start(deadline=deadline, **options)

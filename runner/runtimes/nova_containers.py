@@ -20,7 +20,6 @@ from runner.runtimes.nova import PREFIX, load_images
 from runner.runtimes.nova_pool import ServerPool
 
 
-
 def split(cid: str) -> tuple[str, str]:
     """(server id, the engine's container id) of a nova container id."""
     server_id, _, engine_id = cid.removeprefix(PREFIX).partition(".")
@@ -34,12 +33,28 @@ class NovaOps:
         self.pool = pool
         self.local = local  # where images come from
 
-    def create(self, uuid: str, project: str, spec: ContainerSpec, *, name: str, labels: dict[str, str], long_running: LongRunning) -> str:
+    def create(
+        self,
+        uuid: str,
+        project: str,
+        spec: ContainerSpec,
+        *,
+        name: str,
+        labels: dict[str, str],
+        long_running: LongRunning,
+    ) -> str:
         lease = self.pool.lease(project=project, holder=uuid)
         try:
             engine = self.pool.engine_for(lease.server_id)
             load_images(engine, self.local, CapsuleSpec(containers=(spec,)), project)
-            engine_id = engine.create(spec, name=name, labels=labels, runtime="runc", network_mode="none", long_running=long_running)
+            engine_id = engine.create(
+                spec,
+                name=name,
+                labels=labels,
+                runtime="runc",
+                network_mode="none",
+                long_running=long_running,
+            )
         except ZunrayError:
             self.pool.release(lease.server_id, uuid)
             raise
@@ -53,9 +68,13 @@ class NovaOps:
         finally:
             self.pool.release(server_id, holder)
 
-    def __getattr__(self, op: str) -> Any:  # state, start, stop, logs, execute, archives, ...: as for any Docker container
+    def __getattr__(
+        self, op: str
+    ) -> Any:  # state, start, stop, logs, execute, archives, ...: as for any Docker container
         def route(cid: str, *args: Any, **kwargs: Any) -> Any:
             server_id, engine_id = split(cid)
-            return getattr(ContainerOps(self.pool.engine_for(server_id)), op)(engine_id, *args, **kwargs)
+            return getattr(ContainerOps(self.pool.engine_for(server_id)), op)(
+                engine_id, *args, **kwargs
+            )
 
         return route

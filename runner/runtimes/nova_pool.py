@@ -44,7 +44,14 @@ class ServerPool:
     """The servers this node leases, by id."""
 
     def __init__(
-        self, servers: NovaServers, engine: Callable[[str], DockerRuntime], *, scope: str, idle_s: float, per_server: int, clock: Callable[[], float] = time.monotonic
+        self,
+        servers: NovaServers,
+        engine: Callable[[str], DockerRuntime],
+        *,
+        scope: str,
+        idle_s: float,
+        per_server: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.servers = servers
         self.engine = engine  # a DockerRuntime for a server's engine URL
@@ -55,16 +62,24 @@ class ServerPool:
         self._leases: dict[str, Lease] = {}
         self._engines: dict[str, DockerRuntime] = {}  # by server id: one client per server engine
         self._lock = threading.Lock()
-        self._making: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one server made at a time per project
+        self._making: dict[str, threading.Lock] = defaultdict(
+            threading.Lock
+        )  # one server made at a time per project
 
     def lease(self, *, project: str, holder: str) -> Lease:
         """A server for ``holder``: a new one, or (scope project) one of the project's with room."""
         if self.scope == "capsule":
             return self._new(project, holder, shared=False)
-        with self._making[project]:  # capsules arriving together share the server the first one makes
+        with self._making[
+            project
+        ]:  # capsules arriving together share the server the first one makes
             with self._lock:
                 for lease in self._leases.values():
-                    if lease.shared and lease.project == project and len(lease.holders) < self.per_server:
+                    if (
+                        lease.shared
+                        and lease.project == project
+                        and len(lease.holders) < self.per_server
+                    ):
                         lease.holders.add(holder)
                         lease.idle_since = None
                         return lease
@@ -72,7 +87,9 @@ class ServerPool:
 
     def _new(self, project: str, holder: str, *, shared: bool) -> Lease:
         server_id, url = self.servers.create(project=project, capsule_id=None if shared else holder)
-        lease = Lease(server_id=server_id, url=url, project=project, shared=shared, holders={holder})
+        lease = Lease(
+            server_id=server_id, url=url, project=project, shared=shared, holders={holder}
+        )
         with self._lock:
             self._leases[server_id] = lease
         return lease
@@ -111,7 +128,13 @@ class ServerPool:
         """Delete the shared servers idle for ``idle_s``; their ids."""
         now = self.clock()
         with self._lock:
-            idle = [sid for sid, lease in self._leases.items() if lease.shared and not lease.holders and now - (lease.idle_since or now) >= self.idle_s]
+            idle = [
+                sid
+                for sid, lease in self._leases.items()
+                if lease.shared
+                and not lease.holders
+                and now - (lease.idle_since or now) >= self.idle_s
+            ]
             for sid in idle:
                 self._forget(sid)
         for sid in idle:
@@ -133,8 +156,14 @@ class ServerPool:
                 self.servers.delete(server.id)
                 continue
             with self._lock:
-                self._leases[server.id] = Lease(server_id=server.id, url=server.url, project=server.project, shared=server.shared, holders=set(held),
-                                                idle_since=None if held else now)
+                self._leases[server.id] = Lease(
+                    server_id=server.id,
+                    url=server.url,
+                    project=server.project,
+                    shared=server.shared,
+                    holders=set(held),
+                    idle_since=None if held else now,
+                )
             if server.shared:
                 self._remove_dead_containers(server.url, held)
 

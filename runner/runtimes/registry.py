@@ -34,14 +34,18 @@ class NewContainer:
 
     uuid: str
     project: str
-    capsule: CapsuleSpec  # its one container (image resolved through its registry), runtime, network
+    capsule: (
+        CapsuleSpec  # its one container (image resolved through its registry), runtime, network
+    )
     name: str  # on the engine
     labels: dict[str, str]
     long_running: LongRunning  # restart policy, healthcheck, volumes, ...
     cpuset: tuple[str | None, str | None] = (None, None)  # (cpus, NUMA nodes) on this host
     volumes: tuple[str, ...] = ()  # named volumes, made (labelled per project) before the container
     restart: str = "no"  # the restart policy as a VM's guest applies it: no, on-failure or always
-    files: bytes | None = None  # a tar of the files Zun's bind mounts carry, copied in before the start
+    files: bytes | None = (
+        None  # a tar of the files Zun's bind mounts carry, copied in before the start
+    )
 
 
 class Runtime(Protocol):
@@ -63,7 +67,9 @@ class Runtime(Protocol):
     def remove_container(self, cid: str, *, holder: str) -> None:
         """Remove a Zun container (``holder``: its uuid)."""
 
-    def adopt_container(self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool) -> bool:
+    def adopt_container(
+        self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool
+    ) -> bool:
         """After a node actor restart: know a Zun container again; True if it died with the last actor."""
 
 
@@ -78,12 +84,26 @@ class DockerContainers:
         self.docker = docker
         self.networks = networks
 
-    def new_run(self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> CapsuleRun:
-        return CapsuleRun(self.docker, capsule_id=capsule_id, project=project, spec=spec, networks=self.networks, attempt=attempt)
+    def new_run(
+        self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0
+    ) -> CapsuleRun:
+        return CapsuleRun(
+            self.docker,
+            capsule_id=capsule_id,
+            project=project,
+            spec=spec,
+            networks=self.networks,
+            attempt=attempt,
+        )
 
     def create_container(self, req: NewContainer) -> str:
-        for volume in req.volumes:  # labelled, so that they can be found per project (Docker would make them bare)
-            self.docker.create_volume(volume, labels={f"{LABEL}.instance": self.docker.instance, f"{LABEL}.project": req.project})
+        for volume in (
+            req.volumes
+        ):  # labelled, so that they can be found per project (Docker would make them bare)
+            self.docker.create_volume(
+                volume,
+                labels={f"{LABEL}.instance": self.docker.instance, f"{LABEL}.project": req.project},
+            )
         cpus, mems = req.cpuset
         cid = self.docker.create(
             req.capsule.containers[0],
@@ -103,7 +123,9 @@ class DockerContainers:
     def remove_container(self, cid: str, *, holder: str) -> None:
         self.docker.remove(cid)
 
-    def adopt_container(self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool) -> bool:
+    def adopt_container(
+        self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool
+    ) -> bool:
         return False  # it lives on in the engine
 
 
@@ -118,7 +140,9 @@ class VmContainers:
         self.vm = vm
         self.vm_ops = vm_ops
 
-    def new_run(self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> VmRun:
+    def new_run(
+        self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0
+    ) -> VmRun:
         return VmRun(self.vm, capsule_id=capsule_id, spec=spec, attempt=attempt)
 
     def create_container(self, req: NewContainer) -> str:
@@ -131,8 +155,12 @@ class VmContainers:
     def remove_container(self, cid: str, *, holder: str) -> None:
         self.vm_ops.remove(cid)
 
-    def adopt_container(self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool) -> bool:
-        self.vm_ops.create(uuid, spec, restart=restart, lost=running)  # VMs end with their node actor
+    def adopt_container(
+        self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool
+    ) -> bool:
+        self.vm_ops.create(
+            uuid, spec, restart=restart, lost=running
+        )  # VMs end with their node actor
         return True
 
 
@@ -147,12 +175,28 @@ class NovaContainers:
         self.local = local  # where images come from
         self.pool = pool  # the node's pool; raises Unavailable where the host has no Nova endpoint
 
-    def new_run(self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0) -> NovaRun:
-        return NovaRun(self.pool(), self.local, capsule_id=capsule_id, project=project, spec=spec, attempt=attempt)
+    def new_run(
+        self, *, capsule_id: str, project: str, spec: CapsuleSpec, attempt: int = 0
+    ) -> NovaRun:
+        return NovaRun(
+            self.pool(),
+            self.local,
+            capsule_id=capsule_id,
+            project=project,
+            spec=spec,
+            attempt=attempt,
+        )
 
     def create_container(self, req: NewContainer) -> str:
         ops = NovaOps(self.pool(), self.local)
-        cid = ops.create(req.uuid, req.project, req.capsule.containers[0], name=req.name, labels=req.labels, long_running=req.long_running)
+        cid = ops.create(
+            req.uuid,
+            req.project,
+            req.capsule.containers[0],
+            name=req.name,
+            labels=req.labels,
+            long_running=req.long_running,
+        )
         if req.files:
             ops.put_archive(cid, "/", req.files)
         return cid
@@ -163,7 +207,9 @@ class NovaContainers:
     def remove_container(self, cid: str, *, holder: str) -> None:
         self.ops(cid).remove(cid, holder=holder)
 
-    def adopt_container(self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool) -> bool:
+    def adopt_container(
+        self, uuid: str, cid: str, spec: CapsuleSpec, *, restart: str, running: bool
+    ) -> bool:
         return False  # the pool takes its servers back (``ServerPool.adopt``)
 
 

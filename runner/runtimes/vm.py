@@ -49,7 +49,9 @@ ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 POLL_S = 0.02
 CONSOLE_TAIL = 800
 CACHE_SUFFIX = ".v3.cpio.gz"  # v3: files under /zunray/images/<id>, hard links as symbolic links
-GUEST_KERNEL_MB = 64  # the guest kernel's own memory, beyond what the capsule asked (64 MB alone did not boot)
+GUEST_KERNEL_MB = (
+    64  # the guest kernel's own memory, beyond what the capsule asked (64 MB alone did not boot)
+)
 
 
 def _die_with_parent() -> None:
@@ -61,14 +63,28 @@ class VmRuntime:
     """QEMU and a kernel on one host, and the images turned into root filesystems."""
 
     def __init__(
-        self, *, docker: DockerRuntime, kernel: Path, cache_dir: Path, run_dir: Path, accel: str = "tcg", boot_timeout_s: float = 60.0, cache_max_mb: int = 4096
+        self,
+        *,
+        docker: DockerRuntime,
+        kernel: Path,
+        cache_dir: Path,
+        run_dir: Path,
+        accel: str = "tcg",
+        boot_timeout_s: float = 60.0,
+        cache_max_mb: int = 4096,
     ) -> None:
         self.docker = docker
         self.kernel = kernel
         self.cache_dir = cache_dir
-        self.cache_max_mb = cache_max_mb  # the root filesystems kept, least recently used dropped first
-        self._building: dict[str, threading.Lock] = defaultdict(threading.Lock)  # one build per image at a time
-        self.run_dir = run_dir  # one directory per running VM (its initrd, its console); this node's alone
+        self.cache_max_mb = (
+            cache_max_mb  # the root filesystems kept, least recently used dropped first
+        )
+        self._building: dict[str, threading.Lock] = defaultdict(
+            threading.Lock
+        )  # one build per image at a time
+        self.run_dir = (
+            run_dir  # one directory per running VM (its initrd, its console); this node's alone
+        )
         self.accel_setting = accel
         self.boot_timeout_s = boot_timeout_s
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qemu-spawner")
@@ -77,7 +93,9 @@ class VmRuntime:
         """Clear what earlier VMs of this node left: they died with the node actor that started them."""
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.cache_dir.glob("*.cpio.gz"):  # made by an earlier layout: never read again
+        for stale in self.cache_dir.glob(
+            "*.cpio.gz"
+        ):  # made by an earlier layout: never read again
             if not stale.name.endswith(CACHE_SUFFIX):
                 stale.unlink(missing_ok=True)
 
@@ -85,7 +103,12 @@ class VmRuntime:
         """Start QEMU from one long-lived thread: PR_SET_PDEATHSIG fires when the *thread*
         that forked the child ends, and jobs' and actions' threads come and go."""
         return self._spawner.submit(
-            subprocess.Popen, cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent  # noqa: PLW1509
+            subprocess.Popen,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         ).result()
 
     def available(self) -> bool:
@@ -134,26 +157,47 @@ class VmRuntime:
 class VmRun:
     """One capsule in one VM."""
 
-    def __init__(self, vm: VmRuntime, *, capsule_id: str, spec: CapsuleSpec, attempt: int = 0, restart: str = "no") -> None:
+    def __init__(
+        self,
+        vm: VmRuntime,
+        *,
+        capsule_id: str,
+        spec: CapsuleSpec,
+        attempt: int = 0,
+        restart: str = "no",
+    ) -> None:
         self.vm = vm
         self.attempt = attempt
         self.capsule_id = capsule_id
         self.spec = spec
-        self.restart = restart  # the app containers' restart policy, inside the guest (Zun capsules)
-        self.cpuset: tuple[str | None, str | None] = (None, None)  # not used: vcpus are threads of QEMU
+        self.restart = (
+            restart  # the app containers' restart policy, inside the guest (Zun capsules)
+        )
+        self.cpuset: tuple[str | None, str | None] = (
+            None,
+            None,
+        )  # not used: vcpus are threads of QEMU
         self.containers: list = []  # no containers: nothing to adopt after a node restart
-        self._names = [c.name for c in (*spec.init_containers, *spec.containers)]  # guest index -> name
+        self._names = [
+            c.name for c in (*spec.init_containers, *spec.containers)
+        ]  # guest index -> name
         self._dir: Path | None = None
         self._proc: subprocess.Popen | None = None
-        self._said = Console(max_bytes=vm.docker.log_max_bytes)  # the serial console, read as it comes (bounded)
+        self._said = Console(
+            max_bytes=vm.docker.log_max_bytes
+        )  # the serial console, read as it comes (bounded)
         self._said_lock = threading.Lock()
         self._console_ended = threading.Event()
-        self.output: LogTail | None = None  # set (jobs): the containers' output by offset, as the console brings it
+        self.output: LogTail | None = (
+            None  # set (jobs): the containers' output by offset, as the console brings it
+        )
         self._said.on_output = self._to_output
 
     def _to_output(self, index: int, line: bytes) -> None:
         if self.output is not None:
-            self.output.write(line + b"\n", source=self._names[index] if len(self._names) > 1 else None)
+            self.output.write(
+                line + b"\n", source=self._names[index] if len(self._names) > 1 else None
+            )
 
     def drain_output(self, timeout_s: float = 5.0) -> None:
         """Nothing to wait for: the console is read to its end before the run's outcome is known (``wait``, ``kill``)."""
@@ -181,36 +225,74 @@ class VmRun:
         containers = (*self.spec.init_containers, *self.spec.containers)
         for c in containers:
             self.vm.docker.ensure_image(c.image, c.pull_policy)
-        ids = {image: docker_images.image_id(self.vm.docker, image) for image in dict.fromkeys(c.image for c in containers)}  # one look per image
+        ids = {
+            image: docker_images.image_id(self.vm.docker, image)
+            for image in dict.fromkeys(c.image for c in containers)
+        }  # one look per image
         image_ids = tuple(ids[c.image] for c in containers)
-        self._dir = Path(tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir))
+        self._dir = Path(
+            tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir)
+        )
         initrd = self._dir / "initrd"
-        parts = {image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)}  # each image's files once
+        parts = {
+            image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)
+        }  # each image's files once
         with open(initrd, "wb") as out:
             for part in parts.values():
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out)
-            out.write(GuestPlan(spec=self.spec, image_ids=image_ids, restart=self.restart).run_cpio())
+            out.write(
+                GuestPlan(spec=self.spec, image_ids=image_ids, restart=self.restart).run_cpio()
+            )
         res = self.spec.demand()
         # the guest holds its kernel and every container's root files in memory, beside what the capsule asked for
-        memory_mb = res.memory_mb + GUEST_KERNEL_MB + sum(self.vm.unpacked_mb(parts[c.image]) for c in containers)
+        memory_mb = (
+            res.memory_mb
+            + GUEST_KERNEL_MB
+            + sum(self.vm.unpacked_mb(parts[c.image]) for c in containers)
+        )
         cmd = [
-            QEMU, "-machine", f"q35,accel={self.vm.accel}", "-cpu", "max", "-smp", str(max(1, math.ceil(res.cpu))), "-m", str(memory_mb),
-            "-kernel", str(self.vm.kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
-            "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+            QEMU,
+            "-machine",
+            f"q35,accel={self.vm.accel}",
+            "-cpu",
+            "max",
+            "-smp",
+            str(max(1, math.ceil(res.cpu))),
+            "-m",
+            str(memory_mb),
+            "-kernel",
+            str(self.vm.kernel),
+            "-initrd",
+            str(initrd),
+            "-append",
+            "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
+            "-nographic",
+            "-no-reboot",
+            "-nodefaults",
+            "-serial",
+            "stdio",
+            "-monitor",
+            "none",
         ]
         self._proc = self.vm.spawn(cmd, stdout=subprocess.PIPE)
-        threading.Thread(target=self._read_console, name=f"vm-console-{self.capsule_id[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._read_console, name=f"vm-console-{self.capsule_id[:8]}", daemon=True
+        ).start()
         boot_by = time.monotonic() + self.vm.boot_timeout_s
         while not self._booted():
             if self._console_ended.is_set():  # QEMU ended; the console was read to its end
                 if self._booted():
                     break  # booted, ran and powered off between two looks: wait() tells how it ended
                 self._proc.wait(timeout=10)
-                raise RuntimeFailure(f"the VM stopped before its init ran (QEMU exit {self._proc.returncode}); last console lines: {self._tail()}")
+                raise RuntimeFailure(
+                    f"the VM stopped before its init ran (QEMU exit {self._proc.returncode}); last console lines: {self._tail()}"
+                )
             if time.monotonic() > boot_by:
                 self.kill()
-                raise RuntimeFailure(f"the VM did not boot within {self.vm.boot_timeout_s:g} s ({self.vm.accel}); last console lines: {self._tail()}")
+                raise RuntimeFailure(
+                    f"the VM did not boot within {self.vm.boot_timeout_s:g} s ({self.vm.accel}); last console lines: {self._tail()}"
+                )
             if deadline is not None and time.time() > deadline:
                 return False
             time.sleep(POLL_S)
@@ -232,7 +314,9 @@ class VmRun:
             raise InitFailed(self._names[said.init_failed[0]], said.init_failed[1])
         if said.exit_code is not None:
             return said.exit_code
-        raise RuntimeFailure(f"the VM stopped without an exit code (killed or panicked); last console lines: {self._tail()}")
+        raise RuntimeFailure(
+            f"the VM stopped without an exit code (killed or panicked); last console lines: {self._tail()}"
+        )
 
     def exit_code(self) -> int | None:
         """None while the VM runs; then its capsule's exit code (-1 when it gave none)."""
@@ -250,7 +334,9 @@ class VmRun:
         with self._said_lock:
             said = self._said
             return {
-                name: "running" if alive and (index in said.apps_running or index not in said.app_exits) else "exited"
+                name: "running"
+                if alive and (index in said.apps_running or index not in said.app_exits)
+                else "exited"
                 for index, name in enumerate(self._names[first_app:], start=first_app)
             }
 
@@ -260,13 +346,20 @@ class VmRun:
             per_container = [self._said.lines_of(i) for i in range(len(self._names))]
         if len(self._names) == 1:
             return b"".join(line + b"\n" for line in per_container[0])
-        return b"".join(f"==> {name} <==\n".encode() + b"".join(line + b"\n" for line in lines) for name, lines in zip(self._names, per_container, strict=True))
+        return b"".join(
+            f"==> {name} <==\n".encode() + b"".join(line + b"\n" for line in lines)
+            for name, lines in zip(self._names, per_container, strict=True)
+        )
 
     def _tail(self) -> str:
         """The console's last lines, without the firmware's terminal escapes (a kernel panic first)."""
         with self._said_lock:
             raw, panic = list(self._said.tail), self._said.panic
-        lines = [line for line in (ANSI_ESCAPE.sub("", r.decode(errors="replace")) for r in raw) if line.strip()]
+        lines = [
+            line
+            for line in (ANSI_ESCAPE.sub("", r.decode(errors="replace")) for r in raw)
+            if line.strip()
+        ]
         tail = " | ".join(lines)[-CONSOLE_TAIL:] or "(nothing)"
         return f"{panic.decode(errors='replace')} ... {tail}" if panic else tail
 

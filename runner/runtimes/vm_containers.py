@@ -31,7 +31,9 @@ class VmOps:
         self._runs: dict[str, VmRun] = {}
         self._lost: set[str] = set()  # ran under the previous node actor, not booted since
 
-    def create(self, uuid: str, spec: CapsuleSpec, *, restart: str = "no", lost: bool = False) -> str:
+    def create(
+        self, uuid: str, spec: CapsuleSpec, *, restart: str = "no", lost: bool = False
+    ) -> str:
         """Know a VM (not booted yet); ``lost``: it ran before this node actor started and died with the last one."""
         cid = f"{PREFIX}{uuid}"
         self._specs[cid] = (spec, restart)
@@ -47,7 +49,11 @@ class VmOps:
     def state(self, cid: str) -> dict:
         run = self._run(cid)
         if run is None and cid in self._lost:
-            return {"Status": "exited", "ExitCode": 137, "Error": "its VM ended with the node actor's restart"}
+            return {
+                "Status": "exited",
+                "ExitCode": 137,
+                "Error": "its VM ended with the node actor's restart",
+            }
         if run is None:
             return {"Status": "created", "ExitCode": 0}
         code = run.exit_code()
@@ -61,7 +67,9 @@ class VmOps:
             old.remove()
         spec, restart = self._specs[cid]
         self._lost.discard(cid)
-        run = self._runs[cid] = VmRun(self.vm, capsule_id=cid.removeprefix(PREFIX), spec=spec, restart=restart)
+        run = self._runs[cid] = VmRun(
+            self.vm, capsule_id=cid.removeprefix(PREFIX), spec=spec, restart=restart
+        )
         run.start()
 
     def stop(self, cid: str, timeout_s: int) -> None:  # noqa: ARG002 - a VM is powered off at once
@@ -75,12 +83,21 @@ class VmOps:
         self.stop(cid, timeout_s)
         self.start(cid)
 
-    def logs(self, cid: str, *, stdout: bool = True, stderr: bool = True, timestamps: bool = False, tail: str | int = "all", since: int | None = None,
-             max_bytes: int | None = None) -> str:  # noqa: ARG002 - the console keeps only log_max_bytes per container already
+    def logs(
+        self,
+        cid: str,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        timestamps: bool = False,
+        tail: str | int = "all",
+        since: int | None = None,
+        max_bytes: int | None = None,
+    ) -> str:  # noqa: ARG002 - the console keeps only log_max_bytes per container already
         run = self._run(cid)
         text = run.logs().decode(errors="replace") if run is not None else ""
         if tail not in ("all", None, ""):
-            text = "".join(text.splitlines(keepends=True)[-int(tail):])
+            text = "".join(text.splitlines(keepends=True)[-int(tail) :])
         return text
 
     def app_states(self, cid: str) -> dict[str, str] | None:
@@ -111,6 +128,8 @@ class VmOps:
 
     def __getattr__(self, op: str) -> Any:  # exec, top, stats, archives, pause, update, commit
         def refuse(*_args: Any, **_kwargs: Any) -> Any:
-            raise Conflict(f"{op.replace('_', ' ')} is not available for containers with runtime vm")
+            raise Conflict(
+                f"{op.replace('_', ' ')} is not available for containers with runtime vm"
+            )
 
         return refuse

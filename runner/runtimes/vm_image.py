@@ -38,7 +38,12 @@ from runner.models import CapsuleSpec, ContainerSpec
 
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static: the same file the command protocol mounts
 BOOTED, EXIT, MISSING = "ZUNRAY-BOOTED", "ZUNRAY-EXIT", "ZUNRAY-MISSING"
-APP_START, APP_EXIT, INIT_FAILED, TAG = "ZUNRAY-APP-START", "ZUNRAY-APP-EXIT", "ZUNRAY-INIT-FAILED", "ZR|"
+APP_START, APP_EXIT, INIT_FAILED, TAG = (
+    "ZUNRAY-APP-START",
+    "ZUNRAY-APP-EXIT",
+    "ZUNRAY-INIT-FAILED",
+    "ZR|",
+)
 RESTART_DELAY_S = 1  # between restarts of an app container (Docker backs off too)
 MAX_ON_FAILURE_RESTARTS = 10  # as Zun's on-failure policy for Docker containers
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -82,7 +87,9 @@ class CpioWriter:
         self.out = out
         self.ino = 1
 
-    def add(self, name: str, data: bytes = b"", *, mode: int, rdev: tuple[int, int] = (0, 0)) -> None:
+    def add(
+        self, name: str, data: bytes = b"", *, mode: int, rdev: tuple[int, int] = (0, 0)
+    ) -> None:
         name_b = name.lstrip("/").encode() + b"\0"
         fields = [self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0]
         self.ino += 1
@@ -106,9 +113,14 @@ def image_dir(image_id: str) -> str:
 
 def rootfs_cpio(export_tar: io.BufferedIOBase, dest: Path, *, image_id: str) -> None:
     """The image's files (a ``docker export`` stream) as a gzipped cpio at ``dest``, under ``image_dir``."""
-    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.partial")  # node actors on one machine share the cache
+    tmp = dest.with_name(
+        f"{dest.name}.{os.getpid()}.{threading.get_ident()}.partial"
+    )  # node actors on one machine share the cache
     top = image_dir(image_id)
-    with gzip.open(tmp, "wb", compresslevel=1) as out, tarfile.open(fileobj=export_tar, mode="r|") as tar:
+    with (
+        gzip.open(tmp, "wb", compresslevel=1) as out,
+        tarfile.open(fileobj=export_tar, mode="r|") as tar,
+    ):
         cpio = CpioWriter(out)
         cpio.dirs("zunray", "zunray/images", top)
         for m in tar:
@@ -129,13 +141,20 @@ def command_script(c: ContainerSpec, index: int) -> str:
     """One container's command, run by busybox sh inside its root: environment, workdir, the program checked first."""
     bad = [k for k in c.env if not ENV_NAME.fullmatch(k)]
     if bad:  # the guest's shell sets them: a name it cannot take would change the script
-        raise InvalidSpec(f"container {c.name}: environment variable names a VM's shell cannot set: {', '.join(map(repr, bad))}", field="env")
+        raise InvalidSpec(
+            f"container {c.name}: environment variable names a VM's shell cannot set: {', '.join(map(repr, bad))}",
+            field="env",
+        )
     lines = ["export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in c.env.items()]
     if c.workdir:
-        lines.append(f"cd {shlex.quote(c.workdir)} || {{ echo '{MISSING} {index} workdir {c.workdir}'; exit 127; }}")
+        lines.append(
+            f"cd {shlex.quote(c.workdir)} || {{ echo '{MISSING} {index} workdir {c.workdir}'; exit 127; }}"
+        )
     command = list(c.command) or ["sh"]
-    lines.append(f"command -v {shlex.quote(command[0])} >/dev/null 2>&1 || {{ echo {shlex.quote(f'{MISSING} {index} {command[0]}')}; exit 127; }}")
+    lines.append(
+        f"command -v {shlex.quote(command[0])} >/dev/null 2>&1 || {{ echo {shlex.quote(f'{MISSING} {index} {command[0]}')}; exit 127; }}"
+    )
     lines.append("exec " + " ".join(shlex.quote(a) for a in command))
     return "\n".join(lines) + "\n"
 
@@ -156,11 +175,20 @@ class GuestPlan:
         lines = [INIT_HEAD]
         last_user = {image_id: i for i, image_id in enumerate(self.image_ids)}
         for i, (c, image_id) in enumerate(zip(self.containers, self.image_ids, strict=True)):
-            lines.append(f"root {i} {image_dir(image_id).rsplit('/', 1)[1]} {'move' if last_user[image_id] == i else 'copy'}")
-            lines += [f"vol {i} {shlex.quote(m.volume)} {shlex.quote(m.path)} {'ro' if m.read_only else 'rw'}" for m in c.mounts]
-        lines.append(f"echo {BOOTED}")  # the containers' roots are ready: what runs from here is theirs
+            lines.append(
+                f"root {i} {image_dir(image_id).rsplit('/', 1)[1]} {'move' if last_user[image_id] == i else 'copy'}"
+            )
+            lines += [
+                f"vol {i} {shlex.quote(m.volume)} {shlex.quote(m.path)} {'ro' if m.read_only else 'rw'}"
+                for m in c.mounts
+            ]
+        lines.append(
+            f"echo {BOOTED}"
+        )  # the containers' roots are ready: what runs from here is theirs
         for i in range(len(self.spec.init_containers)):
-            lines.append(f'run {i}; [ "$rc" = 0 ] || {{ echo "{INIT_FAILED} {i} $rc"; echo "{EXIT} $rc"; $B poweroff -f; }}')
+            lines.append(
+                f'run {i}; [ "$rc" = 0 ] || {{ echo "{INIT_FAILED} {i} $rc"; echo "{EXIT} $rc"; $B poweroff -f; }}'
+            )
         apps = range(len(self.spec.init_containers), len(self.containers))
         lines += [f"app {i} {self.restart} &" for i in apps]
         lines.append("wait")
@@ -175,10 +203,14 @@ class GuestPlan:
         with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=1) as out:
             cpio = CpioWriter(out)
             cpio.dirs("dev", "zunray", "zunray/cmd")
-            cpio.add("dev/console", mode=stat.S_IFCHR | 0o600, rdev=(5, 1))  # init's stdout: the serial console
+            cpio.add(
+                "dev/console", mode=stat.S_IFCHR | 0o600, rdev=(5, 1)
+            )  # init's stdout: the serial console
             cpio.add("zunray/busybox", BUSYBOX.read_bytes(), mode=stat.S_IFREG | 0o755)
             for i, c in enumerate(self.containers):
-                cpio.add(f"zunray/cmd/{i}", command_script(c, i).encode(), mode=stat.S_IFREG | 0o644)
+                cpio.add(
+                    f"zunray/cmd/{i}", command_script(c, i).encode(), mode=stat.S_IFREG | 0o644
+                )
             cpio.add("init", self.init_script().encode(), mode=stat.S_IFREG | 0o755)
             cpio.trailer()
         return buf.getvalue()
@@ -201,12 +233,18 @@ class Console:
         self.app_exits: dict[int, int] = {}  # app container index -> its last exit code
         self.apps_running: set[int] = set()  # app containers started and not ended since
         self.init_failed: tuple[int, int] | None = None  # (container index, exit code)
-        self.missing: tuple[int, str] | None = None  # (container index, the program or workdir it lacks)
+        self.missing: tuple[int, str] | None = (
+            None  # (container index, the program or workdir it lacks)
+        )
         self.exit_code: int | None = None
-        self.tail: deque[bytes] = deque(maxlen=self.TAIL_LINES)  # the console's last lines, as they were
+        self.tail: deque[bytes] = deque(
+            maxlen=self.TAIL_LINES
+        )  # the console's last lines, as they were
         self.panic: bytes | None = None  # the kernel's first panic line
         self._partial = b""
-        self.on_output: Callable[[int, bytes], None] | None = None  # told each line a container writes, as it comes
+        self.on_output: Callable[[int, bytes], None] | None = (
+            None  # told each line a container writes, as it comes
+        )
 
     def feed(self, data: bytes) -> None:
         """Take more of the console; complete lines are read at once."""
@@ -229,13 +267,19 @@ class Console:
         if self.panic is None and b"Kernel panic" in line:
             self.panic = line.strip()
         if not self.booted:
-            self.booted = BOOTED.encode() in line  # after the firmware's own output, on the same line
+            self.booted = (
+                BOOTED.encode() in line
+            )  # after the firmware's own output, on the same line
             return
         if line.startswith(TAG.encode()):
             index, _, text = line[len(TAG) :].partition(b"|")
             if index.isdigit():
                 self._keep(int(index), text)
-                if text.startswith(MISSING.encode()) and len(parts := text.decode(errors="replace").split(" ", 2)) == 3 and parts[1].isdigit():
+                if (
+                    text.startswith(MISSING.encode())
+                    and len(parts := text.decode(errors="replace").split(" ", 2)) == 3
+                    and parts[1].isdigit()
+                ):
                     self.missing = (int(parts[1]), parts[2])
             return
         words = line.decode(errors="replace").split()

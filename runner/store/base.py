@@ -79,31 +79,51 @@ class Tables:
         return self.db._read()
 
     # -- helpers shared by the Zun object kinds (rows keyed by ``uuid``) ---
-    def _cas_update(self, table: sa.Table, uuid: str, *conditions: sa.ColumnElement, **values: object) -> sa.Row | None:
+    def _cas_update(
+        self, table: sa.Table, uuid: str, *conditions: sa.ColumnElement, **values: object
+    ) -> sa.Row | None:
         """UPDATE one row if ``conditions`` hold (compare-and-set); the new row or None."""
         with self._write() as conn:
-            query = table.update().where(table.c.uuid == uuid, *conditions).values(updated_at=time.time(), **values)
+            query = (
+                table.update()
+                .where(table.c.uuid == uuid, *conditions)
+                .values(updated_at=time.time(), **values)
+            )
             if conn.execute(query).rowcount == 0:
                 return None
             return conn.execute(table.select().where(table.c.uuid == uuid)).one()
 
-    def _by_ident(self, table: sa.Table, ident: str, *, project_id: str | None, kind: str) -> sa.Row:
+    def _by_ident(
+        self, table: sa.Table, ident: str, *, project_id: str | None, kind: str
+    ) -> sa.Row:
         """By uuid, or by name when unique in scope: 404 if absent, 409 if ambiguous."""
         query = table.select()
         if project_id is not None:
             query = query.where(table.c.project_id == project_id)
-        query = query.where(table.c.uuid == ident) if UUID_RE.match(ident) else query.where(table.c.name == ident).limit(2)
+        query = (
+            query.where(table.c.uuid == ident)
+            if UUID_RE.match(ident)
+            else query.where(table.c.name == ident).limit(2)
+        )
         with self._read() as conn:
             rows = list(conn.execute(query))
         if not rows:
             raise NotFound(f"{kind.capitalize()} {ident} could not be found.")
         if len(rows) > 1:
-            raise Conflict(f"Multiple {kind}s exist with same name {ident}. Please use the {kind} uuid instead.")
+            raise Conflict(
+                f"Multiple {kind}s exist with same name {ident}. Please use the {kind} uuid instead."
+            )
         return rows[0]
 
     @staticmethod
     def _after_marker(
-        conn: sa.Connection, table: sa.Table, column: sa.Column, marker: str, *, project_id: str | None, ascending: bool = True
+        conn: sa.Connection,
+        table: sa.Table,
+        column: sa.Column,
+        marker: str,
+        *,
+        project_id: str | None,
+        ascending: bool = True,
     ) -> sa.ColumnElement:
         """The WHERE clause of the page after ``marker`` in (column, uuid) order.
 

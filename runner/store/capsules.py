@@ -51,17 +51,39 @@ class CapsuleQueries(Tables):
                 self.quotas.admit(conn, c.project_id, quota_demand(c.capsule), limits)
             conn.execute(
                 capsules.insert().values(
-                    uuid=c.uuid, name=c.name, project_id=c.project_id, user_id=c.user_id, status=c.status.value, status_reason=c.status_reason,
-                    host=None, restart_policy=c.restart_policy, capsule=c.capsule.to_dict(), labels=c.labels, annotations=c.annotations,
-                    members=c.members, trace_context=c.trace_context, created_at=now, updated_at=now,
+                    uuid=c.uuid,
+                    name=c.name,
+                    project_id=c.project_id,
+                    user_id=c.user_id,
+                    status=c.status.value,
+                    status_reason=c.status_reason,
+                    host=None,
+                    restart_policy=c.restart_policy,
+                    capsule=c.capsule.to_dict(),
+                    labels=c.labels,
+                    annotations=c.annotations,
+                    members=c.members,
+                    trace_context=c.trace_context,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         return self.get_capsule(c.uuid)
 
     def get_capsule(self, ident: str, *, project_id: str | None = None) -> Capsule:
-        return _row_to_capsule(self._by_ident(capsules, ident, project_id=project_id, kind="capsule"))
+        return _row_to_capsule(
+            self._by_ident(capsules, ident, project_id=project_id, kind="capsule")
+        )
 
-    def list_capsules(self, *, project_id: str | None, limit: int = 1000, marker: str | None = None, statuses: Iterable[ContainerStatus] = (), host: str | None = None) -> list[Capsule]:
+    def list_capsules(
+        self,
+        *,
+        project_id: str | None,
+        limit: int = 1000,
+        marker: str | None = None,
+        statuses: Iterable[ContainerStatus] = (),
+        host: str | None = None,
+    ) -> list[Capsule]:
         query = capsules.select().order_by(capsules.c.created_at, capsules.c.uuid).limit(limit)
         if project_id is not None:
             query = query.where(capsules.c.project_id == project_id)
@@ -72,10 +94,16 @@ class CapsuleQueries(Tables):
             query = query.where(capsules.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, capsules, capsules.c.created_at, marker, project_id=project_id))
+                query = query.where(
+                    self._after_marker(
+                        conn, capsules, capsules.c.created_at, marker, project_id=project_id
+                    )
+                )
             return [_row_to_capsule(r) for r in conn.execute(query)]
 
-    def update_capsule(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Capsule | None:
+    def update_capsule(
+        self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any
+    ) -> Capsule | None:
         values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
         conditions = [] if only_in is None else [capsules.c.status.in_([s.value for s in only_in])]
         row = self._cas_update(capsules, uuid, *conditions, **values)
@@ -83,7 +111,14 @@ class CapsuleQueries(Tables):
 
     def claim_capsule_host(self, uuid: str, host: str) -> Capsule | None:
         """Place a capsule still waiting for a host (compare-and-set)."""
-        row = self._cas_update(capsules, uuid, capsules.c.status == ContainerStatus.CREATING.value, capsules.c.host.is_(None), host=host, status_reason=f"placed on {host}")
+        row = self._cas_update(
+            capsules,
+            uuid,
+            capsules.c.status == ContainerStatus.CREATING.value,
+            capsules.c.host.is_(None),
+            host=host,
+            status_reason=f"placed on {host}",
+        )
         return None if row is None else _row_to_capsule(row)
 
     def delete_capsule(self, uuid: str) -> None:

@@ -47,7 +47,9 @@ class ContainerQueries(Tables):
         super().__init__(db)
         self.quotas = quotas  # admission counts every kind's demand against one quota
 
-    def create_container(self, c: Container, *, limits: dict[str, float] | None = None) -> Container:
+    def create_container(
+        self, c: Container, *, limits: dict[str, float] | None = None
+    ) -> Container:
         """Insert; with ``limits``, only if the project's quota admits it (one transaction)."""
         now = time.time()
         with self._write() as conn:
@@ -77,7 +79,9 @@ class ContainerQueries(Tables):
 
     def get_container(self, ident: str, *, project_id: str | None = None) -> Container:
         """By uuid, or by name when unique in scope; 404 if absent, 409 if ambiguous."""
-        return _row_to_container(self._by_ident(containers, ident, project_id=project_id, kind="container"))
+        return _row_to_container(
+            self._by_ident(containers, ident, project_id=project_id, kind="container")
+        )
 
     def list_containers(
         self,
@@ -91,7 +95,11 @@ class ContainerQueries(Tables):
         statuses: Iterable[ContainerStatus] = (),
     ) -> list[Container]:
         column = containers.c[sort_key]
-        order = (column.asc(), containers.c.uuid.asc()) if sort_dir == "asc" else (column.desc(), containers.c.uuid.desc())
+        order = (
+            (column.asc(), containers.c.uuid.asc())
+            if sort_dir == "asc"
+            else (column.desc(), containers.c.uuid.desc())
+        )
         query = containers.select().order_by(*order).limit(limit)
         if project_id is not None:
             query = query.where(containers.c.project_id == project_id)
@@ -102,10 +110,21 @@ class ContainerQueries(Tables):
             query = query.where(containers.c.status.in_(wanted))
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, containers, column, marker, project_id=project_id, ascending=sort_dir == "asc"))
+                query = query.where(
+                    self._after_marker(
+                        conn,
+                        containers,
+                        column,
+                        marker,
+                        project_id=project_id,
+                        ascending=sort_dir == "asc",
+                    )
+                )
             return [_row_to_container(r) for r in conn.execute(query)]
 
-    def update_container(self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any) -> Container | None:
+    def update_container(
+        self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any
+    ) -> Container | None:
         """Set columns; with ``only_in``, only while the status is one of those.
 
         Returns the updated container, or None if ``only_in`` did not match.
@@ -113,14 +132,21 @@ class ContainerQueries(Tables):
         values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
         if isinstance(values.get("capsule"), CapsuleSpec):
             values["capsule"] = values["capsule"].to_dict()
-        conditions = [] if only_in is None else [containers.c.status.in_([s.value for s in only_in])]
+        conditions = (
+            [] if only_in is None else [containers.c.status.in_([s.value for s in only_in])]
+        )
         row = self._cas_update(containers, uuid, *conditions, **values)
         return None if row is None else _row_to_container(row)
 
     def claim_container_host(self, uuid: str, host: str) -> Container | None:
         """Place a container still waiting for a host (compare-and-set)."""
         row = self._cas_update(
-            containers, uuid, containers.c.status == ContainerStatus.CREATING.value, containers.c.host.is_(None), host=host, status_reason=f"placed on {host}"
+            containers,
+            uuid,
+            containers.c.status == ContainerStatus.CREATING.value,
+            containers.c.host.is_(None),
+            host=host,
+            status_reason=f"placed on {host}",
         )
         return None if row is None else _row_to_container(row)
 
@@ -129,11 +155,18 @@ class ContainerQueries(Tables):
             conn.execute(containers.delete().where(containers.c.uuid == uuid))
 
     # -- the action log (Zun's container_actions) -------------------------
-    def start_action(self, uuid: str, action: str, *, request_id: str, user_id: str, project_id: str) -> None:
+    def start_action(
+        self, uuid: str, action: str, *, request_id: str, user_id: str, project_id: str
+    ) -> None:
         with self._write() as conn:
             conn.execute(
                 container_actions.insert().values(
-                    container_uuid=uuid, action=action, request_id=request_id, user_id=user_id, project_id=project_id, start_time=time.time()
+                    container_uuid=uuid,
+                    action=action,
+                    request_id=request_id,
+                    user_id=user_id,
+                    project_id=project_id,
+                    start_time=time.time(),
                 )
             )
 
@@ -141,11 +174,20 @@ class ContainerQueries(Tables):
         with self._write() as conn:
             conn.execute(
                 container_actions.update()
-                .where(container_actions.c.container_uuid == uuid, container_actions.c.request_id == request_id)
-                .values(finish_time=time.time(), result="Error" if error else "Success", message=error)
+                .where(
+                    container_actions.c.container_uuid == uuid,
+                    container_actions.c.request_id == request_id,
+                )
+                .values(
+                    finish_time=time.time(), result="Error" if error else "Success", message=error
+                )
             )
 
     def list_actions(self, uuid: str) -> list[dict[str, Any]]:
-        query = container_actions.select().where(container_actions.c.container_uuid == uuid).order_by(container_actions.c.id.desc())
+        query = (
+            container_actions.select()
+            .where(container_actions.c.container_uuid == uuid)
+            .order_by(container_actions.c.id.desc())
+        )
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]

@@ -23,7 +23,9 @@ def create_engine(url: str) -> sa.Engine:
     db = sqlite_file(url)
     if db is not None:
         private_sqlite(db)  # owner-only from its first byte (the store holds every project's data)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=10, max_overflow=20
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001

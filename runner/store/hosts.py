@@ -14,9 +14,20 @@ class HostQueries(Tables):
     def set_host_enabled(self, name: str, enabled: bool, reason: str = "") -> None:
         with self._write() as conn:
             conn.execute(host_admin.delete().where(host_admin.c.name == name))
-            conn.execute(host_admin.insert().values(name=name, enabled=enabled, reason=reason, updated_at=time.time()))
+            conn.execute(
+                host_admin.insert().values(
+                    name=name, enabled=enabled, reason=reason, updated_at=time.time()
+                )
+            )
 
     def disabled_hosts(self) -> dict[str, str]:
         """Disabled host -> the operator's reason."""
         with self._read() as conn:
-            return {r.name: r.reason for r in conn.execute(sa.select(host_admin.c.name, host_admin.c.reason).where(host_admin.c.enabled.is_(False)))}
+            return {
+                r.name: r.reason
+                for r in conn.execute(
+                    sa.select(host_admin.c.name, host_admin.c.reason).where(
+                        host_admin.c.enabled.is_(False)
+                    )
+                )
+            }

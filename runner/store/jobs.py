@@ -78,7 +78,9 @@ class JobQueries(Tables):
     """Jobs, their history events and their kept logs."""
 
     # -- jobs -------------------------------------------------------------
-    def create_job(self, job: Job, *, tasks: Iterable[Job] = (), max_queued: int = -1) -> tuple[Job, bool]:
+    def create_job(
+        self, job: Job, *, tasks: Iterable[Job] = (), max_queued: int = -1
+    ) -> tuple[Job, bool]:
         """Insert ``job`` (and an array's ``tasks``, in the same transaction);
         with a known ``submission_id`` return the existing one.
 
@@ -94,13 +96,20 @@ class JobQueries(Tables):
                     self._admit_queued(conn, job, len(tasks) or 1, max_queued)
                 for row in (job, *tasks):
                     conn.execute(jobs.insert().values(**_insert_values(row, now)))
-                    conn.execute(job_events.insert().values(job_id=row.id, at=now, status=row.status.value, reason="submitted"))
+                    conn.execute(
+                        job_events.insert().values(
+                            job_id=row.id, at=now, status=row.status.value, reason="submitted"
+                        )
+                    )
         except sa.exc.IntegrityError:
             if job.submission_id is None:
                 raise
             with self._read() as conn:
                 row = conn.execute(
-                    jobs.select().where(jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id)
+                    jobs.select().where(
+                        jobs.c.project_id == job.project_id,
+                        jobs.c.submission_id == job.submission_id,
+                    )
                 ).one()
             return _row_to_job(row), False
         return self.get_job(job.id), True
@@ -109,17 +118,31 @@ class JobQueries(Tables):
     def _admit_queued(conn: sa.Connection, job: Job, adding: int, max_queued: int) -> None:
         """Raise Throttled unless ``adding`` more queued jobs fit the project's cap (a replay always does)."""
         if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-queued:{job.project_id}"})
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"),
+                {"p": f"zunray-queued:{job.project_id}"},
+            )
         waiting = jobs.c.status == JobStatus.QUEUED.value
-        not_a_parent = sa.or_(jobs.c.completions <= 1, jobs.c.parent_id.is_not(None))  # an array's parent never runs itself
-        queued = conn.execute(sa.select(sa.func.count()).where(jobs.c.project_id == job.project_id, waiting, not_a_parent)).scalar_one()
+        not_a_parent = sa.or_(
+            jobs.c.completions <= 1, jobs.c.parent_id.is_not(None)
+        )  # an array's parent never runs itself
+        queued = conn.execute(
+            sa.select(sa.func.count()).where(
+                jobs.c.project_id == job.project_id, waiting, not_a_parent
+            )
+        ).scalar_one()
         if queued + adding <= max_queued:
             return
         if job.submission_id is not None:
-            seen = sa.select(jobs.c.id).where(jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id)
+            seen = sa.select(jobs.c.id).where(
+                jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id
+            )
             if conn.execute(seen).first() is not None:
                 return  # the insert fails on the submission id and the known job is returned
-        raise Throttled(f"the project has {queued} jobs waiting for a host; at most {max_queued} may wait (max_queued_jobs_per_project)", retry_after_s=RETRY_AFTER_S)
+        raise Throttled(
+            f"the project has {queued} jobs waiting for a host; at most {max_queued} may wait (max_queued_jobs_per_project)",
+            retry_after_s=RETRY_AFTER_S,
+        )
 
     def get_job(self, job_id: str, *, project_id: str | None = None) -> Job:
         """The job; ``NotFound`` if absent or (with ``project_id``) another project's."""
@@ -150,7 +173,9 @@ class JobQueries(Tables):
         with self._read() as conn:
             if marker is not None:
                 mark_query = sa.select(jobs.c.created_at).where(jobs.c.id == marker)
-                if project_id is not None:  # another project's marker is as unknown as one that never existed
+                if (
+                    project_id is not None
+                ):  # another project's marker is as unknown as one that never existed
                     mark_query = mark_query.where(jobs.c.project_id == project_id)
                 mark = conn.execute(mark_query).one_or_none()
                 if mark is None:
@@ -163,9 +188,15 @@ class JobQueries(Tables):
                 )
             return [_row_to_job(r) for r in conn.execute(query)]
 
-    def jobs_with_status(self, statuses: Iterable[JobStatus], *, host: str | None = None) -> list[Job]:
+    def jobs_with_status(
+        self, statuses: Iterable[JobStatus], *, host: str | None = None
+    ) -> list[Job]:
         """Jobs in any of ``statuses`` (on ``host`` if given), oldest first."""
-        query = jobs.select().where(jobs.c.status.in_([s.value for s in statuses])).order_by(jobs.c.created_at)
+        query = (
+            jobs.select()
+            .where(jobs.c.status.in_([s.value for s in statuses]))
+            .order_by(jobs.c.created_at)
+        )
         if host is not None:
             query = query.where(jobs.c.host == host)
         with self._read() as conn:
@@ -200,15 +231,23 @@ class JobQueries(Tables):
         with self._write() as conn:
             result = conn.execute(
                 jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in allowed]), *_fenced(fence))
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.status.in_([s.value for s in allowed]),
+                    *_fenced(fence),
+                )
                 .values(**values)
             )
             if result.rowcount == 0:
-                row = conn.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).one_or_none()
+                row = conn.execute(
+                    sa.select(jobs.c.status).where(jobs.c.id == job_id)
+                ).one_or_none()
                 if row is None:
                     raise NotFound(f"job {job_id} not found")
                 raise InvalidTransition("job", job_id, row.status, to.value)
-            conn.execute(job_events.insert().values(job_id=job_id, at=now, status=to.value, reason=reason))
+            conn.execute(
+                job_events.insert().values(job_id=job_id, at=now, status=to.value, reason=reason)
+            )
             if logs is not None:
                 self._save_logs(conn, job_id, *logs)
             row = conn.execute(jobs.select().where(jobs.c.id == job_id)).one()
@@ -223,11 +262,15 @@ class JobQueries(Tables):
         """Use one retry of an array's shared budget (backoff_limit); False when none is left."""
         with self._write() as conn:
             done = conn.execute(
-                jobs.update().where(jobs.c.id == parent_id, jobs.c.retries_used < jobs.c.backoff_limit).values(retries_used=jobs.c.retries_used + 1)
+                jobs.update()
+                .where(jobs.c.id == parent_id, jobs.c.retries_used < jobs.c.backoff_limit)
+                .values(retries_used=jobs.c.retries_used + 1)
             ).rowcount
         return done > 0
 
-    def update_job(self, job_id: str, *, only_in: Iterable[JobStatus] | None = None, **fields: Any) -> bool:
+    def update_job(
+        self, job_id: str, *, only_in: Iterable[JobStatus] | None = None, **fields: Any
+    ) -> bool:
         """Set non-status columns (e.g. a queued job's pending reason).
 
         With ``only_in``, only while the job is in one of those statuses.
@@ -245,7 +288,13 @@ class JobQueries(Tables):
         if job.status.is_terminal():
             raise Conflict(f"job {job_id} is already {job.status.value}")
         try:
-            return self.transition_job(job_id, JobStatus.CANCELLED, reason="cancelled by user", only_from=[JobStatus.QUEUED], finished_at=time.time())
+            return self.transition_job(
+                job_id,
+                JobStatus.CANCELLED,
+                reason="cancelled by user",
+                only_from=[JobStatus.QUEUED],
+                finished_at=time.time(),
+            )
         except InvalidTransition:
             pass
         with self._write() as conn:
@@ -260,16 +309,22 @@ class JobQueries(Tables):
         """Delete a terminal job with its events and logs."""
         job = self.get_job(job_id, project_id=project_id)
         with self._write() as conn:
-            result = conn.execute(jobs.delete().where(jobs.c.id == job_id, jobs.c.status.in_(_TERMINAL)))
+            result = conn.execute(
+                jobs.delete().where(jobs.c.id == job_id, jobs.c.status.in_(_TERMINAL))
+            )
             if result.rowcount == 0:
-                raise Conflict(f"job {job_id} is {job.status.value}; cancel it or wait until it ends")
+                raise Conflict(
+                    f"job {job_id} is {job.status.value}; cancel it or wait until it ends"
+                )
             conn.execute(job_events.delete().where(job_events.c.job_id == job_id))
             conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
         query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
         with self._read() as conn:
-            return [{"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)]
+            return [
+                {"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)
+            ]
 
     def ended_per_minute(
         self, *, start: float, end: float, project_id: str | None
@@ -295,7 +350,9 @@ class JobQueries(Tables):
     @staticmethod
     def _save_logs(conn: sa.Connection, job_id: str, data: bytes, truncated_bytes: int) -> None:
         conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
-        conn.execute(job_logs.insert().values(job_id=job_id, data=data, truncated_bytes=truncated_bytes))
+        conn.execute(
+            job_logs.insert().values(job_id=job_id, data=data, truncated_bytes=truncated_bytes)
+        )
 
     def get_logs(self, job_id: str) -> tuple[bytes, int] | None:
         """Kept logs and how many leading bytes were dropped, or None."""

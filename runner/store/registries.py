@@ -19,15 +19,25 @@ class RegistryQueries(Tables):
         return self.get_registry(values["uuid"])
 
     def get_registry(self, ident: str, *, project_id: str | None = None) -> dict[str, Any]:
-        return dict(self._by_ident(registries, ident, project_id=project_id, kind="registry")._mapping)
+        return dict(
+            self._by_ident(registries, ident, project_id=project_id, kind="registry")._mapping
+        )
 
-    def list_registries(self, *, project_id: str | None, limit: int = 1000, marker: str | None = None) -> list[dict[str, Any]]:
-        query = registries.select().order_by(registries.c.created_at, registries.c.uuid).limit(limit)
+    def list_registries(
+        self, *, project_id: str | None, limit: int = 1000, marker: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = (
+            registries.select().order_by(registries.c.created_at, registries.c.uuid).limit(limit)
+        )
         if project_id is not None:
             query = query.where(registries.c.project_id == project_id)
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, registries, registries.c.created_at, marker, project_id=project_id))
+                query = query.where(
+                    self._after_marker(
+                        conn, registries, registries.c.created_at, marker, project_id=project_id
+                    )
+                )
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def update_registry(self, uuid: str, values: dict[str, Any]) -> dict[str, Any]:

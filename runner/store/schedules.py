@@ -19,18 +19,36 @@ class ScheduleQueries(Tables):
         now = time.time()
         with self._write() as conn:
             if max_count >= 0:
-                if conn.dialect.name == "postgresql":  # serialise the project's admissions, as quotas do
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"zunray-schedules:{values['project_id']}"})
-                count = conn.execute(sa.select(sa.func.count()).where(schedules.c.project_id == values["project_id"])).scalar_one()
+                if (
+                    conn.dialect.name == "postgresql"
+                ):  # serialise the project's admissions, as quotas do
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"),
+                        {"p": f"zunray-schedules:{values['project_id']}"},
+                    )
+                count = conn.execute(
+                    sa.select(sa.func.count()).where(schedules.c.project_id == values["project_id"])
+                ).scalar_one()
                 check_schedules({"schedules": max_count}, count)
-            conn.execute(schedules.insert().values(created_at=now, updated_at=now, checked_until=now, **values))
+            conn.execute(
+                schedules.insert().values(
+                    created_at=now, updated_at=now, checked_until=now, **values
+                )
+            )
         return self.get_schedule(values["uuid"])
 
     def get_schedule(self, ident: str, *, project_id: str | None = None) -> dict[str, Any]:
-        return dict(self._by_ident(schedules, ident, project_id=project_id, kind="schedule")._mapping)
+        return dict(
+            self._by_ident(schedules, ident, project_id=project_id, kind="schedule")._mapping
+        )
 
     def list_schedules(
-        self, *, project_id: str | None, active_only: bool = False, limit: int | None = None, marker: str | None = None
+        self,
+        *,
+        project_id: str | None,
+        active_only: bool = False,
+        limit: int | None = None,
+        marker: str | None = None,
     ) -> list[dict[str, Any]]:
         """By name; ``marker`` is the last id (uuid) of the previous page (404 if not the project's)."""
         query = schedules.select().order_by(schedules.c.name, schedules.c.uuid).limit(limit)
@@ -40,7 +58,11 @@ class ScheduleQueries(Tables):
             query = query.where(schedules.c.suspend.is_(False))
         with self._read() as conn:
             if marker is not None:
-                query = query.where(self._after_marker(conn, schedules, schedules.c.name, marker, project_id=project_id))
+                query = query.where(
+                    self._after_marker(
+                        conn, schedules, schedules.c.name, marker, project_id=project_id
+                    )
+                )
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def update_schedule(self, uuid: str, **values: Any) -> dict[str, Any] | None:
@@ -53,13 +75,26 @@ class ScheduleQueries(Tables):
             if purge:
                 conn.execute(schedule_runs.delete().where(schedule_runs.c.schedule_uuid == uuid))
 
-    def record_run(self, schedule_uuid: str, scheduled_at: float, *, outcome: str, reason: str = "", job_id: str | None = None) -> bool:
+    def record_run(
+        self,
+        schedule_uuid: str,
+        scheduled_at: float,
+        *,
+        outcome: str,
+        reason: str = "",
+        job_id: str | None = None,
+    ) -> bool:
         """Record one fire time's outcome; False if it was already recorded."""
         try:
             with self._write() as conn:
                 conn.execute(
                     schedule_runs.insert().values(
-                        schedule_uuid=schedule_uuid, scheduled_at=scheduled_at, outcome=outcome, reason=reason, job_id=job_id, created_at=time.time()
+                        schedule_uuid=schedule_uuid,
+                        scheduled_at=scheduled_at,
+                        outcome=outcome,
+                        reason=reason,
+                        job_id=job_id,
+                        created_at=time.time(),
                     )
                 )
             return True
@@ -70,17 +105,28 @@ class ScheduleQueries(Tables):
         with self._write() as conn:
             conn.execute(
                 schedule_runs.update()
-                .where(schedule_runs.c.schedule_uuid == schedule_uuid, schedule_runs.c.scheduled_at == scheduled_at)
+                .where(
+                    schedule_runs.c.schedule_uuid == schedule_uuid,
+                    schedule_runs.c.scheduled_at == scheduled_at,
+                )
                 .values(job_id=job_id)
             )
 
     def get_run(self, schedule_uuid: str, scheduled_at: float) -> dict[str, Any] | None:
-        query = schedule_runs.select().where(schedule_runs.c.schedule_uuid == schedule_uuid, schedule_runs.c.scheduled_at == scheduled_at)
+        query = schedule_runs.select().where(
+            schedule_runs.c.schedule_uuid == schedule_uuid,
+            schedule_runs.c.scheduled_at == scheduled_at,
+        )
         with self._read() as conn:
             row = conn.execute(query).one_or_none()
         return None if row is None else dict(row._mapping)
 
     def list_runs(self, schedule_uuid: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        query = schedule_runs.select().where(schedule_runs.c.schedule_uuid == schedule_uuid).order_by(schedule_runs.c.scheduled_at.desc()).limit(limit)
+        query = (
+            schedule_runs.select()
+            .where(schedule_runs.c.schedule_uuid == schedule_uuid)
+            .order_by(schedule_runs.c.scheduled_at.desc())
+            .limit(limit)
+        )
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]

@@ -45,7 +45,9 @@ job_events = sa.Table(
     "job_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False, default=""),
@@ -55,7 +57,9 @@ job_events = sa.Table(
 job_logs = sa.Table(
     "job_logs",
     metadata,
-    sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("truncated_bytes", sa.Integer, nullable=False, default=0),
 )
@@ -228,7 +232,9 @@ invocations = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("result", sa.LargeBinary, nullable=True),
     sa.Column("result_kind", sa.String(8), nullable=True),  # json | bytes
-    sa.Column("error", sa.JSON, nullable=True),  # the handler's type, message, traceback, stderr tail
+    sa.Column(
+        "error", sa.JSON, nullable=True
+    ),  # the handler's type, message, traceback, stderr tail
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
@@ -251,7 +257,9 @@ usage = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("project_id", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # job | container | capsule | instance | function
+    sa.Column(
+        "kind", sa.String(16), nullable=False
+    ),  # job | container | capsule | instance | function
     sa.Column("object_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("host", sa.String(255), nullable=False),
@@ -279,7 +287,9 @@ image_records = sa.Table(
     sa.Column("kind", sa.String(8), primary_key=True),
     sa.Column("reference", sa.String(512), primary_key=True),  # repository:tag or repository@digest
     sa.Column("repository", sa.String(512), nullable=False),
-    sa.Column("registry", sa.String(255), nullable=False),  # the registry's domain of a pull; "" for a commit
+    sa.Column(
+        "registry", sa.String(255), nullable=False
+    ),  # the registry's domain of a pull; "" for a commit
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_image_records_repository", "kind", "repository"),
 )

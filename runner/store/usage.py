@@ -24,20 +24,28 @@ class UsageQueries(Tables):
         ids = list(object_ids)
         if not ids:
             return {}
-        query = sa.select(usage.c.object_id, sa.func.max(usage.c.ended_at)).where(usage.c.object_id.in_(ids)).group_by(usage.c.object_id)
+        query = (
+            sa.select(usage.c.object_id, sa.func.max(usage.c.ended_at))
+            .where(usage.c.object_id.in_(ids))
+            .group_by(usage.c.object_id)
+        )
         with self._read() as conn:
             return {oid: end for oid, end in conn.execute(query)}
 
     def usage_columns(self, *, start: float, end: float, project_id: str | None) -> dict[str, list]:
         """Records that ended in [start, end), column by column (fast to turn into Arrow)."""
-        query = sa.select(*(usage.c[name] for name in COLUMNS)).where(usage.c.ended_at >= start, usage.c.ended_at < end)
+        query = sa.select(*(usage.c[name] for name in COLUMNS)).where(
+            usage.c.ended_at >= start, usage.c.ended_at < end
+        )
         if project_id is not None:
             query = query.where(usage.c.project_id == project_id)
         with self._read() as conn:
             rows = conn.execute(query.order_by(usage.c.ended_at)).fetchall()
         return {name: [r[i] for r in rows] for i, name in enumerate(COLUMNS)}
 
-    def cpu_s_per_minute(self, *, start: float, end: float, project_id: str | None) -> list[tuple[str, float, float]]:
+    def cpu_s_per_minute(
+        self, *, start: float, end: float, project_id: str | None
+    ) -> list[tuple[str, float, float]]:
         """(project, minute start, cpu-seconds) of the records that ended in [start, end) (the usage chart)."""
         minute = minute_of(usage.c.ended_at)
         query = (

@@ -51,7 +51,9 @@ class FakeRuntime:
             if all(c.labels.get(k) == v for k, v in wanted.items())
         ]
 
-    def _call(self, method: str, cid: str, *args: object, **kwargs: object) -> object:  # what ContainerOps asks
+    def _call(
+        self, method: str, cid: str, *args: object, **kwargs: object
+    ) -> object:  # what ContainerOps asks
         self.calls.append((method, cid, *args))
         c = self._get(cid)
         if method == "put_archive":
@@ -62,7 +64,16 @@ class FakeRuntime:
     def create_volume(self, name: str, *, labels: dict[str, str]) -> None:
         self.calls.append(("create_volume", name, labels))
 
-    def create(self, spec: object, *, name: str, labels: dict[str, str], runtime: str, network_mode: str, long_running: object) -> str:
+    def create(
+        self,
+        spec: object,
+        *,
+        name: str,
+        labels: dict[str, str],
+        runtime: str,
+        network_mode: str,
+        long_running: object,
+    ) -> str:
         self.calls.append(("create", name, runtime, network_mode, long_running))
         self.containers[name] = FakeContainer(name, labels, state="created")
         return name

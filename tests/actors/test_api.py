@@ -16,8 +16,14 @@ def api(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'z.db'}")
     store.migrate()
     placed: list[str] = []
-    actor = ApiActor(store=store, settings=Settings(data_dir=tmp_path, max_timeout_s=60), place=placed.append,
-                     signal_cancel=lambda host, job_id: None, node_logs=lambda host, job_id: b"", run_async=lambda inv_id: None)
+    actor = ApiActor(
+        store=store,
+        settings=Settings(data_dir=tmp_path, max_timeout_s=60),
+        place=placed.append,
+        signal_cancel=lambda host, job_id: None,
+        node_logs=lambda host, job_id: b"",
+        run_async=lambda inv_id: None,
+    )
     actor.placed = placed
     yield actor
     store.close()

@@ -23,29 +23,47 @@ pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(400)]
 
 
 def test_up_after_down_with_warm_function_instances(tmp_path_factory):
-    settings = test_settings(tmp_path_factory.mktemp("downup"))  # short: unix socket paths are under 108 bytes
+    settings = test_settings(
+        tmp_path_factory.mktemp("downup")
+    )  # short: unix socket paths are under 108 bytes
     gen = run_stack(settings)
     zr = next(gen)
     try:
-        made = zr.http.post("/v1/functions", json={"name": "warm", "image": "zunray/python:3.11", "handler": "app:handle",
-                                                   "code": "def handle(n):\n    return n + 1\n"})
+        made = zr.http.post(
+            "/v1/functions",
+            json={
+                "name": "warm",
+                "image": "zunray/python:3.11",
+                "handler": "app:handle",
+                "code": "def handle(n):\n    return n + 1\n",
+            },
+        )
         assert made.status_code == 201, made.text
         assert zr.http.post("/v1/functions/warm/invoke", json=1).json() == 2  # a warm instance now
         stack.down(settings)  # Ray goes; the instance's container stays
         store = Store(settings.store_url_resolved)
         try:  # as when `down` came while the instance was being stopped (idle, or its function changed)
             (inst,) = store.functions.list_instances()
-            store.functions.update_instance(inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping")
+            store.functions.update_instance(
+                inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping"
+            )
         finally:
             store.close()
-        body = stack.up(settings)  # failed before: the function actor stopped instances through missing node actors
+        body = stack.up(
+            settings
+        )  # failed before: the function actor stopped instances through missing node actors
         assert body["status"] == "ok", body
         with httpx.Client(base_url=settings.gateway_url, timeout=60) as http:
             resp = http.post("/v1/functions/warm/invoke", json=41)
             assert resp.status_code == 200 and resp.json() == 42, resp.text
         engine = docker.from_env()
         try:  # the old instance's container is ended by the new node actor, not left behind
-            old = engine.containers.list(all=True, filters={"label": [f"zunray.instance={settings.instance}", f"zunray.uuid={inst.uuid}"]})
+            old = engine.containers.list(
+                all=True,
+                filters={
+                    "label": [f"zunray.instance={settings.instance}", f"zunray.uuid={inst.uuid}"]
+                },
+            )
             assert not old, [c.name for c in old]
         finally:
             engine.close()
@@ -84,9 +102,15 @@ def test_up_after_a_killed_process_or_stale_pid_files(tmp_path_factory):
 
         running = zr.submit(command=["sh", "-c", "sleep 6; echo outlived"])
         zr.wait(running["id"], until=("Running",))
-        old_head = _kill("ray", settings)  # Ray's processes share its fate, but not all: its agents lived on
-        assert stack.up(settings)["status"] == "ok"  # before: the cut-off gateway answered, `up` said unavailable
-        left = [p for p, ticks in old_head.items() if procs.alive(p) and procs.start_ticks(p) == ticks]
+        old_head = _kill(
+            "ray", settings
+        )  # Ray's processes share its fate, but not all: its agents lived on
+        assert (
+            stack.up(settings)["status"] == "ok"
+        )  # before: the cut-off gateway answered, `up` said unavailable
+        left = [
+            p for p, ticks in old_head.items() if procs.alive(p) and procs.start_ticks(p) == ticks
+        ]
         assert not left, f"processes of the killed Ray head were left running: {left}"
         done = zr.wait(running["id"], timeout_s=90)
         assert done["status"] == "Succeeded", done
@@ -96,11 +120,19 @@ def test_up_after_a_killed_process_or_stale_pid_files(tmp_path_factory):
         # a reboot: the PID files stayed, their numbers now name someone else's process
         stack.down(settings)
         stranger = subprocess.Popen(["sleep", "300"])
-        record = {"pid": stranger.pid, "start_ticks": procs.start_ticks(stranger.pid) + 1, "boot_id": procs.boot_id(),
-                  "spawn_id": "0" * 32}
+        record = {
+            "pid": stranger.pid,
+            "start_ticks": procs.start_ticks(stranger.pid) + 1,
+            "boot_id": procs.boot_id(),
+            "spawn_id": "0" * 32,
+        }
         (settings.run_dir / "gateway.pid").write_text(json.dumps(record))
-        (settings.run_dir / "ray.pid").write_text(str(stranger.pid))  # a bare PID, as older versions wrote
-        assert stack.up(settings)["status"] == "ok"  # before: `up` believed Ray ran and the gateway found none
+        (settings.run_dir / "ray.pid").write_text(
+            str(stranger.pid)
+        )  # a bare PID, as older versions wrote
+        assert (
+            stack.up(settings)["status"] == "ok"
+        )  # before: `up` believed Ray ran and the gateway found none
         _runs_a_job(zr)
         assert sorted(stack.down(settings)) == ["gateway", "ray"]
         assert stranger.poll() is None, "a process up did not start was killed"

@@ -21,7 +21,16 @@ CODE = "import socket, time\ndef handle(event):\n    if event:\n        time.sle
 
 @pytest.fixture
 def fn(zunray):
-    resp = zunray.http.post("/v1/functions", json={"name": "sturdy", "image": "zunray/python:3.11", "handler": "app:handle", "code": CODE, "max_instances": 3})
+    resp = zunray.http.post(
+        "/v1/functions",
+        json={
+            "name": "sturdy",
+            "image": "zunray/python:3.11",
+            "handler": "app:handle",
+            "code": CODE,
+            "max_instances": 3,
+        },
+    )
     assert resp.status_code == 201, resp.text
     yield "sturdy"
     zunray.http.delete("/v1/functions/sturdy")
@@ -38,7 +47,11 @@ def test_async_invocation_survives_a_gateway_kill(zunray, fn):
     os.kill(procs.recorded("gateway", zunray.settings.run_dir), signal.SIGKILL)
     stack.up(zunray.settings)
     deadline = time.monotonic() + 60
-    while (shown := zunray.http.get(f"/v1/invocations/{inv['id']}").json())["status"] not in ("Succeeded", "Failed", "TimedOut"):
+    while (shown := zunray.http.get(f"/v1/invocations/{inv['id']}").json())["status"] not in (
+        "Succeeded",
+        "Failed",
+        "TimedOut",
+    ):
         assert time.monotonic() < deadline, shown
         time.sleep(0.2)
     assert shown["status"] == "Succeeded", shown
@@ -61,7 +74,9 @@ def _invoke_once_up(zunray, name: str) -> str:  # noqa: ANN001
     """Invoke, waiting out a function actor that is still restarting (an earlier test restarted it:
     a call caught in that answers 503, "may or may not have been executed")."""
     deadline = time.monotonic() + 30
-    while (resp := zunray.http.post(f"/v1/functions/{name}/invoke", json=0)).status_code == 503 and "is restarting" in resp.text:
+    while (
+        resp := zunray.http.post(f"/v1/functions/{name}/invoke", json=0)
+    ).status_code == 503 and "is restarting" in resp.text:
         assert time.monotonic() < deadline, resp.text
         time.sleep(0.5)
     assert resp.status_code == 200, resp.text
@@ -71,7 +86,10 @@ def _invoke_once_up(zunray, name: str) -> str:  # noqa: ANN001
 def test_node_actor_restart_adopts_instances(zunray, ray_driver, fn):
     warm = _invoke_once_up(zunray, fn)
     host = zunray.http.get("/healthz").json()["cluster"]["hosts"][0]["name"]
-    ray.kill(ray.get_actor(node_actor_name(host), namespace=zunray.settings.ray_namespace), no_restart=False)
+    ray.kill(
+        ray.get_actor(node_actor_name(host), namespace=zunray.settings.ray_namespace),
+        no_restart=False,
+    )
     time.sleep(2)
     assert _invoke(zunray, fn) == warm
 

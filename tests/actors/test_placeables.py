@@ -20,9 +20,13 @@ def _requests(runtime: str) -> list[placeables.Request]:
     return [
         placeables.from_job(Job(id="j", project_id="p", user_id="u", capsule=spec)),
         placeables.from_container(
-            Container(uuid="c", name="c", project_id="p", user_id="u", capsule=spec, spec={"host": "h1"})
+            Container(
+                uuid="c", name="c", project_id="p", user_id="u", capsule=spec, spec={"host": "h1"}
+            )
         ),
-        placeables.from_capsule(Capsule(uuid="k", name="k", project_id="p", user_id="u", capsule=spec)),
+        placeables.from_capsule(
+            Capsule(uuid="k", name="k", project_id="p", user_id="u", capsule=spec)
+        ),
     ]
 
 
@@ -30,7 +34,9 @@ def _requests(runtime: str) -> list[placeables.Request]:
 def test_every_kind_reserves_what_its_quota_counts(runtime):
     for req in _requests(runtime):
         assert req.quota == {"containers": 1, "cpu": 1.5, "memory": 256, "disk": 1.0}, req.kind
-        assert (req.demand.cpu, req.demand.memory_mb, req.demand.disk_gb) == (1.5, 256, 1.0), req.kind
+        assert (req.demand.cpu, req.demand.memory_mb, req.demand.disk_gb) == (1.5, 256, 1.0), (
+            req.kind
+        )
         assert req.demand.project_id == "p"
 
 
@@ -46,7 +52,11 @@ def test_a_zun_containers_requested_host_reaches_placement():
 
 
 def test_a_function_instance_counts_and_reserves_its_resources():
-    spec = FunctionSpec(image="python", handler="m:f", resources=Resources(cpu=0.25, memory_mb=96, pids=64))
-    req = placeables.from_instance(Instance(uuid="i", function_uuid="f", project_id="p", version=1, spec=spec))
+    spec = FunctionSpec(
+        image="python", handler="m:f", resources=Resources(cpu=0.25, memory_mb=96, pids=64)
+    )
+    req = placeables.from_instance(
+        Instance(uuid="i", function_uuid="f", project_id="p", version=1, spec=spec)
+    )
     assert req.quota == {"containers": 1, "cpu": 0.25, "memory": 96, "disk": 0.0}
     assert (req.demand.cpu, req.demand.memory_mb, req.demand.project_id) == (0.25, 96, "p")

@@ -33,7 +33,15 @@ def test_job_committed_but_never_announced_is_picked_up_from_the_store(zunray):
         id=str(uuid.uuid4()),
         project_id="default",
         user_id="admin",
-        capsule=CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("echo", "from the store"), resources=Resources(cpu=0.25, memory_mb=32)),)),
+        capsule=CapsuleSpec(
+            containers=(
+                ContainerSpec(
+                    image="busybox:latest",
+                    command=("echo", "from the store"),
+                    resources=Resources(cpu=0.25, memory_mb=32),
+                ),
+            )
+        ),
     )
     store.jobs.create_job(job)
     store.close()

@@ -12,7 +12,11 @@ from runner.ray_connect import SCHEDULES
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
-JOB = {"image": "busybox:latest", "command": ["echo", "tick"], "resources": {"cpu": 0.1, "memory_mb": 16}}
+JOB = {
+    "image": "busybox:latest",
+    "command": ["echo", "tick"],
+    "resources": {"cpu": 0.1, "memory_mb": 16},
+}
 
 
 def runs(zunray, sid):
@@ -30,20 +34,41 @@ def runs(zunray, sid):
         ({"job": {**JOB, "sysctls": {"kernel.panic": "1"}}}, "sysctls"),
         ({"job": {**JOB, "resources": {"cpu": 1, "hugepages_2m_pages": 8}}}, "memory_mb"),
     ],
-    ids=["bad-cron", "bad-zone", "short-deadline", "bad-job", "bad-policy", "sysctl-not-allowed", "hugepages-without-memory"],
+    ids=[
+        "bad-cron",
+        "bad-zone",
+        "short-deadline",
+        "bad-job",
+        "bad-policy",
+        "sysctl-not-allowed",
+        "hugepages-without-memory",
+    ],
 )
 def test_bad_schedules_are_refused_naming_the_field(zunray, change, field):
-    resp = zunray.http.post("/v1/schedules", json={"name": "bad", "cron": "* * * * *", "job": JOB, **change})
+    resp = zunray.http.post(
+        "/v1/schedules", json={"name": "bad", "cron": "* * * * *", "job": JOB, **change}
+    )
     assert resp.status_code == 400, resp.text
     assert field in resp.json()["errors"][0]["detail"]
     assert zunray.http.get("/v1/schedules").json()["schedules"] == []
 
 
 def test_every_fire_time_happens_once_across_a_schedule_actor_restart(zunray, ray_driver):
-    s = zunray.http.post("/v1/schedules", json={"name": "every-2s", "cron": "*/2 * * * * *", "job": JOB, "starting_deadline_s": 30, "successful_history_limit": 50}).json()
+    s = zunray.http.post(
+        "/v1/schedules",
+        json={
+            "name": "every-2s",
+            "cron": "*/2 * * * * *",
+            "job": JOB,
+            "starting_deadline_s": 30,
+            "successful_history_limit": 50,
+        },
+    ).json()
     try:
         time.sleep(5)
-        ray.kill(ray.get_actor(SCHEDULES, namespace=zunray.settings.ray_namespace), no_restart=False)
+        ray.kill(
+            ray.get_actor(SCHEDULES, namespace=zunray.settings.ray_namespace), no_restart=False
+        )
         time.sleep(6)
         zunray.http.patch(f"/v1/schedules/{s['id']}", json={"suspend": True})
         time.sleep(1.5)  # let the last started jobs finish
@@ -51,7 +76,9 @@ def test_every_fire_time_happens_once_across_a_schedule_actor_restart(zunray, ra
         times = [datetime.fromisoformat(r["scheduled_at"]).timestamp() for r in got]
         assert len(got) >= 4
         assert len(set(times)) == len(times)  # once per fire time
-        assert all(b - a == pytest.approx(2.0) for a, b in zip(times, times[1:]))  # none lost, even across the restart
+        assert all(
+            b - a == pytest.approx(2.0) for a, b in zip(times, times[1:])
+        )  # none lost, even across the restart
         assert all(r["outcome"] in ("Started", "Missed") for r in got)
         started = [r for r in got if r["outcome"] == "Started"]
         assert len({r["job_id"] for r in started}) == len(started)
@@ -65,7 +92,16 @@ def test_every_fire_time_happens_once_across_a_schedule_actor_restart(zunray, ra
 
 def test_forbid_skips_while_the_previous_run_is_active(zunray):
     job = {**JOB, "command": ["sleep", "5"]}
-    s = zunray.http.post("/v1/schedules", json={"name": "forbid", "cron": "*/2 * * * * *", "job": job, "concurrency_policy": "Forbid", "starting_deadline_s": 10}).json()
+    s = zunray.http.post(
+        "/v1/schedules",
+        json={
+            "name": "forbid",
+            "cron": "*/2 * * * * *",
+            "job": job,
+            "concurrency_policy": "Forbid",
+            "starting_deadline_s": 10,
+        },
+    ).json()
     try:
         time.sleep(7)
         zunray.http.patch(f"/v1/schedules/{s['id']}", json={"suspend": True})
@@ -84,7 +120,26 @@ def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)
-    assert cli_main(["schedule", "create", "--name", "nightly", "--cron", "0 3 * * *", "--time-zone", "Europe/Paris", "--starting-deadline-s", "600", "busybox:latest", "echo", "hi"]) == 0
+    assert (
+        cli_main(
+            [
+                "schedule",
+                "create",
+                "--name",
+                "nightly",
+                "--cron",
+                "0 3 * * *",
+                "--time-zone",
+                "Europe/Paris",
+                "--starting-deadline-s",
+                "600",
+                "busybox:latest",
+                "echo",
+                "hi",
+            ]
+        )
+        == 0
+    )
     sid = capsys.readouterr().out.split()[1]
     assert cli_main(["schedule", "list"]) == 0
     listed = capsys.readouterr().out
@@ -97,14 +152,26 @@ def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
 
 def test_replace_cancels_the_running_job_and_starts_the_new_one(zunray):
     job = {**JOB, "command": ["sleep", "30"]}
-    s = zunray.http.post("/v1/schedules", json={"name": "replace", "cron": "*/3 * * * * *", "job": job, "concurrency_policy": "Replace", "starting_deadline_s": 10}).json()
+    s = zunray.http.post(
+        "/v1/schedules",
+        json={
+            "name": "replace",
+            "cron": "*/3 * * * * *",
+            "job": job,
+            "concurrency_policy": "Replace",
+            "starting_deadline_s": 10,
+        },
+    ).json()
     try:
         deadline = time.monotonic() + 20
         while len([r for r in runs(zunray, s["id"]) if r["outcome"] == "Started"]) < 2:
             assert time.monotonic() < deadline
             time.sleep(0.5)
         zunray.http.patch(f"/v1/schedules/{s['id']}", json={"suspend": True})
-        started = sorted((r for r in runs(zunray, s["id"]) if r["outcome"] == "Started"), key=lambda r: r["scheduled_at"])
+        started = sorted(
+            (r for r in runs(zunray, s["id"]) if r["outcome"] == "Started"),
+            key=lambda r: r["scheduled_at"],
+        )
         first = zunray.wait(started[0]["job_id"], timeout_s=30)
         assert first["status"] == "Cancelled"
     finally:
@@ -115,16 +182,36 @@ def test_replace_cancels_the_running_job_and_starts_the_new_one(zunray):
 
 
 def test_a_schedule_runs_an_nfv_job_template(zunray):
-    job = {**JOB, "command": ["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward; ip link set lo mtu 1400 && echo nfv-ok"],
-           "capabilities": ["NET_ADMIN"], "sysctls": {"net.ipv4.ip_forward": "1"}, "cpu_policy": "dedicated", "resources": {"cpu": 1, "memory_mb": 32}}
-    resp = zunray.http.post("/v1/schedules", json={"name": "nfv", "cron": "*/2 * * * * *", "job": job, "concurrency_policy": "Forbid"})
+    job = {
+        **JOB,
+        "command": [
+            "sh",
+            "-c",
+            "cat /proc/sys/net/ipv4/ip_forward; ip link set lo mtu 1400 && echo nfv-ok",
+        ],
+        "capabilities": ["NET_ADMIN"],
+        "sysctls": {"net.ipv4.ip_forward": "1"},
+        "cpu_policy": "dedicated",
+        "resources": {"cpu": 1, "memory_mb": 32},
+    }
+    resp = zunray.http.post(
+        "/v1/schedules",
+        json={"name": "nfv", "cron": "*/2 * * * * *", "job": job, "concurrency_policy": "Forbid"},
+    )
     assert resp.status_code == 201, resp.text
     sid = resp.json()["id"]
     try:
         deadline = time.monotonic() + 30
-        while not (started := [r for r in runs(zunray, sid) if r["job_id"] and r["job_status"] == "Succeeded"]):
+        while not (
+            started := [
+                r for r in runs(zunray, sid) if r["job_id"] and r["job_status"] == "Succeeded"
+            ]
+        ):
             assert time.monotonic() < deadline, runs(zunray, sid)
             time.sleep(0.5)
-        assert zunray.http.get(f"/v1/jobs/{started[0]['job_id']}/logs").text.split() == ["1", "nfv-ok"]
+        assert zunray.http.get(f"/v1/jobs/{started[0]['job_id']}/logs").text.split() == [
+            "1",
+            "nfv-ok",
+        ]
     finally:
         zunray.http.delete(f"/v1/schedules/{sid}")

@@ -26,20 +26,32 @@ def client(tmp_path_factory):
 
 
 def access_lines(caplog) -> list[dict]:
-    return [LINE.fullmatch(r.getMessage()).groupdict() for r in caplog.records if r.name == "zunray.access"]
+    return [
+        LINE.fullmatch(r.getMessage()).groupdict()
+        for r in caplog.records
+        if r.name == "zunray.access"
+    ]
 
 
-def test_one_line_per_request_with_its_id_project_route_template_status_and_duration(client, caplog):
+def test_one_line_per_request_with_its_id_project_route_template_status_and_duration(
+    client, caplog
+):
     caplog.set_level(logging.INFO, logger="zunray.access")
     resp = client.get("/dashboard/no-such.js", headers={"X-Project-Id": "p1"})
     assert resp.status_code == 404
     [line] = access_lines(caplog)
     assert line["request_id"] == resp.headers["x-openstack-request-id"]
     assert line["project"] == "p1"
-    assert (line["method"], line["route"], line["status"]) == ("GET", "/dashboard/{asset}", "404")  # the template, not the path
+    assert (line["method"], line["route"], line["status"]) == (
+        "GET",
+        "/dashboard/{asset}",
+        "404",
+    )  # the template, not the path
     assert float(line["duration_ms"]) > 0
     [record] = [r for r in caplog.records if r.name == "zunray.access"]
-    assert record.route == "/dashboard/{asset}" and record.status == 404  # fields a JSON formatter can use
+    assert (
+        record.route == "/dashboard/{asset}" and record.status == 404
+    )  # fields a JSON formatter can use
 
 
 def test_an_unmatched_path_is_logged_quoted_so_it_cannot_forge_a_line(client, caplog):
@@ -75,7 +87,11 @@ def test_any_other_incoming_request_id_is_replaced_by_a_new_one(client, sent):
 def test_a_too_large_body_is_logged_and_its_error_carries_the_request_id(client, caplog):
     caplog.set_level(logging.INFO, logger="zunray.access")
     mine = f"req-{uuid.uuid4()}"
-    resp = client.post("/v1/jobs", content=b"x" * (Settings().max_request_bytes + 1), headers={"X-OpenStack-Request-ID": mine})
+    resp = client.post(
+        "/v1/jobs",
+        content=b"x" * (Settings().max_request_bytes + 1),
+        headers={"X-OpenStack-Request-ID": mine},
+    )
     assert resp.status_code == 413
     assert resp.headers["x-openstack-request-id"] == mine == resp.json()["errors"][0]["request_id"]
     assert access_lines(caplog)[0]["status"] == "413"

@@ -94,9 +94,16 @@ def test_retry_after_survives_the_trip_through_ray():
 
 
 def test_keystone_unreachable_is_503_with_retry_after(tmp_path):
-    settings = Settings(data_dir=tmp_path, auth_mode="keystone", keystone_url="http://127.0.0.1:1/v3", keystone_service_password="x")
+    settings = Settings(
+        data_dir=tmp_path,
+        auth_mode="keystone",
+        keystone_url="http://127.0.0.1:1/v3",
+        keystone_service_password="x",
+    )
     app = create_app(settings)
-    app.state.auth = KeystoneAuth(settings)  # what the lifespan sets; nothing else is needed before a route runs
+    app.state.auth = KeystoneAuth(
+        settings
+    )  # what the lifespan sets; nothing else is needed before a route runs
     resp = TestClient(app).get("/v1/jobs", headers={"X-Auth-Token": "a-token"})
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     assert "Keystone" in resp.json()["errors"][0]["detail"]
@@ -104,14 +111,28 @@ def test_keystone_unreachable_is_503_with_retry_after(tmp_path):
 
 def test_openapi_documents_400_never_422(tmp_path):
     schema = create_app(Settings(data_dir=tmp_path)).openapi()
-    statuses = {(path, method): set(op["responses"]) for path, ops in schema["paths"].items() for method, op in ops.items()}
+    statuses = {
+        (path, method): set(op["responses"])
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+    }
     assert not [where for where, codes in statuses.items() if "422" in codes]
-    for where in (("/v1/jobs", "post"), ("/v1/jobs", "get"), ("/v1/functions", "get"), ("/v1/schedules", "post")):
+    for where in (
+        ("/v1/jobs", "post"),
+        ("/v1/jobs", "get"),
+        ("/v1/functions", "get"),
+        ("/v1/schedules", "post"),
+    ):
         assert "400" in statuses[where], where
-    assert schema["paths"]["/v1/jobs"]["post"]["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ZunError"}
+    assert schema["paths"]["/v1/jobs"]["post"]["responses"]["400"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/ZunError"}
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     for path in ("/v1/functions", "/v1/schedules"):
-        assert {p["name"] for p in schema["paths"][path]["get"]["parameters"]} == {"limit", "marker"}
+        assert {p["name"] for p in schema["paths"][path]["get"]["parameters"]} == {
+            "limit",
+            "marker",
+        }
 
 
 # -- paging in the store ------------------------------------------------------------------
@@ -121,20 +142,44 @@ def store(sqlite_store):  # tests/conftest.py
 
 
 def _function(store: Store, project: str, name: str) -> str:
-    return store.functions.create_function(Function(str(uuid.uuid4()), name, project, "u", 1, FunctionSpec(image="busybox:latest"))).uuid
+    return store.functions.create_function(
+        Function(str(uuid.uuid4()), name, project, "u", 1, FunctionSpec(image="busybox:latest"))
+    ).uuid
 
 
 def _schedule(store: Store, project: str, name: str) -> str:
-    values = {"uuid": str(uuid.uuid4()), "name": name, "project_id": project, "user_id": "u", "cron": "0 3 * * *", "time_zone": "UTC", "job": {},
-              "concurrency_policy": "Allow", "starting_deadline_s": None, "successful_history_limit": 3, "failed_history_limit": 1, "suspend": True}
+    values = {
+        "uuid": str(uuid.uuid4()),
+        "name": name,
+        "project_id": project,
+        "user_id": "u",
+        "cron": "0 3 * * *",
+        "time_zone": "UTC",
+        "job": {},
+        "concurrency_policy": "Allow",
+        "starting_deadline_s": None,
+        "successful_history_limit": 3,
+        "failed_history_limit": 1,
+        "suspend": True,
+    }
     return store.schedules.create_schedule(values)["uuid"]
 
 
 @pytest.mark.parametrize(
     ("make", "listing", "uuid_of"),
     [
-        pytest.param(_function, lambda s, **kw: s.functions.list_functions(**kw), lambda f: f.uuid, id="functions"),
-        pytest.param(_schedule, lambda s, **kw: s.schedules.list_schedules(**kw), lambda x: x["uuid"], id="schedules"),
+        pytest.param(
+            _function,
+            lambda s, **kw: s.functions.list_functions(**kw),
+            lambda f: f.uuid,
+            id="functions",
+        ),
+        pytest.param(
+            _schedule,
+            lambda s, **kw: s.schedules.list_schedules(**kw),
+            lambda x: x["uuid"],
+            id="schedules",
+        ),
     ],
 )
 def test_store_pages_by_name_and_hides_other_projects_markers(store, make, listing, uuid_of):
@@ -150,7 +195,9 @@ def test_store_pages_by_name_and_hides_other_projects_markers(store, make, listi
         listing(store, project_id="p1", limit=3, marker="00000000-0000-0000-0000-000000000000")
     with pytest.raises(e.NotFound) as foreign:
         listing(store, project_id="p1", limit=3, marker=theirs)
-    assert str(foreign.value).replace(theirs, "M") == str(unknown.value).replace("00000000-0000-0000-0000-000000000000", "M")
+    assert str(foreign.value).replace(theirs, "M") == str(unknown.value).replace(
+        "00000000-0000-0000-0000-000000000000", "M"
+    )
 
 
 # -- the SDK follows ``next`` -------------------------------------------------------------
@@ -183,7 +230,11 @@ def test_sdk_jobs_limit_stops_early_and_errors_keep_retry_after():
     client = sdk.Client("http://127.0.0.1:9")
     client.http = httpx.Client(base_url="http://127.0.0.1:9", transport=_paged_server(5000, asked))
     assert len(client.jobs(limit=3)) == 3 and len(asked) == 1
-    busy = httpx.Response(503, headers={"Retry-After": "7"}, json={"errors": [{"detail": "Docker engine unreachable"}]})
+    busy = httpx.Response(
+        503,
+        headers={"Retry-After": "7"},
+        json={"errors": [{"detail": "Docker engine unreachable"}]},
+    )
     with pytest.raises(e.Unavailable) as info:
         sdk.raise_for_error(busy)
     assert info.value.retry_after_s == 7 and "Docker" in info.value.message

@@ -14,13 +14,19 @@ from runner.settings import Settings
 @pytest.fixture
 def cluster(tmp_path) -> Cluster:
     c = Cluster(Settings(data_dir=tmp_path, memory_allocation_ratio=1.0))
-    c.health = {"hosts": [{"name": "h1", "up": True, "docker_ok": True, "docker_error": "", "memory_mb": 1024.0}]}
+    c.health = {
+        "hosts": [
+            {"name": "h1", "up": True, "docker_ok": True, "docker_error": "", "memory_mb": 1024.0}
+        ]
+    }
     return c
 
 
 @pytest.mark.parametrize("runtime", ["runc", "runsc", "vm"])
 def test_what_fits_the_largest_host_is_admitted(cluster, runtime):
-    cluster.admit(1024 - (VM_OVERHEAD_MB if runtime == "vm" else 0), runtime=runtime, field="memory")
+    cluster.admit(
+        1024 - (VM_OVERHEAD_MB if runtime == "vm" else 0), runtime=runtime, field="memory"
+    )
 
 
 def test_a_vm_that_fits_only_without_its_overhead_is_refused_saying_so(cluster):
@@ -32,6 +38,8 @@ def test_a_vm_that_fits_only_without_its_overhead_is_refused_saying_so(cluster):
 
 
 def test_a_nova_capsule_larger_than_any_host_is_admitted(cluster):
-    cluster.admit(8192, runtime="nova", field="memory")  # it runs on a Nova server, not on these hosts
+    cluster.admit(
+        8192, runtime="nova", field="memory"
+    )  # it runs on a Nova server, not on these hosts
     with pytest.raises(InvalidSpec, match="8192 MB is more than the largest host has"):
         cluster.admit(8192, runtime="runc", field="memory")

@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 def test_dashboard_shows_hosts_and_a_jobs_logs_timeline_and_why(zunray):
     done = zunray.submit(command=["sh", "-c", "echo hello from the dashboard"], name="shown")
     assert zunray.wait(done["id"])["status"] == "Succeeded"
-    waiting = zunray.submit(command=["true"], resources={"cpu": 64, "memory_mb": 32}, name="too-big")
+    waiting = zunray.submit(
+        command=["true"], resources={"cpu": 64, "memory_mb": 32}, name="too-big"
+    )
     try:
         with browser_page() as page:
             assert page.goto(f"{zunray.settings.gateway_url}/dashboard").status == 200
@@ -23,14 +25,22 @@ def test_dashboard_shows_hosts_and_a_jobs_logs_timeline_and_why(zunray):
             host = page.locator("#hosts .host").first
             assert "pinned cpus" in host.inner_text() and "cores" in host.inner_text()
             page.click(f'tr[data-id="{done["id"]}"]')
-            page.wait_for_function("document.querySelector('#job-logs').textContent.includes('hello from the dashboard')")
-            page.wait_for_function("document.querySelectorAll('#job-trace .span').length >= 3")  # the trace's spans as bars
+            page.wait_for_function(
+                "document.querySelector('#job-logs').textContent.includes('hello from the dashboard')"
+            )
+            page.wait_for_function(
+                "document.querySelectorAll('#job-trace .span').length >= 3"
+            )  # the trace's spans as bars
             page.click(f'tr[data-id="{waiting["id"]}"]')
             page.wait_for_selector("#job-why:not([hidden])")
-            page.wait_for_function("document.querySelector('#job-why').textContent.includes('needs 64 cpus')")
+            page.wait_for_function(
+                "document.querySelector('#job-why').textContent.includes('needs 64 cpus')"
+            )
             path = screenshot(page, "dashboard.png")
             assert path.stat().st_size > 10_000
-            assert page.evaluate("[...document.scripts].every(s => s.src.startsWith(location.origin))")  # no CDN
+            assert page.evaluate(
+                "[...document.scripts].every(s => s.src.startsWith(location.origin))"
+            )  # no CDN
     finally:
         zunray.http.post(f"/v1/jobs/{waiting['id']}/cancel")
 
@@ -46,17 +56,31 @@ DRAWN_ABOVE_ZERO = """name => [...document.querySelectorAll(`#chart-${name} poly
 def test_dashboard_charts_draw_real_activity(zunray, tmp_path):
     ok = zunray.submit(command=["true"], name="chart-ok")
     bad = zunray.submit(command=["sh", "-c", "exit 3"], name="chart-bad")
-    waiting = zunray.submit(command=["true"], resources={"cpu": 64, "memory_mb": 32}, name="chart-queued")
-    fn = {"name": "chart-echo", "image": "zunray/python:3.11", "handler": "app:handle", "code": ECHO}
+    waiting = zunray.submit(
+        command=["true"], resources={"cpu": 64, "memory_mb": 32}, name="chart-queued"
+    )
+    fn = {
+        "name": "chart-echo",
+        "image": "zunray/python:3.11",
+        "handler": "app:handle",
+        "code": ECHO,
+    }
     assert zunray.http.post("/v1/functions", json=fn).status_code == 201
     try:
-        for call in range(2):  # the first starts an instance (cold), the second finds it idle (warm)
+        for call in range(
+            2
+        ):  # the first starts an instance (cold), the second finds it idle (warm)
             resp = zunray.http.post("/v1/functions/chart-echo/invoke", json=call, timeout=90)
             assert resp.status_code == 200 and resp.json() == call, resp.text
         stats = zunray.http.get("/v1/functions/chart-echo").json()["stats"]
         assert stats["cold_starts"] == 1 and stats["warm_hits"] == 1, stats
-        assert zunray.wait(ok["id"])["status"] == "Succeeded" and zunray.wait(bad["id"])["status"] == "Failed"
-        time.sleep(2 * zunray.settings.dashboard_sample_s + 1)  # samples see the queued job and the warm instance
+        assert (
+            zunray.wait(ok["id"])["status"] == "Succeeded"
+            and zunray.wait(bad["id"])["status"] == "Failed"
+        )
+        time.sleep(
+            2 * zunray.settings.dashboard_sample_s + 1
+        )  # samples see the queued job and the warm instance
         zunray.http.post(f"/v1/jobs/{waiting['id']}/cancel").raise_for_status()
         with browser_page() as page:
             assert page.goto(f"{zunray.settings.gateway_url}/dashboard").status == 200

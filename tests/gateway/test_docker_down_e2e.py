@@ -12,7 +12,11 @@ pytestmark = [pytest.mark.ray]
 
 @pytest.fixture(scope="module")
 def dockerless(tmp_path_factory):
-    yield from run_stack(test_settings(tmp_path_factory.mktemp("dockerless"), docker_url="unix:///nonexistent/docker.sock"))
+    yield from run_stack(
+        test_settings(
+            tmp_path_factory.mktemp("dockerless"), docker_url="unix:///nonexistent/docker.sock"
+        )
+    )
 
 
 def test_submission_is_refused_with_503_and_healthz_says_why(dockerless):
@@ -20,7 +24,9 @@ def test_submission_is_refused_with_503_and_healthz_says_why(dockerless):
     assert health.status_code == 503 and int(health.headers["Retry-After"]) >= 1
     assert any("Docker engine unreachable" in p for p in health.json()["problems"])
     resp = dockerless.http.post("/v1/jobs", json={"image": "busybox:latest", "command": ["true"]})
-    assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"  # asking again at once would not help
+    assert (
+        resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+    )  # asking again at once would not help
     assert "Docker engine unreachable" in resp.json()["errors"][0]["detail"]
     assert dockerless.http.get("/v1/jobs").json()["jobs"] == []
 

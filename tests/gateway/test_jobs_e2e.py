@@ -17,14 +17,22 @@ def test_job_succeeds_and_keeps_logs_after_its_container_is_gone(zunray):
     assert done["exit_code"] == 0
     assert done["host"]
     assert done["started_at"] and done["finished_at"]
-    assert [h["status"] for h in done["history"]] == ["Queued", "Placed", "Starting", "Running", "Succeeded"]
+    assert [h["status"] for h in done["history"]] == [
+        "Queued",
+        "Placed",
+        "Starting",
+        "Running",
+        "Succeeded",
+    ]
     logs = zunray.http.get(f"/v1/jobs/{job['id']}/logs").text
     assert "out\n" in logs and "err\n" in logs
     assert zunray.no_containers(job["id"])
 
 
 def test_running_container_has_limits_labels_and_no_network(zunray):
-    job = zunray.submit(command=["sleep", "30"], resources={"cpu": 0.5, "memory_mb": 96, "pids": 64})
+    job = zunray.submit(
+        command=["sleep", "30"], resources={"cpu": 0.5, "memory_mb": 96, "pids": 64}
+    )
     zunray.wait(job["id"], until=("Running",))
     [container] = zunray.containers(uuid=job["id"])
     hc = container.attrs["HostConfig"]
@@ -33,7 +41,11 @@ def test_running_container_has_limits_labels_and_no_network(zunray):
     assert hc["PidsLimit"] == 64
     assert hc["NetworkMode"] == "none"
     labels = container.labels
-    assert labels["zunray.project"] == "default" and labels["zunray.capsule"] == job["id"] and labels["zunray.node"]
+    assert (
+        labels["zunray.project"] == "default"
+        and labels["zunray.capsule"] == job["id"]
+        and labels["zunray.node"]
+    )
     zunray.http.post(f"/v1/jobs/{job['id']}/cancel")
     assert zunray.wait(job["id"])["status"] == "Cancelled"
 
@@ -73,7 +85,11 @@ def test_retries_with_backoff_then_fails(zunray):
 
 
 def test_same_idempotency_key_gives_the_same_job_and_one_run(zunray):
-    body = {"image": "busybox:latest", "command": ["true"], "resources": {"cpu": 0.25, "memory_mb": 32}}
+    body = {
+        "image": "busybox:latest",
+        "command": ["true"],
+        "resources": {"cpu": 0.25, "memory_mb": 32},
+    }
     first = zunray.http.post("/v1/jobs", json=body, headers={"Idempotency-Key": "k-123"})
     second = zunray.http.post("/v1/jobs", json=body, headers={"Idempotency-Key": "k-123"})
     assert first.status_code == second.status_code == 202
@@ -97,7 +113,16 @@ def test_same_idempotency_key_gives_the_same_job_and_one_run(zunray):
         ({"timeout_s": 0}, "timeout_s"),
         ({"runtime": "kata"}, "runtime"),
     ],
-    ids=["unknown-field", "negative-cpu", "too-much-memory", "bad-image", "command-string", "command-int", "zero-timeout", "bad-runtime"],
+    ids=[
+        "unknown-field",
+        "negative-cpu",
+        "too-much-memory",
+        "bad-image",
+        "command-string",
+        "command-int",
+        "zero-timeout",
+        "bad-runtime",
+    ],
 )
 def test_invalid_spec_names_the_field_and_writes_nothing(zunray, change, field):
     before = len(zunray.http.get("/v1/jobs", params={"limit": 1000}).json()["jobs"])
@@ -113,7 +138,10 @@ def test_invalid_spec_names_the_field_and_writes_nothing(zunray, change, field):
 def test_image_neither_local_nor_pullable_fails_clearly(zunray):
     done = zunray.wait(zunray.submit(image="zunray-test/absent:1.0", command=["true"])["id"])
     assert done["status"] == "Failed"
-    assert "zunray-test/absent:1.0" in done["status_reason"] and "not present locally" in done["status_reason"]
+    assert (
+        "zunray-test/absent:1.0" in done["status_reason"]
+        and "not present locally" in done["status_reason"]
+    )
     assert zunray.no_containers(done["id"])
 
 
@@ -181,21 +209,39 @@ def test_healthz_reports_hosts(zunray):
 
 def test_jobs_over_the_project_quota_wait_queued_then_run(zunray):
     project = {"X-Project-Id": "job-quota"}
-    assert zunray.http.put("/v1/quotas/job-quota", json={"containers": 1}, headers={"OpenStack-API-Version": "container latest"}).status_code == 200
+    assert (
+        zunray.http.put(
+            "/v1/quotas/job-quota",
+            json={"containers": 1},
+            headers={"OpenStack-API-Version": "container latest"},
+        ).status_code
+        == 200
+    )
     try:
         body = {"image": "busybox:latest", "resources": {"cpu": 0.1, "memory_mb": 16}}
-        first = zunray.http.post("/v1/jobs", json={**body, "command": ["sleep", "2"]}, headers=project).json()
+        first = zunray.http.post(
+            "/v1/jobs", json={**body, "command": ["sleep", "2"]}, headers=project
+        ).json()
         zunray.wait(first["id"], until=("Running",), headers=project)
-        second = zunray.http.post("/v1/jobs", json={**body, "command": ["echo", "my turn"]}, headers=project).json()
+        second = zunray.http.post(
+            "/v1/jobs", json={**body, "command": ["echo", "my turn"]}, headers=project
+        ).json()
         time.sleep(0.5)
         waiting = zunray.http.get(f"/v1/jobs/{second['id']}", headers=project).json()
         assert waiting["status"] == "Queued"
         assert "waiting for quota: containers 1 of 1 in use" in waiting["status_reason"]
-        done = zunray.http.get(f"/v1/jobs/{second['id']}", params={"wait_s": 30}, headers=project).json()
+        done = zunray.http.get(
+            f"/v1/jobs/{second['id']}", params={"wait_s": 30}, headers=project
+        ).json()
         assert done["status"] == "Succeeded"
-        assert zunray.http.get(f"/v1/jobs/{first['id']}", headers=project).json()["finished_at"] <= done["started_at"]
+        assert (
+            zunray.http.get(f"/v1/jobs/{first['id']}", headers=project).json()["finished_at"]
+            <= done["started_at"]
+        )
     finally:
-        zunray.http.delete("/v1/quotas/job-quota", headers={"OpenStack-API-Version": "container latest"})
+        zunray.http.delete(
+            "/v1/quotas/job-quota", headers={"OpenStack-API-Version": "container latest"}
+        )
 
 
 def test_why_explains_per_host_and_the_cli_prints_it(zunray, monkeypatch, capsys):
@@ -217,7 +263,14 @@ def test_why_explains_per_host_and_the_cli_prints_it(zunray, monkeypatch, capsys
 
 
 def test_job_array_runs_indexed_tasks_at_most_parallelism_at_once(zunray):
-    body = {"image": "busybox:latest", "command": ["sh", "-c", "echo task $JOB_INDEX; sleep 1"], "resources": {"cpu": 0.1, "memory_mb": 16}, "completions": 4, "parallelism": 2, "name": "arr"}
+    body = {
+        "image": "busybox:latest",
+        "command": ["sh", "-c", "echo task $JOB_INDEX; sleep 1"],
+        "resources": {"cpu": 0.1, "memory_mb": 16},
+        "completions": 4,
+        "parallelism": 2,
+        "name": "arr",
+    }
     array = zunray.http.post("/v1/jobs", json=body).json()
     done = zunray.wait(array["id"], timeout_s=90)
     assert done["status"] == "Succeeded", done["status_reason"]
@@ -234,11 +287,21 @@ def test_job_array_runs_indexed_tasks_at_most_parallelism_at_once(zunray):
 
 
 def test_job_array_fails_when_its_backoff_limit_is_spent_and_cancels_the_rest(zunray):
-    body = {"image": "busybox:latest", "command": ["sh", "-c", "[ $JOB_INDEX != 1 ] || exit 5; sleep 20"], "resources": {"cpu": 0.1, "memory_mb": 16}, "completions": 3, "parallelism": 3, "backoff_limit": 1}
+    body = {
+        "image": "busybox:latest",
+        "command": ["sh", "-c", "[ $JOB_INDEX != 1 ] || exit 5; sleep 20"],
+        "resources": {"cpu": 0.1, "memory_mb": 16},
+        "completions": 3,
+        "parallelism": 3,
+        "backoff_limit": 1,
+    }
     array = zunray.http.post("/v1/jobs", json=body).json()
     done = zunray.wait(array["id"], timeout_s=90)
     assert done["status"] == "Failed"
-    assert "task 1 Failed" in done["status_reason"] and "backoff limit 1 reached" in done["status_reason"]
+    assert (
+        "task 1 Failed" in done["status_reason"]
+        and "backoff limit 1 reached" in done["status_reason"]
+    )
     assert done["retries_used"] == 1
     for t in done["tasks"]:
         final = zunray.wait(t["id"], timeout_s=30)

@@ -33,7 +33,9 @@ def _shape(text: str) -> list:
 
 def _follow(zunray, job_id: str, **params) -> tuple[str, int | None]:  # noqa: ANN003
     """The whole followed stream, and the offset its response says it starts at."""
-    with zunray.http.stream("GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true", **params}, timeout=120) as resp:
+    with zunray.http.stream(
+        "GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true", **params}, timeout=120
+    ) as resp:
         assert resp.status_code == 200
         start = resp.headers.get("Zunray-Log-Offset")
         return b"".join(resp.iter_bytes()).decode(), None if start is None else int(start)
@@ -43,7 +45,9 @@ def test_follow_streams_past_what_is_kept_in_order_without_fragments(zunray):
     job = zunray.submit(command=["sh", "-c", SCRIPT], timeout_s=120)
     body, start = _follow(zunray, job["id"])
     assert len(body) > 2 << 20, f"the stream went silent after {len(body)} bytes"
-    assert body == EXPECTED, _shape(body)  # every line whole and in order, END last, no "[... earlier bytes]" fragment
+    assert body == EXPECTED, _shape(
+        body
+    )  # every line whole and in order, END last, no "[... earlier bytes]" fragment
     assert start == 0
     assert zunray.wait(job["id"])["status"] == "Succeeded"
 
@@ -57,13 +61,17 @@ def test_follow_streams_past_what_is_kept_in_order_without_fragments(zunray):
     assert int(plain.headers["Zunray-Log-Offset"]) == len(EXPECTED)
     behind, _ = _follow(zunray, job["id"], offset=1_500_000)
     kept = 1 << 20
-    assert behind == f"[zunray: {len(EXPECTED) - kept - 1_500_000} bytes skipped]\n" + EXPECTED[-kept:]
+    assert (
+        behind == f"[zunray: {len(EXPECTED) - kept - 1_500_000} bytes skipped]\n" + EXPECTED[-kept:]
+    )
 
 
 def test_resume_while_it_runs_continues_where_it_left_off(zunray):
     job = zunray.submit(command=["sh", "-c", SCRIPT], timeout_s=120)
     seen = b""
-    with zunray.http.stream("GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}, timeout=120) as resp:
+    with zunray.http.stream(
+        "GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}, timeout=120
+    ) as resp:
         offset = int(resp.headers.get("Zunray-Log-Offset", 0))
         for chunk in resp.iter_bytes():
             seen += chunk
@@ -107,7 +115,21 @@ def test_cli_submit_streams_the_output_as_the_job_runs_and_exits_with_its_code(z
         monkeypatch.setenv(key, value)
     out = _Timed()
     monkeypatch.setattr(sys, "stdout", out)
-    assert cli_main(["submit", "--memory-mb", "64", "busybox:latest", "--", "sh", "-c", "echo first; sleep 3; echo second; exit 3"]) == 3
+    assert (
+        cli_main(
+            [
+                "submit",
+                "--memory-mb",
+                "64",
+                "busybox:latest",
+                "--",
+                "sh",
+                "-c",
+                "echo first; sleep 3; echo second; exit 3",
+            ]
+        )
+        == 3
+    )
     text = "".join(piece for _, piece in out.writes)
     job = zunray.http.get(f"/v1/jobs/{text.split()[1]}").json()
     assert job["status"] == "Failed" and job["exit_code"] == 3

@@ -41,7 +41,9 @@ def host_service():
 
 def test_project_network_is_fenced_off_from_the_host(zunray, host_service):
     script = PROBE.replace("{port}", str(host_service))
-    job = zunray.submit(command=["sh", "-c", "ip -4 addr show eth0 | grep -c inet; " + script], network="project")
+    job = zunray.submit(
+        command=["sh", "-c", "ip -4 addr show eth0 | grep -c inet; " + script], network="project"
+    )
     done = zunray.wait(job["id"])
     assert done["status"] == "Succeeded", done
     assert done["network"] == "project"
@@ -49,7 +51,9 @@ def test_project_network_is_fenced_off_from_the_host(zunray, host_service):
     assert logs.startswith("1\n")  # it has an address on the project's network
     assert "gw=" in logs and "pong" not in logs and "unreachable" in logs
     # control: the same probe from Docker's default bridge, with no fence, does reach the service
-    control = zunray.docker.containers.create("busybox:latest", ["sh", "-c", script], network="bridge")
+    control = zunray.docker.containers.create(
+        "busybox:latest", ["sh", "-c", script], network="bridge"
+    )
     try:  # removed even when it cannot start
         control.start()
         control.wait(timeout=60)
@@ -60,5 +64,7 @@ def test_project_network_is_fenced_off_from_the_host(zunray, host_service):
 
 
 def test_runsc_jobs_cannot_ask_for_a_network(zunray):
-    resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "runsc", "network": "project"})
+    resp = zunray.http.post(
+        "/v1/jobs", json={"image": "busybox:latest", "runtime": "runsc", "network": "project"}
+    )
     assert resp.status_code == 400 and "network" in resp.json()["errors"][0]["detail"]

@@ -16,7 +16,9 @@ from tests.spans import in_memory_spans
 def app_and_spans(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("tracing"))
     spans = in_memory_spans(settings.data_dir)
-    client = TestClient(create_app(settings), base_url="http://127.0.0.1", raise_server_exceptions=False)
+    client = TestClient(
+        create_app(settings), base_url="http://127.0.0.1", raise_server_exceptions=False
+    )
     return client, spans
 
 
@@ -30,13 +32,18 @@ def spans_of(spans, trace_id: str) -> list:
     return [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]
 
 
-def test_the_request_span_joins_the_callers_trace_and_is_named_after_the_route_template(app_and_spans):
+def test_the_request_span_joins_the_callers_trace_and_is_named_after_the_route_template(
+    app_and_spans,
+):
     client, spans = app_and_spans
     [server] = spans_of(spans, traced_get(client, "/dashboard/no-such.js"))
     assert server.parent.span_id == 0x00F067AA0BA902B7 and server.parent.is_remote
     assert server.name == "GET /dashboard/{asset}"
     assert server.attributes["http.route"] == "/dashboard/{asset}"
-    assert 404 in (server.attributes.get("http.status_code"), server.attributes.get("http.response.status_code"))  # old or new semconv
+    assert 404 in (
+        server.attributes.get("http.status_code"),
+        server.attributes.get("http.response.status_code"),
+    )  # old or new semconv
 
 
 def test_an_unmatched_path_does_not_become_a_span_name(app_and_spans):

@@ -9,7 +9,15 @@ import pytest
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
-EXPECTED = {"job.submit", "placement.decide", "node.run", "image.ensure", "container.create", "container.start", "container.wait"}
+EXPECTED = {
+    "job.submit",
+    "placement.decide",
+    "node.run",
+    "image.ensure",
+    "container.create",
+    "container.start",
+    "container.wait",
+}
 
 
 def spans_of_trace(path, trace_id):
@@ -22,8 +30,14 @@ def test_a_job_is_one_trace_across_gateway_placement_and_node(zunray):
     path = zunray.settings.data_dir / "traces.jsonl"
     deadline = time.monotonic() + 10
     while True:
-        spans = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-        roots = [s for s in spans if s["name"] == "job.submit" and s["attributes"].get("zunray.job") == job["id"]]
+        spans = (
+            [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        )
+        roots = [
+            s
+            for s in spans
+            if s["name"] == "job.submit" and s["attributes"].get("zunray.job") == job["id"]
+        ]
         if roots:
             trace = spans_of_trace(path, roots[0]["trace_id"])
             if EXPECTED <= {s["name"] for s in trace}:

@@ -15,18 +15,26 @@ pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(300)]
 
 
 def _vm_job(zunray, command: list[str], **fields) -> dict:  # noqa: ANN003
-    return zunray.submit(command=command, runtime="vm", resources={"cpu": 1, "memory_mb": 256}, **fields)
+    return zunray.submit(
+        command=command, runtime="vm", resources={"cpu": 1, "memory_mb": 256}, **fields
+    )
 
 
 def test_the_host_offers_vm_and_a_vm_job_behaves_like_a_container_job(zunray):
     [host] = zunray.http.get("/v1/cluster/hosts").json()["hosts"]
     assert "vm" in host["runtimes"]
-    job = _vm_job(zunray, ["sh", "-c", "echo hello from a vm $WHO; cat /proc/cpuinfo | grep -c processor; exit 3"], env={"WHO": "guest"})
+    job = _vm_job(
+        zunray,
+        ["sh", "-c", "echo hello from a vm $WHO; cat /proc/cpuinfo | grep -c processor; exit 3"],
+        env={"WHO": "guest"},
+    )
     done = zunray.wait(job["id"], timeout_s=120)
     assert (done["status"], done["exit_code"]) == ("Failed", 3), done["status_reason"]
     assert zunray.http.get(f"/v1/jobs/{job['id']}/logs").text == "hello from a vm guest\n1\n"
     assert [h["status"] for h in done["history"]][-3:] == ["Starting", "Running", "Failed"]
-    assert not qemu_pids(job["id"]) and not list((zunray.settings.data_dir / "vm-runs").glob(f"*/zunray-vm-{job['id'][:8]}-*"))
+    assert not qemu_pids(job["id"]) and not list(
+        (zunray.settings.data_dir / "vm-runs").glob(f"*/zunray-vm-{job['id'][:8]}-*")
+    )
 
 
 def test_a_missing_binary_is_named(zunray):
@@ -51,7 +59,9 @@ def test_timeout_and_a_vm_killed_from_outside_leave_no_qemu(zunray):
 
 
 def test_vm_jobs_refuse_what_a_vm_cannot_give(zunray):
-    resp = zunray.http.post("/v1/jobs", json={"image": "busybox:latest", "runtime": "vm", "network": "project"})
+    resp = zunray.http.post(
+        "/v1/jobs", json={"image": "busybox:latest", "runtime": "vm", "network": "project"}
+    )
     assert resp.status_code == 400 and "runtime vm runs without a network" in resp.text
 
 
@@ -65,14 +75,19 @@ def test_no_vm_outlives_its_node_actor(zunray, ray_driver):
     assert qemu_pids(job["id"])
     vm_files = f"*/zunray-vm-{job['id'][:8]}-*"
     assert list((zunray.settings.data_dir / "vm-runs").glob(vm_files))  # its initrd and console
-    ray.kill(ray.get_actor(node_actor_name(running["host"]), namespace=zunray.settings.ray_namespace), no_restart=False)
+    ray.kill(
+        ray.get_actor(node_actor_name(running["host"]), namespace=zunray.settings.ray_namespace),
+        no_restart=False,
+    )
     deadline = time.monotonic() + 15
     while qemu_pids(job["id"]):
         assert time.monotonic() < deadline, "QEMU outlived its node actor"
         time.sleep(0.2)
     done = zunray.wait(job["id"], timeout_s=60)
     assert done["status"] == "Failed" and "node actor restarted" in done["status_reason"]
-    assert not list((zunray.settings.data_dir / "vm-runs").glob(vm_files))  # the next node actor removed what the VM left
+    assert not list(
+        (zunray.settings.data_dir / "vm-runs").glob(vm_files)
+    )  # the next node actor removed what the VM left
 
 
 def test_the_cli_submits_a_vm_job(zunray, monkeypatch, capsys):
@@ -80,7 +95,22 @@ def test_the_cli_submits_a_vm_job(zunray, monkeypatch, capsys):
 
     for key, value in zunray.settings.to_env().items():
         monkeypatch.setenv(key, value)
-    assert cli_main(["submit", "--runtime", "vm", "--memory-mb", "128", "busybox:latest", "--", "echo", "from the cli in a vm"]) == 0
+    assert (
+        cli_main(
+            [
+                "submit",
+                "--runtime",
+                "vm",
+                "--memory-mb",
+                "128",
+                "busybox:latest",
+                "--",
+                "echo",
+                "from the cli in a vm",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "from the cli in a vm" in out and "Succeeded" in out, out
     job_id = out.split()[1]

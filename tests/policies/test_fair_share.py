@@ -15,10 +15,27 @@ def _queue(*spec: tuple[str, int]) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("queue", "per_project", "expected"),
     [
-        pytest.param(_queue(("p1", 3)), 5, ["p1-0", "p1-1", "p1-2"], id="one-project-under-its-share"),
-        pytest.param(_queue(("p1", 1000), ("p2", 1)), 2, ["p1-0", "p2-0", "p1-1"], id="a-backlog-does-not-push-back-a-late-project"),
-        pytest.param(_queue(("p1", 2), ("p2", 2), ("p3", 1)), 10, ["p1-0", "p2-0", "p3-0", "p1-1", "p2-1"], id="turns-in-first-appearance-order"),
-        pytest.param([("a", "p1"), ("b", "p2"), ("c", "p1"), ("d", "p2"), ("e", "p1")], 2, ["a", "b", "c", "d"], id="interleaved-arrivals"),
+        pytest.param(
+            _queue(("p1", 3)), 5, ["p1-0", "p1-1", "p1-2"], id="one-project-under-its-share"
+        ),
+        pytest.param(
+            _queue(("p1", 1000), ("p2", 1)),
+            2,
+            ["p1-0", "p2-0", "p1-1"],
+            id="a-backlog-does-not-push-back-a-late-project",
+        ),
+        pytest.param(
+            _queue(("p1", 2), ("p2", 2), ("p3", 1)),
+            10,
+            ["p1-0", "p2-0", "p3-0", "p1-1", "p2-1"],
+            id="turns-in-first-appearance-order",
+        ),
+        pytest.param(
+            [("a", "p1"), ("b", "p2"), ("c", "p1"), ("d", "p2"), ("e", "p1")],
+            2,
+            ["a", "b", "c", "d"],
+            id="interleaved-arrivals",
+        ),
         pytest.param([], 4, [], id="nothing-waits"),
     ],
 )

@@ -10,7 +10,19 @@ SCORES = make_scores({"binpack": 1.0})
 
 
 def hosts(*rows):
-    return Hosts.build([{"name": f"h{i}", "cpu_total": 2, "cpu_capacity": 8, "memory_capacity": 1000, "runtimes": ("runc",), **r} for i, r in enumerate(rows)])
+    return Hosts.build(
+        [
+            {
+                "name": f"h{i}",
+                "cpu_total": 2,
+                "cpu_capacity": 8,
+                "memory_capacity": 1000,
+                "runtimes": ("runc",),
+                **r,
+            }
+            for i, r in enumerate(rows)
+        ]
+    )
 
 
 def test_binpack_prefers_the_fuller_host_that_fits():
@@ -36,9 +48,13 @@ def test_rejections_say_why(demand, row, reason):
 
 
 def test_summary_groups_reasons_by_count():
-    snapshot = hosts({"memory_used": 990}, {"memory_used": 990}, {"runtimes": ("runc",), "up": False})
+    snapshot = hosts(
+        {"memory_used": 990}, {"memory_used": 990}, {"runtimes": ("runc",), "up": False}
+    )
     d = decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, SCORES)
-    assert d.summary() == "2 hosts: insufficient memory: 10 MB free, 100 MB asked; 1 host: host down"
+    assert (
+        d.summary() == "2 hosts: insufficient memory: 10 MB free, 100 MB asked; 1 host: host down"
+    )
 
 
 def test_summary_names_the_largest_host_when_nothing_could_ever_fit():
@@ -47,7 +63,10 @@ def test_summary_names_the_largest_host_when_nothing_could_ever_fit():
 
 
 def test_no_hosts_at_all():
-    assert decide(Demand(cpu=1, memory_mb=1), hosts(), FILTERS, SCORES).summary() == "no hosts registered"
+    assert (
+        decide(Demand(cpu=1, memory_mb=1), hosts(), FILTERS, SCORES).summary()
+        == "no hosts registered"
+    )
 
 
 def test_unknown_policy_names_are_refused():
@@ -55,7 +74,9 @@ def test_unknown_policy_names_are_refused():
         make_filters(["nope"])
 
 
-@pytest.mark.parametrize("attempt, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 1.0, 4.0), (10, 1.0, 60.0)])
+@pytest.mark.parametrize(
+    "attempt, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 1.0, 4.0), (10, 1.0, 60.0)]
+)
 def test_backoff_grows_exponentially_within_bounds(attempt, rand, expected):
     assert backoff_s(attempt, base_s=1.0, max_s=60.0, rand=rand) == pytest.approx(expected)
 
@@ -74,24 +95,60 @@ def test_requested_host_and_labels_filter_with_reasons():
     assert d.host == "b" and d.reasons == {"a": "not the requested host b"}
 
 
-@pytest.mark.parametrize("score, expected", [("binpack", "busy"), ("spread", "idle"), ("balanced", "even")], ids=["binpack", "spread", "balanced"])
+@pytest.mark.parametrize(
+    "score, expected",
+    [("binpack", "busy"), ("spread", "idle"), ("balanced", "even")],
+    ids=["binpack", "spread", "balanced"],
+)
 def test_scores_pick_their_kind_of_host(score, expected):
     snapshot = Hosts.build(
         [
-            {"name": "busy", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 8, "memory_capacity": 1000, "memory_used": 100},
-            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 600},
-            {"name": "even", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 4, "memory_capacity": 1000, "memory_used": 400},
+            {
+                "name": "busy",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 8,
+                "memory_capacity": 1000,
+                "memory_used": 100,
+            },
+            {
+                "name": "idle",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 0,
+                "memory_capacity": 1000,
+                "memory_used": 600,
+            },
+            {
+                "name": "even",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 4,
+                "memory_capacity": 1000,
+                "memory_used": 400,
+            },
         ]
     )
-    assert decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, make_scores({score: 1.0})).host == expected
+    assert (
+        decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, make_scores({score: 1.0})).host
+        == expected
+    )
 
 
 def test_host_table_updates_in_place_on_claim_and_release():
     from policies.table import HostTable
 
     table = HostTable()
-    table.upsert("h1", cpu_total=2, cpu_capacity=8, memory_capacity=1000, runtimes=frozenset({"runc"}))
-    table.upsert("h2", cpu_total=2, cpu_capacity=8, memory_capacity=1000, runtimes=frozenset({"runc", "runsc"}))
+    table.upsert(
+        "h1", cpu_total=2, cpu_capacity=8, memory_capacity=1000, runtimes=frozenset({"runc"})
+    )
+    table.upsert(
+        "h2",
+        cpu_total=2,
+        cpu_capacity=8,
+        memory_capacity=1000,
+        runtimes=frozenset({"runc", "runsc"}),
+    )
     d = Demand(cpu=2, memory_mb=300, runtime="runsc")
     assert decide(d, table.hosts, FILTERS, SCORES).host == "h2"
     table.claim("h2", d)
@@ -103,7 +160,12 @@ def test_host_table_updates_in_place_on_claim_and_release():
 
 
 def test_dedicated_cpus_need_a_numa_node_with_enough_unpinned_cpus():
-    snapshot = Hosts.build([{"name": "a", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 1}, {"name": "b", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 4}])
+    snapshot = Hosts.build(
+        [
+            {"name": "a", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 1},
+            {"name": "b", "cpu_total": 8, "memory_capacity": 1000, "dedicated_free": 4},
+        ]
+    )
     d = decide(Demand(cpu=2, memory_mb=10, dedicated=True), snapshot, FILTERS, SCORES)
     assert d.host == "b" and d.reasons == {"a": "1 cpus free to pin on one NUMA node, 2 asked"}
 
@@ -119,16 +181,41 @@ def test_dedicated_cpus_need_a_numa_node_with_enough_unpinned_cpus():
 def test_ratio_score_follows_its_shape(shape, expected):
     snapshot = Hosts.build(
         [
-            {"name": "busy", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 8, "memory_capacity": 1000, "memory_used": 800},
-            {"name": "idle", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 0, "memory_capacity": 1000, "memory_used": 0},
-            {"name": "even", "cpu_total": 10, "cpu_capacity": 10, "cpu_used": 4, "memory_capacity": 1000, "memory_used": 400},
+            {
+                "name": "busy",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 8,
+                "memory_capacity": 1000,
+                "memory_used": 800,
+            },
+            {
+                "name": "idle",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 0,
+                "memory_capacity": 1000,
+                "memory_used": 0,
+            },
+            {
+                "name": "even",
+                "cpu_total": 10,
+                "cpu_capacity": 10,
+                "cpu_used": 4,
+                "memory_capacity": 1000,
+                "memory_used": 400,
+            },
         ]
     )
     scores = make_scores({"ratio": 1.0}, {"ratio": {"shape": shape}})
     assert decide(Demand(cpu=1, memory_mb=100), snapshot, FILTERS, scores).host == expected
 
 
-@pytest.mark.parametrize("shape", [[], [[50, 0], [10, 100]], [[0, 0], [100, 150]]], ids=["empty", "not-increasing", "score-over-100"])
+@pytest.mark.parametrize(
+    "shape",
+    [[], [[50, 0], [10, 100]], [[0, 0], [100, 150]]],
+    ids=["empty", "not-increasing", "score-over-100"],
+)
 def test_bad_ratio_shape_is_refused(shape):
     with pytest.raises(ValueError, match="ratio shape"):
         make_scores({"ratio": 1.0}, {"ratio": {"shape": shape}})

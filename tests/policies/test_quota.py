@@ -13,10 +13,14 @@ USED = {"containers": 2, "cpu": 3.5, "memory": 512, "disk": 500}
 @pytest.mark.parametrize(
     ("asked", "over"),
     [
-        pytest.param({"containers": 1, "cpu": 0.5, "memory": 512}, [], id="exactly-at-the-limit-fits"),
+        pytest.param(
+            {"containers": 1, "cpu": 0.5, "memory": 512}, [], id="exactly-at-the-limit-fits"
+        ),
         pytest.param({"containers": 1, "cpu": 0.6, "memory": 100}, ["cpu"], id="cpu-over"),
         pytest.param(
-            {"containers": 9, "cpu": 1, "memory": 513}, ["containers", "cpu", "memory"], id="several-in-order"
+            {"containers": 9, "cpu": 1, "memory": 513},
+            ["containers", "cpu", "memory"],
+            id="several-in-order",
         ),
         pytest.param({"disk": 10_000}, [], id="minus-one-is-unlimited"),
         pytest.param({}, [], id="nothing-asked"),

@@ -14,7 +14,9 @@ from policies.restart import ZUN_POLICIES, moves_after_host_loss, policy_name
         pytest.param({}, "no", id="empty"),
         pytest.param({"Name": "", "MaximumRetryCount": "0"}, "no", id="empty-name"),
         pytest.param({"Name": "always", "MaximumRetryCount": "0"}, "always", id="always"),
-        pytest.param({"Name": "on-failure", "MaximumRetryCount": "3"}, "on-failure", id="on-failure-3"),
+        pytest.param(
+            {"Name": "on-failure", "MaximumRetryCount": "3"}, "on-failure", id="on-failure-3"
+        ),
         pytest.param({"Name": "unless-stopped"}, "unless-stopped", id="unless-stopped"),
         pytest.param({"name": "always"}, "always", id="lower-case-key"),
     ],
@@ -33,7 +35,9 @@ def test_policy_name(value, name):
     ],
 )
 def test_what_moves_after_a_host_loss(name, moves):
-    assert name in ZUN_POLICIES  # a capsule's Always/OnFailure/Never are stored under the same names
+    assert (
+        name in ZUN_POLICIES
+    )  # a capsule's Always/OnFailure/Never are stored under the same names
     assert moves_after_host_loss(name) is moves
 
 

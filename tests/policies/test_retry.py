@@ -14,7 +14,9 @@ def test_jitter_stays_between_half_the_base_and_the_ceiling(attempt):
     ceiling = min(60.0, 2.0 * 2 ** (attempt - 1))
     draws = [backoff_s(attempt, base_s=2.0, max_s=60.0) for _ in range(200)]
     assert all(1.0 <= d <= ceiling for d in draws), (min(draws), max(draws))
-    assert max(draws) - min(draws) > 0.1 * (ceiling - 1.0)  # jittered: many failed jobs do not retry in step
+    assert max(draws) - min(draws) > 0.1 * (
+        ceiling - 1.0
+    )  # jittered: many failed jobs do not retry in step
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from policies.schedule import BadSchedule, concurrency, history_to_delete, plan, shortest_interval_s, validate
+from policies.schedule import (
+    BadSchedule,
+    concurrency,
+    history_to_delete,
+    plan,
+    shortest_interval_s,
+    validate,
+)
 
 UTC = timezone.utc
 
@@ -14,28 +21,59 @@ def t(*args: int) -> datetime:
 
 
 def test_nothing_due_before_the_next_fire_time():
-    p = plan("0 * * * *", "UTC", last=t(2026, 1, 1, 10, 0), now=t(2026, 1, 1, 10, 59), starting_deadline_s=60)
+    p = plan(
+        "0 * * * *",
+        "UTC",
+        last=t(2026, 1, 1, 10, 0),
+        now=t(2026, 1, 1, 10, 59),
+        starting_deadline_s=60,
+    )
     assert p.start is None and p.missed == []
 
 
 def test_the_due_run_starts():
-    p = plan("0 * * * *", "UTC", last=t(2026, 1, 1, 10, 0), now=t(2026, 1, 1, 11, 0, 5), starting_deadline_s=60)
+    p = plan(
+        "0 * * * *",
+        "UTC",
+        last=t(2026, 1, 1, 10, 0),
+        now=t(2026, 1, 1, 11, 0, 5),
+        starting_deadline_s=60,
+    )
     assert p.start == t(2026, 1, 1, 11, 0) and p.missed == []
 
 
 def test_after_downtime_one_catch_up_inside_the_deadline_and_the_rest_missed():
-    p = plan("*/10 * * * *", "UTC", last=t(2026, 1, 1, 10, 0), now=t(2026, 1, 1, 10, 45), starting_deadline_s=600)
+    p = plan(
+        "*/10 * * * *",
+        "UTC",
+        last=t(2026, 1, 1, 10, 0),
+        now=t(2026, 1, 1, 10, 45),
+        starting_deadline_s=600,
+    )
     assert p.start == t(2026, 1, 1, 10, 40)
     assert p.missed == [t(2026, 1, 1, 10, 10), t(2026, 1, 1, 10, 20), t(2026, 1, 1, 10, 30)]
 
 
 def test_a_run_past_its_deadline_is_missed_not_started():
-    p = plan("0 * * * *", "UTC", last=t(2026, 1, 1, 10, 0), now=t(2026, 1, 1, 11, 30), starting_deadline_s=60)
+    p = plan(
+        "0 * * * *",
+        "UTC",
+        last=t(2026, 1, 1, 10, 0),
+        now=t(2026, 1, 1, 11, 30),
+        starting_deadline_s=60,
+    )
     assert p.start is None and p.missed == [t(2026, 1, 1, 11, 0)]
 
 
 def test_a_week_of_downtime_at_one_run_per_second_stays_bounded():
-    p = plan("* * * * * *", "UTC", last=t(2026, 1, 1), now=t(2026, 1, 8), starting_deadline_s=5, max_missed=10)
+    p = plan(
+        "* * * * * *",
+        "UTC",
+        last=t(2026, 1, 1),
+        now=t(2026, 1, 8),
+        starting_deadline_s=5,
+        max_missed=10,
+    )
     assert p.start == t(2026, 1, 8)
     assert len(p.missed) == 10 and p.more_missed > 600_000 - 20
 
@@ -56,23 +94,50 @@ def test_daylight_saving_changes_in_the_schedules_zone(last, now, expected):
 
 
 def test_time_zones_shift_the_fire_time():
-    p = plan("0 9 * * *", "Asia/Tokyo", last=t(2025, 12, 31, 12), now=t(2026, 1, 1, 0, 0, 30), starting_deadline_s=60)
+    p = plan(
+        "0 9 * * *",
+        "Asia/Tokyo",
+        last=t(2025, 12, 31, 12),
+        now=t(2026, 1, 1, 0, 0, 30),
+        starting_deadline_s=60,
+    )
     assert p.start == t(2026, 1, 1, 0, 0)  # 09:00 in Tokyo
 
 
-@pytest.mark.parametrize("cron, tz, message", [("61 * * * *", "UTC", "invalid cron expression"), ("* * *", "UTC", "needs 5 fields"), ("* * * * *", "Mars/Olympus", "unknown time zone")])
+@pytest.mark.parametrize(
+    "cron, tz, message",
+    [
+        ("61 * * * *", "UTC", "invalid cron expression"),
+        ("* * *", "UTC", "needs 5 fields"),
+        ("* * * * *", "Mars/Olympus", "unknown time zone"),
+    ],
+)
 def test_bad_schedules_name_what_is_wrong(cron, tz, message):
     with pytest.raises(BadSchedule, match=message):
         validate(cron, tz)
 
 
-@pytest.mark.parametrize("policy, active, expected", [("Allow", True, "start"), ("Forbid", True, "skip"), ("Replace", True, "replace"), ("Forbid", False, "start")])
+@pytest.mark.parametrize(
+    "policy, active, expected",
+    [
+        ("Allow", True, "start"),
+        ("Forbid", True, "skip"),
+        ("Replace", True, "replace"),
+        ("Forbid", False, "start"),
+    ],
+)
 def test_concurrency_policies(policy, active, expected):
     assert concurrency(policy, active=active) == expected
 
 
 def test_seconds_first_when_six_fields():
-    p = plan("*/5 * * * * *", "UTC", last=t(2026, 1, 1, 0, 0, 0), now=t(2026, 1, 1, 0, 0, 6), starting_deadline_s=10)
+    p = plan(
+        "*/5 * * * * *",
+        "UTC",
+        last=t(2026, 1, 1, 0, 0, 0),
+        now=t(2026, 1, 1, 0, 0, 6),
+        starting_deadline_s=10,
+    )
     assert p.start == t(2026, 1, 1, 0, 0, 5)
 
 
@@ -88,14 +153,28 @@ def test_seconds_first_when_six_fields():
 )
 def test_shortest_interval(cron, gap_s):
     # 2025-03-30 is a daylight-saving night in Europe: the rhythm is counted in UTC all the same
-    assert shortest_interval_s(cron, after=datetime(2025, 3, 30, 0, 0, tzinfo=timezone.utc)) == gap_s
+    assert (
+        shortest_interval_s(cron, after=datetime(2025, 3, 30, 0, 0, tzinfo=timezone.utc)) == gap_s
+    )
 
 
 @pytest.mark.parametrize(
     ("ended", "ok_limit", "failed_limit", "deleted"),
     [
-        pytest.param([("a", True), ("b", True), ("c", True)], 2, 1, ["c"], id="oldest-success-beyond-the-limit"),
-        pytest.param([("a", False), ("b", True), ("c", False), ("d", False)], 1, 2, ["d"], id="kinds-counted-apart"),
+        pytest.param(
+            [("a", True), ("b", True), ("c", True)],
+            2,
+            1,
+            ["c"],
+            id="oldest-success-beyond-the-limit",
+        ),
+        pytest.param(
+            [("a", False), ("b", True), ("c", False), ("d", False)],
+            1,
+            2,
+            ["d"],
+            id="kinds-counted-apart",
+        ),
         pytest.param([("a", True), ("b", False)], 0, 0, ["a", "b"], id="zero-keeps-none"),
         pytest.param([], 3, 1, [], id="no-history"),
     ],

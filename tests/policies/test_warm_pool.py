@@ -16,7 +16,14 @@ from policies.warm_pool import instances_to_retire, instances_to_start, instance
     ],
 )
 def test_instances_to_start(waiting, starting, serving, concurrency, min_i, max_i, expected):
-    got = instances_to_start(waiting=waiting, starting=starting, serving=serving, concurrency=concurrency, min_instances=min_i, max_instances=max_i)
+    got = instances_to_start(
+        waiting=waiting,
+        starting=starting,
+        serving=serving,
+        concurrency=concurrency,
+        min_instances=min_i,
+        max_instances=max_i,
+    )
     assert got == expected
 
 
@@ -38,13 +45,20 @@ def test_stops_longest_idle_first_and_keeps_min_instances():
 )
 def test_instances_to_start_edges(waiting, starting, serving, min_i, max_i, expected):
     got = instances_to_start(
-        waiting=waiting, starting=starting, serving=serving, concurrency=1, min_instances=min_i, max_instances=max_i
+        waiting=waiting,
+        starting=starting,
+        serving=serving,
+        concurrency=1,
+        min_instances=min_i,
+        max_instances=max_i,
     )
     assert got == expected
 
 
 def test_an_instance_idle_exactly_the_ttl_expires():
-    assert instances_to_stop({"a": 300.0, "b": 299.9}, serving=2, min_instances=0, idle_ttl_s=300) == ["a"]
+    assert instances_to_stop(
+        {"a": 300.0, "b": 299.9}, serving=2, min_instances=0, idle_ttl_s=300
+    ) == ["a"]
 
 
 def test_busy_instances_count_for_min_instances():
@@ -56,20 +70,31 @@ def test_busy_instances_count_for_min_instances():
 def test_retire_drains_old_versions_at_once_and_expires_current_ones():
     idle = {"old-fresh": 1.0, "cur-expired": 500.0, "cur-fresh": 5.0}
     versions = {"old-fresh": 1, "old-busy": 1, "cur-expired": 2, "cur-fresh": 2, "cur-busy": 2}
-    got = instances_to_retire(idle, versions, version=2, deleted=False, min_instances=0, idle_ttl_s=300)
-    assert got == ["old-fresh", "cur-expired"]  # busy ones are never stopped, whatever their version
+    got = instances_to_retire(
+        idle, versions, version=2, deleted=False, min_instances=0, idle_ttl_s=300
+    )
+    assert got == [
+        "old-fresh",
+        "cur-expired",
+    ]  # busy ones are never stopped, whatever their version
 
 
 def test_retire_keeps_min_instances_of_the_current_version_only():
     idle = {"old": 900.0, "cur-a": 900.0, "cur-b": 800.0}
     versions = {"old": 1, "cur-a": 2, "cur-b": 2}
     # an old instance does not count towards min_instances: two current ones stay
-    assert instances_to_retire(idle, versions, version=2, deleted=False, min_instances=2, idle_ttl_s=60) == ["old"]
-    got = instances_to_retire(idle, versions, version=2, deleted=False, min_instances=1, idle_ttl_s=60)
+    assert instances_to_retire(
+        idle, versions, version=2, deleted=False, min_instances=2, idle_ttl_s=60
+    ) == ["old"]
+    got = instances_to_retire(
+        idle, versions, version=2, deleted=False, min_instances=1, idle_ttl_s=60
+    )
     assert got == ["old", "cur-a"]
 
 
 def test_a_deleted_function_stops_every_idle_instance_even_below_min():
     idle = {"a": 0.0, "b": 10.0}
     versions = {"a": 3, "b": 3, "busy": 3}
-    assert instances_to_retire(idle, versions, version=3, deleted=True, min_instances=5, idle_ttl_s=300) == ["a", "b"]
+    assert instances_to_retire(
+        idle, versions, version=3, deleted=True, min_instances=5, idle_ttl_s=300
+    ) == ["a", "b"]

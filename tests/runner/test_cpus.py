@@ -38,7 +38,10 @@ def test_shared_containers_move_off_a_pin_and_back_when_it_ends():
     assert p.shared_moves(before) == {}  # nothing pinned: every cpu ("" too) is already right
     assert p.pin("dedicated", 2) == ("0,1", "0")
     pinned_now = {**before, "pinned": ("dedicated", "0,1"), "moved": ("job", "2,3")}
-    assert p.shared_moves(pinned_now) == {"warm-fn": "2,3", "zun": "2,3"}  # the pinned one and the moved one stay
+    assert p.shared_moves(pinned_now) == {
+        "warm-fn": "2,3",
+        "zun": "2,3",
+    }  # the pinned one and the moved one stay
     assert p.release("dedicated") and not p.release("dedicated")
     after = {"warm-fn": ("inst", "2,3"), "zun": ("ctr", "2-3"), "other": ("job", "")}
     assert p.shared_moves(after) == {"warm-fn": "0,1,2,3", "zun": "0,1,2,3"}

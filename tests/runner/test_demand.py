@@ -15,7 +15,11 @@ def _capsule(runtime="runc", **kw) -> CapsuleSpec:
         ContainerSpec("b", name="b", resources=Resources(cpu=0.25, memory_mb=32, disk_gb=0.5)),
     )
     init = (
-        ContainerSpec("i", name="seed", resources=Resources(cpu=2.0, memory_mb=512, disk_gb=0.0, hugepages_2m_pages=4)),
+        ContainerSpec(
+            "i",
+            name="seed",
+            resources=Resources(cpu=2.0, memory_mb=512, disk_gb=0.0, hugepages_2m_pages=4),
+        ),
     )
     return CapsuleSpec(containers=apps, init_containers=init, runtime=runtime, **kw)
 
@@ -32,7 +36,11 @@ def test_the_init_peak_counts_for_the_quota_and_for_placement():
 def test_containers_on_the_host_reserve_what_the_quota_counts(runtime):
     cap = _capsule(runtime)
     quota, demand = quota_demand(cap), placement_demand(cap, project_id="p")
-    assert (demand.cpu, demand.memory_mb, demand.disk_gb) == (quota["cpu"], quota["memory"], quota["disk"])
+    assert (demand.cpu, demand.memory_mb, demand.disk_gb) == (
+        quota["cpu"],
+        quota["memory"],
+        quota["disk"],
+    )
 
 
 def test_a_vm_reserves_qemus_memory_on_the_host_but_the_quota_counts_what_was_asked():
@@ -51,12 +59,23 @@ def test_nova_charges_the_host_nothing_and_the_quota_everything():
 
 def test_placement_constraints_come_along():
     cap = _capsule(
-        cpu_policy="dedicated", labels={"app": "db"}, affinity=(("tier", "web"),), anti_affinity=(("app", "db"),)
+        cpu_policy="dedicated",
+        labels={"app": "db"},
+        affinity=(("tier", "web"),),
+        anti_affinity=(("app", "db"),),
     )
     demand = placement_demand(
-        cap, project_id="p1", hints={"label:zone": "a", "x": "label:rack=r1", "y": "other"}, host="h2"
+        cap,
+        project_id="p1",
+        hints={"label:zone": "a", "x": "label:rack=r1", "y": "other"},
+        host="h2",
     )
-    assert demand.dedicated and demand.host == "h2" and demand.project_id == "p1" and demand.runtime == "runc"
+    assert (
+        demand.dedicated
+        and demand.host == "h2"
+        and demand.project_id == "p1"
+        and demand.runtime == "runc"
+    )
     assert sorted(demand.labels) == [("rack", "r1"), ("zone", "a")]
     assert demand.labels_of_capsule == (("app", "db"),)
     assert (demand.affinity, demand.anti_affinity) == ((("tier", "web"),), (("app", "db"),))

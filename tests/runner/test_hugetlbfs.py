@@ -30,9 +30,15 @@ def test_mount_is_sized_and_goes_with_release(tmp_path: Path):
     binds = mounts.mount("cap-1", Resources(hugepages_2m_pages=3))
     path = tmp_path / "hp" / "cap-1-2m"
     assert binds == [f"{path}:/dev/hugepages"]
-    line = next(ln for ln in Path("/proc/mounts").read_text().splitlines() if ln.split()[1] == str(path))
+    line = next(
+        ln for ln in Path("/proc/mounts").read_text().splitlines() if ln.split()[1] == str(path)
+    )
     assert line.split()[2] == "hugetlbfs" and "size=6291456" in line
-    assert mounts.mount("cap-1", Resources(hugepages_2m_pages=3)) == binds  # a retry mounts nothing twice
-    assert sum(ln.split()[1] == str(path) for ln in Path("/proc/mounts").read_text().splitlines()) == 1
+    assert (
+        mounts.mount("cap-1", Resources(hugepages_2m_pages=3)) == binds
+    )  # a retry mounts nothing twice
+    assert (
+        sum(ln.split()[1] == str(path) for ln in Path("/proc/mounts").read_text().splitlines()) == 1
+    )
     mounts.release("cap-1")
     assert not path.exists() and str(path) not in Path("/proc/mounts").read_text()

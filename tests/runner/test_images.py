@@ -42,7 +42,15 @@ def test_parse_finds_the_registry_host(ref, host, normalized):
         ("internal.corp:443/x", ("127.0.0.1",), Forbidden),
         ("sha256:ad020d", (), InvalidSpec),
     ],
-    ids=["no-host", "host-any-port", "host-port", "other-port", "link-local", "internal-name", "id-prefix"],
+    ids=[
+        "no-host",
+        "host-any-port",
+        "host-port",
+        "other-port",
+        "link-local",
+        "internal-name",
+        "id-prefix",
+    ],
 )
 def test_check_reference_applies_the_operator_list(ref, allowed, error):
     if error is None:
@@ -70,22 +78,41 @@ def test_untagged_names_get_latest_and_ids_are_refused():
         ("p1/app@sha256", "x", InvalidSpec, None),
         ("P1/App", "1", InvalidSpec, None),
     ],
-    ids=["own-namespace", "elsewhere", "platform", "platform-untagged", "python-runtime", "digest", "malformed"],
+    ids=[
+        "own-namespace",
+        "elsewhere",
+        "platform",
+        "platform-untagged",
+        "python-runtime",
+        "digest",
+        "malformed",
+    ],
 )
 def test_commit_target(repository, tag, error, namespaced):
     if error is not None:
         with pytest.raises(error):
-            commit_target(repository, tag, project_id="p1", platform_images=("busybox:latest", "zunray/python:3.11"))
+            commit_target(
+                repository,
+                tag,
+                project_id="p1",
+                platform_images=("busybox:latest", "zunray/python:3.11"),
+            )
         return
-    assert commit_target(repository, tag, project_id="p1", platform_images=("busybox:latest",)).namespaced is namespaced
+    assert (
+        commit_target(
+            repository, tag, project_id="p1", platform_images=("busybox:latest",)
+        ).namespaced
+        is namespaced
+    )
 
 
 def _saved(manifest: list, *, repositories: bool = True) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in (("layer/layer.tar", b"x" * 10), ("manifest.json", json.dumps(manifest).encode())) + (
-            (("repositories", b'{"busybox": {"latest": "abc"}}'),) if repositories else ()
-        ):
+        for name, data in (
+            ("layer/layer.tar", b"x" * 10),
+            ("manifest.json", json.dumps(manifest).encode()),
+        ) + ((("repositories", b'{"busybox": {"latest": "abc"}}'),) if repositories else ()):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -93,7 +120,9 @@ def _saved(manifest: list, *, repositories: bool = True) -> bytes:
 
 
 def test_strip_tags_removes_the_tarballs_own_tags():
-    data = _saved([{"Config": "c.json", "RepoTags": ["busybox:latest"], "Layers": ["layer/layer.tar"]}])
+    data = _saved(
+        [{"Config": "c.json", "RepoTags": ["busybox:latest"], "Layers": ["layer/layer.tar"]}]
+    )
     out = io.BytesIO()
     strip_tags(io.BytesIO(data), out)
     with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
@@ -105,7 +134,12 @@ def test_strip_tags_removes_the_tarballs_own_tags():
 @pytest.mark.parametrize(
     "data",
     [
-        _saved([{"Config": "a.json", "RepoTags": ["a:1"]}, {"Config": "b.json", "RepoTags": ["busybox:latest"]}]),
+        _saved(
+            [
+                {"Config": "a.json", "RepoTags": ["a:1"]},
+                {"Config": "b.json", "RepoTags": ["busybox:latest"]},
+            ]
+        ),
         b"not a tarball at all",
     ],
     ids=["two-images", "garbage"],

@@ -17,7 +17,9 @@ def _array(store, completions: int):
         "completions": completions,
         "parallelism": 1,
     }
-    parent, tasks = build_array(fields, project_id="p", user_id="u", submission_id=None, default_timeout_s=None)
+    parent, tasks = build_array(
+        fields, project_id="p", user_id="u", submission_id=None, default_timeout_s=None
+    )
     store.jobs.create_job(parent, tasks=tasks)
     store.jobs.transition_job(parent.id, S.RUNNING, table=ARRAY_TRANSITIONS, only_from=[S.QUEUED])
     return parent, tasks
@@ -43,6 +45,8 @@ def test_cancelling_a_waiting_task_while_others_go_on_leaves_the_array_running(s
     job_service.cancel(sqlite_store, waiting.id, project_id="p")
     assert sqlite_store.jobs.get_job(parent.id).status is S.RUNNING
     _succeed(sqlite_store, third.id)
-    job_service.settle_array(sqlite_store, parent.id, now=5.0)  # what placement does when the third task's node reports
+    job_service.settle_array(
+        sqlite_store, parent.id, now=5.0
+    )  # what placement does when the third task's node reports
     array = sqlite_store.jobs.get_job(parent.id)
     assert (array.status, array.finished_at) == (S.CANCELLED, 5.0)

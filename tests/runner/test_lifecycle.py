@@ -83,11 +83,16 @@ def test_only_the_holder_releases_a_claim(claim_host, reporter, releases):
 
 # -- arrays --------------------------------------------------------------------
 def _array(status=S.RUNNING, backoff_limit=6) -> Job:
-    return _job(status, id="arr", host=None, completions=3, parallelism=3, backoff_limit=backoff_limit)
+    return _job(
+        status, id="arr", host=None, completions=3, parallelism=3, backoff_limit=backoff_limit
+    )
 
 
 def _tasks(*statuses: JobStatus) -> list[Job]:
-    return [_job(s, id=f"t{i}", parent_id="arr", task_index=i, status_reason=f"r{i}") for i, s in enumerate(statuses)]
+    return [
+        _job(s, id=f"t{i}", parent_id="arr", task_index=i, status_reason=f"r{i}")
+        for i, s in enumerate(statuses)
+    ]
 
 
 def test_all_tasks_succeeded_the_array_succeeded():
@@ -122,7 +127,10 @@ def test_the_first_failed_task_is_the_one_named():
 
 
 def test_tasks_cancelled_one_by_one_end_the_array_once_all_ended():
-    assert settle_array(_array(), _tasks(S.CANCELLED, S.RUNNING, S.SUCCEEDED), now=NOW) == (None, [])
+    assert settle_array(_array(), _tasks(S.CANCELLED, S.RUNNING, S.SUCCEEDED), now=NOW) == (
+        None,
+        [],
+    )
     step, cancel = settle_array(_array(), _tasks(S.CANCELLED, S.SUCCEEDED, S.CANCELLED), now=NOW)
     assert (step.status, step.reason, cancel) == (S.CANCELLED, "task(s) 0, 2 cancelled", [])
 

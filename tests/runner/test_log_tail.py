@@ -17,12 +17,34 @@ from runner.log_tail import LogTail, read_from, skip_notice
         (b"hello", 5, 5, b"", 5),
         (b"6789", 10, 6, b"6789", 10),  # the first kept byte
         (b"6789", 10, 8, b"89", 10),  # past the first kept byte: no notice, no fragment
-        (b"6789", 10, 0, skip_notice(6) + b"6789", 10),  # behind what is kept: told once how much it missed
+        (
+            b"6789",
+            10,
+            0,
+            skip_notice(6) + b"6789",
+            10,
+        ),  # behind what is kept: told once how much it missed
         (b"6789", 10, 5, skip_notice(1) + b"6789", 10),
-        (b"abc", 3, 7, b"abc", 3),  # past the end: the output started again (a retry): from its start
+        (
+            b"abc",
+            3,
+            7,
+            b"abc",
+            3,
+        ),  # past the end: the output started again (a retry): from its start
         (b"", 0, 0, b"", 0),
     ],
-    ids=["all", "middle", "at-end", "first-kept", "past-first-kept", "far-behind", "just-behind", "restarted", "empty"],
+    ids=[
+        "all",
+        "middle",
+        "at-end",
+        "first-kept",
+        "past-first-kept",
+        "far-behind",
+        "just-behind",
+        "restarted",
+        "empty",
+    ],
 )
 def test_read_from_offset(kept, total, offset, data, end):
     read = read_from(kept, total, offset)

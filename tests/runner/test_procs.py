@@ -31,7 +31,13 @@ def _record(run_dir, name, **record) -> None:
 
 def test_a_record_with_another_start_time_is_neither_trusted_nor_killed(tmp_path, stranger):
     run = tmp_path / "run"
-    _record(run, "gateway", pid=stranger.pid, start_ticks=procs.start_ticks(stranger.pid) - 1, boot_id=procs.boot_id())
+    _record(
+        run,
+        "gateway",
+        pid=stranger.pid,
+        start_ticks=procs.start_ticks(stranger.pid) - 1,
+        boot_id=procs.boot_id(),
+    )
     assert procs.recorded("gateway", run) is None
     assert procs.stop("gateway", run) is False
     assert stranger.poll() is None, "down killed a process it did not start"
@@ -40,7 +46,13 @@ def test_a_record_with_another_start_time_is_neither_trusted_nor_killed(tmp_path
 
 def test_a_record_from_another_boot_is_neither_trusted_nor_killed(tmp_path, stranger):
     run = tmp_path / "run"
-    _record(run, "ray", pid=stranger.pid, start_ticks=procs.start_ticks(stranger.pid), boot_id="an-earlier-boot")
+    _record(
+        run,
+        "ray",
+        pid=stranger.pid,
+        start_ticks=procs.start_ticks(stranger.pid),
+        boot_id="an-earlier-boot",
+    )
     assert procs.recorded("ray", run) is None
     assert procs.stop("ray", run) is False
     assert stranger.poll() is None
@@ -49,7 +61,9 @@ def test_a_record_from_another_boot_is_neither_trusted_nor_killed(tmp_path, stra
 def test_a_bare_pid_cannot_be_checked_so_it_is_not_trusted(tmp_path, stranger):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "gateway.pid").write_text(str(stranger.pid))  # what PID files held before start times were kept
+    (run / "gateway.pid").write_text(
+        str(stranger.pid)
+    )  # what PID files held before start times were kept
     assert procs.recorded("gateway", run) is None
     assert procs.stop("gateway", run) is False
     assert stranger.poll() is None
@@ -57,11 +71,21 @@ def test_a_bare_pid_cannot_be_checked_so_it_is_not_trusted(tmp_path, stranger):
 
 def test_a_spawned_process_is_recorded_and_stopped_with_its_children(tmp_path):
     run, logs = tmp_path / "run", tmp_path / "logs"
-    pid = procs.spawn("svc", [sys.executable, "-c", "import subprocess; subprocess.run(['sleep', '300'])"],
-                      run_dir=run, log_dir=logs, env={})
+    pid = procs.spawn(
+        "svc",
+        [sys.executable, "-c", "import subprocess; subprocess.run(['sleep', '300'])"],
+        run_dir=run,
+        log_dir=logs,
+        env={},
+    )
     assert procs.recorded("svc", run) == pid
     record = json.loads((run / "svc.pid").read_text())
-    assert record == {"pid": pid, "start_ticks": procs.start_ticks(pid), "boot_id": procs.boot_id(), "spawn_id": record["spawn_id"]}
+    assert record == {
+        "pid": pid,
+        "start_ticks": procs.start_ticks(pid),
+        "boot_id": procs.boot_id(),
+        "spawn_id": record["spawn_id"],
+    }
     for _ in range(50):  # the child sleep starts a moment later
         if len(tree := procs.descendants(pid)) == 2:
             break

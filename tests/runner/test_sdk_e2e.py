@@ -43,10 +43,19 @@ def _until_done(get, inv_id: str):  # noqa: ANN001, ANN202
 @pytest.mark.parametrize("which", ["http", "ray"])
 def test_jobs_submit_wait_logs(which, http_client, ray_client):
     client = http_client if which == "http" else ray_client
-    job = client.submit("busybox:latest", ["sh", "-c", "echo hello from $WHO"], env={"WHO": which}, resources={"cpu": 0.25, "memory_mb": 64})
+    job = client.submit(
+        "busybox:latest",
+        ["sh", "-c", "echo hello from $WHO"],
+        env={"WHO": which},
+        resources={"cpu": 0.25, "memory_mb": 64},
+    )
     assert job.status is JobStatus.QUEUED and job.raw["env"] == {"WHO": which}
     done = client.wait(job.id, timeout_s=60)
-    assert done.status is JobStatus.SUCCEEDED and done.exit_code == 0 and done.finished_at >= done.started_at
+    assert (
+        done.status is JobStatus.SUCCEEDED
+        and done.exit_code == 0
+        and done.finished_at >= done.started_at
+    )
     assert client.logs(job.id) == f"hello from {which}\n".encode()
     assert http_client.job(job.id).project_id == "sdk"  # both act for the same project
 
@@ -91,7 +100,11 @@ def _names(exc: InvalidSpec, field: str) -> bool:
 
 
 def test_follow_logs_and_cancel_over_http(http_client):
-    job = http_client.submit("busybox:latest", ["sh", "-c", "echo one; sleep 30"], resources={"cpu": 0.25, "memory_mb": 64})
+    job = http_client.submit(
+        "busybox:latest",
+        ["sh", "-c", "echo one; sleep 30"],
+        resources={"cpu": 0.25, "memory_mb": 64},
+    )
     stream = http_client.follow_logs(job.id)
     assert next(stream).startswith(b"one")
     http_client.cancel(job.id)
@@ -104,7 +117,9 @@ def test_follow_logs_and_cancel_over_http(http_client):
 
 
 def test_zun_containers_over_http(http_client):
-    c = http_client.create_container("busybox:latest", ["sleep", "300"], name="sdk-box", cpu=0.25, memory="64")
+    c = http_client.create_container(
+        "busybox:latest", ["sleep", "300"], name="sdk-box", cpu=0.25, memory="64"
+    )
     deadline = time.monotonic() + 30
     while http_client.container(c.uuid).status != "Running":
         assert time.monotonic() < deadline

@@ -31,7 +31,17 @@ def store(request, tmp_path):
         s = Store(request.getfixturevalue("postgres_url"))
         s.migrate()
         with s.engine.begin() as conn:  # a clean slate for each test on the shared server
-            for table in ("job_logs", "job_events", "jobs", "container_actions", "containers", "capsules", "quotas", "quota_classes", "registries"):
+            for table in (
+                "job_logs",
+                "job_events",
+                "jobs",
+                "container_actions",
+                "containers",
+                "capsules",
+                "quotas",
+                "quota_classes",
+                "registries",
+            ):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
     s.migrate()
     yield s
@@ -39,7 +49,13 @@ def store(request, tmp_path):
 
 
 def make_job(**kw) -> Job:
-    return Job(id=str(uuid.uuid4()), project_id=kw.pop("project_id", "p1"), user_id="u", capsule=CapsuleSpec(containers=(ContainerSpec("busybox"),)), **kw)
+    return Job(
+        id=str(uuid.uuid4()),
+        project_id=kw.pop("project_id", "p1"),
+        user_id="u",
+        capsule=CapsuleSpec(containers=(ContainerSpec("busybox"),)),
+        **kw,
+    )
 
 
 def test_create_and_read_back(store):
@@ -138,9 +154,20 @@ def test_fifty_concurrent_admissions_against_a_quota_of_ten_admit_exactly_ten(st
     limits = {"containers": 10, "cpu": -1, "memory": -1, "disk": -1}
 
     def admit(i: int) -> bool:
-        spec = CapsuleSpec(containers=(ContainerSpec("busybox", resources=Resources(cpu=0.1, memory_mb=16)),))
+        spec = CapsuleSpec(
+            containers=(ContainerSpec("busybox", resources=Resources(cpu=0.1, memory_mb=16)),)
+        )
         try:
-            store.containers.create_container(Container(uuid=str(uuid.uuid4()), name=f"c{i}", project_id="race", user_id="u", capsule=spec), limits=limits)
+            store.containers.create_container(
+                Container(
+                    uuid=str(uuid.uuid4()),
+                    name=f"c{i}",
+                    project_id="race",
+                    user_id="u",
+                    capsule=spec,
+                ),
+                limits=limits,
+            )
             return True
         except OverQuota:
             return False
@@ -163,7 +190,8 @@ def test_jobs_ended_per_minute_in_the_window_of_a_project(store):
         store.jobs.transition_job(job.id, status, finished_at=at)
     store.jobs.create_job(make_job())  # still queued: no outcome
     assert sorted(store.jobs.ended_per_minute(start=6000.0, end=6100.0, project_id="p1")) == [
-        ("p1", "Failed", 6060.0, 1), ("p1", "Succeeded", 6000.0, 2),  # the cancelled one ended before the window
+        ("p1", "Failed", 6060.0, 1),
+        ("p1", "Succeeded", 6000.0, 2),  # the cancelled one ended before the window
     ]
     every = store.jobs.ended_per_minute(start=6001.0, end=7000.0, project_id=None)
     assert sorted(r[0] for r in every) == ["p1", "p1", "p2"]
@@ -171,12 +199,34 @@ def test_jobs_ended_per_minute_in_the_window_of_a_project(store):
 
 def test_cpu_seconds_per_minute_of_a_project(store):
     def record(project: str, ended_at: float, cpu_s: float) -> dict:
-        return dict(project_id=project, kind="job", object_id=str(uuid.uuid4()), name="j", host="h", runtime="runc",
-                    started_at=ended_at - 1, ended_at=ended_at, wall_s=1.0, cpus=cpu_s, memory_mb=64.0, cpu_s=cpu_s,
-                    memory_mb_s=64.0, invocations=0, exit_code=None, status="Running")
+        return dict(
+            project_id=project,
+            kind="job",
+            object_id=str(uuid.uuid4()),
+            name="j",
+            host="h",
+            runtime="runc",
+            started_at=ended_at - 1,
+            ended_at=ended_at,
+            wall_s=1.0,
+            cpus=cpu_s,
+            memory_mb=64.0,
+            cpu_s=cpu_s,
+            memory_mb_s=64.0,
+            invocations=0,
+            exit_code=None,
+            status="Running",
+        )
 
-    records = [record("cpu-a", 9001.0, 1.5), record("cpu-a", 9059.9, 2.0), record("cpu-a", 9060.0, 4.0)]
+    records = [
+        record("cpu-a", 9001.0, 1.5),
+        record("cpu-a", 9059.9, 2.0),
+        record("cpu-a", 9060.0, 4.0),
+    ]
     store.usage_records.record_usage([*records, record("cpu-b", 9002.0, 8.0)])
-    assert sorted(store.usage_records.cpu_s_per_minute(start=9000.0, end=9100.0, project_id="cpu-a")) == [
-        ("cpu-a", 9000.0, 3.5), ("cpu-a", 9060.0, 4.0),
+    assert sorted(
+        store.usage_records.cpu_s_per_minute(start=9000.0, end=9100.0, project_id="cpu-a")
+    ) == [
+        ("cpu-a", 9000.0, 3.5),
+        ("cpu-a", 9060.0, 4.0),
     ]

@@ -21,15 +21,29 @@ from runner.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
 
-SPEC = CapsuleSpec(containers=(ContainerSpec(image="busybox:latest", command=("true",), resources=Resources(cpu=1, memory_mb=128)),), runtime="vm")
+SPEC = CapsuleSpec(
+    containers=(
+        ContainerSpec(
+            image="busybox:latest", command=("true",), resources=Resources(cpu=1, memory_mb=128)
+        ),
+    ),
+    runtime="vm",
+)
 
 
 @pytest.fixture
 def vm(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    runtime = VmRuntime(docker=DockerRuntime(url=settings.docker_url, instance="vmtest", node="vmtest"), kernel=settings.vm_kernel, cache_dir=tmp_path / "images", run_dir=tmp_path / "runs")
+    runtime = VmRuntime(
+        docker=DockerRuntime(url=settings.docker_url, instance="vmtest", node="vmtest"),
+        kernel=settings.vm_kernel,
+        cache_dir=tmp_path / "images",
+        run_dir=tmp_path / "runs",
+    )
     if not runtime.available():
-        pytest.fail(f"{QEMU} or the kernel {settings.vm_kernel} is missing: scripts/setup.sh installs both")
+        pytest.fail(
+            f"{QEMU} or the kernel {settings.vm_kernel} is missing: scripts/setup.sh installs both"
+        )
     runtime.start()
     return runtime
 
@@ -41,7 +55,10 @@ def _qemu_alive(run: VmRun) -> bool:
 def test_a_guest_that_does_not_boot_in_time_fails_with_its_console_and_is_gone(vm):
     vm.boot_timeout_s = 0.3  # far less than any boot takes
     run = VmRun(vm, capsule_id="never-boots", spec=SPEC)
-    with pytest.raises(RuntimeFailure, match=r"did not boot within 0.3 s \(tcg\); last console lines: .*SeaBIOS|did not boot within 0.3 s \(tcg\); last console lines"):
+    with pytest.raises(
+        RuntimeFailure,
+        match=r"did not boot within 0.3 s \(tcg\); last console lines: .*SeaBIOS|did not boot within 0.3 s \(tcg\); last console lines",
+    ):
         run.start()
     assert not _qemu_alive(run)
     run.remove()
@@ -52,7 +69,9 @@ def test_a_guest_that_panics_fails_with_the_panic_and_is_gone(vm, tmp_path):
     run = VmRun(vm, capsule_id="panics", spec=SPEC)
     broken = tmp_path / "not-an-initramfs.cpio.gz"
     broken.write_bytes(os.urandom(4096))
-    vm.rootfs = lambda image: broken  # an image part the kernel cannot unpack: no /init, a kernel panic
+    vm.rootfs = lambda image: (
+        broken
+    )  # an image part the kernel cannot unpack: no /init, a kernel panic
     started = time.monotonic()
     with pytest.raises(RuntimeFailure, match="stopped before its init ran") as failed:
         run.start()
@@ -62,12 +81,20 @@ def test_a_guest_that_panics_fails_with_the_panic_and_is_gone(vm, tmp_path):
     assert not Path(run._dir).exists()  # noqa: SLF001
 
 
-def _capsule(*apps: ContainerSpec, inits: tuple[ContainerSpec, ...] = (), volumes: tuple[str, ...] = ()) -> CapsuleSpec:
+def _capsule(
+    *apps: ContainerSpec, inits: tuple[ContainerSpec, ...] = (), volumes: tuple[str, ...] = ()
+) -> CapsuleSpec:
     return CapsuleSpec(containers=apps, init_containers=inits, volumes=volumes, runtime="vm")
 
 
 def _sh(name: str, script: str, *, mounts: tuple = ()) -> ContainerSpec:  # noqa: ANN001
-    return ContainerSpec(image="busybox:latest", command=("sh", "-c", script), name=name, resources=Resources(cpu=0.5, memory_mb=64), mounts=mounts)
+    return ContainerSpec(
+        image="busybox:latest",
+        command=("sh", "-c", script),
+        name=name,
+        resources=Resources(cpu=0.5, memory_mb=64),
+        mounts=mounts,
+    )
 
 
 def test_a_whole_capsule_runs_in_one_vm(vm):
@@ -77,8 +104,11 @@ def test_a_whole_capsule_runs_in_one_vm(vm):
     data = (VolumeMount(volume="shared", path="/data"),)
     spec = _capsule(
         _sh("server", "nc -l -p 8080 -e cat /data/seed; echo served; touch /mine", mounts=data),
-        _sh("client", "for i in 1 2 3 4 5 6 7 8 9 10; do out=$(nc 127.0.0.1 8080 </dev/null 2>/dev/null) && [ -n \"$out\" ] && break; sleep 0.5; done;"
-                      " echo got $out; [ -e /mine ] && echo shared-root; exit 4"),
+        _sh(
+            "client",
+            'for i in 1 2 3 4 5 6 7 8 9 10; do out=$(nc 127.0.0.1 8080 </dev/null 2>/dev/null) && [ -n "$out" ] && break; sleep 0.5; done;'
+            " echo got $out; [ -e /mine ] && echo shared-root; exit 4",
+        ),
         inits=(_sh("seed", "echo seeded > /data/seed; echo init done", mounts=data),),
         volumes=("shared",),
     )
@@ -86,7 +116,10 @@ def test_a_whole_capsule_runs_in_one_vm(vm):
     try:
         assert run.start()
         assert run.wait(deadline=time.time() + 90) == 4
-        assert run.logs() == b"==> seed <==\ninit done\n==> server <==\nserved\n==> client <==\ngot seeded\n"
+        assert (
+            run.logs()
+            == b"==> seed <==\ninit done\n==> server <==\nserved\n==> client <==\ngot seeded\n"
+        )
         assert run.app_states() == {"server": "exited", "client": "exited"}
     finally:
         run.remove()
@@ -108,18 +141,42 @@ def test_a_failing_init_container_stops_the_capsule_and_is_named(vm):
 @pytest.mark.parametrize(
     ("console", "expected"),
     [
-        pytest.param(b"SeaBIOS\r\nZUNRAY-BOOTED\r\nZR|0|hi\r\nZR|1|a|b\r\nZUNRAY-APP-START 1\r\n[ 1.2] kernel says\r\nZUNRAY-APP-EXIT 1 5\r\nZUNRAY-EXIT 5\r\n",
-                     {"output": {0: [b"hi"], 1: [b"a|b"]}, "app_exits": {1: 5}, "apps_running": set(), "exit_code": 5}, id="output-split-by-container"),
-        pytest.param(b"ZR|0|before boot\nZUNRAY-BOOTED\nZR|0|ZUNRAY-MISSING 0 no-such-tool\nZUNRAY-APP-START 0\n",
-                     {"output": {0: [b"ZUNRAY-MISSING 0 no-such-tool"]}, "missing": (0, "no-such-tool"), "apps_running": {0}, "exit_code": None}, id="missing-program"),
-        pytest.param(b"ZUNRAY-BOOTED\nZUNRAY-INIT-FAILED 0 3\nZUNRAY-EXIT 3\n", {"init_failed": (0, 3), "exit_code": 3}, id="init-failed"),
+        pytest.param(
+            b"SeaBIOS\r\nZUNRAY-BOOTED\r\nZR|0|hi\r\nZR|1|a|b\r\nZUNRAY-APP-START 1\r\n[ 1.2] kernel says\r\nZUNRAY-APP-EXIT 1 5\r\nZUNRAY-EXIT 5\r\n",
+            {
+                "output": {0: [b"hi"], 1: [b"a|b"]},
+                "app_exits": {1: 5},
+                "apps_running": set(),
+                "exit_code": 5,
+            },
+            id="output-split-by-container",
+        ),
+        pytest.param(
+            b"ZR|0|before boot\nZUNRAY-BOOTED\nZR|0|ZUNRAY-MISSING 0 no-such-tool\nZUNRAY-APP-START 0\n",
+            {
+                "output": {0: [b"ZUNRAY-MISSING 0 no-such-tool"]},
+                "missing": (0, "no-such-tool"),
+                "apps_running": {0},
+                "exit_code": None,
+            },
+            id="missing-program",
+        ),
+        pytest.param(
+            b"ZUNRAY-BOOTED\nZUNRAY-INIT-FAILED 0 3\nZUNRAY-EXIT 3\n",
+            {"init_failed": (0, 3), "exit_code": 3},
+            id="init-failed",
+        ),
     ],
 )
 def test_the_console_is_read_back_by_container(console, expected):
     said = parse_console(console)
     assert said.booted
     for field, value in expected.items():
-        got = {i: said.lines_of(i) for i in said.output} if field == "output" else getattr(said, field)
+        got = (
+            {i: said.lines_of(i) for i in said.output}
+            if field == "output"
+            else getattr(said, field)
+        )
         assert got == value, field
 
 
@@ -128,14 +185,26 @@ def test_the_console_keeps_a_bounded_tail_of_each_container_fed_in_pieces():
     said.feed(b"ZUNRAY-BOOTED\nZR|0|first line\nZR|0|sec")
     assert said.lines_of(0) == [b"first line"]  # the unfinished line waits for its end
     said.feed(b"ond line\nZR|0|third line\nZUNRAY-EXIT 0\n")
-    assert said.lines_of(0) == [b"third line"] and said.exit_code == 0  # older lines dropped past 20 bytes
+    assert (
+        said.lines_of(0) == [b"third line"] and said.exit_code == 0
+    )  # older lines dropped past 20 bytes
     said.feed(b"ZUNRAY-EXIT not-a-number\n")  # never raises on a line it cannot read
     assert said.exit_code == 0
 
 
 def test_an_environment_name_a_shell_cannot_set_is_refused_not_run():
-    spec = _capsule(ContainerSpec(image="busybox:latest", command=("true",), name="app", env={"OK_NAME": "1", "X;reboot": "1"}))
-    with pytest.raises(InvalidSpec, match="container app: environment variable names a VM's shell cannot set: 'X;reboot'"):
+    spec = _capsule(
+        ContainerSpec(
+            image="busybox:latest",
+            command=("true",),
+            name="app",
+            env={"OK_NAME": "1", "X;reboot": "1"},
+        )
+    )
+    with pytest.raises(
+        InvalidSpec,
+        match="container app: environment variable names a VM's shell cannot set: 'X;reboot'",
+    ):
         GuestPlan(spec=spec, image_ids=("a" * 64,)).run_cpio()
 
 
@@ -146,12 +215,14 @@ def test_hard_links_in_an_image_work_in_the_guest(vm, tmp_path):
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
+
         def add(name: str, data: bytes = b"", **kw) -> None:  # noqa: ANN003
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), kw.pop("mode", 0o755)
             for k, v in kw.items():
                 setattr(info, k, v)
             tar.addfile(info, io.BytesIO(data) if data else None)
+
         add("bin", type=tarfile.DIRTYPE)
         add("bin/busybox", Path("/bin/busybox").read_bytes())
         add("bin/sh", type=tarfile.SYMTYPE, linkname="busybox")
@@ -159,9 +230,18 @@ def test_hard_links_in_an_image_work_in_the_guest(vm, tmp_path):
         add("bin/greet-again", type=tarfile.LNKTYPE, linkname="bin/greet")
     image = "zunray-test/hardlinks:latest"
     engine = docker.from_env()
-    engine.api.import_image_from_data(buf.getvalue(), repository="zunray-test/hardlinks", tag="latest")
+    engine.api.import_image_from_data(
+        buf.getvalue(), repository="zunray-test/hardlinks", tag="latest"
+    )
     try:
-        spec = _capsule(ContainerSpec(image=image, command=("greet-again",), name="app", resources=Resources(cpu=1, memory_mb=64)))
+        spec = _capsule(
+            ContainerSpec(
+                image=image,
+                command=("greet-again",),
+                name="app",
+                resources=Resources(cpu=1, memory_mb=64),
+            )
+        )
         run = VmRun(vm, capsule_id="hardlinks", spec=spec)
         try:
             assert run.start()

@@ -65,10 +65,20 @@ def netns():
         _ip("link", "set", ns_if, "netns", name)
         _ip("addr", "add", f"{net}.1/24", "dev", host_if)
         _ip("link", "set", host_if, "up")
-        for args in (("addr", "add", f"{net}.2/24", "dev", ns_if), ("link", "set", ns_if, "up"), ("route", "add", "default", "via", f"{net}.1")):
+        for args in (
+            ("addr", "add", f"{net}.2/24", "dev", ns_if),
+            ("link", "set", ns_if, "up"),
+            ("route", "add", "default", "via", f"{net}.1"),
+        ):
             _ip("netns", "exec", name, "ip", *args)
-        procs.append(subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", SERVE, f"{net}.2", str(port)]))
-        procs.append(subprocess.Popen([sys.executable, "-c", SERVE, f"{net}.1", str(port)]))  # on the host: one of its own addresses
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", name, sys.executable, "-c", SERVE, f"{net}.2", str(port)]
+            )
+        )
+        procs.append(
+            subprocess.Popen([sys.executable, "-c", SERVE, f"{net}.1", str(port)])
+        )  # on the host: one of its own addresses
         deadline = time.monotonic() + 10
         while not (_answers(f"{net}.2", port) and _answers(f"{net}.1", port)):
             assert time.monotonic() < deadline, "the test's listeners did not come up"
@@ -90,7 +100,9 @@ def _job_output(zunray, command: str) -> str:
 
 def _outside_project(zunray, command: str) -> bytes:
     """The same probe from Docker's default bridge, which has no fence: proves the listeners are reachable at all."""
-    control = zunray.docker.containers.create("busybox:latest", ["sh", "-c", command], network="bridge")
+    control = zunray.docker.containers.create(
+        "busybox:latest", ["sh", "-c", command], network="bridge"
+    )
     try:
         control.start()
         control.wait(timeout=60)
@@ -100,7 +112,9 @@ def _outside_project(zunray, command: str) -> bytes:
 
 
 def _iptables(*args: str) -> str:
-    return subprocess.run(["iptables", "-w", "10", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["iptables", "-w", "10", *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.mark.docker
@@ -120,12 +134,16 @@ def test_a_project_container_reaches_neither_an_internal_address_nor_the_host(zu
 @pytest.mark.docker
 @pytest.mark.ray
 def test_a_project_container_still_reaches_the_other_containers_of_its_project(zunray):
-    server = zunray.submit(command=["sh", "-c", "hostname -i; nc -l -p 8080 -e echo same-project"], network="project")
+    server = zunray.submit(
+        command=["sh", "-c", "hostname -i; nc -l -p 8080 -e echo same-project"], network="project"
+    )
     deadline = time.monotonic() + 60
     while not (addr := zunray.http.get(f"/v1/jobs/{server['id']}/logs").text.strip()):
         assert time.monotonic() < deadline, zunray.http.get(f"/v1/jobs/{server['id']}").json()
         time.sleep(0.2)
-    out = _job_output(zunray, f"for i in 1 2 3 4 5; do nc -w 3 {addr} 8080 </dev/null && break; sleep 0.5; done")
+    out = _job_output(
+        zunray, f"for i in 1 2 3 4 5; do nc -w 3 {addr} 8080 </dev/null && break; sleep 0.5; done"
+    )
     assert "same-project" in out
     assert zunray.wait(server["id"])["status"] == "Succeeded"
 
@@ -148,23 +166,35 @@ def test_link_local_and_the_host_are_dropped_for_forwarded_traffic_too(zunray):
 @pytest.mark.docker
 def test_rules_follow_their_network_and_are_restored_after_a_restart():
     instance = f"egress{uuid.uuid4().hex[:8]}"
-    runtime = DockerRuntime(url=Settings.model_fields["docker_url"].default, instance=instance, node="egress-test")
+    runtime = DockerRuntime(
+        url=Settings.model_fields["docker_url"].default, instance=instance, node="egress-test"
+    )
     firewall = Firewall(instance, blocked=("10.0.0.0/8",))
     networks = ProjectNetworks(runtime, firewall, hosts=lambda: ["198.51.100.7", "127.0.0.2"])
     stale = "zr" + secrets.token_hex(6)
     try:
         networks.ensure("p1")
-        [(_, bridge)] = [(n["Id"], n["Options"][BRIDGE_OPTION]) for n in runtime._api.networks(names=[f"{instance}-p1"])]  # noqa: SLF001
+        [(_, bridge)] = [
+            (n["Id"], n["Options"][BRIDGE_OPTION])
+            for n in runtime._api.networks(names=[f"{instance}-p1"])
+        ]  # noqa: SLF001
         chain = chain_name(instance, bridge)
-        assert "-d 198.51.100.7/32 -j DROP" in _iptables("-S", chain) and "127.0.0.2" not in _iptables("-S", chain)
+        assert "-d 198.51.100.7/32 -j DROP" in _iptables(
+            "-S", chain
+        ) and "127.0.0.2" not in _iptables("-S", chain)
         networks.ensure("p1")  # idempotent: one jump, one INPUT rule
-        assert _iptables("-S", "DOCKER-USER").count(f"-j {chain}") == 1 and _iptables("-S", "INPUT").count(f"-i {bridge} ") == 1
+        assert (
+            _iptables("-S", "DOCKER-USER").count(f"-j {chain}") == 1
+            and _iptables("-S", "INPUT").count(f"-i {bridge} ") == 1
+        )
         firewall.unfence(bridge)  # as after a reboot
         firewall.fence(stale)  # a network removed while no node actor ran
         networks.recheck()
         assert f"-A {chain} -d {LINK_LOCAL} -j DROP" in _iptables("-S", chain)
         assert f"-i {bridge} -j {chain}" in _iptables("-S", "DOCKER-USER")
-        assert chain_name(instance, stale) not in _iptables("-S") and stale not in _iptables("-S", "INPUT")
+        assert chain_name(instance, stale) not in _iptables("-S") and stale not in _iptables(
+            "-S", "INPUT"
+        )
         assert remove_project_networks(runtime) == 1
         listing = _iptables("-S")
         assert chain not in listing and bridge not in listing
@@ -177,7 +207,13 @@ def test_rules_follow_their_network_and_are_restored_after_a_restart():
 
 
 def test_the_chain_lets_the_project_and_dns_through_and_drops_link_local_hosts_and_blocked_ranges():
-    rules = chain_rules("ZR-x-1", "zr1", blocked=("10.0.0.0/8", LINK_LOCAL), hosts=("192.0.2.9",), resolvers=("10.1.1.1",))
+    rules = chain_rules(
+        "ZR-x-1",
+        "zr1",
+        blocked=("10.0.0.0/8", LINK_LOCAL),
+        hosts=("192.0.2.9",),
+        resolvers=("10.1.1.1",),
+    )
     assert rules == [
         "-A ZR-x-1 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
         "-A ZR-x-1 -o zr1 -j RETURN",
@@ -193,7 +229,9 @@ def test_the_chain_lets_the_project_and_dns_through_and_drops_link_local_hosts_a
 
 def test_resolvers_are_the_hosts_ipv4_nameservers(tmp_path):
     conf = tmp_path / "resolv.conf"
-    conf.write_text("# x\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nnameserver ::1\nsearch example\n")
+    conf.write_text(
+        "# x\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nnameserver ::1\nsearch example\n"
+    )
     assert host_resolvers(conf) == ["10.255.255.53"]
     assert host_resolvers(tmp_path / "missing") == []
 
@@ -206,7 +244,9 @@ def test_blocked_egress_cidrs_are_ipv4_networks(tmp_path):
 
 
 def test_a_nova_engine_without_tls_is_refused_unless_the_operator_says_so(tmp_path, caplog):
-    nova = dict(data_dir=tmp_path, nova_url="http://127.0.0.1:1/v2.1", nova_image="i", nova_flavor="f")
+    nova = dict(
+        data_dir=tmp_path, nova_url="http://127.0.0.1:1/v2.1", nova_image="i", nova_flavor="f"
+    )
     with pytest.raises(ValueError, match="nova_insecure_engines"):
         Settings(**nova)
     for name in ("ca.pem", "cert.pem", "key.pem"):
@@ -214,5 +254,8 @@ def test_a_nova_engine_without_tls_is_refused_unless_the_operator_says_so(tmp_pa
     Settings(**nova, nova_engine_cert_path=tmp_path)  # TLS: fine
     insecure = Settings(**nova, nova_insecure_engines=True)
     with caplog.at_level(logging.WARNING, logger="actors.node_nova"):
-        assert nova_pool(insecure, "n1", types.SimpleNamespace(instance="t", log_max_bytes=1)) is not None
+        assert (
+            nova_pool(insecure, "n1", types.SimpleNamespace(instance="t", log_max_bytes=1))
+            is not None
+        )
     assert "plain TCP" in caplog.text

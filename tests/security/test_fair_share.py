@@ -17,7 +17,14 @@ pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 # waits for quota while p2's cpu quota is 0: stays Queued as long as the test needs
 JOB = {"image": "busybox:latest", "command": ["true"], "resources": {"cpu": 0.1, "memory_mb": 16}}
-CAPS = {"queued_jobs": 2, "completions": 3, "schedules": 1, "schedule_interval_s": 60, "log_followers": 1, "async_invocations": 1}
+CAPS = {
+    "queued_jobs": 2,
+    "completions": 3,
+    "schedules": 1,
+    "schedule_interval_s": 60,
+    "log_followers": 1,
+    "async_invocations": 1,
+}
 
 
 @pytest.fixture
@@ -30,7 +37,12 @@ def p2_capped(as_user, keystone):
     assert {k: resp.json()[k] for k in CAPS} == CAPS  # the overrides show where they were set
     yield as_user("bob")
     assert carol.delete(f"/v1/quotas/{p2}").status_code == 200
-    assert set(carol.get(f"/v1/quotas/{p2}").json()) == {"containers", "cpu", "memory", "disk"}  # Zun's shape again
+    assert set(carol.get(f"/v1/quotas/{p2}").json()) == {
+        "containers",
+        "cpu",
+        "memory",
+        "disk",
+    }  # Zun's shape again
 
 
 def _throttled(resp: httpx.Response) -> None:
@@ -63,12 +75,18 @@ def test_schedules_and_their_rhythm_past_the_cap(p2_capped):
     try:
         fast = bob.post("/v1/schedules", json={"name": "fast", "cron": "*/5 * * * * *", "job": JOB})
         assert fast.status_code == 403 and "schedule_interval_s" in fast.text
-        hourly = bob.post("/v1/schedules", json={"name": "hourly", "cron": "0 * * * *", "job": JOB, "suspend": True})
+        hourly = bob.post(
+            "/v1/schedules",
+            json={"name": "hourly", "cron": "0 * * * *", "job": JOB, "suspend": True},
+        )
         assert hourly.status_code == 201, hourly.text
         made.append(hourly.json()["id"])
         faster = bob.patch(f"/v1/schedules/{made[0]}", json={"cron": "* * * * * *"})
         assert faster.status_code == 403
-        second = bob.post("/v1/schedules", json={"name": "daily", "cron": "0 3 * * *", "job": JOB, "suspend": True})
+        second = bob.post(
+            "/v1/schedules",
+            json={"name": "daily", "cron": "0 3 * * *", "job": JOB, "suspend": True},
+        )
         assert second.status_code == 403 and "schedules" in second.text
     finally:
         for ident in made:
@@ -84,7 +102,9 @@ def test_log_followers_past_the_cap(p2_capped):
             _throttled(bob.get(f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}))
         deadline = time.monotonic() + 10  # the closed stream gives its slot back
         while True:
-            with bob.stream("GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}) as again:
+            with bob.stream(
+                "GET", f"/v1/jobs/{job['id']}/logs", params={"follow": "true"}
+            ) as again:
                 if again.status_code == 200:
                     break
             assert time.monotonic() < deadline, "the follower slot was not given back"
@@ -96,10 +116,20 @@ def test_log_followers_past_the_cap(p2_capped):
 def test_async_invocations_past_the_cap(p2_capped):
     bob = p2_capped
     name = f"fs-{uuid.uuid4().hex[:8]}"
-    created = bob.post("/v1/functions", json={"name": name, "image": "busybox:latest", "command": ["cat"], "resources": {"cpu": 0.1, "memory_mb": 32}})
+    created = bob.post(
+        "/v1/functions",
+        json={
+            "name": name,
+            "image": "busybox:latest",
+            "command": ["cat"],
+            "resources": {"cpu": 0.1, "memory_mb": 32},
+        },
+    )
     assert created.status_code == 201, created.text
     try:
-        first = bob.post(f"/v1/functions/{name}/invoke?async=true", content=b"x")  # waits: no cpu quota for an instance
+        first = bob.post(
+            f"/v1/functions/{name}/invoke?async=true", content=b"x"
+        )  # waits: no cpu quota for an instance
         assert first.status_code == 202, first.text
         _throttled(bob.post(f"/v1/functions/{name}/invoke?async=true", content=b"y"))
     finally:
@@ -109,6 +139,10 @@ def test_async_invocations_past_the_cap(p2_capped):
 def test_quota_api_takes_caps_only_where_they_mean_something(as_user, keystone):
     carol = as_user("carol")
     p2 = keystone.projects["p2"]["id"]
-    assert carol.put("/v1/quota_classes/default", json={"queued_jobs": 5}).status_code == 400  # caps default from settings
+    assert (
+        carol.put("/v1/quota_classes/default", json={"queued_jobs": 5}).status_code == 400
+    )  # caps default from settings
     assert carol.put(f"/v1/quotas/{p2}", json={"queued_jobs": -2}).status_code == 400
-    assert as_user("bob").put(f"/v1/quotas/{p2}", json={"queued_jobs": 100000}).status_code == 403  # a member cannot lift its own cap
+    assert (
+        as_user("bob").put(f"/v1/quotas/{p2}", json={"queued_jobs": 100000}).status_code == 403
+    )  # a member cannot lift its own cap

@@ -40,7 +40,12 @@ def test_noauth_gateway_refuses_a_rebound_host_name(zunray):
     port = zunray.settings.gateway_port
     rebound = zunray.http.get("/v1/jobs", headers={"Host": f"evil.example:{port}"})
     assert rebound.status_code == 400 and "jobs" not in rebound.json()
-    assert zunray.http.post("/v1/jobs", json={"image": "busybox:latest"}, headers={"Host": f"evil.example:{port}"}).status_code == 400
+    assert (
+        zunray.http.post(
+            "/v1/jobs", json={"image": "busybox:latest"}, headers={"Host": f"evil.example:{port}"}
+        ).status_code
+        == 400
+    )
     assert zunray.http.get("/v1/jobs", headers={"Host": f"127.0.0.1:{port}"}).status_code == 200
     assert zunray.http.get("/v1/jobs", headers={"Host": f"localhost:{port}"}).status_code == 200
 
@@ -51,8 +56,18 @@ def test_noauth_gateway_refuses_to_start_on_a_non_loopback_address(tmp_path):
         create_app(Settings(data_dir=tmp_path, gateway_host="0.0.0.0"))
     with pytest.raises(ValueError, match="not a loopback"):
         create_app(Settings(data_dir=tmp_path, gateway_host="192.0.2.10"))
-    create_app(Settings(data_dir=tmp_path, gateway_host="0.0.0.0", allow_noauth_remote=True))  # the operator's explicit choice
-    create_app(Settings(data_dir=tmp_path, gateway_host="0.0.0.0", auth_mode="keystone", keystone_url="http://127.0.0.1:1/v3", keystone_service_password="x"))
+    create_app(
+        Settings(data_dir=tmp_path, gateway_host="0.0.0.0", allow_noauth_remote=True)
+    )  # the operator's explicit choice
+    create_app(
+        Settings(
+            data_dir=tmp_path,
+            gateway_host="0.0.0.0",
+            auth_mode="keystone",
+            keystone_url="http://127.0.0.1:1/v3",
+            keystone_service_password="x",
+        )
+    )
 
 
 def test_data_at_rest_is_the_owners_alone(zunray):
@@ -60,7 +75,9 @@ def test_data_at_rest_is_the_owners_alone(zunray):
     and modes found looser are narrowed at the next start."""
     s = zunray.settings
     db = s.data_dir / "zunray.db"
-    secrets_ = [db, s.data_dir / "secret.key", s.ray_token_file] + [p for p in (db.with_name("zunray.db-wal"), db.with_name("zunray.db-shm")) if p.exists()]
+    secrets_ = [db, s.data_dir / "secret.key", s.ray_token_file] + [
+        p for p in (db.with_name("zunray.db-wal"), db.with_name("zunray.db-shm")) if p.exists()
+    ]
     assert _mode(s.data_dir) == 0o700
     assert _mode(s.run_dir) == 0o700 and _mode(s.data_dir / "logs") == 0o700
     for path in secrets_ + list((s.data_dir / "logs").glob("*.log")):
@@ -80,12 +97,18 @@ def test_dashboard_login_guessing_is_throttled_per_address(secured, keystone):
     guesser, other = f"{net}.2", f"{net}.3"
 
     def client(address: str) -> httpx.Client:
-        return httpx.Client(base_url=secured.settings.gateway_url, timeout=30, transport=httpx.HTTPTransport(local_address=address))
+        return httpx.Client(
+            base_url=secured.settings.gateway_url,
+            timeout=30,
+            transport=httpx.HTTPTransport(local_address=address),
+        )
 
     wrong = {"username": "alice", "password": "guess", "project": "p1"}
     right = {**wrong, "password": keystone.passwords["alice"]}
     with client(guesser) as g, client(other) as o:
-        assert [g.post("/v1/dashboard/login", json=wrong).status_code for _ in range(5)] == [401] * 5
+        assert [g.post("/v1/dashboard/login", json=wrong).status_code for _ in range(5)] == [
+            401
+        ] * 5
         blocked = g.post("/v1/dashboard/login", json=right)
         assert blocked.status_code == 429
         assert 0 < int(blocked.headers["Retry-After"]) <= 60
@@ -102,20 +125,36 @@ def test_admin_of_a_member_project_is_not_cloud_admin(as_user):
     assert carol.get("/v1/hosts/").status_code == 200
 
 
-@pytest.mark.parametrize("admin_project, cloud_admin", [("admin", True), ("id-of-admin", True), ("p1", False)])
+@pytest.mark.parametrize(
+    "admin_project, cloud_admin", [("admin", True), ("id-of-admin", True), ("p1", False)]
+)
 def test_admin_project_matches_by_name_or_id(admin_project, cloud_admin):
     """Item 15, unit level: the admin role counts in the admin project named by name or id, nowhere else."""
     from gateway.auth import KeystoneAuth
 
     project = {"id": "id-of-admin", "name": "admin"}
-    token = {"expires_at": "2999-01-01T00:00:00Z", "project": project, "user": {"id": "u"}, "roles": [{"name": "admin"}, {"name": "member"}]}
+    token = {
+        "expires_at": "2999-01-01T00:00:00Z",
+        "project": project,
+        "user": {"id": "u"},
+        "roles": [{"name": "admin"}, {"name": "member"}],
+    }
 
     def keystone(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":  # the service user's login
-            return httpx.Response(201, headers={"X-Subject-Token": "service"}, json={"token": {"expires_at": token["expires_at"]}})
+            return httpx.Response(
+                201,
+                headers={"X-Subject-Token": "service"},
+                json={"token": {"expires_at": token["expires_at"]}},
+            )
         return httpx.Response(200, json={"token": token})
 
-    settings = Settings(auth_mode="keystone", keystone_url="http://127.0.0.1:1/v3", keystone_service_password="x", admin_project=admin_project)
+    settings = Settings(
+        auth_mode="keystone",
+        keystone_url="http://127.0.0.1:1/v3",
+        keystone_service_password="x",
+        admin_project=admin_project,
+    )
     auth = KeystoneAuth(settings)
     auth._http = httpx.AsyncClient(transport=httpx.MockTransport(keystone))
     caller = asyncio.run(auth.validate("a-token"))

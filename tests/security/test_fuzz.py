@@ -45,12 +45,21 @@ def fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], int]:
     """Fuzz every operation for BUDGET_S; returns the server errors seen and how many requests were sent."""
     assert urlparse(base_url).hostname == "127.0.0.1"
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    strategy = st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE)
+    )
     errors: list[str] = []
     sent = 0
     deadline = time.monotonic() + BUDGET_S
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def run(case) -> None:  # noqa: ANN001
         nonlocal sent
@@ -60,9 +69,13 @@ def fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], int]:
             case.body = _neuter(case.body)
         sent += 1
         try:
-            case.call_and_validate(base_url=base_url, headers=headers, checks=[not_a_server_error], timeout=30)
+            case.call_and_validate(
+                base_url=base_url, headers=headers, checks=[not_a_server_error], timeout=30
+            )
         except (Exception, FailureGroup) as exc:  # noqa: BLE001 - collected: one run reports every server error, unshrunk
-            errors.append(f"{case.method} {case.formatted_path} query={case.query} body={str(case.body)[:300]}: {str(exc)[:500]}")
+            errors.append(
+                f"{case.method} {case.formatted_path} query={case.query} body={str(case.body)[:300]}: {str(exc)[:500]}"
+            )
 
     try:
         run()
@@ -73,13 +86,19 @@ def fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], int]:
 
 
 def test_fuzz_noauth_gateway_never_answers_500(zunray):
-    errors, sent = fuzz(zunray.settings.gateway_url, {"X-Project-Id": "fuzz", "OpenStack-API-Version": "container latest"})
+    errors, sent = fuzz(
+        zunray.settings.gateway_url,
+        {"X-Project-Id": "fuzz", "OpenStack-API-Version": "container latest"},
+    )
     assert sent > 100, f"only {sent} requests in {BUDGET_S} s"
     assert not errors, "\n".join(errors)
 
 
 def test_fuzz_as_member_gateway_never_answers_500(secured, keystone):
-    headers = {"X-Auth-Token": keystone.tokens["alice"], "OpenStack-API-Version": "container latest"}
+    headers = {
+        "X-Auth-Token": keystone.tokens["alice"],
+        "OpenStack-API-Version": "container latest",
+    }
     errors, sent = fuzz(secured.settings.gateway_url, headers)
     assert sent > 100, f"only {sent} requests in {BUDGET_S} s"
     assert not errors, "\n".join(errors)

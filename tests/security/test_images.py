@@ -29,7 +29,7 @@ from tests.tenancy import delete_and_wait
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 BUSYBOX = "busybox:latest"
-DOCKERD_WORDS = ("dial tcp", "connection refused", "/v2/", "Get \"http")
+DOCKERD_WORDS = ("dial tcp", "connection refused", "/v2/", 'Get "http')
 
 
 @pytest.fixture
@@ -45,7 +45,9 @@ def _wait_container(http, uuid: str, *statuses: str, timeout_s: float = 60.0) ->
         c = http.get(f"/v1/containers/{uuid}").json()
         if c["status"] in statuses and c.get("task_state") is None:
             return c
-        assert time.monotonic() < deadline, f"container {uuid} is {c['status']}: {c.get('status_reason')}"
+        assert time.monotonic() < deadline, (
+            f"container {uuid} is {c['status']}: {c.get('status_reason')}"
+        )
         time.sleep(0.2)
 
 
@@ -60,13 +62,20 @@ def _wait_job(http, job_id: str, timeout_s: float = 60.0) -> dict:
 
 
 def _run_container(http, body: dict) -> str:
-    r = http.post("/v1/containers?run=true", json={"command": ["sleep", "300"], "memory": "64", **body})
+    r = http.post(
+        "/v1/containers?run=true", json={"command": ["sleep", "300"], "memory": "64", **body}
+    )
     assert r.status_code == 202, r.text
     return r.json()["uuid"]
 
 
 def _job(image: str) -> dict:
-    return {"image": image, "command": ["true"], "resources": {"cpu": 0.1, "memory_mb": 32}, "timeout_s": 60}
+    return {
+        "image": image,
+        "command": ["true"],
+        "resources": {"cpu": 0.1, "memory_mb": 32},
+        "timeout_s": 60,
+    }
 
 
 @pytest.fixture
@@ -78,7 +87,9 @@ def alice_container(as_user):
     delete_and_wait(alice, f"/v1/containers/{uuid}", stop="true")
 
 
-def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_create(alice_container, as_user, keystone, engine):
+def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_create(
+    alice_container, as_user, keystone, engine
+):
     alice, uuid = alice_container
     p1 = keystone.projects["p1"]["id"]
     before = engine.images.get(BUSYBOX).id
@@ -87,30 +98,48 @@ def test_a_member_commit_never_replaces_a_platform_image_or_a_tag_it_did_not_cre
     own = f"{p1}/snapshot"
     made: list[str] = []
     try:
-        platform = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": "busybox", "tag": "latest"})
-        elsewhere = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": "shared/app", "tag": "1"})
-        planted = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": foreign, "tag": "1"})
-        assert (platform.status_code, elsewhere.status_code, planted.status_code) == (403, 403, 403), (platform.text, elsewhere.text, planted.text)
+        platform = alice.post(
+            f"/v1/containers/{uuid}/commit", params={"repository": "busybox", "tag": "latest"}
+        )
+        elsewhere = alice.post(
+            f"/v1/containers/{uuid}/commit", params={"repository": "shared/app", "tag": "1"}
+        )
+        planted = alice.post(
+            f"/v1/containers/{uuid}/commit", params={"repository": foreign, "tag": "1"}
+        )
+        assert (platform.status_code, elsewhere.status_code, planted.status_code) == (
+            403,
+            403,
+            403,
+        ), (platform.text, elsewhere.text, planted.text)
         assert "container:commit:any_repository" in elsewhere.text
         assert engine.images.get(BUSYBOX).id == before
         assert engine.images.get(f"{foreign}:1").id == before
         with pytest.raises(docker.errors.ImageNotFound):
             engine.images.get("shared/app:1")
         first = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": own, "tag": "1"})
-        again = alice.post(f"/v1/containers/{uuid}/commit", params={"repository": own, "tag": "1"})  # its own tag: fine
+        again = alice.post(
+            f"/v1/containers/{uuid}/commit", params={"repository": own, "tag": "1"}
+        )  # its own tag: fine
         assert (first.status_code, again.status_code) == (202, 202), (first.text, again.text)
         made += [first.json()["uuid"], again.json()["uuid"]]
         bob = as_user("bob")
         bob_uuid = _run_container(bob, {"image": BUSYBOX})
         try:
             _wait_container(bob, bob_uuid, "Running")
-            theirs = bob.post(f"/v1/containers/{bob_uuid}/commit", params={"repository": own, "tag": "1"})
+            theirs = bob.post(
+                f"/v1/containers/{bob_uuid}/commit", params={"repository": own, "tag": "1"}
+            )
             assert theirs.status_code == 403, theirs.text
             assert engine.images.get(f"{own}:1").id == again.json()["uuid"]
         finally:
             delete_and_wait(bob, f"/v1/containers/{bob_uuid}", stop="true")
     finally:
-        for ref in (f"{foreign}:1", f"{own}:1", *made):  # the first commit's image is left untagged by the second
+        for ref in (
+            f"{foreign}:1",
+            f"{own}:1",
+            *made,
+        ):  # the first commit's image is left untagged by the second
             try:
                 engine.images.remove(ref)
             except docker.errors.ImageNotFound:
@@ -131,19 +160,38 @@ def private_image(tmp_path, engine):
                     engine.images.remove(tag)
 
 
-def test_an_image_pulled_with_one_projects_credentials_is_not_run_for_another(as_user, private_image, engine):
+def test_an_image_pulled_with_one_projects_credentials_is_not_run_for_another(
+    as_user, private_image, engine
+):
     reg, image = private_image
     alice, bob = as_user("alice"), as_user("bob")
-    r = alice.post("/v1/registries", json={"registry": {"name": "alice-reg", "domain": reg.domain, "username": reg.username, "password": reg.password}})
+    r = alice.post(
+        "/v1/registries",
+        json={
+            "registry": {
+                "name": "alice-reg",
+                "domain": reg.domain,
+                "username": reg.username,
+                "password": reg.password,
+            }
+        },
+    )
     assert r.status_code == 201, r.text
     made = []
     try:
-        made.append((alice, _run_container(alice, {"image": "zunray-sec/private:1", "registry": "alice-reg"})))
+        made.append(
+            (
+                alice,
+                _run_container(alice, {"image": "zunray-sec/private:1", "registry": "alice-reg"}),
+            )
+        )
         _wait_container(alice, made[-1][1], "Running")
         assert engine.images.get(image)  # A's copy is on the host now
         made.append((bob, _run_container(bob, {"image": image})))
         refused = _wait_container(bob, made[-1][1], "Error", "Running")
-        assert refused["status"] == "Error" and "could not be pulled" in refused["status_reason"], refused
+        assert refused["status"] == "Error" and "could not be pulled" in refused["status_reason"], (
+            refused
+        )
         job = bob.post("/v1/jobs", json=_job(image))
         assert job.status_code == 202, job.text
         assert _wait_job(bob, job.json()["id"])["status"] == "Failed"
@@ -166,12 +214,31 @@ def test_a_non_default_pull_policy_is_admin_only(as_user):
     alice = as_user("alice")
     job = alice.post("/v1/jobs", json={**_job(BUSYBOX), "image_pull_policy": "always"})
     container = alice.post("/v1/containers", json={"image": BUSYBOX, "image_pull_policy": "always"})
-    function = alice.post("/v1/functions", json={"name": "pulls", "image": BUSYBOX, "command": ["cat"], "image_pull_policy": "never"})
-    capsule = alice.post("/v1/capsules", json={
-        "template": {"kind": "capsule", "metadata": {"name": "pulls"},
-                     "spec": {"containers": [{"image": BUSYBOX, "imagePullPolicy": "Always", "resources": {"requests": {"cpu": 0.1, "memory": 32}}}]}},
-    })
-    assert [r.status_code for r in (job, container, function, capsule)] == [403] * 4, [r.text for r in (job, container, function, capsule)]
+    function = alice.post(
+        "/v1/functions",
+        json={"name": "pulls", "image": BUSYBOX, "command": ["cat"], "image_pull_policy": "never"},
+    )
+    capsule = alice.post(
+        "/v1/capsules",
+        json={
+            "template": {
+                "kind": "capsule",
+                "metadata": {"name": "pulls"},
+                "spec": {
+                    "containers": [
+                        {
+                            "image": BUSYBOX,
+                            "imagePullPolicy": "Always",
+                            "resources": {"requests": {"cpu": 0.1, "memory": 32}},
+                        }
+                    ]
+                },
+            },
+        },
+    )
+    assert [r.status_code for r in (job, container, function, capsule)] == [403] * 4, [
+        r.text for r in (job, container, function, capsule)
+    ]
     default = alice.post("/v1/jobs", json={**_job(BUSYBOX), "image_pull_policy": "ifnotpresent"})
     assert default.status_code == 202, default.text
 
@@ -215,7 +282,12 @@ def test_a_registry_host_off_the_list_is_refused_before_any_connection(as_user, 
     assert [r.status_code for r in answers] == [403] * 3, [r.text for r in answers]
     assert all("allowed_registries" in r.text for r in answers)
     # the node's driver refuses too (paths that do not come through the gateway, e.g. the SDK over Ray)
-    runtime = DockerRuntime(url=Settings.model_fields["docker_url"].default, instance="sec-images", node="sec-images", allowed_registries=("127.0.0.1",))
+    runtime = DockerRuntime(
+        url=Settings.model_fields["docker_url"].default,
+        instance="sec-images",
+        node="sec-images",
+        allowed_registries=("127.0.0.1",),
+    )
     with pytest.raises(ImageUnavailable, match="not on the operator's list"):
         runtime.ensure_image(image, PullPolicy.IF_NOT_PRESENT)
     time.sleep(0.5)
@@ -229,7 +301,9 @@ def test_a_failed_pull_never_shows_dockerds_network_text(as_user):
     try:
         failed = _wait_container(alice, uuid, "Error")
         assert "could not be pulled" in failed["status_reason"]
-        assert not any(word in failed["status_reason"] for word in DOCKERD_WORDS), failed["status_reason"]
+        assert not any(word in failed["status_reason"] for word in DOCKERD_WORDS), failed[
+            "status_reason"
+        ]
     finally:
         delete_and_wait(alice, f"/v1/containers/{uuid}")
 
@@ -261,7 +335,9 @@ def test_a_tarball_never_applies_its_own_tags(engine, tmp_path):
                 member.size = len(data)
             tout.addfile(member, io.BytesIO(data) if data is not None else None)
     engine.images.remove(evil.id, force=True)
-    runtime = DockerRuntime(url=Settings.model_fields["docker_url"].default, instance="sec-images", node="sec-images")
+    runtime = DockerRuntime(
+        url=Settings.model_fields["docker_url"].default, instance="sec-images", node="sec-images"
+    )
     try:
         docker_images.load_image(runtime, crafted.getvalue(), tag_as="zunray-sec/glance:1")
         assert engine.images.get(victim).id == before

@@ -43,7 +43,11 @@ def test_hostile_memory_is_refused_in_linear_time():
     assert memory_mb(" 2 GB ") == 2048 and memory_mb("512m") == 512
 
 
-@pytest.mark.parametrize("raw", [b"", b"   ", b"[" * 100_000 + b"]" * 100_000, b'{"cpu": NaN}', b"{"], ids=["empty", "blank", "deep", "nan", "broken"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"   ", b"[" * 100_000 + b"]" * 100_000, b'{"cpu": NaN}', b"{"],
+    ids=["empty", "blank", "deep", "nan", "broken"],
+)
 def test_bad_json_bodies_are_invalid_spec(raw):
     with pytest.raises(InvalidSpec):
         parse_json(raw)
@@ -65,7 +69,9 @@ def test_a_symlink_in_place_of_the_function_socket_is_not_followed(tmp_path):
     server.settimeout(0.2)
     files = InstanceFiles(tmp_path / "data", "inst-1")
     files.run.mkdir(parents=True)
-    files.socket.symlink_to(host_sock)  # what a tenant can do: the run directory is mounted read-write
+    files.socket.symlink_to(
+        host_sock
+    )  # what a tenant can do: the run directory is mounted read-write
     try:
         assert not files.serving()
         with pytest.raises(InstanceLost, match="replaced"), files.socket_address() as address:
@@ -95,7 +101,12 @@ def test_a_symlink_in_place_of_the_function_socket_is_not_followed(tmp_path):
 def test_hostile_memory_is_400_as_fast_as_a_plain_bad_memory(zunray):
     def took_s(memory: str) -> float:
         start = time.perf_counter()
-        _zun_400(zunray.http.post("/v1/containers", json={"image": "busybox:latest", "memory": memory}, headers=ZUN), "memory")
+        _zun_400(
+            zunray.http.post(
+                "/v1/containers", json={"image": "busybox:latest", "memory": memory}, headers=ZUN
+            ),
+            "memory",
+        )
         return time.perf_counter() - start
 
     took_s("x")  # warm
@@ -112,7 +123,11 @@ def test_hostile_memory_does_not_stall_healthz(zunray):
 
     def hostile() -> None:
         with httpx.Client(base_url=base, timeout=60) as c:
-            outcome["resp"] = c.post("/v1/containers", json={"image": "busybox:latest", "memory": HOSTILE_MEMORY}, headers=ZUN)
+            outcome["resp"] = c.post(
+                "/v1/containers",
+                json={"image": "busybox:latest", "memory": HOSTILE_MEMORY},
+                headers=ZUN,
+            )
 
     with httpx.Client(base_url=base, timeout=10) as probe:
         probe.get("/healthz")  # a warm connection
@@ -150,8 +165,18 @@ def test_requests_without_a_body_are_400(zunray, method, path, params):
 @pytest.mark.ray
 def test_malformed_and_deeply_nested_bodies_are_400(zunray):
     for body in (b"{", b"[" * 50_000 + b"]" * 50_000):
-        _zun_400(zunray.http.post("/v1/containers", content=body, headers={**ZUN, "Content-Type": "application/json"}))
-        _zun_400(zunray.http.put("/v1/quotas/p-fuzz", content=body, headers={**ZUN, "Content-Type": "application/json"}))
+        _zun_400(
+            zunray.http.post(
+                "/v1/containers", content=body, headers={**ZUN, "Content-Type": "application/json"}
+            )
+        )
+        _zun_400(
+            zunray.http.put(
+                "/v1/quotas/p-fuzz",
+                content=body,
+                headers={**ZUN, "Content-Type": "application/json"},
+            )
+        )
 
 
 @pytest.mark.docker
@@ -170,14 +195,22 @@ def test_malformed_and_deeply_nested_bodies_are_400(zunray):
 )
 def test_bad_action_parameters_are_400(zunray, method, action, params, field):
     headers = {"OpenStack-API-Version": "container 1.13"} if action == "rename" else ZUN
-    _zun_400(zunray.http.request(method, f"/v1/containers/{uuid.uuid4()}/{action}", params=params, headers=headers), field)
+    _zun_400(
+        zunray.http.request(
+            method, f"/v1/containers/{uuid.uuid4()}/{action}", params=params, headers=headers
+        ),
+        field,
+    )
 
 
 @pytest.mark.docker
 @pytest.mark.ray
 def test_names_set_by_patch_are_checked_like_create(zunray):
     for name in ("-x", "a" * 256, "a/b", 42):
-        _zun_400(zunray.http.patch(f"/v1/containers/{uuid.uuid4()}", json={"name": name}, headers=ZUN), "name")
+        _zun_400(
+            zunray.http.patch(f"/v1/containers/{uuid.uuid4()}", json={"name": name}, headers=ZUN),
+            "name",
+        )
 
 
 @pytest.mark.docker
@@ -198,9 +231,13 @@ def test_long_strings_are_refused_before_they_are_parsed(zunray):
 @pytest.mark.ray
 def test_schedule_that_never_fires_is_400_on_create_and_patch(zunray):
     job = {"image": "busybox:latest", "command": ["true"]}
-    resp = zunray.http.post("/v1/schedules", json={"name": "never", "cron": "0 0 30 2 *", "job": job})
+    resp = zunray.http.post(
+        "/v1/schedules", json={"name": "never", "cron": "0 0 30 2 *", "job": job}
+    )
     assert resp.status_code == 400 and "never fires" in resp.text, resp.text
-    made = zunray.http.post("/v1/schedules", json={"name": "yearly", "cron": "0 0 1 1 *", "job": job, "suspend": True})
+    made = zunray.http.post(
+        "/v1/schedules", json={"name": "yearly", "cron": "0 0 1 1 *", "job": job, "suspend": True}
+    )
     assert made.status_code == 201, made.text
     try:
         resp = zunray.http.patch(f"/v1/schedules/{made.json()['id']}", json={"cron": "0 0 31 4 *"})

@@ -20,16 +20,29 @@ from tests.conftest import ZUN_HEADERS
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
-HUGEPAGE_JOB = {"image": "busybox:latest", "command": ["true"], "resources": {"cpu": 0.25, "memory_mb": 64, "hugepages_2m_pages": 2}}
+HUGEPAGE_JOB = {
+    "image": "busybox:latest",
+    "command": ["true"],
+    "resources": {"cpu": 0.25, "memory_mb": 64, "hugepages_2m_pages": 2},
+}
 
 
 def test_members_cannot_ask_for_huge_pages(as_user):
     alice = as_user("alice")
     job = alice.post("/v1/jobs", json=HUGEPAGE_JOB)
-    assert job.status_code == 403 and "job:create:hugepages" in job.json()["errors"][0]["detail"], job.text
-    schedule = alice.post("/v1/schedules", json={"name": "hp", "cron": "0 0 * * *", "job": HUGEPAGE_JOB})
-    assert schedule.status_code == 403 and "job:create:hugepages" in schedule.json()["errors"][0]["detail"], schedule.text
-    without = alice.post("/v1/jobs", json={**HUGEPAGE_JOB, "resources": {"cpu": 0.25, "memory_mb": 64}})  # the same job without
+    assert job.status_code == 403 and "job:create:hugepages" in job.json()["errors"][0]["detail"], (
+        job.text
+    )
+    schedule = alice.post(
+        "/v1/schedules", json={"name": "hp", "cron": "0 0 * * *", "job": HUGEPAGE_JOB}
+    )
+    assert (
+        schedule.status_code == 403
+        and "job:create:hugepages" in schedule.json()["errors"][0]["detail"]
+    ), schedule.text
+    without = alice.post(
+        "/v1/jobs", json={**HUGEPAGE_JOB, "resources": {"cpu": 0.25, "memory_mb": 64}}
+    )  # the same job without
     assert without.status_code == 202, without.text
     alice.post(f"/v1/jobs/{without.json()['id']}/cancel")
 
@@ -40,12 +53,20 @@ def host_hugepages():
     file of the host's (as an operator's DPDK setup has): what a job must never see."""
     nr = Path("/proc/sys/vm/nr_hugepages")
     before = nr.read_text().strip()
-    free = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("HugePages_Free:")))
+    free = int(
+        next(
+            ln.split()[1]
+            for ln in Path("/proc/meminfo").read_text().splitlines()
+            if ln.startswith("HugePages_Free:")
+        )
+    )
     try:
         if free < 8:
             nr.write_text(str(int(before) + 8 - free))
     except OSError as exc:
-        pytest.skip(f"cannot reserve huge pages here (needs root and a kernel with hugetlbfs): {exc}")
+        pytest.skip(
+            f"cannot reserve huge pages here (needs root and a kernel with hugetlbfs): {exc}"
+        )
     mounted = subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode == 0
     if not mounted:
         Path("/dev/hugepages").mkdir(exist_ok=True)
@@ -70,20 +91,34 @@ def test_a_job_gets_a_hugetlbfs_of_its_own_sized_to_its_ask(zunray, host_hugepag
     deadline = time.monotonic() + 15
     while True:  # the next heartbeat brings the new inventory
         job = zunray.submit(**{**HUGEPAGE_JOB, "command": ["sh", "-c", script]})
-        shown = zunray.wait(job["id"], timeout_s=30, until=("Running", "Succeeded", "Failed", "Queued") if time.monotonic() < deadline else ("Running", "Succeeded", "Failed"))
+        shown = zunray.wait(
+            job["id"],
+            timeout_s=30,
+            until=("Running", "Succeeded", "Failed", "Queued")
+            if time.monotonic() < deadline
+            else ("Running", "Succeeded", "Failed"),
+        )
         if shown["status"] != "Queued":
             break
         zunray.http.post(f"/v1/jobs/{job['id']}/cancel")
         time.sleep(1)
     assert shown["status"] == "Running", shown["status_reason"]
     [on_host] = _mounts_of(job["id"])  # the job's own mount, on the host, while it runs
-    assert on_host.split()[2] == "hugetlbfs" and "size=4194304" in on_host and on_host.split()[1].startswith(str(zunray.settings.data_dir))
+    assert (
+        on_host.split()[2] == "hugetlbfs"
+        and "size=4194304" in on_host
+        and on_host.split()[1].startswith(str(zunray.settings.data_dir))
+    )
     done = zunray.wait(job["id"], timeout_s=30)
     logs = zunray.http.get(f"/v1/jobs/{job['id']}/logs").text
     assert done["status"] == "Succeeded", (done["status_reason"], logs)
     [mount_line, *listing] = logs.splitlines()
-    assert mount_line.split()[1:3] == ["/dev/hugepages", "hugetlbfs"] and "size=4194304" in mount_line, logs  # 2 pages of 2 MiB: its own limit
-    assert host_hugepages not in logs and sorted(listing) == [".", ".."], logs  # not the host's /dev/hugepages
+    assert (
+        mount_line.split()[1:3] == ["/dev/hugepages", "hugetlbfs"] and "size=4194304" in mount_line
+    ), logs  # 2 pages of 2 MiB: its own limit
+    assert host_hugepages not in logs and sorted(listing) == [".", ".."], (
+        logs
+    )  # not the host's /dev/hugepages
     gone_by = time.monotonic() + 10
     while _mounts_of(job["id"]):
         assert time.monotonic() < gone_by, _mounts_of(job["id"])
@@ -111,7 +146,11 @@ def _until(check, timeout_s: float = 10.0):  # noqa: ANN001, ANN202
 
 def test_shared_containers_leave_a_dedicated_cpu_and_come_back(zunray):
     every = set(range(os.cpu_count() or 1))
-    ctr = zunray.http.post("/v1/containers?run=true", json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 32}, headers=ZUN_HEADERS).json()
+    ctr = zunray.http.post(
+        "/v1/containers?run=true",
+        json={"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 32},
+        headers=ZUN_HEADERS,
+    ).json()
     shared_job = zunray.submit(command=["sleep", "120"], resources={"cpu": 0.1, "memory_mb": 16})
     pinned_job = None
     try:
@@ -120,13 +159,19 @@ def test_shared_containers_leave_a_dedicated_cpu_and_come_back(zunray):
         [zc] = zunray.containers(uuid=ctr["uuid"])
         [jc] = zunray.containers(uuid=shared_job["id"])
         assert _cpus(zc) == every and _cpus(jc) == every  # created before the pin: on every cpu
-        pinned_job = zunray.submit(command=["sleep", "30"], resources={"cpu": 1, "memory_mb": 16}, cpu_policy="dedicated")
+        pinned_job = zunray.submit(
+            command=["sleep", "30"], resources={"cpu": 1, "memory_mb": 16}, cpu_policy="dedicated"
+        )
         zunray.wait(pinned_job["id"], until=("Running",))
         [pc] = zunray.containers(uuid=pinned_job["id"])
         pinned = _cpus(pc)
         assert len(pinned) == 1
         # moved before the dedicated job started
-        assert _cpus(zc) == every - pinned and _cpus(jc) == every - pinned, (_cpus(zc), _cpus(jc), pinned)
+        assert _cpus(zc) == every - pinned and _cpus(jc) == every - pinned, (
+            _cpus(zc),
+            _cpus(jc),
+            pinned,
+        )
         zunray.http.post(f"/v1/jobs/{pinned_job['id']}/cancel")
         zunray.wait(pinned_job["id"])
         _until(lambda: _cpus(zc) == every and _cpus(jc) == every)  # spread back once the pin ended

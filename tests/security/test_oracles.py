@@ -15,18 +15,33 @@ from tests.tenancy import delete_and_wait
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 SMALL = {"cpu": 0.1, "memory_mb": 16}
-DB = {"image": "busybox:latest", "command": ["sleep", "120"], "resources": SMALL, "labels": {"app": "db"}}
+DB = {
+    "image": "busybox:latest",
+    "command": ["sleep", "120"],
+    "resources": SMALL,
+    "labels": {"app": "db"},
+}
 CONTAINER = {"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 16}
 CAPSULE = {
     "template": {
         "kind": "capsule",
         "metadata": {"name": "oracle"},
-        "spec": {"containers": [{"image": "busybox:latest", "command": ["sleep", "300"], "resources": {"requests": {"cpu": 0.1, "memory": 16}}}]},
+        "spec": {
+            "containers": [
+                {
+                    "image": "busybox:latest",
+                    "command": ["sleep", "300"],
+                    "resources": {"requests": {"cpu": 0.1, "memory": 16}},
+                }
+            ]
+        },
     }
 }
 
 
-def _until(client: httpx.Client, job_id: str, statuses: tuple[str, ...], timeout_s: float = 60) -> dict:
+def _until(
+    client: httpx.Client, job_id: str, statuses: tuple[str, ...], timeout_s: float = 60
+) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         job = client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}).json()
@@ -49,14 +64,30 @@ def p1_db(as_user):
 
 def test_anti_affinity_ignores_another_projects_labels(p1_db, as_user):
     bob = as_user("bob")
-    apart = bob.post("/v1/jobs", json={"image": "busybox:latest", "command": ["true"], "resources": SMALL, "anti_affinity": {"app": "db"}}).json()
+    apart = bob.post(
+        "/v1/jobs",
+        json={
+            "image": "busybox:latest",
+            "command": ["true"],
+            "resources": SMALL,
+            "anti_affinity": {"app": "db"},
+        },
+    ).json()
     done = _until(bob, apart["id"], ("Succeeded", "Failed", "Cancelled", "TimedOut"), timeout_s=30)
     assert done["status"] == "Succeeded", done["status_reason"]  # p1's db repels nothing of p2
 
 
 def test_affinity_and_why_show_nothing_of_another_project(p1_db, as_user):
     bob = as_user("bob")
-    near = bob.post("/v1/jobs", json={"image": "busybox:latest", "command": ["true"], "resources": SMALL, "affinity": {"app": "db"}}).json()
+    near = bob.post(
+        "/v1/jobs",
+        json={
+            "image": "busybox:latest",
+            "command": ["true"],
+            "resources": SMALL,
+            "affinity": {"app": "db"},
+        },
+    ).json()
     try:
         time.sleep(1.0)  # a placement round or two
         job = bob.get(f"/v1/jobs/{near['id']}").json()
@@ -64,7 +95,9 @@ def test_affinity_and_why_show_nothing_of_another_project(p1_db, as_user):
         why = bob.get(f"/v1/jobs/{near['id']}/why")
         assert why.status_code == 200
         reasons = why.json()["reasons"]
-        assert reasons and all(r == "no capsule labelled app=db here" for r in reasons.values()), reasons
+        assert reasons and all(r == "no capsule labelled app=db here" for r in reasons.values()), (
+            reasons
+        )
         assert p1_db["id"] not in why.text and "runs here" not in why.text
     finally:
         bob.post(f"/v1/jobs/{near['id']}/cancel")
@@ -80,10 +113,22 @@ def _shape(resp: httpx.Response, ident: str) -> tuple[int, dict]:
 
 def test_another_projects_marker_answers_like_an_unknown_one(as_user):
     alice, bob, carol = as_user("alice"), as_user("bob"), as_user("carol")
-    job = alice.post("/v1/jobs", json={"image": "busybox:latest", "command": ["true"], "resources": SMALL}).json()
+    job = alice.post(
+        "/v1/jobs", json={"image": "busybox:latest", "command": ["true"], "resources": SMALL}
+    ).json()
     ctr = alice.post("/v1/containers", json=CONTAINER).json()
     cap = alice.post("/v1/capsules", json=CAPSULE).json()
-    reg = alice.post("/v1/registries", json={"registry": {"name": f"r{uuid.uuid4().hex[:6]}", "domain": "127.0.0.1:5999", "username": "u", "password": "p"}}).json()
+    reg = alice.post(
+        "/v1/registries",
+        json={
+            "registry": {
+                "name": f"r{uuid.uuid4().hex[:6]}",
+                "domain": "127.0.0.1:5999",
+                "username": "u",
+                "password": "p",
+            }
+        },
+    ).json()
     try:
         for path, marker in (
             ("/v1/jobs", job["id"]),
@@ -96,7 +141,9 @@ def test_another_projects_marker_answers_like_an_unknown_one(as_user):
             nobodys = bob.get(path, params={"limit": 5, "marker": unknown})
             assert theirs.status_code == 404, (path, theirs.status_code, theirs.text)
             assert _shape(theirs, marker) == _shape(nobodys, unknown), path
-            assert alice.get(path, params={"limit": 5, "marker": marker}).status_code == 200, path  # the owner pages on
+            assert alice.get(path, params={"limit": 5, "marker": marker}).status_code == 200, (
+                path
+            )  # the owner pages on
     finally:
         alice.post(f"/v1/jobs/{job['id']}/cancel")
         delete_and_wait(carol, f"/v1/containers/{ctr['uuid']}", force="True", all_projects="True")

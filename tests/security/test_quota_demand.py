@@ -15,8 +15,22 @@ def _capsule(init_mb: int, app_mb: int) -> dict:
             "kind": "capsule",
             "metadata": {"name": "peak"},
             "spec": {
-                "initContainers": [{"name": "seed", "image": "busybox:latest", "command": ["true"], "resources": {"requests": {"cpu": 0.1, "memory": init_mb}}}],
-                "containers": [{"name": "app", "image": "busybox:latest", "command": ["sleep", "60"], "resources": {"requests": {"cpu": 0.1, "memory": app_mb}}}],
+                "initContainers": [
+                    {
+                        "name": "seed",
+                        "image": "busybox:latest",
+                        "command": ["true"],
+                        "resources": {"requests": {"cpu": 0.1, "memory": init_mb}},
+                    }
+                ],
+                "containers": [
+                    {
+                        "name": "app",
+                        "image": "busybox:latest",
+                        "command": ["sleep", "60"],
+                        "resources": {"requests": {"cpu": 0.1, "memory": app_mb}},
+                    }
+                ],
             },
         }
     }

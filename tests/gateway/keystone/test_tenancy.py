@@ -12,7 +12,11 @@ import pytest
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
-JOB = {"image": "busybox:latest", "command": ["sh", "-c", "echo secret-of-p1; sleep 30"], "resources": {"cpu": 0.1, "memory_mb": 16}}
+JOB = {
+    "image": "busybox:latest",
+    "command": ["sh", "-c", "echo secret-of-p1; sleep 30"],
+    "resources": {"cpu": 0.1, "memory_mb": 16},
+}
 CONTAINER = {"image": "busybox:latest", "command": ["sleep", "300"], "cpu": 0.1, "memory": 16}
 
 
@@ -32,13 +36,20 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
     ctr = alice.post("/v1/containers?run=true", json=CONTAINER).json()
     try:
         assert job["project_id"] == ctr["project_id"]
-        for path in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/logs", f"/v1/containers/{ctr['uuid']}", f"/v1/containers/{ctr['uuid']}/container_actions"):
+        for path in (
+            f"/v1/jobs/{job['id']}",
+            f"/v1/jobs/{job['id']}/logs",
+            f"/v1/containers/{ctr['uuid']}",
+            f"/v1/containers/{ctr['uuid']}/container_actions",
+        ):
             assert bob.get(path).status_code == 404, path
         assert bob.post(f"/v1/jobs/{job['id']}/cancel").status_code == 404
         assert bob.delete(f"/v1/containers/{ctr['uuid']}?force=true").status_code in (403, 404)
         assert bob.post(f"/v1/containers/{ctr['uuid']}/stop").status_code == 404
         assert job["id"] not in [j["id"] for j in bob.get("/v1/jobs").json()["jobs"]]
-        assert ctr["uuid"] not in [c["uuid"] for c in bob.get("/v1/containers").json()["containers"]]
+        assert ctr["uuid"] not in [
+            c["uuid"] for c in bob.get("/v1/containers").json()["containers"]
+        ]
         assert job["id"] in [j["id"] for j in alice.get("/v1/jobs").json()["jobs"]]
         everyone = carol.get("/v1/containers?all_projects=True").json()["containers"]
         assert ctr["uuid"] in [c["uuid"] for c in everyone]
@@ -50,9 +61,19 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
 @pytest.mark.parametrize(
     "method, path, body, rule",
     [
-        ("post", "/v1/containers", {**CONTAINER, "privileged": True}, "container:create:privileged"),
+        (
+            "post",
+            "/v1/containers",
+            {**CONTAINER, "privileged": True},
+            "container:create:privileged",
+        ),
         ("post", "/v1/containers", {**CONTAINER, "runtime": "runsc"}, "container:create:runtime"),
-        ("post", "/v1/containers", {**CONTAINER, "host": "somewhere"}, "container:create:requested_destination"),
+        (
+            "post",
+            "/v1/containers",
+            {**CONTAINER, "host": "somewhere"},
+            "container:create:requested_destination",
+        ),
         ("post", "/v1/jobs", {**JOB, "runtime": "runsc"}, "job:create:runtime"),
         ("get", "/v1/hosts/", None, "host:get_all"),
         ("put", "/v1/quotas/anything", {"containers": 1}, "quota:update"),
@@ -60,12 +81,41 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
         ("post", "/v1/jobs", {**JOB, "capabilities": ["NET_ADMIN"]}, "job:create:capabilities"),
         ("put", "/v1/cluster/hosts/anything", {"enabled": False}, "host:update"),
         ("get", "/v1/cluster/hosts", None, "host:get_all"),
-        ("post", "/v1/functions", {"name": "f", "image": "busybox:latest", "command": ["cat"], "runtime": "runc"}, "function:create:runtime"),
+        (
+            "post",
+            "/v1/functions",
+            {"name": "f", "image": "busybox:latest", "command": ["cat"], "runtime": "runc"},
+            "function:create:runtime",
+        ),
         ("get", "/metrics", None, "metrics:get"),
-        ("post", "/v1/capsules", {"template": {"kind": "capsule", "metadata": {}, "spec": {"runtime": "vm", "containers": [{"image": "busybox:latest"}]}}}, "capsule:create:runtime"),
+        (
+            "post",
+            "/v1/capsules",
+            {
+                "template": {
+                    "kind": "capsule",
+                    "metadata": {},
+                    "spec": {"runtime": "vm", "containers": [{"image": "busybox:latest"}]},
+                }
+            },
+            "capsule:create:runtime",
+        ),
     ],
-    ids=["privileged", "runtime", "host-hint", "job-runtime", "hosts", "quota-update", "all-projects", "capabilities", "host-update", "cluster-hosts", "function-runtime", "metrics",
-         "capsule-runtime"],
+    ids=[
+        "privileged",
+        "runtime",
+        "host-hint",
+        "job-runtime",
+        "hosts",
+        "quota-update",
+        "all-projects",
+        "capabilities",
+        "host-update",
+        "cluster-hosts",
+        "function-runtime",
+        "metrics",
+        "capsule-runtime",
+    ],
 )
 def test_admin_only_rules_deny_members_with_the_rule_name(as_user, method, path, body, rule):
     resp = getattr(as_user("alice"), method)(path, **({"json": body} if body is not None else {}))
@@ -88,7 +138,9 @@ def test_quota_refuses_zun_creates_over_the_limit(as_user, keystone):
         assert err["code"] == "container.over-quota" and "containers" in err["detail"]
         usage = alice.get(f"/v1/quotas/{p1}?usages=True").json()
         assert usage["containers"] == {"limit": 1, "in_use": 1}
-        assert alice.get(f"/v1/quotas/{keystone.projects['p2']['id']}").status_code == 404  # not yours
+        assert (
+            alice.get(f"/v1/quotas/{keystone.projects['p2']['id']}").status_code == 404
+        )  # not yours
     finally:
         for u in made:
             carol.delete(f"/v1/containers/{u}?force=True")
@@ -109,9 +161,28 @@ def test_revoked_token_stops_working_within_the_cache_ttl(secured, keystone):
 
 def test_openstack_cli_with_password_auth_through_the_catalog(secured, keystone):
     openstack = str(Path(sys.executable).with_name("openstack"))
-    env_args = ["--os-auth-url", keystone.url, "--os-username", "alice", "--os-password", keystone.passwords["alice"], "--os-project-name", "p1",
-                "--os-user-domain-id", "default", "--os-project-domain-id", "default", "--os-identity-api-version", "3"]
-    done = subprocess.run([openstack, *env_args, "appcontainer", "list", "-f", "json"], capture_output=True, text=True, timeout=120)
+    env_args = [
+        "--os-auth-url",
+        keystone.url,
+        "--os-username",
+        "alice",
+        "--os-password",
+        keystone.passwords["alice"],
+        "--os-project-name",
+        "p1",
+        "--os-user-domain-id",
+        "default",
+        "--os-project-domain-id",
+        "default",
+        "--os-identity-api-version",
+        "3",
+    ]
+    done = subprocess.run(
+        [openstack, *env_args, "appcontainer", "list", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), list)
 
@@ -162,5 +233,7 @@ def test_dashboard_with_an_expired_token_goes_back_to_the_login_step(secured, ke
         page.fill("input[name=password]", keystone.passwords["alice"])
         page.click("button[type=submit]")
         page.wait_for_selector("#app:not([hidden])")
-        page.wait_for_function("document.querySelector('#hosts').textContent.includes('Hosts are shown to admins')")  # alice is a member
+        page.wait_for_function(
+            "document.querySelector('#hosts').textContent.includes('Hosts are shown to admins')"
+        )  # alice is a member
         screenshot(page, "dashboard-member.png")

@@ -9,7 +9,9 @@ from zunclient import client as zun_client
 @pytest.fixture(scope="module")
 def zc(zunray):
     """The real python-zunclient, negotiating the newest version from GET /."""
-    return zun_client.Client("1.latest", auth_token="noauth-token", endpoint_override=f"{zunray.settings.gateway_url}/v1")
+    return zun_client.Client(
+        "1.latest", auth_token="noauth-token", endpoint_override=f"{zunray.settings.gateway_url}/v1"
+    )
 
 
 @pytest.fixture
@@ -31,5 +33,7 @@ def wait_for(zc, uuid: str, *statuses: str, timeout_s: float = 30.0):
         c = zc.containers.get(uuid)
         if c.status in statuses and c.task_state is None:
             return c
-        assert time.monotonic() < deadline, f"container {uuid} is {c.status}/{c.task_state}: {c.status_reason}"
+        assert time.monotonic() < deadline, (
+            f"container {uuid} is {c.status}/{c.task_state}: {c.status_reason}"
+        )
         time.sleep(0.1)

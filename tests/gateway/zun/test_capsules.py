@@ -21,11 +21,28 @@ def template(name, *, init_cmd="echo seeded > /data/seed", extra=None):
         "spec": {
             "restartPolicy": "Always",
             "volumes": [{"name": "shared"}],
-            "initContainers": [{"name": "init", "image": "busybox:latest", "command": ["sh", "-c", init_cmd], "volumeMounts": [{"name": "shared", "mountPath": "/data"}]}],
+            "initContainers": [
+                {
+                    "name": "init",
+                    "image": "busybox:latest",
+                    "command": ["sh", "-c", init_cmd],
+                    "volumeMounts": [{"name": "shared", "mountPath": "/data"}],
+                }
+            ],
             "containers": [
-                {"name": "server", "image": "busybox:latest", "command": ["sh", "-c", "while true; do nc -l -p 8080 -e cat /data/seed; done"],
-                 "resources": {"requests": {"cpu": 0.25, "memory": 64}}, "volumeMounts": [{"name": "shared", "mountPath": "/data"}]},
-                {"name": "client", "image": "busybox:latest", "command": ["sleep", "600"], "resources": {"requests": {"cpu": 0.25, "memory": 96}}},
+                {
+                    "name": "server",
+                    "image": "busybox:latest",
+                    "command": ["sh", "-c", "while true; do nc -l -p 8080 -e cat /data/seed; done"],
+                    "resources": {"requests": {"cpu": 0.25, "memory": 64}},
+                    "volumeMounts": [{"name": "shared", "mountPath": "/data"}],
+                },
+                {
+                    "name": "client",
+                    "image": "busybox:latest",
+                    "command": ["sleep", "600"],
+                    "resources": {"requests": {"cpu": 0.25, "memory": 96}},
+                },
             ],
             **(extra or {}),
         },
@@ -53,10 +70,15 @@ def test_capsule_shares_network_and_volumes_after_its_init_container(zc, zunray)
         cap = wait_capsule(zc, cap.uuid)
         assert cap.status == "Running", cap.status_reason
         assert [c["status"] for c in cap.containers] == ["Running", "Running"]
-        assert (cap.cpu, cap.memory) == (0.5, "256")  # the init container's default 256 MB is the peak
+        assert (cap.cpu, cap.memory) == (
+            0.5,
+            "256",
+        )  # the init container's default 256 MB is the peak
         client = docker_named(zunray, cap.uuid, "client")
         server = docker_named(zunray, cap.uuid, "server")
-        assert client.attrs["HostConfig"]["NetworkMode"] == server.attrs["HostConfig"]["NetworkMode"]
+        assert (
+            client.attrs["HostConfig"]["NetworkMode"] == server.attrs["HostConfig"]["NetworkMode"]
+        )
         assert client.attrs["HostConfig"]["NetworkMode"].startswith("container:")
         out = client.exec_run(["sh", "-c", "echo | nc 127.0.0.1 8080"]).output
         assert out == b"seeded\n"  # written by the init container into the shared volume
@@ -84,8 +106,12 @@ def test_failed_init_leaves_nothing_and_says_why(zc, zunray):
 def test_legacy_shape_before_1_32(zc, zunray):
     cap = zc.capsules.create(template=template("cap-legacy"))
     try:
-        old = zunray.http.get(f"/v1/capsules/{cap.uuid}", headers={"OpenStack-API-Version": "container 1.31"}).json()
-        new = zunray.http.get(f"/v1/capsules/{cap.uuid}", headers={"OpenStack-API-Version": "container 1.32"}).json()
+        old = zunray.http.get(
+            f"/v1/capsules/{cap.uuid}", headers={"OpenStack-API-Version": "container 1.31"}
+        ).json()
+        new = zunray.http.get(
+            f"/v1/capsules/{cap.uuid}", headers={"OpenStack-API-Version": "container 1.32"}
+        ).json()
         assert old["meta_name"] == new["name"] == "cap-legacy"
         assert old["meta_labels"] == new["labels"] == {"app": "nfv"}
         assert old["restart_policy"] == "always" and new["restart_policy"]["Name"] == "always"
@@ -102,23 +128,34 @@ def test_legacy_shape_before_1_32(zc, zunray):
         (lambda t: t.pop("metadata"), "metadata"),
         (lambda t: t.pop("spec"), "spec"),
         (lambda t: t["spec"].pop("containers"), "spec.containers"),
-        (lambda t: t["spec"]["containers"][0]["volumeMounts"].append({"name": "nope", "mountPath": "/x"}), "volumeMounts"),
+        (
+            lambda t: t["spec"]["containers"][0]["volumeMounts"].append(
+                {"name": "nope", "mountPath": "/x"}
+            ),
+            "volumeMounts",
+        ),
     ],
     ids=["no-kind", "no-metadata", "no-spec", "no-containers", "unknown-volume"],
 )
 def test_bad_templates_name_the_field(zunray, mutate, field):
     t = template("cap-invalid")
     mutate(t)
-    resp = zunray.http.post("/v1/capsules/", json={"template": t}, headers={"OpenStack-API-Version": "container latest"})
+    resp = zunray.http.post(
+        "/v1/capsules/", json={"template": t}, headers={"OpenStack-API-Version": "container latest"}
+    )
     assert resp.status_code == 400, resp.text
     assert field in resp.json()["errors"][0]["detail"]
-    assert not [c for c in zunray.http.get("/v1/capsules/").json()["capsules"] if c["name"] == "cap-invalid"]
+    assert not [
+        c for c in zunray.http.get("/v1/capsules/").json()["capsules"] if c["name"] == "cap-invalid"
+    ]
 
 
 def test_capsule_create_from_a_yaml_file_with_the_cli(zunray, tmp_path):
     path = tmp_path / "capsule.yaml"
     path.write_text(yaml.safe_dump(template("cap-cli")))
-    created = json.loads(openstack(zunray, "capsule", "create", "--file", str(path), "-f", "json").stdout)
+    created = json.loads(
+        openstack(zunray, "capsule", "create", "--file", str(path), "-f", "json").stdout
+    )
     try:
         listed = json.loads(openstack(zunray, "capsule", "list", "-f", "json").stdout)
         assert any(c["uuid"] == created["uuid"] for c in listed)

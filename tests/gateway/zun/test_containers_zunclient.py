@@ -30,7 +30,15 @@ def run(zc, made, **kw):
 
 
 def test_run_places_a_limited_container_and_shows_it(zc, zunray, made):
-    c = run(zc, made, name="zun-run-1", cpu=0.5, memory="128", environment={"GREETING": "hi"}, labels={"team": "nfv"})
+    c = run(
+        zc,
+        made,
+        name="zun-run-1",
+        cpu=0.5,
+        memory="128",
+        environment={"GREETING": "hi"},
+        labels={"team": "nfv"},
+    )
     assert (c.name, c.cpu, c.memory, c.environment) == ("zun-run-1", 0.5, "128", {"GREETING": "hi"})
     assert c.host and c.command == ["sh", "-c", "echo started; sleep 600"]
     attrs = docker_container(zunray, c.uuid).attrs
@@ -44,7 +52,9 @@ def test_run_places_a_limited_container_and_shows_it(zc, zunray, made):
 
 def test_exec_logs_top_and_stats(zc, made):
     c = run(zc, made)
-    result = zc.containers.execute(c.uuid, command='sh -c "echo out; echo err >&2; exit 4"', run=True)
+    result = zc.containers.execute(
+        c.uuid, command='sh -c "echo out; echo err >&2; exit 4"', run=True
+    )
     assert result["exit_code"] == 4
     assert "out" in result["output"] and "err" in result["output"]
     assert zc.containers.logs(c.uuid, stdout=True, stderr=True) == "started\n"
@@ -86,7 +96,10 @@ def test_archive_round_trips(zc, made):
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     zc.containers.put_archive(c.uuid, "/tmp", buf.getvalue())
-    assert zc.containers.execute(c.uuid, command="cat /tmp/nfv.conf", run=True)["output"] == "packet capture config\n"
+    assert (
+        zc.containers.execute(c.uuid, command="cat /tmp/nfv.conf", run=True)["output"]
+        == "packet capture config\n"
+    )
     got = zc.containers.get_archive(c.uuid, "/tmp/nfv.conf")
     with tarfile.open(fileobj=io.BytesIO(got["data"])) as tar:
         assert tar.extractfile("nfv.conf").read() == b"packet capture config\n"
@@ -127,10 +140,15 @@ def test_names_resolve_and_ambiguous_names_conflict(zc, made):
 
 def test_action_log_keeps_the_request_ids(zc, zunray, made):
     c = run(zc, made)
-    resp = zunray.http.post(f"/v1/containers/{c.uuid}/stop?timeout=1", headers={"OpenStack-API-Version": "container latest"})
+    resp = zunray.http.post(
+        f"/v1/containers/{c.uuid}/stop?timeout=1",
+        headers={"OpenStack-API-Version": "container latest"},
+    )
     assert resp.status_code == 202
     actions = zc.actions.list(c.uuid)
-    assert [a.action for a in actions] == ["stop", "start", "create"] or [a.action for a in actions] == ["stop", "create"]
+    assert [a.action for a in actions] == ["stop", "start", "create"] or [
+        a.action for a in actions
+    ] == ["stop", "create"]
     assert actions[0].request_id == resp.headers["x-openstack-request-id"]
     shown = zc.actions.get(c.uuid, actions[0].request_id)
     assert shown.events[0]["result"] == "Success"
@@ -156,8 +174,12 @@ def test_rebuild_recreates_the_container(zc, zunray, made):
 
 def test_command_shape_follows_the_microversion(zunray, made, zc):
     c = run(zc, made)
-    old = zunray.http.get(f"/v1/containers/{c.uuid}", headers={"OpenStack-API-Version": "container 1.19"}).json()
-    new = zunray.http.get(f"/v1/containers/{c.uuid}", headers={"OpenStack-API-Version": "container 1.20"}).json()
+    old = zunray.http.get(
+        f"/v1/containers/{c.uuid}", headers={"OpenStack-API-Version": "container 1.19"}
+    ).json()
+    new = zunray.http.get(
+        f"/v1/containers/{c.uuid}", headers={"OpenStack-API-Version": "container 1.20"}
+    ).json()
     assert old["command"] == "sh -c 'echo started; sleep 600'"
     assert new["command"] == ["sh", "-c", "echo started; sleep 600"]
 
@@ -177,9 +199,14 @@ def test_image_that_cannot_be_had_ends_in_error(zc, made):
 
 def test_auto_heal_restarts_a_container_that_died_but_not_one_stopped_on_purpose(zc, zunray, made):
     c = run(zc, made, auto_heal=True)
-    zunray.docker.containers.get(docker_container(zunray, c.uuid).id).kill()  # dies behind Zun's back
+    zunray.docker.containers.get(
+        docker_container(zunray, c.uuid).id
+    ).kill()  # dies behind Zun's back
     deadline = time.monotonic() + 20
-    while docker_container(zunray, c.uuid).attrs["State"]["Running"] is False or zc.containers.get(c.uuid).status != "Running":
+    while (
+        docker_container(zunray, c.uuid).attrs["State"]["Running"] is False
+        or zc.containers.get(c.uuid).status != "Running"
+    ):
         assert time.monotonic() < deadline, "not healed"
         time.sleep(0.2)
     zc.containers.stop(c.uuid, timeout=1)
@@ -189,30 +216,59 @@ def test_auto_heal_restarts_a_container_that_died_but_not_one_stopped_on_purpose
 
 
 def test_restart_policy_and_healthcheck_reach_docker(zc, zunray, made):
-    c = run(zc, made, restart_policy={"Name": "on-failure", "MaximumRetryCount": "2"}, healthcheck={"cmd": "true", "interval": 5, "retries": 2, "timeout": 3})
+    c = run(
+        zc,
+        made,
+        restart_policy={"Name": "on-failure", "MaximumRetryCount": "2"},
+        healthcheck={"cmd": "true", "interval": 5, "retries": 2, "timeout": 3},
+    )
     attrs = docker_container(zunray, c.uuid).attrs
     assert attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     assert attrs["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
-    assert zc.containers.get(c.uuid).restart_policy == {"Name": "on-failure", "MaximumRetryCount": "2"}
+    assert zc.containers.get(c.uuid).restart_policy == {
+        "Name": "on-failure",
+        "MaximumRetryCount": "2",
+    }
 
 
 def test_bind_mount_content_is_injected_as_zun_does(zc, made):
     # zunclient itself base64-encodes a bind mount's source, the file content
-    c = run(zc, made, mounts=[{"type": "bind", "source": b"threads=4\n", "destination": "/etc/app/app.conf"}])
-    assert zc.containers.execute(c.uuid, command="cat /etc/app/app.conf", run=True)["output"] == "threads=4\n"
+    c = run(
+        zc,
+        made,
+        mounts=[{"type": "bind", "source": b"threads=4\n", "destination": "/etc/app/app.conf"}],
+    )
+    assert (
+        zc.containers.execute(c.uuid, command="cat /etc/app/app.conf", run=True)["output"]
+        == "threads=4\n"
+    )
 
 
 def test_actions_take_their_parameters_from_a_json_body_as_zun_does(zc, zunray, made):
     c = run(zc, made)
     url = f"/v1/containers/{c.uuid}"
-    answer = zunray.http.post(f"{url}/execute", headers=ZUN_HEADERS, json={"command": "echo from-the-body", "run": True})
+    answer = zunray.http.post(
+        f"{url}/execute", headers=ZUN_HEADERS, json={"command": "echo from-the-body", "run": True}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["output"] == "from-the-body\n"
     # the query wins where both name a parameter (what python-zunclient sends)
-    both = zunray.http.post(f"{url}/execute", params={"command": "echo from-the-query"}, headers=ZUN_HEADERS, json={"command": "echo body"})
+    both = zunray.http.post(
+        f"{url}/execute",
+        params={"command": "echo from-the-query"},
+        headers=ZUN_HEADERS,
+        json={"command": "echo body"},
+    )
     assert both.json()["output"] == "from-the-query\n"
-    assert zunray.http.post(f"{url}/execute", headers=ZUN_HEADERS, json={"command": ["not", "a", "string"]}).status_code == 400
-    assert zunray.http.post(f"{url}/stop", headers=ZUN_HEADERS, json={"timeout": 1}).status_code == 202
+    assert (
+        zunray.http.post(
+            f"{url}/execute", headers=ZUN_HEADERS, json={"command": ["not", "a", "string"]}
+        ).status_code
+        == 400
+    )
+    assert (
+        zunray.http.post(f"{url}/stop", headers=ZUN_HEADERS, json={"timeout": 1}).status_code == 202
+    )
     assert wait_for(zc, c.uuid, "Stopped").status == "Stopped"
 
 

@@ -28,7 +28,11 @@ def glance(zunray):
 
 
 def test_container_from_a_glance_image(zc, zunray, made, glance):
-    c = zc.containers.run(image="glance-busybox", image_driver="glance", command=["sh", "-c", "echo from-glance; sleep 300"])
+    c = zc.containers.run(
+        image="glance-busybox",
+        image_driver="glance",
+        command=["sh", "-c", "echo from-glance; sleep 300"],
+    )
     made.append(c.uuid)
     wait_for(zc, c.uuid, "Running", timeout_s=60)
     assert glance.downloads >= 1
@@ -36,7 +40,11 @@ def test_container_from_a_glance_image(zc, zunray, made, glance):
     assert zc.containers.logs(c.uuid, stdout=True, stderr=True) == "from-glance\n"
 
 
-@pytest.mark.parametrize("image, reason", [("missing-image", "not found in Glance"), ("not-docker", "container_format 'bare'")], ids=["absent", "wrong-format"])
+@pytest.mark.parametrize(
+    "image, reason",
+    [("missing-image", "not found in Glance"), ("not-docker", "container_format 'bare'")],
+    ids=["absent", "wrong-format"],
+)
 def test_glance_failures_end_in_error(zc, made, glance, image, reason):
     c = zc.containers.run(image=image, image_driver="glance", command=["true"])
     made.append(c.uuid)

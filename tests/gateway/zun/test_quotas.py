@@ -35,8 +35,13 @@ def test_quota_class_update(zc):
         zc.quota_classes.update("default", containers=before["containers"])
 
 
-@pytest.mark.parametrize("body, field", [({"containers": "many"}, "containers"), ({"cpu": -5}, "cpu"), ({"gpus": 1}, "gpus")], ids=["not-int", "below-minus-one", "unknown"])
+@pytest.mark.parametrize(
+    "body, field",
+    [({"containers": "many"}, "containers"), ({"cpu": -5}, "cpu"), ({"gpus": 1}, "gpus")],
+    ids=["not-int", "below-minus-one", "unknown"],
+)
 def test_bad_quota_values_are_400(zunray, body, field):
-    resp = zunray.http.put("/v1/quotas/p1", json=body, headers={"OpenStack-API-Version": "container latest"})
+    resp = zunray.http.put(
+        "/v1/quotas/p1", json=body, headers={"OpenStack-API-Version": "container latest"}
+    )
     assert resp.status_code == 400 and field in resp.json()["errors"][0]["detail"]
-

@@ -26,7 +26,9 @@ def private(tmp_path_factory, zunray):
 
 
 def test_registry_crud_hides_the_password(zc):
-    created = zc.registries.create(name="crud-reg", domain="127.0.0.1:5999", username="u", password="p")
+    created = zc.registries.create(
+        name="crud-reg", domain="127.0.0.1:5999", username="u", password="p"
+    )
     reg = created._info["registry"]
     assert reg["password"] == "***" and reg["domain"] == "127.0.0.1:5999"
     assert [r.password for r in zc.registries.list() if r.name == "crud-reg"] == ["***"]
@@ -37,10 +39,18 @@ def test_registry_crud_hides_the_password(zc):
         zc.registries.get(reg["uuid"])
 
 
-def test_container_pulls_through_a_private_registry_with_stored_credentials(zc, zunray, made, private):
+def test_container_pulls_through_a_private_registry_with_stored_credentials(
+    zc, zunray, made, private
+):
     reg, image = private
-    zc.registries.create(name="private-ok", domain=reg.domain, username=reg.username, password=reg.password)
-    c = zc.containers.run(image="zunray-test/private:1", registry="private-ok", command=["sh", "-c", "echo pulled; sleep 300"])
+    zc.registries.create(
+        name="private-ok", domain=reg.domain, username=reg.username, password=reg.password
+    )
+    c = zc.containers.run(
+        image="zunray-test/private:1",
+        registry="private-ok",
+        command=["sh", "-c", "echo pulled; sleep 300"],
+    )
     made.append(c.uuid)
     running = wait_for(zc, c.uuid, "Running", timeout_s=60)
     assert running.registry_id
@@ -54,7 +64,9 @@ def test_wrong_credentials_end_in_error_with_the_reason(zc, zunray, made, privat
         zunray.docker.images.remove(image, force=True)
     except Exception:
         pass
-    zc.registries.create(name="private-bad", domain=reg.domain, username=reg.username, password="wrong")
+    zc.registries.create(
+        name="private-bad", domain=reg.domain, username=reg.username, password="wrong"
+    )
     c = zc.containers.run(image="zunray-test/private:1", registry="private-bad", command=["true"])
     made.append(c.uuid)
     failed = wait_for(zc, c.uuid, "Error", timeout_s=60)

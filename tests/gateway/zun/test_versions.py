@@ -13,7 +13,12 @@ def test_root_and_v1_answer_without_a_token(zunray):
     root = zunray.http.get("/")
     assert root.status_code == 200
     [v1] = root.json()["versions"]
-    assert (v1["id"], v1["status"], v1["min_version"], v1["max_version"]) == ("v1", "CURRENT", "1.1", "1.40")
+    assert (v1["id"], v1["status"], v1["min_version"], v1["max_version"]) == (
+        "v1",
+        "CURRENT",
+        "1.1",
+        "1.40",
+    )
     assert v1["links"][0]["href"].endswith("/v1/")
     assert root.json()["default_version"]["id"] == "v1"
     assert H not in root.headers  # Zun sends no version headers on /
@@ -24,7 +29,11 @@ def test_root_and_v1_answer_without_a_token(zunray):
 
 @pytest.mark.parametrize(
     "sent, effective",
-    [(None, "container 1.1"), ("container 1.20", "container 1.20"), ("container latest", "container 1.40")],
+    [
+        (None, "container 1.1"),
+        ("container 1.20", "container 1.20"),
+        ("container latest", "container 1.40"),
+    ],
     ids=["absent-means-1.1", "explicit", "latest"],
 )
 def test_version_headers_on_responses(zunray, sent, effective):
@@ -77,10 +86,22 @@ def test_unknown_container_error_body(zunray):
         ("1.38", {"image": "busybox:latest", "entrypoint": ["sh"]}, "entrypoint"),
         ("1.40", {"image": "busybox:latest", "command": "sleep 1"}, "command"),
         ("1.40", {"image": "busybox:latest", "memory": "lots"}, "memory"),
-        ("1.40", {"image": "busybox:latest", "restart_policy": {"Name": "sometimes"}}, "restart_policy"),
+        (
+            "1.40",
+            {"image": "busybox:latest", "restart_policy": {"Name": "sometimes"}},
+            "restart_policy",
+        ),
         ("1.40", {"command": ["true"]}, "image"),
     ],
-    ids=["unknown-field", "param-too-new", "schema-too-new", "command-string-at-1.40", "bad-memory", "bad-restart", "no-image"],
+    ids=[
+        "unknown-field",
+        "param-too-new",
+        "schema-too-new",
+        "command-string-at-1.40",
+        "bad-memory",
+        "bad-restart",
+        "no-image",
+    ],
 )
 def test_bad_create_bodies_are_400_naming_the_field(zunray, version, body, field):
     before = len(zunray.http.get("/v1/containers").json()["containers"])
@@ -92,8 +113,14 @@ def test_bad_create_bodies_are_400_naming_the_field(zunray, version, body, field
 
 def test_body_over_the_limit_is_413(zunray):
     big = b'{"image": "busybox:latest", "labels": {"x": "' + b"a" * (17 << 20) + b'"}}'
-    resp = zunray.http.post("/v1/containers", content=big, headers={"Content-Type": "application/json", H: "container latest"})
+    resp = zunray.http.post(
+        "/v1/containers",
+        content=big,
+        headers={"Content-Type": "application/json", H: "container latest"},
+    )
     assert resp.status_code == 413
     assert resp.json()["errors"][0]["code"] == "container.request-too-large"
     jobs = zunray.http.post("/v1/jobs", content=big, headers={"Content-Type": "application/json"})
-    assert jobs.status_code == 413 and jobs.json()["errors"][0]["code"] == "zunray.request-too-large"
+    assert (
+        jobs.status_code == 413 and jobs.json()["errors"][0]["code"] == "zunray.request-too-large"
+    )

@@ -27,5 +27,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_jobs_parent", "jobs")
     with op.batch_alter_table("jobs") as batch:
-        for column in ("task_index", "parent_id", "retries_used", "backoff_limit", "parallelism", "completions"):
+        for column in (
+            "task_index",
+            "parent_id",
+            "retries_used",
+            "backoff_limit",
+            "parallelism",
+            "completions",
+        ):
             batch.drop_column(column)
