@@ -9,43 +9,27 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 from __future__ import annotations
 
 import functools
-import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import docker
 import requests
 from docker import errors as derr
-from docker.utils import parse_repository_tag
 
 from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailure, Unavailable
-from runner.images.refs import host_allowed, parse
 from runner.models import ContainerSpec, PullPolicy
 from runner.runtimes.bounded import keep_last
+from runner.runtimes.docker_pulls import ImagePulls, PullRecords, explain, named
 
-log = logging.getLogger(__name__)
-
-LABEL = "zunray"
-MIN_API_VERSION = "1.41"
-IMAGE_CACHE_S = (
-    60.0  # Debian 12's docker.io 20.10  # label prefix: zunray.instance, zunray.uuid, ...
-)
+LABEL = "zunray"  # label prefix: zunray.instance, zunray.uuid, ...
+MIN_API_VERSION = "1.41"  # Debian 12's docker.io 20.10
 STREAMS_POOL_SIZE = (
     256  # output streams (attach) held open at once without a "pool is full" warning each
 )
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
-
-
-class PullRecords(Protocol):
-    """Who pulled which image with credentials (``runner/store/images.py``)."""
-
-    def private_pullers(self, reference: str) -> set[str]: ...
-
-    def record_private_pull(self, project_id: str, reference: str, *, registry: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +78,6 @@ class DockerRuntime:
         self.instance = instance
         self.node = node
         self.log_max_bytes = log_max_bytes
-        self.allowed_registries = (
-            allowed_registries  # Settings.allowed_registries: no pull from any other host
-        )
-        self.pulls = pulls  # who pulled what with credentials (the store); None: images are not told apart by project
-        self._present: dict[str, float] = {}  # image -> when last seen present
         self.created: dict[
             str, int
         ] = {}  # runtime -> containers created since this process started (metrics)
@@ -108,11 +87,16 @@ class DockerRuntime:
                 base_url=url, timeout=timeout_s, version=MIN_API_VERSION, tls=tls
             )
             self._api.trust_env = False  # the CA given, not REQUESTS_CA_BUNDLE: requests lets that variable override a session's own CA
-            return
-        try:
-            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
-        except derr.DockerException:  # engine down now: talk the oldest API we support
-            self._api = docker.APIClient(base_url=url, timeout=timeout_s, version=MIN_API_VERSION)
+        else:
+            try:
+                self._api = docker.APIClient(base_url=url, timeout=timeout_s, version="auto")
+            except derr.DockerException:  # engine down now: talk the oldest API we support
+                self._api = docker.APIClient(
+                    base_url=url, timeout=timeout_s, version=MIN_API_VERSION
+                )
+        self.images = ImagePulls(
+            self._api, node=node, allowed_registries=allowed_registries, pulls=pulls
+        )
 
     # -- engine -----------------------------------------------------------
     def ping(self) -> None:
@@ -154,66 +138,14 @@ class DockerRuntime:
         credentials counts as absent: this project pulls it itself, with its
         own credentials (``auth``) or none, and the registry decides.
         """
-        image = named(image)
-        private_to_others = self._private_to_others(image, project)
-        seen = self._present.get(image)
-        if (
-            seen is not None
-            and time.monotonic() - seen < IMAGE_CACHE_S
-            and policy is not PullPolicy.ALWAYS
-            and not private_to_others
-        ):
-            return
-        present = self._image_present(image) and not private_to_others
-        if present and policy is not PullPolicy.ALWAYS:
-            return
-        if policy is PullPolicy.NEVER:
-            raise ImageUnavailable(
-                f"image {image} is not present on host {self.node} and the pull policy is 'never'"
-            )
-        ref = parse(image)
-        if not host_allowed(ref.host, self.allowed_registries):
-            raise ImageUnavailable(
-                f"image {image} names registry {ref.host}, which is not on the operator's list of allowed registries"
-            )
-        repo, tag = parse_repository_tag(image)
-        try:
-            self._api.pull(repo, tag=tag or "latest", auth_config=auth)
-        except (requests.exceptions.RequestException, derr.DockerException) as exc:
-            # dockerd's text can name internal addresses and what answers there: the host's log keeps it, the tenant gets a class
-            log.warning("pulling %s on %s failed: %s", image, self.node, _explain(exc))
-            where = "present locally but" if present else "not present locally and"
-            raise ImageUnavailable(
-                f"image {image} is {where} could not be pulled on host {self.node}: {_pull_failure(exc)}"
-            ) from exc
-        if (
-            self.pulls is not None and project is not None and (auth or private_to_others)
-        ):  # it proved its access
-            self.pulls.record_private_pull(project, image, registry=registry or ref.host or "")
-        self._present[image] = time.monotonic()
-
-    def _private_to_others(self, image: str, project: str | None) -> bool:
-        if self.pulls is None or project is None:
-            return False
-        pullers = self.pulls.private_pullers(image)
-        return bool(pullers) and project not in pullers
+        self.images.ensure(image, policy, auth=auth, registry=registry, project=project)
 
     def image_present(self, image: str) -> bool:
-        return self._image_present(named(image))
+        return self.images.present(named(image))
 
     def saw_present(self, image: str) -> None:
         """Remember ``image`` as present (loaded or tagged here) for ``IMAGE_CACHE_S``."""
-        self._present[image] = time.monotonic()
-
-    def _image_present(self, image: str) -> bool:
-        try:
-            self._api.inspect_image(image)
-            self._present[image] = time.monotonic()
-            return True
-        except derr.NotFound:
-            return False
-        except (requests.exceptions.RequestException, derr.DockerException) as exc:
-            raise Unavailable(f"Docker engine unreachable: {exc}") from exc
+        self.images.saw_present(image)
 
     # -- containers -------------------------------------------------------
     def labels_for(
@@ -293,7 +225,7 @@ class DockerRuntime:
             try:
                 created = self._api.create_container(**kwargs)
             except derr.ImageNotFound:
-                self._present.pop(named(spec.image), None)  # removed since we looked: look again
+                self.images.forget(named(spec.image))  # removed since we looked: look again
                 self.ensure_image(spec.image, spec.pull_policy)
                 created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
@@ -301,7 +233,7 @@ class DockerRuntime:
                 f"image {spec.image} is not present on host {self.node}"
             ) from exc
         except derr.APIError as exc:
-            raise RuntimeFailure(f"cannot create container: {_explain(exc)}") from exc
+            raise RuntimeFailure(f"cannot create container: {explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
         self.created[runtime] = self.created.get(runtime, 0) + 1
@@ -337,7 +269,7 @@ class DockerRuntime:
             pass
         except derr.APIError as exc:
             if exc.status_code != 409:  # 409: not running
-                raise RuntimeFailure(f"cannot kill {cid[:12]}: {_explain(exc)}") from exc
+                raise RuntimeFailure(f"cannot kill {cid[:12]}: {explain(exc)}") from exc
 
     def logs(self, cid: str) -> bytes:
         """stdout and stderr, interleaved as written: their last ``log_max_bytes``, streamed
@@ -396,7 +328,7 @@ class DockerRuntime:
             pass
         except derr.APIError as exc:
             if exc.status_code != 409:  # 409: removal already in progress
-                raise RuntimeFailure(f"cannot remove {cid[:12]}: {_explain(exc)}") from exc
+                raise RuntimeFailure(f"cannot remove {cid[:12]}: {explain(exc)}") from exc
 
     def create_volume(self, name: str, *, labels: dict[str, str]) -> None:
         self._call("create_volume", name=name, driver="local", labels=labels)
@@ -407,7 +339,7 @@ class DockerRuntime:
         except derr.NotFound:
             pass
         except derr.APIError as exc:
-            raise RuntimeFailure(f"cannot remove volume {name}: {_explain(exc)}") from exc
+            raise RuntimeFailure(f"cannot remove volume {name}: {explain(exc)}") from exc
 
     def managed(self, **label_filters: str) -> list[ManagedContainer]:
         """Containers of this instance (and node), filtered by label values."""
@@ -435,40 +367,8 @@ class DockerRuntime:
         try:
             return getattr(_api or self._api, method)(*args, **kwargs)
         except derr.NotFound as exc:
-            raise NotFound(f"container not found: {_explain(exc)}") from exc
+            raise NotFound(f"container not found: {explain(exc)}") from exc
         except derr.APIError as exc:
-            raise RuntimeFailure(f"docker {method} failed: {_explain(exc)}") from exc
+            raise RuntimeFailure(f"docker {method} failed: {explain(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise Unavailable(f"Docker engine unreachable: {exc}") from exc
-
-
-def named(image: str) -> str:
-    """``image`` with an explicit tag (``latest``), never a lookup by id.
-
-    Docker resolves a name it does not know as a prefix of a local image's id
-    (``ad020d``, ``sha256:ad020d``): a tenant could run images by id that no
-    name of theirs leads to. An explicit tag stops that lookup.
-    """
-    ref = parse(image)
-    if ref.repository == "sha256":
-        raise ImageUnavailable(f"an image is named by repository and tag, not by id: {image}")
-    return image if ref.tag or ref.digest else f"{image}:latest"
-
-
-def _pull_failure(exc: Exception) -> str:
-    """What went wrong, in words of ours (never dockerd's text, which may describe internal hosts)."""
-    text = _explain(exc).lower()
-    if any(
-        word in text
-        for word in ("unauthorized", "denied", "authentication required", "no basic auth")
-    ):
-        return "the registry refused access (check the registry's credentials)"
-    if any(word in text for word in ("manifest unknown", "not found", "does not exist")):
-        return "the registry has no such image"
-    return "the registry could not be reached or failed (details are in the host's log)"
-
-
-def _explain(exc: Exception) -> str:
-    if isinstance(exc, derr.APIError):
-        return str(exc.explanation or exc)
-    return str(exc)

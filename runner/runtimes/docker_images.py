@@ -18,7 +18,8 @@ from docker import errors as derr
 
 from runner.errors import ImageUnavailable
 from runner.images.tarball import strip_tags
-from runner.runtimes.docker import LABEL, DockerRuntime, _explain
+from runner.runtimes.docker import LABEL, DockerRuntime
+from runner.runtimes.docker_pulls import explain
 
 
 def save(engine: DockerRuntime, image: str) -> bytes:
@@ -50,7 +51,7 @@ def load_image(engine: DockerRuntime, data: bytes, *, tag_as: str) -> None:
             untagged.seek(0)
             messages = list(engine._api.load_image(untagged))  # noqa: SLF001
     except (requests.exceptions.RequestException, derr.DockerException) as exc:
-        raise ImageUnavailable(f"cannot load image {tag_as}: {_explain(exc)}") from exc
+        raise ImageUnavailable(f"cannot load image {tag_as}: {explain(exc)}") from exc
     loaded = None
     for m in messages:
         text = str(m.get("stream", ""))

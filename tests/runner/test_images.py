@@ -12,7 +12,7 @@ from gateway.zun.commit import commit_target
 from runner.errors import Forbidden, ImageUnavailable, InvalidSpec
 from runner.images.refs import check_reference, parse
 from runner.images.tarball import strip_tags
-from runner.runtimes.docker import named
+from runner.runtimes.docker_pulls import named
 
 
 @pytest.mark.parametrize(
