@@ -2,7 +2,8 @@
 
 Owns: the pools (which instances serve which function, how busy each is), the
 invocations waiting for an instance, the counters, and the running of
-asynchronous invocations recorded in the store. Dies with: its node (it is
+asynchronous invocations recorded in the store (``AsyncInvocations``); calling
+an instance is ``actors.function_calls.InstanceCalls``. Dies with: its node (it is
 placed on the gateway's node, so a warm call to a local instance costs one Ray
 hop plus a unix socket). Nothing it holds is the only copy: on start it
 rebuilds its pools from the store's instance records and picks up queued
@@ -20,19 +21,18 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from actors.function_async import AsyncInvocations
+from actors.function_calls import InstanceCalls
 from actors.function_pool import Pool, Slot
 from policies.warm_pool import instances_to_retire, instances_to_start
 from runner.errors import (
     FunctionFailed,
-    FunctionTimedOut,
     NotFound,
     Throttled,
     Unavailable,
     ZunrayError,
 )
 from runner.functions import wire
-from runner.functions.instance import InstanceFiles
-from runner.functions.model import SHIM, Instance, InstanceStatus, InvocationStatus
+from runner.functions.model import Instance, InstanceStatus, InvocationStatus
 from runner.models import ZERO
 from runner.settings import Settings
 from runner.store import Store
@@ -62,16 +62,18 @@ class FunctionActor:
         self.stop_instance = (
             stop_instance  # (host, instance uuid): the node removes it and its record
         )
-        self.invoke_remote = (
-            invoke_remote  # (host, instance uuid, header, payload, timeout_s): the node serves it
-        )
-        self.instance_logs = instance_logs  # (host, instance uuid): what the instance printed
         self.pools: dict[str, Pool] = {}
         self.names: dict[
             tuple[str, str], str
         ] = {}  # (project, name) -> function uuid, filled on first use
         self.running: dict[str, int] = defaultdict(int)  # project -> invocations running now
         self.async_invocations = AsyncInvocations(store, self.invoke)
+        self.calls = InstanceCalls(
+            settings=settings,
+            invoke_remote=invoke_remote,
+            instance_logs=instance_logs,
+            retire=self._retire,
+        )
         self._metered_at = time.monotonic()
         self._rebuild()
 
@@ -154,7 +156,7 @@ class FunctionActor:
                     "version": slot.inst.version,
                     "deadline": time.time() + pool.fn.spec.timeout_s,
                 }
-                return await self._call(pool, slot, header, payload)
+                return await self.calls.call(pool, slot, header, payload)
             finally:
                 self._release(pool, slot)
         finally:
@@ -208,103 +210,6 @@ class FunctionActor:
             if not future.done():
                 slot.inflight += 1
                 future.set_result(slot)
-
-    async def _call(self, pool: Pool, slot: Slot, header: dict, payload: bytes) -> wire.Reply:
-        spec = slot.inst.spec
-        try:
-            if slot.local and spec.protocol == SHIM:
-                reply = await self._call_local(slot, header, payload, spec.timeout_s)
-            else:
-                reply = await self._remote(
-                    self.invoke_remote(
-                        slot.inst.host, slot.inst.uuid, header, payload, spec.timeout_s
-                    ),
-                    spec.timeout_s + 5,
-                )
-        except wire.InvocationTimeout as exc:
-            pool.timeouts += 1
-            self._retire(pool, slot)
-            raise FunctionTimedOut(
-                f"function {pool.fn.name} did not answer within its timeout of {spec.timeout_s:g} s; its instance was replaced"
-            ) from exc
-        except wire.ReplyTooLarge:  # the instance lives on; only that connection is dropped
-            pool.errors += 1
-            raise
-        except FunctionFailed as exc:  # the instance died under the call
-            pool.errors += 1
-            logs = await self._logs(slot)
-            pool.last_error = f"instance died: {logs[-200:]}"
-            self._retire(pool, slot)
-            raise FunctionFailed(
-                f"the instance of {pool.fn.name} died while serving ({exc.message}); it was replaced",
-                error={
-                    "type": "InstanceDied",
-                    "message": exc.message,
-                    "traceback": "",
-                    "stderr": logs,
-                },
-            ) from exc
-        if reply.kind == "error":
-            pool.errors += 1
-            err = reply.error
-            pool.last_error = f"{err.get('type')}: {err.get('message')}"[:500]
-            raise FunctionFailed(
-                f"function {pool.fn.name} failed: {err.get('type')}: {err.get('message')}",
-                error=err,
-            )
-        if len(reply.body) > self.settings.function_payload_max_bytes:
-            raise FunctionFailed(
-                f"function {pool.fn.name} returned {len(reply.body)} bytes, over the limit of {self.settings.function_payload_max_bytes}"
-            )
-        return reply
-
-    async def _call_local(
-        self, slot: Slot, header: dict, payload: bytes, timeout_s: float
-    ) -> wire.Reply:
-        if slot.conns:
-            reader, writer = slot.conns.pop()
-        else:
-            try:
-                with InstanceFiles(
-                    self.settings.data_dir, slot.inst.uuid
-                ).socket_address() as address:
-                    reader, writer = await asyncio.open_unix_connection(address)
-            except OSError as exc:
-                raise wire.InstanceLost(f"cannot connect to the instance ({exc})") from exc
-        try:
-            reply = await wire.call_async(
-                reader,
-                writer,
-                header,
-                payload,
-                timeout_s,
-                max_bytes=self.settings.function_payload_max_bytes,
-            )
-        except ZunrayError:
-            writer.close()
-            raise
-        slot.conns.append((reader, writer))
-        return reply
-
-    @staticmethod
-    async def _remote(ref: Awaitable, timeout_s: float):  # noqa: ANN205
-        """Await a node actor's answer; its own ZunrayError comes back as itself."""
-        try:
-            return await asyncio.wait_for(ref, timeout_s)
-        except TimeoutError as exc:
-            raise wire.InvocationTimeout(f"no answer within {timeout_s:g} s") from exc
-        except Exception as exc:  # RayTaskError carries the actor's own error as its cause
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, ZunrayError):
-                raise cause from None
-            raise wire.InstanceLost(f"the node actor did not answer: {exc}") from exc
-
-    async def _logs(self, slot: Slot) -> str:
-        try:
-            data = await asyncio.wait_for(self.instance_logs(slot.inst.host, slot.inst.uuid), 5)
-        except Exception:  # noqa: BLE001 - the logs only explain; never fail on them
-            return ""
-        return data.decode(errors="replace")[-4096:]
 
     # -- instances --------------------------------------------------------
     def _scale(self, pool: Pool) -> int:
