@@ -17,7 +17,7 @@ import httpx
 from runner.cli import connect
 from runner.cli.connect import make_client
 from runner.cli.output import UsageError, add_format_options, print_list, print_one
-from runner.client.http import follow_logs, raise_for_error
+from runner.client.responses import follow_logs, raise_for_error
 from runner.models import JobStatus
 from runner.settings import Settings
 
