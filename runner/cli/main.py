@@ -8,401 +8,32 @@
 Exit codes (``connect.py``): 0 done; a followed job's own exit code (``submit``, ``demo``); 1 the
 job ended without one (Cancelled, or it could not start); 124 it timed out; 2 a usage or
 configuration error; 125 Zunray answered with an error or could not be reached; 130 Ctrl-C.
+
+This module builds the command line and maps errors to exit codes; the commands live in
+``local.py`` (the service on this machine, Keystone), ``jobs.py``, ``schedules.py``,
+``functions.py`` and ``operator.py`` (usage export, top).
 """
 
 from __future__ import annotations
 
 import argparse
-import codecs
-import json
 import sys
-import time
 from importlib import metadata
-from pathlib import Path
 
 import httpx
 
 from runner.cli import (
     connect,
     functions as cli_functions,
+    jobs as cli_jobs,
+    local as cli_local,
     operator as cli_ops,
     schedules as cli_schedules,
 )
-from runner.cli.connect import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ZUNRAY, make_client
-from runner.cli.output import UsageError, add_format_options, print_list, print_one
-from runner.client.http import follow_logs, raise_for_error
+from runner.cli.connect import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ZUNRAY
+from runner.cli.output import UsageError
 from runner.errors import ZunrayError
-from runner.local import stack
-from runner.models import JobStatus
 from runner.settings import Settings
-
-JOB_COLUMNS = ("id", "name", "status", "exit_code", "image", "created_at")
-
-
-def _check(resp: httpx.Response) -> dict:
-    raise_for_error(resp)
-    return resp.json() if resp.content else {}
-
-
-def _progress(job: dict, started: float) -> str:
-    return f"[{time.monotonic() - started:6.1f}s] {job['status']:<9} {job['status_reason']}"
-
-
-def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
-    """Follow a job to its end: each change until it runs, then its output as it comes, then how it ended
-    (to ``out``, else the stdout of the moment)."""
-    out = (
-        out or sys.stdout
-    )  # looked up now: a default bound at import keeps a stdout that was since replaced
-    started = time.monotonic()
-    last = None
-    while True:
-        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}))
-        if (job["status"], job["status_reason"]) != last:
-            print(_progress(job, started), file=out, flush=True)
-            last = (job["status"], job["status_reason"])
-        if job["status"] == "Running" or JobStatus(job["status"]).is_terminal():
-            break
-    print("--- output ---", file=out, flush=True)
-    decoder = codecs.getincrementaldecoder("utf-8")(
-        errors="replace"
-    )  # a character may span two chunks
-    tail = ""
-    for chunk in follow_logs(
-        client, job_id
-    ):  # ends once the job ended (a retry's output follows on)
-        if text := decoder.decode(chunk):
-            out.write(text)
-            out.flush()
-            tail = text
-    if text := decoder.decode(b"", final=True):
-        out.write(text)
-        tail = text
-    if tail and not tail.endswith("\n"):
-        out.write("\n")  # how the job ended goes on a line of its own
-    job = _check(client.get(f"/v1/jobs/{job_id}"))
-    print(_progress(job, started), file=out)
-    print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out, flush=True)
-    return job
-
-
-def job_exit_code(job: dict) -> int:
-    """What ``submit`` exits with once the job ended: its own exit code, else what ended it."""
-    if job["status"] == JobStatus.SUCCEEDED.value:
-        return 0
-    if job["status"] == JobStatus.TIMED_OUT.value:
-        return connect.EXIT_JOB_TIMED_OUT
-    return job["exit_code"] or connect.EXIT_JOB_FAILED
-
-
-def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
-    print(f"starting Zunray (data in {settings.data_dir}) ...", flush=True)
-    health = stack.up(settings)
-    print(f"Zunray is up: {settings.gateway_url}  (stop it with: zunray down)")
-    if health["status"] != "ok":
-        # with Keystone, only a caller passing host:get_all sees the reasons (anonymous /healthz is just a status)
-        reasons = health.get("problems") or [
-            "see `zunray status` (with Keystone: $OS_TOKEN of a cloud admin)"
-        ]
-        print("but it cannot run containers yet:\n  " + "\n  ".join(reasons))
-        return 1
-    return 0
-
-
-def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
-    stopped = stack.down(settings)
-    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
-    return 0
-
-
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        with make_client(
-            args, settings
-        ) as zr:  # with a cloud admin's credentials: the per-host report too
-            health = zr.health()
-    except httpx.HTTPError as exc:
-        print(f"Zunray is not reachable: {exc}")
-        return 1
-    print(json.dumps(health, indent=2))
-    return 0 if health.get("status") == "ok" else 1
-
-
-def _env_pairs(pairs: list[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key:
-            raise UsageError(f"-e {pair!r}: expected KEY=VALUE")
-        env[key] = value
-    return env
-
-
-def job_body(args: argparse.Namespace) -> dict:
-    """The POST /v1/jobs body: ``--file`` (JSON, ``-`` for stdin), then the flags given over it."""
-    body: dict = {}
-    if args.file:
-        try:
-            body = json.loads(sys.stdin.read() if args.file == "-" else Path(args.file).read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--file {args.file}: {exc}") from None
-        if not isinstance(body, dict):
-            raise UsageError(
-                f"--file {args.file}: expected a JSON object (the body of POST /v1/jobs)"
-            )
-    flags = {
-        "image": args.image,
-        "name": args.name,
-        "workdir": args.workdir,
-        "runtime": args.runtime,
-        "timeout_s": args.timeout_s,
-        "max_retries": args.max_retries,
-    }
-    body.update({k: v for k, v in flags.items() if v is not None})
-    if args.command:
-        body["command"] = args.command
-    if args.env:
-        body["env"] = {**body.get("env", {}), **_env_pairs(args.env)}
-    resources = {
-        "cpu": 0.5,
-        "memory_mb": 256,
-        **body.get("resources", {}),
-    }  # smaller than the API's defaults
-    resources.update(
-        {k: v for k, v in (("cpu", args.cpu), ("memory_mb", args.memory_mb)) if v is not None}
-    )
-    body["resources"] = resources
-    if not body.get("image"):
-        raise UsageError('an IMAGE is needed (as an argument, or "image" in --file)')
-    return body
-
-
-def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
-    body = job_body(args)
-    with make_client(args, settings) as zr:
-        job = zr.submit(**body)
-        print(f"job {job.id} accepted")
-        if args.detach:
-            return 0
-        try:
-            done = wait_and_show(zr.http, job.id)
-        except KeyboardInterrupt:
-            print(f"\njob {job.id} keeps running (zunray cancel {job.id})", file=sys.stderr)
-            raise
-    return job_exit_code(done)
-
-
-def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        jobs = zr.jobs(status=args.status, limit=args.limit, marker=args.marker)
-    print_list(args, [j.raw for j in jobs], JOB_COLUMNS)
-    return 0
-
-
-def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        print_one(args, zr.job(args.id).raw)
-    return 0
-
-
-def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        if not args.follow:
-            sys.stdout.buffer.write(zr.logs(args.id))
-            return 0
-        for chunk in zr.follow_logs(
-            args.id
-        ):  # by offset: resumes a dropped connection where it broke off
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
-    return 0
-
-
-def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        why = zr.why(args.id)
-    print(f"job {why.id}: {why.status.value} - {why.status_reason}")
-    print(f"placement now: {why.summary}")
-    for host, reason in sorted(why.reasons.items()):
-        print(f"  {host:<30} rejected: {reason}")
-    for host, scores in sorted(why.scores.items()):
-        print(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
-    return 0
-
-
-def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        job = zr.cancel(args.id)
-    print(f"job {job.id}: {job.status.value} (cancel requested)")
-    return 0
-
-
-def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        zr.delete_job(args.id)
-    print(f"job {args.id} deleted")
-    return 0
-
-
-def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    if cmd_up(settings, args) != 0:
-        return 1
-    script = "echo hello from a Zunray job; echo running on $(uname -n) as $(id -u); for i in 1 2 3; do echo step $i; sleep 0.3; done"
-    with make_client(args, settings) as zr:
-        resources = {"cpu": 0.5, "memory_mb": 64}
-        job = zr.submit(
-            "busybox:latest", ["sh", "-c", script], name="demo", resources=resources, timeout_s=60
-        )
-        print(f"submitted demo job {job.id}")
-        done = wait_and_show(zr.http, job.id)
-    print(
-        f"demo job {done['status']}. Zunray keeps running at {settings.gateway_url}; stop it with: zunray down"
-    )
-    return job_exit_code(done)
-
-
-def cmd_keystone_register(settings: Settings, args: argparse.Namespace) -> int:
-    """Catalog entry (type container) and the gateway's service user, in an existing Keystone."""
-    from runner.local.keystone_admin import KeystoneAdmin
-
-    admin = KeystoneAdmin(
-        args.keystone_url,
-        username=args.admin_user,
-        password=args.admin_password,
-        project=args.admin_project,
-    )
-    admin.service_user(
-        name=settings.keystone_service_user,
-        password=args.service_password,
-        project=settings.keystone_service_project,
-    )
-    endpoint = args.endpoint or f"{settings.gateway_url}/v1"
-    admin.register_service(endpoint=endpoint)
-    print(
-        f"registered service type 'container' at {endpoint} and service user {settings.keystone_service_user!r}"
-    )
-    print(
-        f"start Zunray with: ZUNRAY_AUTH_MODE=keystone ZUNRAY_KEYSTONE_URL={args.keystone_url} ZUNRAY_KEYSTONE_SERVICE_PASSWORD=... zunray up"
-    )
-    return 0
-
-
-def cmd_keystone_local(settings: Settings, args: argparse.Namespace) -> int:
-    """A local Keystone (its own venv, SQLite) on 127.0.0.1 for trying authentication."""
-    from runner.local import keystone as keystone_local
-
-    home = settings.data_dir / "keystone"
-    if args.action == "down":
-        print("stopped" if keystone_local.stop(home) else "was not running")
-        return 0
-    venv = keystone_local.ensure_installed()
-    keystone_local.bootstrap(home, port=args.port, admin_password=args.admin_password, venv=venv)
-    keystone_local.serve(home, port=args.port, venv=venv)
-    print(
-        f"Keystone is up: http://127.0.0.1:{args.port}/v3 (admin / {args.admin_password}); stop it with: zunray keystone-local down"
-    )
-    return 0
-
-
-def _add_job_parsers(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser(
-        "submit",
-        help="submit a job and follow it: its progress, its output as it comes, how it ended",
-    )
-    s.add_argument(
-        "image", nargs="?", help='the image to run, e.g. busybox:latest (or "image" in --file)'
-    )
-    s.add_argument(
-        "command", nargs="*", help="the command and its arguments (after --); default: the image's"
-    )
-    s.add_argument(
-        "--file",
-        metavar="SPEC",
-        help="a JSON job spec (any field of POST /v1/jobs; - reads stdin); flags given override it",
-    )
-    s.add_argument(
-        "-e",
-        "--env",
-        action="append",
-        metavar="KEY=VALUE",
-        help="an environment variable (repeatable)",
-    )
-    s.add_argument("--workdir", help="the working directory inside the container")
-    s.add_argument("--cpu", type=float, help="cores, fractions allowed (default 0.5)")
-    s.add_argument("--memory-mb", type=int, help="hard memory limit in MB (default 256)")
-    s.add_argument(
-        "--timeout-s", type=float, help="seconds per attempt before the job is killed (TimedOut)"
-    )
-    s.add_argument("--max-retries", type=int, help="attempts after a failed one (default 0)")
-    s.add_argument(
-        "--runtime",
-        choices=["runc", "runsc", "vm", "nova"],
-        help="runc unless given (naming one needs the job:create:runtime rule)",
-    )
-    s.add_argument("--name", help="a name to find the job by")
-    s.add_argument(
-        "-d",
-        "--detach",
-        action="store_true",
-        help="print the id and return instead of following the job",
-    )
-    s.set_defaults(fn=cmd_submit)
-    j = sub.add_parser(
-        "jobs", aliases=["list"], help="list the project's jobs, newest first (every page)"
-    )
-    j.add_argument(
-        "--status",
-        action="append",
-        choices=[s.value for s in JobStatus],
-        help="only jobs in this status (repeatable)",
-    )
-    j.add_argument("--limit", type=int, help="the newest N only (default: all)")
-    j.add_argument(
-        "--marker", metavar="JOB_ID", help="start after this job (the last id of a previous page)"
-    )
-    add_format_options(j, JOB_COLUMNS)
-    j.set_defaults(fn=cmd_jobs)
-    show = sub.add_parser("show", help="a job: every field, or the -c ones")
-    show.add_argument("id", help="the job's id")
-    add_format_options(show, ["every field"])
-    show.set_defaults(fn=cmd_show)
-    for name, fn, helptext in (
-        ("cancel", cmd_cancel, "cancel a job (a running one is killed)"),
-        ("why", cmd_why, "why a job waits: per-host reasons and scores"),
-        ("delete", cmd_delete, "delete an ended job and its logs"),
-    ):
-        c = sub.add_parser(name, help=helptext)
-        c.add_argument("id", help="the job's id")
-        c.set_defaults(fn=fn)
-    lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
-    lg.add_argument("id", help="the job's id")
-    lg.add_argument(
-        "-f", "--follow", action="store_true", help="stream the output until the job ends"
-    )
-    lg.set_defaults(fn=cmd_logs)
-
-
-def _add_keystone_parsers(sub: argparse._SubParsersAction) -> None:
-    kr = sub.add_parser(
-        "keystone-register",
-        help="register Zunray in Keystone's catalog and create its service user",
-    )
-    kr.add_argument("--keystone-url", required=True, help="e.g. http://127.0.0.1:5000/v3")
-    kr.add_argument("--admin-user", default="admin", help="a Keystone admin's name (default admin)")
-    kr.add_argument("--admin-password", required=True, help="that admin's password")
-    kr.add_argument("--admin-project", default="admin", help="that admin's project (default admin)")
-    kr.add_argument(
-        "--service-password", required=True, help="password for the gateway's service user"
-    )
-    kr.add_argument("--endpoint", help="public URL of the Zun API (default: the gateway URL + /v1)")
-    kr.set_defaults(fn=cmd_keystone_register)
-    kl = sub.add_parser("keystone-local", help="run a local Keystone for trying authentication")
-    kl.add_argument("action", choices=["up", "down"], help="start or stop it")
-    kl.add_argument("--port", type=int, default=5000, help="its port on 127.0.0.1 (default 5000)")
-    kl.add_argument(
-        "--admin-password", default="admin", help="the password of its admin user (default admin)"
-    )
-    kl.set_defaults(fn=cmd_keystone_local)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -422,15 +53,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     connect.add_connection_options(p, sys.argv[1:] if argv is None else argv)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    sub.add_parser("up", help="start Ray, the actors and the gateway").set_defaults(fn=cmd_up)
-    sub.add_parser("down", help="stop what `up` started").set_defaults(fn=cmd_down)
-    sub.add_parser("status", help="health of the service").set_defaults(fn=cmd_status)
-    sub.add_parser("demo", help="up, then run a sample job and show it").set_defaults(fn=cmd_demo)
-    _add_job_parsers(sub)
+    cli_local.add_parsers(sub)
+    cli_jobs.add_parsers(sub)
     cli_schedules.add_parser(sub)
     cli_functions.add_parser(sub)
     cli_ops.add_parsers(sub)
-    _add_keystone_parsers(sub)
+    cli_local.add_keystone_parsers(sub)
     return p
 
 

@@ -15,7 +15,7 @@ import httpx
 
 from runner.cli.connect import make_client
 from runner.cli.output import UsageError
-from runner.client.http import raise_for_error
+from runner.client.responses import raise_for_error
 from runner.errors import ZunrayError
 from runner.settings import Settings
 

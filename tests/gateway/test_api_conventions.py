@@ -20,6 +20,7 @@ from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from runner import errors as e
 from runner.client import http as sdk
+from runner.client.responses import raise_for_error
 from runner.functions.model import Function, FunctionSpec
 from runner.settings import Settings
 from runner.store import Store
@@ -236,5 +237,5 @@ def test_sdk_jobs_limit_stops_early_and_errors_keep_retry_after():
         json={"errors": [{"detail": "Docker engine unreachable"}]},
     )
     with pytest.raises(e.Unavailable) as info:
-        sdk.raise_for_error(busy)
+        raise_for_error(busy)
     assert info.value.retry_after_s == 7 and "Docker" in info.value.message

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from runner import Client
-from runner.cli.main import JOB_COLUMNS, main as cli_main
+from runner.cli.jobs import JOB_COLUMNS
+from runner.cli.main import main as cli_main
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 SMALL = {"cpu": 0.25, "memory_mb": 32}

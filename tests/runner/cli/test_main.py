@@ -11,7 +11,8 @@ import os
 import pytest
 
 from runner.cli import connect
-from runner.cli.main import build_parser, job_body, job_exit_code, main
+from runner.cli.jobs import job_body, job_exit_code
+from runner.cli.main import build_parser, main
 from runner.settings import Settings
 
 
