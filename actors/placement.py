@@ -12,10 +12,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from actors import placeables
 from actors.placeables import Request
+from actors.placement_hosts import HostState
 from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.fair_share import round_robin
 from policies.table import HostTable
@@ -48,21 +48,6 @@ LATENCY_BUCKETS_S = (
 )
 
 FULL_ROUND_S = 2.0
-
-
-@dataclass(slots=True)
-class HostState:
-    """What a node last told us about its host."""
-
-    name: str
-    cpu_total: float
-    memory_mb: float
-    runtimes: list[str]
-    docker_ok: bool = True
-    docker_error: str = ""
-    last_seen: float = 0.0
-    up: bool = True
-    info: dict = field(default_factory=dict)
 
 
 class PlacementActor:
@@ -109,45 +94,11 @@ class PlacementActor:
                     name=name, cpu_total=0, memory_mb=0, runtimes=[]
                 )
                 log.info("host %s registered", name)
-            before = (
-                host.up,
-                host.cpu_total,
-                host.memory_mb,
-                host.runtimes,
-                host.docker_ok,
-                host.info.get("labels"),
-            )
-            host.cpu_total = float(report["cpus"])
-            host.memory_mb = float(report["memory_mb"])
-            host.runtimes = list(report["runtimes"])
-            host.docker_ok = bool(report["docker_ok"])
-            host.docker_error = report.get("docker_error", "")
-            host.last_seen = self.clock()
-            host.up = True
-            host.info = report
-            s = self.settings
-            self.table.upsert(
-                name,
-                cpu_total=host.cpu_total,
-                cpu_capacity=host.cpu_total * s.cpu_allocation_ratio,
-                memory_capacity=host.memory_mb * s.memory_allocation_ratio,
-                runtimes=frozenset(host.runtimes),
-                up=host.docker_ok,
-                labels=report.get("labels") or {},
-                dedicated_free=float(report.get("dedicated_free", 0))
-                - self._pending_pins(name, report),
-                hugepages=report.get("hugepages") or {},
-            )
+            changed = host.apply(report, now=self.clock())
+            host.upsert_into(self.table, self.settings, self._pending_pins(name, report))
             if name in self.disabled:
                 self.table.set_disabled(self.disabled)  # a host registered after it was disabled
-            if before != (
-                host.up,
-                host.cpu_total,
-                host.memory_mb,
-                host.runtimes,
-                host.docker_ok,
-                host.info.get("labels"),
-            ):
+            if changed:
                 self._schedule()  # only a changed host can change a decision
 
     def submit(self, obj_id: str, kind: str = placeables.JOB) -> None:
@@ -321,28 +272,7 @@ class PlacementActor:
     def health(self) -> dict:
         with self._lock:
             return {
-                "hosts": [
-                    {
-                        "name": h.name,
-                        "up": h.up,
-                        "docker_ok": h.docker_ok,
-                        "docker_error": h.docker_error,
-                        "cpus": h.cpu_total,
-                        "memory_mb": h.memory_mb,
-                        "runtimes": h.runtimes,
-                        "cpu_used": float(self.table.hosts.cpu_used[self.table.index[h.name]]),
-                        "memory_used_mb": float(
-                            self.table.hosts.memory_used[self.table.index[h.name]]
-                        ),
-                        "enabled": h.name not in self.disabled,
-                        "disabled_reason": self.disabled.get(h.name, ""),
-                        "labels": h.info.get("labels") or {},
-                        "pid": h.info.get("pid"),
-                        "pinned_cpus": h.info.get("pinned_cpus") or [],
-                        "hugepages": h.info.get("hugepages") or {},
-                    }
-                    for h in self.hosts.values()
-                ],
+                "hosts": [h.health(self.table, self.disabled) for h in self.hosts.values()],
                 "pending": len(self.pending),
                 "running": len(self.claims),
                 "decisions": self.decisions,

@@ -22,6 +22,7 @@ from gateway.login_throttle import LoginThrottle
 from gateway.request_id import RequestId
 from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, usage
 from gateway.zun import capsules as zun_capsules
+from gateway.zun import container_actions as zun_container_actions
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
 from gateway.zun import quotas as zun_quotas
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
+    app.include_router(zun_container_actions.router)  # the same prefix: its routes come after
     app.include_router(zun_hosts.router)
     app.include_router(zun_capsules.router)
     app.include_router(zun_quotas.router)
