@@ -23,7 +23,7 @@ from schemathesis.core.failures import FailureGroup
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.timeout(600)]
 
-BUDGET_S = 80.0  # per run; CI allows about 90 s each
+BUDGET_S = 50.0  # per run (derandomized: the same cases first each run); two runs, the suite's biggest single cost
 MAX_EXAMPLES = 2000  # the budget ends a run first on a loaded machine
 NO_IMAGE = "Not a valid image!"  # refused by every image check before anything is pulled
 
