@@ -45,7 +45,7 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
             print_list(args, [r.raw for r in zr.schedule_runs(args.id)], RUN_COLUMNS)
         elif args.action in ("suspend", "resume"):
             zr.update_schedule(args.id, suspend=args.action == "suspend")
-            print(f"schedule {args.id} {args.action}d")
+            print(f"schedule {args.id} {'suspended' if args.action == 'suspend' else 'resumed'}")
         elif args.action == "delete":
             zr.delete_schedule(args.id, purge=args.purge)
             print(f"schedule {args.id} deleted")

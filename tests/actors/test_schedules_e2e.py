@@ -145,6 +145,7 @@ def test_the_cli_manages_schedules(zunray, monkeypatch, capsys):
     listed = capsys.readouterr().out
     assert "nightly" in listed and "Europe/Paris" in listed
     assert cli_main(["schedule", "suspend", sid]) == 0
+    assert capsys.readouterr().out == f"schedule {sid} suspended\n"
     assert zunray.http.get(f"/v1/schedules/{sid}").json()["suspend"] is True
     assert cli_main(["schedule", "delete", sid, "--purge"]) == 0
     assert zunray.http.get(f"/v1/schedules/{sid}").status_code == 404
