@@ -23,7 +23,7 @@ import threading
 
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
-from actors.node_metering import Metering
+from actors.node_metering import Metering, of_capsule
 from actors.node_nova import NovaServersOfNode, nova_server_of
 from runner.capsule_run import CapsuleRun
 from runner.containers import DOCKER_STATES, Capsule, ContainerStatus
@@ -178,13 +178,7 @@ class Capsules:
         cap = self.store.capsules.get_capsule(uuid)
         if cap.status is ContainerStatus.RUNNING:
             self.metering.end(
-                kind="capsule",
-                object_id=cap.uuid,
-                project_id=cap.project_id,
-                name=cap.name,
-                runtime=cap.capsule.runtime,
-                resources=cap.demand(),
-                since=cap.created_at,
+                **of_capsule(cap),
                 status="Deleted",
             )
         self.store.capsules.update_capsule(uuid, status=ContainerStatus.DELETING)

@@ -19,7 +19,7 @@ from typing import Any
 
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
-from actors.node_metering import Metering
+from actors.node_metering import Metering, of_container
 from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
@@ -259,13 +259,7 @@ class Containers:
             c.status is ContainerStatus.RUNNING and status is not ContainerStatus.RUNNING
         ):  # it ran until now: its last usage record
             self.metering.end(
-                kind="container",
-                object_id=c.uuid,
-                project_id=c.project_id,
-                name=c.name,
-                runtime=c.capsule.runtime,
-                resources=c.demand(),
-                since=c.started_at or c.created_at,
+                **of_container(c),
                 status=status.value,
                 exit_code=state.get("ExitCode"),
             )
@@ -275,13 +269,11 @@ class Containers:
 
     def forget(self, c: Container) -> None:
         self.metering.end(
-            kind="container",
-            object_id=c.uuid,
-            project_id=c.project_id,
-            name=c.name,
-            runtime=c.capsule.runtime,
-            resources=c.demand(),
-            since=c.started_at if c.status is ContainerStatus.RUNNING else None,
+            # a container that is not running now has no time left to record
+            **(
+                of_container(c)
+                | {"since": c.started_at if c.status is ContainerStatus.RUNNING else None}
+            ),
             status="Deleted",
         )
         self.store.containers.delete_container(c.uuid)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
-from actors.node_metering import Metering
+from actors.node_metering import Metering, of_instance
 from runner.capsule_run import CapsuleRun
 from runner.errors import FunctionFailed, NotFound, TooLarge, ZunrayError
 from runner.functions import wire
@@ -141,13 +141,7 @@ class FunctionInstances:
         try:
             inst = self.store.functions.get_instance(uuid)
             self.metering.end(
-                kind="instance",
-                object_id=uuid,
-                project_id=inst.project_id,
-                name=inst.function_uuid,
-                runtime=inst.spec.runtime,
-                resources=inst.demand(),
-                since=inst.created_at,
+                **of_instance(inst),
                 status="Stopped",
             )
         except NotFound:

@@ -12,7 +12,7 @@ import time
 
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
-from actors.node_metering import Metering
+from actors.node_metering import Metering, of_job
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, RuntimeFailure, ZunrayError
@@ -249,13 +249,7 @@ class Jobs:
         settings = self.host.settings
         if job.status is JobStatus.RUNNING:  # this attempt ran: its last usage record
             self.metering.end(
-                kind="job",
-                object_id=job.id,
-                project_id=job.project_id,
-                name=job.name,
-                runtime=job.capsule.runtime,
-                resources=job.demand(),
-                since=job.started_at,
+                **of_job(job),
                 status=status.value,
                 exit_code=exit_code,
             )

@@ -13,14 +13,64 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from actors.node_host import HostContext
-from runner.containers import ContainerStatus
-from runner.functions.model import InstanceStatus
-from runner.models import JobStatus, Resources
+from runner.containers import Capsule, Container, ContainerStatus
+from runner.functions.model import Instance, InstanceStatus
+from runner.models import Job, JobStatus, Resources
 from runner.usage import usage_row
 
 log = logging.getLogger(__name__)
+
+
+def of_job(job: Job) -> dict[str, Any]:
+    """What a usage record says of a job (with ``since``, when it started running)."""
+    return dict(
+        kind="job",
+        object_id=job.id,
+        project_id=job.project_id,
+        name=job.name,
+        runtime=job.capsule.runtime,
+        resources=job.demand(),
+        since=job.started_at,
+    )
+
+
+def of_container(c: Container) -> dict[str, Any]:
+    return dict(
+        kind="container",
+        object_id=c.uuid,
+        project_id=c.project_id,
+        name=c.name,
+        runtime=c.capsule.runtime,
+        resources=c.demand(),
+        since=c.started_at or c.created_at,
+    )
+
+
+def of_capsule(cap: Capsule) -> dict[str, Any]:
+    return dict(
+        kind="capsule",
+        object_id=cap.uuid,
+        project_id=cap.project_id,
+        name=cap.name,
+        runtime=cap.capsule.runtime,
+        resources=cap.demand(),
+        since=cap.created_at,
+    )
+
+
+def of_instance(inst: Instance) -> dict[str, Any]:
+    return dict(
+        kind="instance",
+        object_id=inst.uuid,
+        project_id=inst.project_id,
+        name=inst.function_uuid,
+        runtime=inst.spec.runtime,
+        resources=inst.demand(),
+        since=inst.created_at,
+    )
 
 
 class Metering:
@@ -33,62 +83,29 @@ class Metering:
 
     def _running_here(self) -> list[dict]:
         """What runs on this host now: (kind, id, project, name, runtime, resources, started)."""
-        out = []
-        for job in self.store.jobs.jobs_with_status([JobStatus.RUNNING], host=self.host.name):
-            out.append(
-                dict(
-                    kind="job",
-                    object_id=job.id,
-                    project_id=job.project_id,
-                    name=job.name,
-                    runtime=job.capsule.runtime,
-                    resources=job.demand(),
-                    since=job.started_at,
+        name = self.host.name
+        running = [ContainerStatus.RUNNING]
+        return [
+            *(of_job(j) for j in self.store.jobs.jobs_with_status([JobStatus.RUNNING], host=name)),
+            *(
+                of_container(c)
+                for c in self.store.containers.list_containers(
+                    project_id=None, host=name, statuses=running
                 )
-            )
-        for c in self.store.containers.list_containers(
-            project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]
-        ):
-            out.append(
-                dict(
-                    kind="container",
-                    object_id=c.uuid,
-                    project_id=c.project_id,
-                    name=c.name,
-                    runtime=c.capsule.runtime,
-                    resources=c.demand(),
-                    since=c.started_at or c.created_at,
+            ),
+            *(
+                of_capsule(cap)
+                for cap in self.store.capsules.list_capsules(
+                    project_id=None, host=name, statuses=running
                 )
-            )
-        for cap in self.store.capsules.list_capsules(
-            project_id=None, host=self.host.name, statuses=[ContainerStatus.RUNNING]
-        ):
-            out.append(
-                dict(
-                    kind="capsule",
-                    object_id=cap.uuid,
-                    project_id=cap.project_id,
-                    name=cap.name,
-                    runtime=cap.capsule.runtime,
-                    resources=cap.demand(),
-                    since=cap.created_at,
+            ),
+            *(
+                of_instance(i)
+                for i in self.store.functions.list_instances(
+                    host=name, statuses=[InstanceStatus.READY]
                 )
-            )
-        for inst in self.store.functions.list_instances(
-            host=self.host.name, statuses=[InstanceStatus.READY]
-        ):
-            out.append(
-                dict(
-                    kind="instance",
-                    object_id=inst.uuid,
-                    project_id=inst.project_id,
-                    name=inst.function_uuid,
-                    runtime=inst.spec.runtime,
-                    resources=inst.demand(),
-                    since=inst.created_at,
-                )
-            )
-        return out
+            ),
+        ]
 
     def meter(self) -> None:
         """Timer: a record for every running capsule, for the time since its last one."""
