@@ -99,7 +99,10 @@ def test_a_hung_call_does_not_block_calls_on_other_instances(zunray, fn):
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         slow = pool.submit(_invoke, zunray, fn, 4)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30  # the slow call holds its instance before the quick one
+        while zunray.http.get(f"/v1/functions/{fn}").json()["stats"]["busy"] < 1:
+            assert time.monotonic() < deadline and not slow.done(), "the slow call never started"
+            time.sleep(0.05)
         t0 = time.monotonic()
         quick = _invoke(zunray, fn, 0)
         quick_s = time.monotonic() - t0
