@@ -74,7 +74,7 @@ class ApiActor:
 
     def job_logs(self, project_id: str, job_id: str) -> bytes:
         job = self.store.jobs.get_job(job_id, project_id=project_id)
-        if job.host and job.status.is_active():
+        if job_service.logs_on_node(job):
             return self.node_logs(job.host, job.id)
         kept = self.store.jobs.get_logs(job.id)
         return kept[0] if kept else b""

@@ -277,8 +277,8 @@ class FunctionActor:
         if inst.host is None:
             self.store.functions.delete_instance(inst.uuid)
             return
-        self.store.functions.update_instance(
-            inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping"
+        self.store.functions.transition_instance(
+            inst.uuid, InstanceStatus.STOPPING, reason="stopping"
         )
         self.stop_instance(inst.host, inst.uuid)
 

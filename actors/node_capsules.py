@@ -96,8 +96,8 @@ class Capsules:
                 self._start_capsule(cap)
             except Exception as exc:  # a bug must not leave the capsule Creating forever
                 log.exception("creating capsule %s failed", cap.uuid)
-                self.store.capsules.update_capsule(
-                    cap.uuid, status=ContainerStatus.ERROR, status_reason=f"internal error: {exc}"
+                self.store.capsules.transition_capsule(
+                    cap.uuid, ContainerStatus.ERROR, reason=f"internal error: {exc}"
                 )
 
     def _start_capsule(self, cap: Capsule) -> None:
@@ -115,17 +115,17 @@ class Capsules:
                     run.remove()  # all or nothing: nothing of a failed capsule stays (nor its lease on a Nova server)
             except ZunrayError:
                 log.exception("cannot clean up capsule %s", cap.uuid)
-            self.store.capsules.update_capsule(
+            self.store.capsules.transition_capsule(
                 cap.uuid,
-                status=ContainerStatus.ERROR,
-                status_reason=exc.message,
+                ContainerStatus.ERROR,
+                reason=exc.message,
                 members=self._members(cap, {}, failed=True),
             )
             return
-        self.store.capsules.update_capsule(
+        self.store.capsules.transition_capsule(
             cap.uuid,
-            status=ContainerStatus.RUNNING,
-            status_reason="",
+            ContainerStatus.RUNNING,
+            reason="",
             members=self._members(cap, run.member_ids()),
         )
 
@@ -136,17 +136,17 @@ class Capsules:
             self.vm_ops.start(cid)
         except ZunrayError as exc:
             self.vm_ops.remove(cid)
-            self.store.capsules.update_capsule(
+            self.store.capsules.transition_capsule(
                 cap.uuid,
-                status=ContainerStatus.ERROR,
-                status_reason=exc.message,
+                ContainerStatus.ERROR,
+                reason=exc.message,
                 members=self._members(cap, {}, failed=True),
             )
             return
-        self.store.capsules.update_capsule(
+        self.store.capsules.transition_capsule(
             cap.uuid,
-            status=ContainerStatus.RUNNING,
-            status_reason="",
+            ContainerStatus.RUNNING,
+            reason="",
             members=self._members(cap, dict.fromkeys(cap.members, cid)),
         )
 
@@ -181,7 +181,7 @@ class Capsules:
                 **of_capsule(cap),
                 status="Deleted",
             )
-        self.store.capsules.update_capsule(uuid, status=ContainerStatus.DELETING)
+        self.store.capsules.transition_capsule(uuid, ContainerStatus.DELETING)
         self.vm_ops.remove(f"{VM_PREFIX}{uuid}")  # its VM, if it runs in one
         try:
             engine, server_id = self._engine_of(cap)
@@ -244,7 +244,7 @@ class Capsules:
         )
         status = ContainerStatus.RUNNING if running else ContainerStatus.STOPPED
         if members != cap.members or status is not cap.status:
-            self.store.capsules.update_capsule(cap.uuid, members=members, status=status)
+            self.store.capsules.transition_capsule(cap.uuid, status, members=members)
 
     def _sync_vm_capsule(self, cap: Capsule) -> None:
         cid = f"{VM_PREFIX}{cap.uuid}"
@@ -261,8 +261,8 @@ class Capsules:
                     name: {**info, "status": ContainerStatus.ERROR.value}
                     for name, info in cap.members.items()
                 }
-                self.store.capsules.update_capsule(
-                    cap.uuid, status=ContainerStatus.ERROR, status_reason=failure, members=members
+                self.store.capsules.transition_capsule(
+                    cap.uuid, ContainerStatus.ERROR, reason=failure, members=members
                 )
             return
         self._follow_apps(cap, states)
@@ -296,10 +296,10 @@ class Capsules:
             if cap.capsule.runtime != "vm" or not alive:
                 continue
             if cap.restart_policy == "no":
-                self.store.capsules.update_capsule(
+                self.store.capsules.transition_capsule(
                     cap.uuid,
-                    status=ContainerStatus.ERROR,
-                    status_reason="its VM ended with the node actor's restart (restart policy Never)",
+                    ContainerStatus.ERROR,
+                    reason="its VM ended with the node actor's restart (restart policy Never)",
                 )
             else:
                 log.info("booting the VM of capsule %s again after a node actor restart", cap.uuid)

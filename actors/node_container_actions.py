@@ -150,8 +150,8 @@ class ContainerActions:
     def rebuild(self, c: Container, image: str | None = None) -> None:
         """Recreate the container from its (possibly new) image, keeping its status."""
         was_running = c.status is ContainerStatus.RUNNING
-        self.store.containers.update_container(
-            c.uuid, status=ContainerStatus.REBUILDING, task_state="container_rebuilding"
+        self.store.containers.transition_container(
+            c.uuid, ContainerStatus.REBUILDING, task_state="container_rebuilding"
         )
         self.containers.remove_engine_container(c)
         fresh = (
@@ -163,8 +163,8 @@ class ContainerActions:
         self.containers.build(fresh)  # the action already holds this container's lock
 
     def delete(self, c: Container, stop: bool = False, force: bool = False) -> None:
-        self.store.containers.update_container(
-            c.uuid, status=ContainerStatus.DELETING, task_state="container_deleting"
+        self.store.containers.transition_container(
+            c.uuid, ContainerStatus.DELETING, task_state="container_deleting"
         )
         if c.container_id:
             if stop and not force:
@@ -172,7 +172,13 @@ class ContainerActions:
                     self.containers.ops(c.container_id).stop(c.container_id, DEFAULT_STOP_TIMEOUT_S)
                 except ZunrayError:
                     pass
-            self.containers.remove_engine_container(c)
+            try:
+                self.containers.remove_engine_container(c)
+            except ZunrayError as exc:  # as Zun: a delete the engine refused leaves it in Error
+                self.store.containers.transition_container(
+                    c.uuid, ContainerStatus.ERROR, task_state=None, reason=exc.message
+                )
+                raise
         self.containers.forget(c)
 
     def adopt_after_restart(self) -> None:

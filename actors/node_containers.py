@@ -186,12 +186,8 @@ class Containers:
                 )
             )
             c = (
-                self.store.containers.update_container(
-                    c.uuid,
-                    container_id=cid,
-                    status=ContainerStatus.CREATED,
-                    task_state=None,
-                    status_reason="",
+                self.store.containers.transition_container(
+                    c.uuid, ContainerStatus.CREATED, container_id=cid, task_state=None, reason=""
                 )
                 or c
             )
@@ -202,17 +198,14 @@ class Containers:
             self.refresh(c.uuid)
         except ZunrayError as exc:
             self.isolation.release(c.uuid)
-            self.store.containers.update_container(
-                c.uuid, status=ContainerStatus.ERROR, task_state=None, status_reason=exc.message
+            self.store.containers.transition_container(
+                c.uuid, ContainerStatus.ERROR, task_state=None, reason=exc.message
             )
         except Exception as exc:  # a bug must not leave the container Creating forever
             log.exception("creating container %s failed", c.uuid)
             self.isolation.release(c.uuid)
-            self.store.containers.update_container(
-                c.uuid,
-                status=ContainerStatus.ERROR,
-                task_state=None,
-                status_reason=f"internal error: {exc}",
+            self.store.containers.transition_container(
+                c.uuid, ContainerStatus.ERROR, task_state=None, reason=f"internal error: {exc}"
             )
 
     def remove_engine_container(self, c: Container) -> None:
@@ -241,11 +234,11 @@ class Containers:
             if c.spec.get("auto_remove"):
                 self.forget(c)
                 return None
-            return self.store.containers.update_container(
+            return self.store.containers.transition_container(
                 uuid,
-                status=ContainerStatus.ERROR,
+                ContainerStatus.ERROR,
                 task_state=None,
-                status_reason="the container disappeared from Docker",
+                reason="the container disappeared from Docker",
             )
         status = DOCKER_STATES.get(state.get("Status", ""), ContainerStatus.UNKNOWN)
         reason = state.get("Error") or (
@@ -263,8 +256,8 @@ class Containers:
                 status=status.value,
                 exit_code=state.get("ExitCode"),
             )
-        return self.store.containers.update_container(
-            uuid, status=status, task_state=None, status_reason=reason
+        return self.store.containers.transition_container(
+            uuid, status, task_state=None, reason=reason
         )
 
     def forget(self, c: Container) -> None:

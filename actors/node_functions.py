@@ -83,15 +83,15 @@ class FunctionInstances:
             reason = exc.message if isinstance(exc, ZunrayError) else f"internal error: {exc}"
             log.info("instance %s of %s failed to start: %s", inst.uuid, inst.function_uuid, reason)
             self._drop_instance(inst.uuid, run, files)
-            self.store.functions.update_instance(
-                inst.uuid, status=InstanceStatus.FAILED, status_reason=reason
+            self.store.functions.transition_instance(
+                inst.uuid, InstanceStatus.FAILED, reason=reason
             )
             self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)
             return
         self._serve(inst, run)
-        self.store.functions.update_instance(
-            inst.uuid, status=InstanceStatus.READY, status_reason=f"serving on {self.host.name}"
+        self.store.functions.transition_instance(
+            inst.uuid, InstanceStatus.READY, reason=f"serving on {self.host.name}"
         )
         self.instance_changed(inst.uuid)
 
@@ -251,10 +251,8 @@ class FunctionInstances:
                 self.start_instance(inst)  # the dispatch died with the previous actor
                 continue
             self._drop_instance(inst.uuid, run, InstanceFiles(self.settings.data_dir, inst.uuid))
-            self.store.functions.update_instance(
-                inst.uuid,
-                status=InstanceStatus.FAILED,
-                status_reason="lost while the node actor restarted",
+            self.store.functions.transition_instance(
+                inst.uuid, InstanceStatus.FAILED, reason="lost while the node actor restarted"
             )
             self.host.finished(inst.uuid, "instance")
             self.instance_changed(inst.uuid)

@@ -240,30 +240,30 @@ def replace_lost(store: Store, req: Request, reason: str) -> Request | None:
     if req.kind == CONTAINER:
         c = store.containers.get_container(req.id)
         if moves_after_host_loss(policy_name(c.spec.get("restart_policy"))):
-            moved = store.containers.update_container(
+            moved = store.containers.transition_container(
                 req.id,
-                status=ContainerStatus.CREATING,
+                ContainerStatus.CREATING,
                 task_state=None,
                 host=None,
                 container_id=None,
                 start_on_create=c.start_on_create or c.status is ContainerStatus.RUNNING,
-                status_reason=f"{reason}; creating it again elsewhere (restart policy)",
+                reason=f"{reason}; creating it again elsewhere (restart policy)",
             )
             return from_container(moved) if moved else None
-        store.containers.update_container(
-            req.id, status=ContainerStatus.UNKNOWN, task_state=None, status_reason=reason
+        store.containers.transition_container(
+            req.id, ContainerStatus.UNKNOWN, task_state=None, reason=reason
         )
     elif req.kind == CAPSULE:
         cap = store.capsules.get_capsule(req.id)
         if moves_after_host_loss(cap.restart_policy):
-            moved = store.capsules.update_capsule(
+            moved = store.capsules.transition_capsule(
                 req.id,
-                status=ContainerStatus.CREATING,
+                ContainerStatus.CREATING,
                 host=None,
-                status_reason=f"{reason}; creating it again elsewhere (restart policy)",
+                reason=f"{reason}; creating it again elsewhere (restart policy)",
             )
             return from_capsule(moved) if moved else None
-        store.capsules.update_capsule(req.id, status=ContainerStatus.UNKNOWN, status_reason=reason)
+        store.capsules.transition_capsule(req.id, ContainerStatus.UNKNOWN, reason=reason)
     elif req.kind == INSTANCE:
-        store.functions.update_instance(req.id, status=InstanceStatus.FAILED, status_reason=reason)
+        store.functions.transition_instance(req.id, InstanceStatus.FAILED, reason=reason)
     return None

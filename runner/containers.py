@@ -75,6 +75,24 @@ VALID_STATES: dict[str, frozenset[ContainerStatus]] = {
 }
 del C
 
+C = ContainerStatus
+#: what the engine reports, and what an action or a failure makes of a container or capsule
+_LIVE = frozenset(
+    {C.CREATED, C.RUNNING, C.STOPPED, C.PAUSED, C.RESTARTING, C.ERROR, C.UNKNOWN, C.DEAD}
+)
+#: from-status -> the statuses a Zun container or capsule may become. Zun's statuses follow the
+#: engine, so the live ones move freely between themselves; what the table fences: a deletion is
+#: never undone by an engine sync (Deleting only ends in the row's removal, or in Error if the
+#: engine refused), and only a host loss or a rebuild sends one back to Creating.
+CONTAINER_TRANSITIONS: dict[ContainerStatus, frozenset[ContainerStatus]] = {
+    C.CREATING: _LIVE | {C.CREATING, C.DELETING},
+    **{s: _LIVE | {C.CREATING, C.REBUILDING, C.DELETING} for s in _LIVE},
+    C.REBUILDING: _LIVE | {C.DELETING},
+    C.DELETING: frozenset({C.ERROR}),
+    C.DELETED: frozenset(),
+}
+del C
+
 #: Docker's container state -> Zun status
 DOCKER_STATES: dict[str, ContainerStatus] = {
     "created": ContainerStatus.CREATED,

@@ -55,6 +55,12 @@ def accept(
     return job, created, (tasks or [job]) if created else []
 
 
+def logs_on_node(job: Job) -> bool:
+    """Whether a job's output is read from its node (it runs there) rather than from the store
+    (what was kept when it ended; nothing yet while it waits for a host)."""
+    return bool(job.host) and job.status.is_active()
+
+
 def cancel(store: Store, job_id: str, *, project_id: str | None) -> tuple[Job, list[Job]]:
     """Ask a job (and an array's tasks) to stop; (the job, the placed ones to signal)."""
     job = store.jobs.request_cancel(job_id, project_id=project_id)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
 from runner.errors import InvalidTransition
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +192,8 @@ ARRAY_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 del S
 
 
-def sources_of(
-    target: JobStatus, table: dict[JobStatus, frozenset[JobStatus]] = JOB_TRANSITIONS
-) -> frozenset[JobStatus]:
-    """Every status from which ``target`` may be reached."""
+def sources_of(target: E, table: Mapping[E, frozenset[E]]) -> frozenset[E]:
+    """Every status from which ``target`` may be reached, in any kind's transition table."""
     return frozenset(src for src, dests in table.items() if target in dests)
 
 

@@ -113,7 +113,7 @@ def trace(job_id: str, request: Request, store: StoreDep, caller: CallerDep) -> 
         spans = _spans_from_file(Path(exporter.removeprefix("file:")), trace_id)
         if spans:
             return {"source": "traces", "trace_id": trace_id, "spans": spans}
-    history = store.jobs.job_events(job.id)
+    history = store.jobs.events_of(job.id)
     spans = [
         {
             "name": h["status"],

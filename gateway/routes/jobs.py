@@ -113,7 +113,7 @@ async def show(
         job = store.jobs.get_job(
             job_id, project_id=caller.project_id
         )  # one indexed read: cheaper than a thread hop
-    history = await asyncio.to_thread(store.jobs.job_events, job_id)
+    history = await asyncio.to_thread(store.jobs.events_of, job_id)
     out = job_out(job, history=history)
     if job.is_array:
         out["tasks"] = [
@@ -131,7 +131,7 @@ async def show(
 
 async def _read_logs(request: Request, job: Job, offset: int) -> LogRead:
     """The job's output past ``offset``: from its node while it runs there, else from the store."""
-    if job.status.is_terminal() or job.status is JobStatus.QUEUED or not job.host:
+    if not job_service.logs_on_node(job):
         store: Store = request.app.state.store
         data, dropped = await asyncio.to_thread(store.jobs.get_logs, job.id) or (b"", 0)
         return read_from(data, dropped + len(data), offset)

@@ -74,6 +74,17 @@ class InstanceStatus(str, enum.Enum):
     STOPPING = "Stopping"  # being drained and removed
 
 
+I = InstanceStatus
+#: from-status -> the statuses an instance may become: one being stopped is never served again
+INSTANCE_TRANSITIONS: dict[InstanceStatus, frozenset[InstanceStatus]] = {
+    I.CREATING: frozenset({I.READY, I.FAILED, I.STOPPING}),
+    I.READY: frozenset({I.FAILED, I.STOPPING}),
+    I.STOPPING: frozenset({I.FAILED}),
+    I.FAILED: frozenset({I.FAILED, I.STOPPING}),
+}
+del I
+
+
 @dataclass(frozen=True, slots=True)
 class Instance:
     """One warm instance: a capsule placed by placement and kept by a node actor."""

@@ -6,7 +6,7 @@ import re
 import time
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 from alembic import command
@@ -14,6 +14,10 @@ from alembic.config import Config
 
 from runner.errors import Conflict, NotFound, Unavailable
 from runner.store.engine import create_engine, is_sqlite
+from runner.store.schema import events
+
+#: history events kept per object: a container that crash-loops for months keeps only its latest
+EVENTS_PER_OBJECT = 200
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -78,6 +82,57 @@ class Tables:
     def _read(self) -> AbstractContextManager[sa.Connection]:
         return self.db._read()
 
+    # -- the one way any kind's status changes ----------------------------
+    def _transition(
+        self,
+        table: sa.Table,
+        key: sa.Column,
+        ident: str,
+        *,
+        kind: str,
+        to: str,
+        sources: Iterable[str],
+        reason: str | None,
+        conditions: Sequence[sa.ColumnElement] = (),
+        then: Callable[[sa.Connection], None] | None = None,
+        **values: Any,
+    ) -> sa.Row | None:
+        """Move one row to status ``to`` if its status is one of ``sources`` and ``conditions``
+        hold (compare-and-set), with its history event in the same transaction; the new row, or
+        None if the row is absent or the change is not allowed from where it is.
+
+        ``reason`` (None: unchanged) becomes the status reason and the event's; ``values`` are
+        other columns set at the same time; ``then`` runs in the transaction before it commits.
+        A change to the status the row already has writes no event.
+        """
+        now = time.time()
+        fields = {"status": to, "updated_at": now, **values}
+        if reason is not None:
+            fields["status_reason"] = reason
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(table.c.status).where(key == ident, *conditions).with_for_update()
+            ).one_or_none()
+            if row is None or row.status not in set(sources):
+                return None
+            conn.execute(table.update().where(key == ident).values(**fields))
+            if row.status != to:
+                _record_event(conn, kind, ident, now, to, reason or "")
+            if then is not None:
+                then(conn)
+            return conn.execute(table.select().where(key == ident)).one()
+
+    def _forget_events(self, conn: sa.Connection, *object_ids: str) -> None:
+        conn.execute(events.delete().where(events.c.object_id.in_(object_ids)))
+
+    def events_of(self, object_id: str) -> list[dict[str, Any]]:
+        """An object's status changes, oldest first: ``{"at", "status", "reason"}``."""
+        query = events.select().where(events.c.object_id == object_id).order_by(events.c.id)
+        with self._read() as conn:
+            return [
+                {"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)
+            ]
+
     # -- helpers shared by the Zun object kinds (rows keyed by ``uuid``) ---
     def _cas_update(
         self, table: sa.Table, uuid: str, *conditions: sa.ColumnElement, **values: object
@@ -139,3 +194,30 @@ class Tables:
         if ascending:
             return sa.or_(column > value, sa.and_(column == value, table.c.uuid > marker))
         return sa.or_(column < value, sa.and_(column == value, table.c.uuid < marker))
+
+
+def _record_event(
+    conn: sa.Connection, kind: str, object_id: str, at: float, status: str, reason: str
+) -> None:
+    """Append one history event, dropping the object's oldest past ``EVENTS_PER_OBJECT``."""
+    conn.execute(
+        events.insert().values(kind=kind, object_id=object_id, at=at, status=status, reason=reason)
+    )
+    oldest_kept = (
+        sa.select(events.c.id)
+        .where(events.c.object_id == object_id)
+        .order_by(events.c.id.desc())
+        .offset(EVENTS_PER_OBJECT - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(events.delete().where(events.c.object_id == object_id, events.c.id < oldest_kept))
+
+
+def record_created(
+    conn: sa.Connection, kind: str, object_id: str, at: float, status: str, reason: str
+) -> None:
+    """The first event of an object, written with its row."""
+    conn.execute(
+        events.insert().values(kind=kind, object_id=object_id, at=at, status=status, reason=reason)
+    )

@@ -7,10 +7,10 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from runner.containers import Capsule, ContainerStatus
+from runner.containers import CONTAINER_TRANSITIONS, Capsule, ContainerStatus
 from runner.demand import quota_demand
-from runner.models import CapsuleSpec
-from runner.store.base import Database, Tables
+from runner.models import CapsuleSpec, sources_of
+from runner.store.base import Database, Tables, record_created
 from runner.store.quotas import QuotaQueries
 from runner.store.schema import capsules
 
@@ -68,6 +68,7 @@ class CapsuleQueries(Tables):
                     updated_at=now,
                 )
             )
+            record_created(conn, "capsule", c.uuid, now, c.status.value, "created")
         return self.get_capsule(c.uuid)
 
     def get_capsule(self, ident: str, *, project_id: str | None = None) -> Capsule:
@@ -104,9 +105,37 @@ class CapsuleQueries(Tables):
     def update_capsule(
         self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any
     ) -> Capsule | None:
-        values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
+        """Set columns other than the status (``transition_capsule`` changes that)."""
+        if "status" in fields:
+            raise TypeError("a status changes through transition_capsule")
         conditions = [] if only_in is None else [capsules.c.status.in_([s.value for s in only_in])]
-        row = self._cas_update(capsules, uuid, *conditions, **values)
+        row = self._cas_update(capsules, uuid, *conditions, **fields)
+        return None if row is None else _row_to_capsule(row)
+
+    def transition_capsule(
+        self,
+        uuid: str,
+        to: ContainerStatus,
+        *,
+        reason: str | None = None,
+        only_from: Iterable[ContainerStatus] | None = None,
+        **fields: Any,
+    ) -> Capsule | None:
+        """Move a capsule to ``to`` as ``CONTAINER_TRANSITIONS`` allows, with its history event;
+        None if not allowed from where it is (or if it is gone)."""
+        allowed = sources_of(to, CONTAINER_TRANSITIONS)
+        if only_from is not None:
+            allowed &= frozenset(only_from)
+        row = self._transition(
+            capsules,
+            capsules.c.uuid,
+            uuid,
+            kind="capsule",
+            to=to.value,
+            sources=[s.value for s in allowed],
+            reason=reason,
+            **fields,
+        )
         return None if row is None else _row_to_capsule(row)
 
     def claim_capsule_host(self, uuid: str, host: str) -> Capsule | None:
@@ -124,3 +153,4 @@ class CapsuleQueries(Tables):
     def delete_capsule(self, uuid: str) -> None:
         with self._write() as conn:
             conn.execute(capsules.delete().where(capsules.c.uuid == uuid))
+            self._forget_events(conn, uuid)

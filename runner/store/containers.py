@@ -7,10 +7,10 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from runner.containers import Container, ContainerStatus
+from runner.containers import CONTAINER_TRANSITIONS, Container, ContainerStatus
 from runner.demand import quota_demand
-from runner.models import CapsuleSpec
-from runner.store.base import Database, Tables
+from runner.models import CapsuleSpec, sources_of
+from runner.store.base import Database, Tables, record_created
 from runner.store.quotas import QuotaQueries
 from runner.store.schema import container_actions, containers
 
@@ -75,6 +75,7 @@ class ContainerQueries(Tables):
                     updated_at=now,
                 )
             )
+            record_created(conn, "container", c.uuid, now, c.status.value, "created")
         return self.get_container(c.uuid)
 
     def get_container(self, ident: str, *, project_id: str | None = None) -> Container:
@@ -125,17 +126,46 @@ class ContainerQueries(Tables):
     def update_container(
         self, uuid: str, *, only_in: Iterable[ContainerStatus] | None = None, **fields: Any
     ) -> Container | None:
-        """Set columns; with ``only_in``, only while the status is one of those.
+        """Set columns other than the status (``transition_container`` changes that); with
+        ``only_in``, only while the status is one of those.
 
         Returns the updated container, or None if ``only_in`` did not match.
         """
-        values = {k: (v.value if isinstance(v, ContainerStatus) else v) for k, v in fields.items()}
+        if "status" in fields:
+            raise TypeError("a status changes through transition_container")
+        values = dict(fields)
         if isinstance(values.get("capsule"), CapsuleSpec):
             values["capsule"] = values["capsule"].to_dict()
         conditions = (
             [] if only_in is None else [containers.c.status.in_([s.value for s in only_in])]
         )
         row = self._cas_update(containers, uuid, *conditions, **values)
+        return None if row is None else _row_to_container(row)
+
+    def transition_container(
+        self,
+        uuid: str,
+        to: ContainerStatus,
+        *,
+        reason: str | None = None,
+        only_from: Iterable[ContainerStatus] | None = None,
+        **fields: Any,
+    ) -> Container | None:
+        """Move a container to ``to`` if ``CONTAINER_TRANSITIONS`` (narrowed by ``only_from``)
+        allows it from where it is, with its history event; None if not (or if it is gone)."""
+        allowed = sources_of(to, CONTAINER_TRANSITIONS)
+        if only_from is not None:
+            allowed &= frozenset(only_from)
+        row = self._transition(
+            containers,
+            containers.c.uuid,
+            uuid,
+            kind="container",
+            to=to.value,
+            sources=[s.value for s in allowed],
+            reason=reason,
+            **fields,
+        )
         return None if row is None else _row_to_container(row)
 
     def claim_container_host(self, uuid: str, host: str) -> Container | None:
@@ -153,6 +183,7 @@ class ContainerQueries(Tables):
     def delete_container(self, uuid: str) -> None:
         with self._write() as conn:
             conn.execute(containers.delete().where(containers.c.uuid == uuid))
+            self._forget_events(conn, uuid)
 
     # -- the action log (Zun's container_actions) -------------------------
     def start_action(

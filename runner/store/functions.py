@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
 from runner.functions.model import (
+    INSTANCE_TRANSITIONS,
     Function,
     FunctionSpec,
     Instance,
@@ -17,7 +18,8 @@ from runner.functions.model import (
     InvocationStatus,
     check_invocation,
 )
-from runner.store.base import Tables
+from runner.models import sources_of
+from runner.store.base import Tables, record_created
 from runner.store.schema import function_instances, functions, invocations
 
 
@@ -153,6 +155,7 @@ class FunctionQueries(Tables):
                     updated_at=now,
                 )
             )
+            record_created(conn, "instance", inst.uuid, now, inst.status.value, "created")
         return self.get_instance(inst.uuid)
 
     def get_instance(self, uuid: str) -> Instance:
@@ -195,8 +198,9 @@ class FunctionQueries(Tables):
     def update_instance(
         self, uuid: str, *, only_in: Iterable[InstanceStatus] | None = None, **values: Any
     ) -> Instance | None:
-        if isinstance(values.get("status"), InstanceStatus):
-            values["status"] = values["status"].value
+        """Set columns other than the status (``transition_instance`` changes that)."""
+        if "status" in values:
+            raise TypeError("a status changes through transition_instance")
         conditions = (
             [function_instances.c.status.in_([s.value for s in only_in])]
             if only_in is not None
@@ -205,9 +209,26 @@ class FunctionQueries(Tables):
         row = self._cas_update(function_instances, uuid, *conditions, **values)
         return None if row is None else _instance(row)
 
+    def transition_instance(
+        self, uuid: str, to: InstanceStatus, *, reason: str | None = None
+    ) -> Instance | None:
+        """Move an instance to ``to`` as ``INSTANCE_TRANSITIONS`` allows, with its history event;
+        None if not allowed from where it is (or if it is gone)."""
+        row = self._transition(
+            function_instances,
+            function_instances.c.uuid,
+            uuid,
+            kind="instance",
+            to=to.value,
+            sources=[s.value for s in sources_of(to, INSTANCE_TRANSITIONS)],
+            reason=reason,
+        )
+        return None if row is None else _instance(row)
+
     def delete_instance(self, uuid: str) -> None:
         with self._write() as conn:
             conn.execute(function_instances.delete().where(function_instances.c.uuid == uuid))
+            self._forget_events(conn, uuid)
 
     # -- asynchronous invocations -----------------------------------------
     def create_invocation(self, values: dict[str, Any], *, max_queued: int = -1) -> dict[str, Any]:

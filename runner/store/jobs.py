@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
 from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
-from runner.store.base import Tables, minute_of
-from runner.store.schema import job_events, job_logs, jobs
+from runner.store.base import Tables, minute_of, record_created
+from runner.store.schema import job_logs, jobs
 
 _TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
 
@@ -96,11 +96,7 @@ class JobQueries(Tables):
                     self._admit_queued(conn, job, len(tasks) or 1, max_queued)
                 for row in (job, *tasks):
                     conn.execute(jobs.insert().values(**_insert_values(row, now)))
-                    conn.execute(
-                        job_events.insert().values(
-                            job_id=row.id, at=now, status=row.status.value, reason="submitted"
-                        )
-                    )
+                    record_created(conn, "job", row.id, now, row.status.value, "submitted")
         except sa.exc.IntegrityError:
             if job.submission_id is None:
                 raise
@@ -226,31 +222,26 @@ class JobQueries(Tables):
         allowed = sources_of(to, table)
         if only_from is not None:
             allowed = allowed & frozenset(only_from)
-        now = time.time()
-        values = {"status": to.value, "status_reason": reason, "updated_at": now, **fields}
-        with self._write() as conn:
-            result = conn.execute(
-                jobs.update()
-                .where(
-                    jobs.c.id == job_id,
-                    jobs.c.status.in_([s.value for s in allowed]),
-                    *_fenced(fence),
-                )
-                .values(**values)
-            )
-            if result.rowcount == 0:
-                row = conn.execute(
+        row = self._transition(
+            jobs,
+            jobs.c.id,
+            job_id,
+            kind="job",
+            to=to.value,
+            sources=[s.value for s in allowed],
+            reason=reason,
+            conditions=_fenced(fence),
+            then=None if logs is None else (lambda conn: self._save_logs(conn, job_id, *logs)),
+            **fields,
+        )
+        if row is None:
+            with self._read() as conn:
+                now = conn.execute(
                     sa.select(jobs.c.status).where(jobs.c.id == job_id)
                 ).one_or_none()
-                if row is None:
-                    raise NotFound(f"job {job_id} not found")
-                raise InvalidTransition("job", job_id, row.status, to.value)
-            conn.execute(
-                job_events.insert().values(job_id=job_id, at=now, status=to.value, reason=reason)
-            )
-            if logs is not None:
-                self._save_logs(conn, job_id, *logs)
-            row = conn.execute(jobs.select().where(jobs.c.id == job_id)).one()
+            if now is None:
+                raise NotFound(f"job {job_id} not found")
+            raise InvalidTransition("job", job_id, now.status, to.value)
         return _row_to_job(row)
 
     def tasks_of(self, parent_id: str) -> list[Job]:
@@ -316,15 +307,8 @@ class JobQueries(Tables):
                 raise Conflict(
                     f"job {job_id} is {job.status.value}; cancel it or wait until it ends"
                 )
-            conn.execute(job_events.delete().where(job_events.c.job_id == job_id))
+            self._forget_events(conn, job_id)
             conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
-
-    def job_events(self, job_id: str) -> list[dict[str, Any]]:
-        query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
-        with self._read() as conn:
-            return [
-                {"at": r.at, "status": r.status, "reason": r.reason} for r in conn.execute(query)
-            ]
 
     def ended_per_minute(
         self, *, start: float, end: float, project_id: str | None

@@ -41,17 +41,18 @@ jobs = sa.Table(
     sa.Index("ix_jobs_finished", "finished_at"),  # the dashboard's outcomes per minute
 )
 
-job_events = sa.Table(
-    "job_events",
+#: the history of every kind's status changes (job, container, capsule, instance), written in the
+#: transaction that makes the change (``Tables._transition``); at most ``EVENTS_PER_OBJECT`` each
+events = sa.Table(
+    "events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "job_id", sa.String(36), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("object_id", sa.String(36), nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Index("ix_job_events_job", "job_id"),
+    sa.Index("ix_events_object", "object_id", "id"),
 )
 
 job_logs = sa.Table(

@@ -44,8 +44,8 @@ def test_up_after_down_with_warm_function_instances(tmp_path_factory):
         store = Store(settings.store_url_resolved)
         try:  # as when `down` came while the instance was being stopped (idle, or its function changed)
             (inst,) = store.functions.list_instances()
-            store.functions.update_instance(
-                inst.uuid, status=InstanceStatus.STOPPING, status_reason="stopping"
+            store.functions.transition_instance(
+                inst.uuid, InstanceStatus.STOPPING, reason="stopping"
             )
         finally:
             store.close()

@@ -82,7 +82,7 @@ def test_placed_and_running_jobs_of_a_lost_host_run_again_elsewhere(sqlite_store
         assert (now.status, now.host) == (S.PLACED, "h2")
         assert (job.id, "h2") in cluster.dispatched
         assert "host h1 lost; placing again" in [
-            e["reason"] for e in sqlite_store.jobs.job_events(job.id)
+            e["reason"] for e in sqlite_store.jobs.events_of(job.id)
         ]
 
 

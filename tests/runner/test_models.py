@@ -55,7 +55,7 @@ def test_terminal_statuses_lead_nowhere():
 
 
 def test_sources_of_placed_is_only_queued():
-    assert sources_of(S.PLACED) == {S.QUEUED}
+    assert sources_of(S.PLACED, JOB_TRANSITIONS) == {S.QUEUED}
 
 
 def test_capsule_demand_sums_apps_and_takes_the_peak_init():

@@ -33,7 +33,7 @@ def store(request, tmp_path):
         with s.engine.begin() as conn:  # a clean slate for each test on the shared server
             for table in (
                 "job_logs",
-                "job_events",
+                "events",
                 "jobs",
                 "container_actions",
                 "containers",
@@ -61,7 +61,7 @@ def make_job(**kw) -> Job:
 def test_create_and_read_back(store):
     job, created = store.jobs.create_job(make_job(name="x"))
     assert created and store.jobs.get_job(job.id).name == "x"
-    assert store.jobs.job_events(job.id)[0]["status"] == "Queued"
+    assert store.jobs.events_of(job.id)[0]["status"] == "Queued"
 
 
 def test_another_projects_job_is_not_found(store):
