@@ -13,8 +13,8 @@ roles of a project apart, do not apply to it: whoever holds the token could run
 the same job through Ray directly. Fields are validated with the same schemas as
 HTTP (``runner/schemas.py``), so bad input fails here as it would over HTTP, and
 the operator's bounds (registries, sysctls, the longest timeout) are applied
-again by the ApiActor. The rest (registering functions, schedules, usage, Zun containers)
-is served over HTTP only (``runner.Client``).
+again by the ApiActor. Functions are registered, and schedules, usage and Zun containers
+reached, over HTTP only (``runner.Client``).
 """
 
 from __future__ import annotations
