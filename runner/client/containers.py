@@ -3,7 +3,7 @@ logs, delete), on the Client's session, at the Zun microversion they were writte
 
 from __future__ import annotations
 
-import builtins
+import builtins  # the class body's own ``list`` method would shadow the type in annotations
 from typing import TYPE_CHECKING, Any
 
 import httpx

@@ -3,7 +3,7 @@ delete, and the runs a schedule fired), on the Client's session."""
 
 from __future__ import annotations
 
-import builtins
+import builtins  # the class body's own ``list`` method would shadow the type in annotations
 from typing import TYPE_CHECKING, Any
 
 from runner.client.resources import Schedule, ScheduleRun

@@ -3,7 +3,7 @@ on the Client's session."""
 
 from __future__ import annotations
 
-import builtins
+import builtins  # the class body's own ``list`` method would shadow the type in annotations
 import json
 from typing import TYPE_CHECKING
 
