@@ -112,11 +112,11 @@ def ray_latency(settings: Settings, name: str, calls: int) -> list[float]:
 
     client = RayClient(settings=settings)
     try:
-        client.invoke(name, 0)
+        client.functions.invoke(name, 0)
         out = []
         for i in range(calls):
             t0 = time.perf_counter()
-            client.invoke(name, i)
+            client.functions.invoke(name, i)
             out.append(time.perf_counter() - t0)
         return out
     finally:

@@ -36,24 +36,24 @@ def cmd_function(settings: Settings, args: argparse.Namespace) -> int:
                 fields["handler"] = args.handler
                 if args.code_file:
                     fields["code"] = Path(args.code_file).read_text()
-            fn = zr.create_function(args.name, args.image, **fields)
+            fn = zr.functions.create(args.name, args.image, **fields)
             print(f"function {fn.name} version {fn.version} created ({fn.protocol} protocol)")
         elif args.action == "list":
-            print_list(args, [fn.raw for fn in zr.functions()], FUNCTION_COLUMNS)
+            print_list(args, [fn.raw for fn in zr.functions.list()], FUNCTION_COLUMNS)
         elif args.action == "show":
-            print_one(args, zr.function(args.name).raw)
+            print_one(args, zr.functions.get(args.name).raw)
         elif args.action == "invoke":
             payload = json.loads(args.payload) if args.payload else None
             if args.run_async:
-                print(zr.invoke_async(args.name, payload))
+                print(zr.functions.invoke_async(args.name, payload))
             else:
-                result = zr.invoke(args.name, payload)
+                result = zr.functions.invoke(args.name, payload)
                 if isinstance(result, bytes):
                     sys.stdout.buffer.write(result)
                 else:
                     print(json.dumps(result))
         elif args.action == "delete":
-            zr.delete_function(args.name)
+            zr.functions.delete(args.name)
             print(f"function {args.name} deleted")
     return 0
 

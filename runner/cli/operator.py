@@ -28,7 +28,7 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     if fmt is None:
         raise UsageError(f"--out must end in one of {sorted(FORMAT_OF_SUFFIX)}")
     with make_client(args, settings) as zr:
-        data = zr.usage_export(
+        data = zr.usage.export(
             fmt,
             start=args.start,
             end=args.end,
@@ -88,7 +88,7 @@ def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
                 hosts = zr.http.get("/v1/cluster/hosts")  # an operator's view: not in the SDK
                 raise_for_error(hosts)
                 jobs = [j.raw for j in zr.jobs(limit=200)]
-                functions = [zr.function(f.name).raw for f in zr.functions()[:20]]
+                functions = [zr.functions.get(f.name).raw for f in zr.functions.list()[:20]]
                 screen = render_top(hosts.json()["hosts"], jobs, functions)
             except (ZunrayError, httpx.HTTPError) as exc:
                 screen = f"zunray top: {exc}"

@@ -35,19 +35,19 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
             fields = {"time_zone": args.time_zone, "concurrency_policy": args.policy}
             if args.starting_deadline_s:
                 fields["starting_deadline_s"] = args.starting_deadline_s
-            s = zr.create_schedule(args.name, args.cron, job, **fields)
+            s = zr.schedules.create(args.name, args.cron, job, **fields)
             print(f"schedule {s.id} created; next run at {s.raw['next_run_at']}")
         elif args.action == "list":
-            print_list(args, [s.raw for s in zr.schedules()], SCHEDULE_COLUMNS)
+            print_list(args, [s.raw for s in zr.schedules.list()], SCHEDULE_COLUMNS)
         elif args.action == "show":
-            print_one(args, zr.schedule(args.id).raw)
+            print_one(args, zr.schedules.get(args.id).raw)
         elif args.action == "runs":
-            print_list(args, [r.raw for r in zr.schedule_runs(args.id)], RUN_COLUMNS)
+            print_list(args, [r.raw for r in zr.schedules.runs(args.id)], RUN_COLUMNS)
         elif args.action in ("suspend", "resume"):
-            zr.update_schedule(args.id, suspend=args.action == "suspend")
+            zr.schedules.update(args.id, suspend=args.action == "suspend")
             print(f"schedule {args.id} {'suspended' if args.action == 'suspend' else 'resumed'}")
         elif args.action == "delete":
-            zr.delete_schedule(args.id, purge=args.purge)
+            zr.schedules.delete(args.id, purge=args.purge)
             print(f"schedule {args.id} deleted")
     return 0
 

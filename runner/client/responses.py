@@ -1,6 +1,7 @@
-"""Reading Zunray's HTTP answers, shared by the SDK (``http.py``) and the CLI: an error body as
-the ``runner.errors`` class its status maps to, a job's followed logs (resumed across dropped
-connections), a function's result."""
+"""Reading Zunray's HTTP answers, shared by the SDK (``http.py`` and its managers) and the CLI:
+one call that turns an error body into the ``runner.errors`` class its status maps to, a list
+read through every page, a job's followed logs (resumed across dropped connections), a
+function's result."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 from runner import errors as e
 from runner.log_tail import LOG_OFFSET_HEADER
 
+PAGE_SIZE = 1000  # items asked per page when a list call follows ``next`` (the server's maximum)
 FOLLOW_RESUMES = 5  # dropped connections in a row a log follower resumes after
 
 #: HTTP status -> the error class the server raised (the inverse of gateway/errors.py)
@@ -50,6 +52,35 @@ def raise_for_error(resp: httpx.Response) -> None:
     if cls in (e.Throttled, e.Unavailable) and resp.headers.get("Retry-After", "").isdigit():
         raise cls(message, retry_after_s=float(resp.headers["Retry-After"]))
     raise cls(message)
+
+
+def call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request on the SDK's session; an error answer raises (``raise_for_error``)."""
+    resp = http.request(method, path, **kwargs)
+    raise_for_error(resp)
+    return resp
+
+
+def list_all(
+    http: httpx.Client,
+    path: str,
+    key: str,
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+    **params: Any,
+) -> list[dict]:
+    """Every item of a paged list (following ``next`` to the end), or the first ``limit``; after ``marker``."""
+    items: list[dict] = []
+    url: str | None = path
+    query: dict[str, Any] | None = {**params, "limit": min(limit or PAGE_SIZE, PAGE_SIZE)}
+    if marker:
+        query["marker"] = marker
+    while url and (limit is None or len(items) < limit):
+        page = call(http, "GET", url, params=query).json()
+        items += page[key]
+        url, query = page.get("next"), None  # ``next`` carries the query on
+    return items if limit is None else items[:limit]
 
 
 def follow_logs(

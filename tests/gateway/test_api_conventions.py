@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.auth import KeystoneAuth
 from gateway.cluster import Cluster
 from runner import errors as e
-from runner.client import http as sdk
+from runner.client import http as sdk, responses
 from runner.client.responses import raise_for_error
 from runner.functions.model import Function, FunctionSpec
 from runner.settings import Settings
@@ -216,13 +216,20 @@ def _paged_server(total: int, asked: list[str]) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-@pytest.mark.parametrize("call", ["functions", "schedules", "jobs"])
-def test_sdk_lists_follow_next_to_the_end(monkeypatch, call):
-    monkeypatch.setattr(sdk, "PAGE_SIZE", 2)
+@pytest.mark.parametrize(
+    "listing",
+    [
+        pytest.param(lambda zr: zr.functions.list(), id="functions"),
+        pytest.param(lambda zr: zr.schedules.list(), id="schedules"),
+        pytest.param(lambda zr: zr.jobs(), id="jobs"),
+    ],
+)
+def test_sdk_lists_follow_next_to_the_end(monkeypatch, listing):
+    monkeypatch.setattr(responses, "PAGE_SIZE", 2)
     asked: list[str] = []
     client = sdk.Client("http://127.0.0.1:9")
     client.http = httpx.Client(base_url="http://127.0.0.1:9", transport=_paged_server(5, asked))
-    assert [x.id for x in getattr(client, call)()] == ["0", "1", "2", "3", "4"]
+    assert [x.id for x in listing(client)] == ["0", "1", "2", "3", "4"]
     assert len(asked) == 3
 
 

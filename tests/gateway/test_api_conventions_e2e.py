@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from runner.client import http as sdk
+from runner.client import http as sdk, responses
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
@@ -155,9 +155,9 @@ def test_lists_page_like_jobs(zunray, monkeypatch, kind, make, sdk_list):
             "errors"
         ][0]["detail"].replace(UNKNOWN, "M")
 
-        monkeypatch.setattr(sdk, "PAGE_SIZE", 2)
+        monkeypatch.setattr(responses, "PAGE_SIZE", 2)
         with sdk.Client(zunray.settings.gateway_url, project_id=project["X-Project-Id"]) as client:
-            assert [x.id for x in getattr(client, sdk_list)()] == [made[n] for n in "abcde"]
+            assert [x.id for x in getattr(client, sdk_list).list()] == [made[n] for n in "abcde"]
     finally:
         for headers, ids in ((project, made), (other, {"a": foreign})):
             for name, ident in ids.items():

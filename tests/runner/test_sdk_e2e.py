@@ -20,9 +20,9 @@ CODE = "def handle(event):\n    if event == 'fail':\n        raise RuntimeError(
 @pytest.fixture(scope="module")
 def http_client(zunray):
     with Client(zunray.settings.gateway_url, project_id="sdk") as client:
-        client.create_function("double", "zunray/python:3.11", handler="app:handle", code=CODE)
+        client.functions.create("double", "zunray/python:3.11", handler="app:handle", code=CODE)
         yield client
-        client.delete_function("double")
+        client.functions.delete("double")
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +63,14 @@ def test_jobs_submit_wait_logs(which, http_client, ray_client):
 @pytest.mark.parametrize("which", ["http", "ray"])
 def test_functions_invoke_sync_async_and_errors(which, http_client, ray_client):
     client = http_client if which == "http" else ray_client
-    assert client.invoke("double", 21) == {"doubled": 42}
+    assert client.functions.invoke("double", 21) == {"doubled": 42}
     with pytest.raises(FunctionFailed) as failed:
-        client.invoke("double", "fail")
+        client.functions.invoke("double", "fail")
     assert failed.value.error["type"] == "RuntimeError" and "asked to fail" in failed.value.message
     with pytest.raises(NotFound):
-        client.invoke("no-such-function", 1)
-    inv_id = client.invoke_async("double", 5)
-    done = _until_done(client.invocation, inv_id)
+        client.functions.invoke("no-such-function", 1)
+    inv_id = client.functions.invoke_async("double", 5)
+    done = _until_done(client.functions.invocation, inv_id)
     assert done.status is InvocationStatus.SUCCEEDED and done.result == {"doubled": 10}
 
 
@@ -117,19 +117,19 @@ def test_follow_logs_and_cancel_over_http(http_client):
 
 
 def test_zun_containers_over_http(http_client):
-    c = http_client.create_container(
+    c = http_client.containers.create(
         "busybox:latest", ["sleep", "300"], name="sdk-box", cpu=0.25, memory="64"
     )
     deadline = time.monotonic() + 30
-    while http_client.container(c.uuid).status != "Running":
+    while http_client.containers.get(c.uuid).status != "Running":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert "sdk-box" in [x.name for x in http_client.containers()]
-    http_client.delete_container(c.uuid, force=True)
+    assert "sdk-box" in [x.name for x in http_client.containers.list()]
+    http_client.containers.delete(c.uuid, force=True)
     deadline = time.monotonic() + 30
     while True:
         try:
-            http_client.container(c.uuid)
+            http_client.containers.get(c.uuid)
         except NotFound:
             break
         assert time.monotonic() < deadline

@@ -1,5 +1,6 @@
-"""The SDK without a server: typed results, paging, and a keystoneauth1 session's
-token renewal behind httpx (the real Keystone: tests/gateway/keystone/test_sdk_keystone.py)."""
+"""The SDK without a server: typed results, paging, the managers' requests on the Client's
+session, and a keystoneauth1 session's token renewal behind httpx (the real Keystone:
+tests/gateway/keystone/test_sdk_keystone.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from keystoneauth1 import plugin, session as ks_session
 from runner import Client
 from runner.client.keystone import SessionAuth, catalog_url
 from runner.client.resources import Job, Schedule
-from runner.errors import NotFound
+from runner.errors import Conflict, NotFound
 from runner.models import JobStatus
 
 JOB = {
@@ -91,6 +92,68 @@ def test_errors_are_the_error_classes():
     )
     with pytest.raises(NotFound, match="no job x"):
         zr.why("x")
+
+
+#: every manager call -> the request it makes (method, path and query as the gateway reads them)
+MANAGER_CALLS = [
+    (lambda zr: zr.functions.create("f", "img", handler="app:h"), "POST /v1/functions"),
+    (lambda zr: zr.functions.update("f", min_instances=1), "PATCH /v1/functions/f"),
+    (lambda zr: zr.functions.get("f"), "GET /v1/functions/f"),
+    (lambda zr: zr.functions.list(), "GET /v1/functions?limit=1000"),
+    (lambda zr: zr.functions.delete("f"), "DELETE /v1/functions/f"),
+    (lambda zr: zr.functions.invoke("f", {"n": 1}), "POST /v1/functions/f/invoke"),
+    (lambda zr: zr.functions.invoke_async("f", 1), "POST /v1/functions/f/invoke?async=true"),
+    (lambda zr: zr.functions.invocation("i"), "GET /v1/invocations/i"),
+    (lambda zr: zr.schedules.create("s", "* * * * *", {"image": "b"}), "POST /v1/schedules"),
+    (lambda zr: zr.schedules.get("s"), "GET /v1/schedules/s"),
+    (lambda zr: zr.schedules.list(), "GET /v1/schedules?limit=1000"),
+    (lambda zr: zr.schedules.update("s", suspend=True), "PATCH /v1/schedules/s"),
+    (lambda zr: zr.schedules.delete("s", purge=True), "DELETE /v1/schedules/s?purge=true"),
+    (lambda zr: zr.schedules.runs("s", limit=5), "GET /v1/schedules/s/runs?limit=5"),
+    (lambda zr: zr.usage.list(start=1.0), "GET /v1/usage?start=1.0&format=json"),
+    (
+        lambda zr: zr.usage.export("parquet", all_projects=True),
+        "GET /v1/usage?all_projects=true&format=parquet",
+    ),
+    (lambda zr: zr.containers.create("busybox", ["true"]), "POST /v1/containers?run=true"),
+    (lambda zr: zr.containers.get("c"), "GET /v1/containers/c"),
+    (lambda zr: zr.containers.list(), "GET /v1/containers"),
+    (lambda zr: zr.containers.action("c", "stop"), "POST /v1/containers/c/stop"),
+    (lambda zr: zr.containers.logs("c"), "GET /v1/containers/c/logs"),
+    (
+        lambda zr: zr.containers.delete("c", force=True),
+        "DELETE /v1/containers/c?force=True&stop=False",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "request_line"), [pytest.param(c, r, id=r) for c, r in MANAGER_CALLS]
+)
+def test_each_manager_call_is_one_request_on_the_clients_session(call, request_line):
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = f"?{request.url.query.decode()}" if request.url.query else ""
+        seen.append((f"{request.method} {request.url.path}{query}", request.headers))
+        lists = {k: [] for k in ("functions", "schedules", "containers", "runs", "usage")}
+        return httpx.Response(200, json={"id": "i", "next": None, **lists})
+
+    zr = _client(
+        handler
+    )  # the managers follow the Client's session, even one set after it was made
+    call(zr)
+    [(sent, headers)] = seen
+    assert sent == request_line
+    assert headers.get("OpenStack-API-Version") == (
+        "container 1.40" if "/v1/containers" in sent else None
+    )  # Zun's calls at the microversion they were written for
+
+
+def test_manager_errors_are_the_error_classes():
+    zr = _client(lambda r: httpx.Response(409, json={"errors": [{"detail": "still running"}]}))
+    with pytest.raises(Conflict, match="still running"):
+        zr.containers.delete("c")
 
 
 class _Counting(plugin.BaseAuthPlugin):
