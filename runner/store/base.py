@@ -215,9 +215,18 @@ def _record_event(
 
 
 def record_created(
-    conn: sa.Connection, kind: str, object_id: str, at: float, status: str, reason: str
+    conn: sa.Connection,
+    kind: str,
+    object_ids: list[str],
+    at: float,
+    status: str,
+    reason: str = "submitted",
 ) -> None:
-    """The first event of an object, written with its row."""
+    """The first event of each new object, written with its row (one statement for a batch)."""
     conn.execute(
-        events.insert().values(kind=kind, object_id=object_id, at=at, status=status, reason=reason)
+        events.insert(),
+        [
+            {"kind": kind, "object_id": i, "at": at, "status": status, "reason": reason}
+            for i in object_ids
+        ],
     )

@@ -68,7 +68,7 @@ class CapsuleQueries(Tables):
                     updated_at=now,
                 )
             )
-            record_created(conn, "capsule", c.uuid, now, c.status.value, "created")
+            record_created(conn, "capsule", [c.uuid], now, c.status.value, "created")
         return self.get_capsule(c.uuid)
 
     def get_capsule(self, ident: str, *, project_id: str | None = None) -> Capsule:

@@ -75,7 +75,7 @@ class ContainerQueries(Tables):
                     updated_at=now,
                 )
             )
-            record_created(conn, "container", c.uuid, now, c.status.value, "created")
+            record_created(conn, "container", [c.uuid], now, c.status.value, "created")
         return self.get_container(c.uuid)
 
     def get_container(self, ident: str, *, project_id: str | None = None) -> Container:

@@ -155,7 +155,7 @@ class FunctionQueries(Tables):
                     updated_at=now,
                 )
             )
-            record_created(conn, "instance", inst.uuid, now, inst.status.value, "created")
+            record_created(conn, "instance", [inst.uuid], now, inst.status.value, "created")
         return self.get_instance(inst.uuid)
 
     def get_instance(self, uuid: str) -> Instance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Iterable
 
@@ -74,6 +75,23 @@ def _insert_values(job: Job, now: float) -> dict[str, Any]:
     }
 
 
+def _as_inserted(job: Job, now: float) -> Job:
+    """The job as ``get_job`` would read it back right after ``_insert_values`` wrote it."""
+    return dataclasses.replace(
+        job,
+        attempt=0,
+        host=None,
+        exit_code=None,
+        not_before=None,
+        cancel_requested=False,
+        created_at=now,
+        updated_at=now,
+        started_at=None,
+        finished_at=None,
+        retries_used=0,
+    )
+
+
 class JobQueries(Tables):
     """Jobs, their history events and their kept logs."""
 
@@ -94,9 +112,9 @@ class JobQueries(Tables):
             with self._write() as conn:
                 if max_queued >= 0:
                     self._admit_queued(conn, job, len(tasks) or 1, max_queued)
-                for row in (job, *tasks):
-                    conn.execute(jobs.insert().values(**_insert_values(row, now)))
-                    record_created(conn, "job", row.id, now, row.status.value, "submitted")
+                # one statement compiled once, its rows as parameters (cheaper than .values())
+                conn.execute(jobs.insert(), [_insert_values(row, now) for row in (job, *tasks)])
+                record_created(conn, "job", [r.id for r in (job, *tasks)], now, job.status.value)
         except sa.exc.IntegrityError:
             if job.submission_id is None:
                 raise
@@ -108,7 +126,7 @@ class JobQueries(Tables):
                     )
                 ).one()
             return _row_to_job(row), False
-        return self.get_job(job.id), True
+        return _as_inserted(job, now), True
 
     @staticmethod
     def _admit_queued(conn: sa.Connection, job: Job, adding: int, max_queued: int) -> None:

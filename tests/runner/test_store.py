@@ -10,7 +10,7 @@ import pytest
 from runner.errors import Conflict, InvalidTransition, NotFound
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus
 from runner.store import Store
-from tests import postgres
+from runner.local import postgres
 from tests.conftest import free_port
 
 

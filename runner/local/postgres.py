@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL server (Debian's postgresql) on a loopback port, for store tests."""
+"""A throw-away PostgreSQL server (Debian's postgresql) on a loopback port, for the store tests
+and the submission benchmark (scripts/setup.sh --with-test-tools installs it)."""
 
 from __future__ import annotations
 
