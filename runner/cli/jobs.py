@@ -33,21 +33,37 @@ def _progress(job: dict, started: float) -> str:
     return f"[{time.monotonic() - started:6.1f}s] {job['status']:<9} {job['status_reason']}"
 
 
+def show_until_running(
+    client: httpx.Client,
+    job_id: str,
+    *,
+    out,  # noqa: ANN001
+    started: float,
+    show_end: bool = True,
+) -> tuple[str, str]:
+    """Print each change of a job's status or reason until it runs or ended (that last one too
+    with ``show_end``); returns the last one printed."""
+    last, wait_s = ("", ""), 0.0  # the first look at once: a running job's output waits on it
+    while True:
+        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": wait_s}))
+        wait_s = 0.5
+        ended = job["status"] == "Running" or JobStatus(job["status"]).is_terminal()
+        if (job["status"], job["status_reason"]) != last and (show_end or not ended):
+            print(_progress(job, started), file=out, flush=True)
+            last = (job["status"], job["status_reason"])
+        if ended:
+            return last
+
+
 def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
-    """Follow a job to its end: each change until it runs, then its output as it comes, then how it ended
-    (to ``out``, else the stdout of the moment)."""
+    """Follow a job to its end: each change until it runs (a Starting job's reason says how far its
+    image pull or VM boot got), then its output as it comes, then how it ended (to ``out``, else the
+    stdout of the moment)."""
     out = (
         out or sys.stdout
     )  # looked up now: a default bound at import keeps a stdout that was since replaced
     started = time.monotonic()
-    last = None
-    while True:
-        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}))
-        if (job["status"], job["status_reason"]) != last:
-            print(_progress(job, started), file=out, flush=True)
-            last = (job["status"], job["status_reason"])
-        if job["status"] == "Running" or JobStatus(job["status"]).is_terminal():
-            break
+    last = show_until_running(client, job_id, out=out, started=started)
     print("--- output ---", file=out, flush=True)
     decoder = codecs.getincrementaldecoder("utf-8")(
         errors="replace"
@@ -66,7 +82,8 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # no
     if tail and not tail.endswith("\n"):
         out.write("\n")  # how the job ended goes on a line of its own
     job = _check(client.get(f"/v1/jobs/{job_id}"))
-    print(_progress(job, started), file=out)
+    if (job["status"], job["status_reason"]) != last:  # not shown yet
+        print(_progress(job, started), file=out)
     print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out, flush=True)
     return job
 
@@ -162,6 +179,10 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
         if not args.follow:
             sys.stdout.buffer.write(zr.logs(args.id))
             return 0
+        # how its start goes (an image pull, a VM boot) on stderr: stdout is the job's output alone
+        show_until_running(
+            zr.http, args.id, out=sys.stderr, started=time.monotonic(), show_end=False
+        )
         for chunk in zr.follow_logs(
             args.id
         ):  # by offset: resumes a dropped connection where it broke off
@@ -269,6 +290,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
     lg.add_argument("id", help="the job's id")
     lg.add_argument(
-        "-f", "--follow", action="store_true", help="stream the output until the job ends"
+        "-f",
+        "--follow",
+        action="store_true",
+        help="stream the output until the job ends (until it runs: its progress on stderr)",
     )
     lg.set_defaults(fn=cmd_logs)
