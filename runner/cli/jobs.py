@@ -17,11 +17,13 @@ import httpx
 from runner.cli import connect
 from runner.cli.connect import make_client
 from runner.cli.output import UsageError, add_format_options, print_list, print_one
+from runner.client.resources import Placement
 from runner.client.responses import follow_logs, raise_for_error
 from runner.models import JobStatus
 from runner.settings import Settings
 
 JOB_COLUMNS = ("id", "name", "status", "exit_code", "image", "created_at")
+WHY_POLL_S = 1.0  # how often ``why -f`` asks placement again
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -191,16 +193,33 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        why = zr.why(args.id)
-    print(f"job {why.id}: {why.status.value} - {why.status_reason}")
-    print(f"placement now: {why.summary}")
+def _why_lines(why: Placement) -> list[str]:
+    lines = [
+        f"job {why.id}: {why.status.value} - {why.status_reason}",
+        f"placement now: {why.summary}",
+    ]
     for host, reason in sorted(why.reasons.items()):
-        print(f"  {host:<30} rejected: {reason}")
+        lines.append(f"  {host:<30} rejected: {reason}")
     for host, scores in sorted(why.scores.items()):
-        print(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
-    return 0
+        lines.append(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
+    return lines
+
+
+def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
+    """Placement's answer for the job; with ``-f``, each new answer until the job left the queue."""
+    shown: list[str] | None = None
+    with make_client(args, settings) as zr:
+        while True:
+            why = zr.why(args.id)
+            lines = _why_lines(why)
+            if lines != shown:
+                if shown is not None:
+                    print(f"--- {time.strftime('%H:%M:%S')} ---")
+                print("\n".join(lines), flush=True)
+                shown = lines
+            if not args.follow or why.status is not JobStatus.QUEUED:
+                return 0
+            time.sleep(WHY_POLL_S)
 
 
 def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
@@ -287,6 +306,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id", help="the job's id")
         c.set_defaults(fn=fn)
+        if name == "why":
+            c.add_argument(
+                "-f",
+                "--follow",
+                action="store_true",
+                help="print each new answer until the job is placed or ended",
+            )
     lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
     lg.add_argument("id", help="the job's id")
     lg.add_argument(

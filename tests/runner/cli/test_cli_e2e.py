@@ -21,6 +21,7 @@ import yaml
 from runner import Client
 from runner.cli.jobs import JOB_COLUMNS
 from runner.cli.main import main as cli_main
+from runner.cli.operator import USAGE_COLUMNS
 from tests.conftest import free_port
 from tests.registry import SlowProxy, start_registry
 
@@ -156,6 +157,17 @@ def test_submit_shows_how_far_the_pull_of_a_new_image_got(url, slow_image, capsy
         rf"Starting +pulling {re.escape(slow_image)}: [0-9.]+ MB of [0-9.]+ MB", out
     )
     assert pulled, out  # what the user saw while the job was Starting
+
+
+def test_usage_list_shows_what_a_job_used(url, ended, capsys):
+    code, out, _ = _run(capsys, "--url", url, "usage", "list", "-f", "json")
+    [record] = [r for r in json.loads(out) if r["name"] == "cli-listed"]  # its one attempt
+    assert code == 0 and list(record) == list(USAGE_COLUMNS)
+    assert record["kind"] == "job" and record["status"] == "Succeeded" and record["cpu_s"] > 0
+    assert record["ended_at"].endswith("+00:00")  # a time a person reads, in UTC
+    _, out, _ = _run(capsys, "--url", url, "usage", "list", "-c", "name", "-c", "status")
+    assert out.splitlines()[1].split() == ["|", "name", "|", "status", "|"]
+    assert re.search(r"\| cli-listed +\| Succeeded +\|", out), out
 
 
 def test_exit_codes_tell_usage_from_zunray_errors(url, capsys):

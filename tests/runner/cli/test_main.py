@@ -11,9 +11,11 @@ import os
 import ssl
 import threading
 
+import httpx
 import pytest
 
-from runner.cli import connect
+from runner import Client
+from runner.cli import connect, jobs as cli_jobs
 from runner.cli.jobs import job_body, job_exit_code
 from runner.cli.main import build_parser, main
 from runner.settings import Settings
@@ -249,3 +251,37 @@ def test_a_client_certificate_goes_with_a_token_through_keystoneauths_options(
     capsys.readouterr()
     assert main([*argv, "--os-cert", str(client / "cert.pem"), "jobs", "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [] and tokens == ["tok"]
+
+
+def test_why_follow_prints_each_new_answer_until_the_job_is_placed(monkeypatch, capsys):
+    answers = [
+        ("Queued", "no host fits", {"h1": "2 cpus free, 4 asked"}),
+        ("Queued", "no host fits", {"h1": "2 cpus free, 4 asked"}),  # the same: not printed again
+        ("Queued", "no host fits", {"h1": "3 cpus free, 4 asked"}),
+        ("Placed", "placed on h1", {}),
+        ("Placed", "never asked", {}),
+    ]
+    asked = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, summary, reasons = answers[len(asked)]
+        asked.append(request.url.path)
+        body = {"id": "j1", "status": status, "status_reason": "", "summary": summary}
+        return httpx.Response(200, json={**body, "reasons": reasons, "scores": {}})
+
+    def client(args, settings) -> Client:  # noqa: ANN001
+        zr = Client("http://zunray.test")
+        zr.http = httpx.Client(
+            base_url="http://zunray.test", transport=httpx.MockTransport(handler)
+        )
+        return zr
+
+    monkeypatch.setattr(cli_jobs, "make_client", client)
+    monkeypatch.setattr(cli_jobs, "WHY_POLL_S", 0.0)
+    assert main(["why", "j1", "-f"]) == 0
+    out = capsys.readouterr().out
+    assert asked == ["/v1/jobs/j1/why"] * 4  # it stopped once the job left the queue
+    assert out.count("2 cpus free") == 1 and "3 cpus free" in out
+    assert out.count("\n--- ") == 2 and out.rstrip().endswith("placement now: placed on h1")
+    asked.clear()
+    assert main(["why", "j1"]) == 0 and len(asked) == 1  # without -f: one answer
