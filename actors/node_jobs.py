@@ -13,6 +13,7 @@ import time
 from actors.node_host import HostContext
 from actors.node_isolation import Isolation
 from actors.node_metering import Metering, of_job
+from actors.node_progress import StartProgress
 from policies.retry import backoff_s
 from runner.capsule_run import CapsuleRun, InitFailed
 from runner.errors import InvalidTransition, NotFound, RuntimeFailure, ZunrayError
@@ -125,6 +126,7 @@ class Jobs:
             self._fail_unrun(job, exc.message)
             return
         run.output = LogTail(max_bytes=self.host.settings.log_max_bytes)
+        run.progress = StartProgress(self.store, job.id, fence=(self.host.name, job.attempt))
         try:
             run.cpuset = self.isolation.cpuset_for(job.id, job.capsule)
             self.isolation.mount_hugepages(job.id, run)

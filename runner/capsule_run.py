@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from runner.errors import RuntimeFailure, ZunrayError
 from runner.log_tail import LogTail
@@ -66,6 +66,9 @@ class CapsuleRun:
         self.containers: list[tuple[str, str, str]] = []  # (role, name, container id)
         self.output: LogTail | None = (
             None  # set (jobs): the output is read as it comes, by offset; else ``logs`` reads it at once
+        )
+        self.progress: Callable[[str], None] = (
+            lambda _: None  # set (jobs): hears how far the start got (an image pull's bytes)
         )
         self._readers: list[threading.Thread] = []
 
@@ -140,7 +143,9 @@ class CapsuleRun:
         """
         with tracer().start_as_current_span("image.ensure"):
             for spec in (*self.spec.init_containers, *self.spec.containers):
-                self.runtime.ensure_image(spec.image, spec.pull_policy, project=self.project)
+                self.runtime.ensure_image(
+                    spec.image, spec.pull_policy, project=self.project, progress=self.progress
+                )
         for volume in self.spec.volumes:
             self.runtime.create_volume(
                 self.volume_name(volume),

@@ -1,9 +1,11 @@
-"""A real private image registry (Debian's docker-registry) on 127.0.0.1, with basic auth."""
+"""A real image registry (Debian's docker-registry) on 127.0.0.1, with basic auth (or none),
+and a proxy in front of one that hands out what it serves slowly (so a pull takes seconds)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,10 @@ class PrivateRegistry:
         return f"{ref}:{tag}"
 
 
-def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateRegistry]:
+def start_registry(
+    workdir: Path, port: int, *, auth: bool = True
+) -> tuple[subprocess.Popen, PrivateRegistry]:
+    """The registry on 127.0.0.1:``port``; without ``auth`` anyone pulls (jobs pull without credentials)."""
     htpasswd = workdir / "htpasswd"
     subprocess.run(
         ["htpasswd", "-Bbc", str(htpasswd), "zunray", "s3cret-pass"],
@@ -42,7 +47,7 @@ def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateR
         "log:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'data'}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: zunray-test\n    path: {htpasswd}\n"
+        + (f"auth:\n  htpasswd:\n    realm: zunray-test\n    path: {htpasswd}\n" if auth else "")
     )
     proc = subprocess.Popen(
         ["docker-registry", "serve", str(config)],
@@ -61,3 +66,44 @@ def start_registry(workdir: Path, port: int) -> tuple[subprocess.Popen, PrivateR
     return proc, PrivateRegistry(
         domain=f"127.0.0.1:{port}", username="zunray", password="s3cret-pass"
     )
+
+
+class SlowProxy:
+    """127.0.0.1:``port`` forwards to 127.0.0.1:``target``, sending back at most ``bytes_per_s``
+    per connection (what is sent to the target goes at full speed: a push stays quick)."""
+
+    def __init__(self, port: int, target: int, *, bytes_per_s: int) -> None:
+        self.port, self.target, self.bytes_per_s = port, target, bytes_per_s
+        self._server = socket.create_server(("127.0.0.1", port))
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(
+                target=self._pipe, args=(upstream, client, self.bytes_per_s), daemon=True
+            ).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket, bytes_per_s: int | None) -> None:
+        chunk = 65536 if bytes_per_s is None else max(1, bytes_per_s // 20)
+        try:
+            while data := src.recv(chunk):
+                dst.sendall(data)
+                if bytes_per_s is not None:
+                    time.sleep(len(data) / bytes_per_s)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the other side went away
+
+    def close(self) -> None:
+        self._server.close()
+        for conn in self._conns:
+            conn.close()

@@ -7,6 +7,8 @@ otherwise ``--os-auth-url``/``$OS_AUTH_URL`` with the auth type's options
 set; every ``--os-*`` option defaults to its ``$OS_*`` variable) makes a keystoneauth1
 session that renews its token. A bare ``$OS_TOKEN`` (or ``--os-token``) without an auth
 URL is sent as is; with none of these, the gateway's noauth mode (a local stack).
+keystoneauth1's session options apply to every way but noauth: ``--os-cacert``,
+``--insecure`` and a client certificate (``--os-cert``/``--os-key``, ``$OS_CERT``/``$OS_KEY``).
 The gateway is ``--url``/``$ZUNRAY_URL``, else the catalog's ``container`` endpoint
 (with Keystone), else the local stack's.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from keystoneauth1 import exceptions as ks_exceptions, loading
+from keystoneauth1 import exceptions as ks_exceptions, loading, token_endpoint
 
 from runner.cli.output import UsageError
 from runner.client.http import Client
@@ -107,4 +109,11 @@ def make_client(args: argparse.Namespace, settings: Settings) -> Client:
             url, session=session, interface=args.os_interface, region_name=args.os_region_name
         )
     token = getattr(args, "os_token", None) or os.environ.get("OS_TOKEN")
-    return Client(url or settings.gateway_url, token=token)
+    url = url or settings.gateway_url
+    if not token:
+        return Client(url)  # the gateway's noauth mode (a local stack)
+    # the token as is, through a session all the same: --os-cacert, --insecure, --os-cert/--os-key apply
+    session = loading.load_session_from_argparse_arguments(
+        args, auth=token_endpoint.Token(url, token)
+    )
+    return Client(url, session=session)

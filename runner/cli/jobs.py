@@ -17,11 +17,13 @@ import httpx
 from runner.cli import connect
 from runner.cli.connect import make_client
 from runner.cli.output import UsageError, add_format_options, print_list, print_one
+from runner.client.resources import Placement
 from runner.client.responses import follow_logs, raise_for_error
 from runner.models import JobStatus
 from runner.settings import Settings
 
 JOB_COLUMNS = ("id", "name", "status", "exit_code", "image", "created_at")
+WHY_POLL_S = 1.0  # how often ``why -f`` asks placement again
 
 
 def _check(resp: httpx.Response) -> dict:
@@ -33,21 +35,37 @@ def _progress(job: dict, started: float) -> str:
     return f"[{time.monotonic() - started:6.1f}s] {job['status']:<9} {job['status_reason']}"
 
 
+def show_until_running(
+    client: httpx.Client,
+    job_id: str,
+    *,
+    out,  # noqa: ANN001
+    started: float,
+    show_end: bool = True,
+) -> tuple[str, str]:
+    """Print each change of a job's status or reason until it runs or ended (that last one too
+    with ``show_end``); returns the last one printed."""
+    last, wait_s = ("", ""), 0.0  # the first look at once: a running job's output waits on it
+    while True:
+        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": wait_s}))
+        wait_s = 0.5
+        ended = job["status"] == "Running" or JobStatus(job["status"]).is_terminal()
+        if (job["status"], job["status_reason"]) != last and (show_end or not ended):
+            print(_progress(job, started), file=out, flush=True)
+            last = (job["status"], job["status_reason"])
+        if ended:
+            return last
+
+
 def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # noqa: ANN001
-    """Follow a job to its end: each change until it runs, then its output as it comes, then how it ended
-    (to ``out``, else the stdout of the moment)."""
+    """Follow a job to its end: each change until it runs (a Starting job's reason says how far its
+    image pull or VM boot got), then its output as it comes, then how it ended (to ``out``, else the
+    stdout of the moment)."""
     out = (
         out or sys.stdout
     )  # looked up now: a default bound at import keeps a stdout that was since replaced
     started = time.monotonic()
-    last = None
-    while True:
-        job = _check(client.get(f"/v1/jobs/{job_id}", params={"wait_s": 0.5}))
-        if (job["status"], job["status_reason"]) != last:
-            print(_progress(job, started), file=out, flush=True)
-            last = (job["status"], job["status_reason"])
-        if job["status"] == "Running" or JobStatus(job["status"]).is_terminal():
-            break
+    last = show_until_running(client, job_id, out=out, started=started)
     print("--- output ---", file=out, flush=True)
     decoder = codecs.getincrementaldecoder("utf-8")(
         errors="replace"
@@ -66,7 +84,8 @@ def wait_and_show(client: httpx.Client, job_id: str, *, out=None) -> dict:  # no
     if tail and not tail.endswith("\n"):
         out.write("\n")  # how the job ended goes on a line of its own
     job = _check(client.get(f"/v1/jobs/{job_id}"))
-    print(_progress(job, started), file=out)
+    if (job["status"], job["status_reason"]) != last:  # not shown yet
+        print(_progress(job, started), file=out)
     print(f"exit code: {job['exit_code']}   host: {job['host']}", file=out, flush=True)
     return job
 
@@ -162,6 +181,10 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
         if not args.follow:
             sys.stdout.buffer.write(zr.logs(args.id))
             return 0
+        # how its start goes (an image pull, a VM boot) on stderr: stdout is the job's output alone
+        show_until_running(
+            zr.http, args.id, out=sys.stderr, started=time.monotonic(), show_end=False
+        )
         for chunk in zr.follow_logs(
             args.id
         ):  # by offset: resumes a dropped connection where it broke off
@@ -170,16 +193,33 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
-    with make_client(args, settings) as zr:
-        why = zr.why(args.id)
-    print(f"job {why.id}: {why.status.value} - {why.status_reason}")
-    print(f"placement now: {why.summary}")
+def _why_lines(why: Placement) -> list[str]:
+    lines = [
+        f"job {why.id}: {why.status.value} - {why.status_reason}",
+        f"placement now: {why.summary}",
+    ]
     for host, reason in sorted(why.reasons.items()):
-        print(f"  {host:<30} rejected: {reason}")
+        lines.append(f"  {host:<30} rejected: {reason}")
     for host, scores in sorted(why.scores.items()):
-        print(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
-    return 0
+        lines.append(f"  {host:<30} fits: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
+    return lines
+
+
+def cmd_why(settings: Settings, args: argparse.Namespace) -> int:
+    """Placement's answer for the job; with ``-f``, each new answer until the job left the queue."""
+    shown: list[str] | None = None
+    with make_client(args, settings) as zr:
+        while True:
+            why = zr.why(args.id)
+            lines = _why_lines(why)
+            if lines != shown:
+                if shown is not None:
+                    print(f"--- {time.strftime('%H:%M:%S')} ---")
+                print("\n".join(lines), flush=True)
+                shown = lines
+            if not args.follow or why.status is not JobStatus.QUEUED:
+                return 0
+            time.sleep(WHY_POLL_S)
 
 
 def cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
@@ -266,9 +306,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         c = sub.add_parser(name, help=helptext)
         c.add_argument("id", help="the job's id")
         c.set_defaults(fn=fn)
+        if name == "why":
+            c.add_argument(
+                "-f",
+                "--follow",
+                action="store_true",
+                help="print each new answer until the job is placed or ended",
+            )
     lg = sub.add_parser("logs", help="a job's output (stdout and stderr)")
     lg.add_argument("id", help="the job's id")
     lg.add_argument(
-        "-f", "--follow", action="store_true", help="stream the output until the job ends"
+        "-f",
+        "--follow",
+        action="store_true",
+        help="stream the output until the job ends (until it runs: its progress on stderr)",
     )
     lg.set_defaults(fn=cmd_logs)

@@ -2,8 +2,8 @@
 
     zunray up | down | status | demo
     zunray submit [-e K=V] [--workdir DIR] [--file spec.json|-] [--cpu 0.5] [--memory-mb 128] IMAGE [-- COMMAND...]
-    zunray jobs [--status S] [--limit N] [-f json] [-c id] | show ID | logs ID [-f] | why ID | cancel ID | delete ID
-    zunray schedule ... | function ... | usage export ... | top
+    zunray jobs [--status S] [--limit N] [-f json] [-c id] | show ID | logs ID [-f] | why ID [-f] | cancel ID | delete ID
+    zunray schedule ... | function ... | usage list|export ... | top
 
 Exit codes (``connect.py``): 0 done; a followed job's own exit code (``submit``, ``demo``); 1 the
 job ended without one (Cancelled, or it could not start); 124 it timed out; 2 a usage or
@@ -11,7 +11,7 @@ configuration error; 125 Zunray answered with an error or could not be reached; 
 
 This module builds the command line and maps errors to exit codes; the commands live in
 ``local.py`` (the service on this machine, Keystone), ``jobs.py``, ``schedules.py``,
-``functions.py`` and ``operator.py`` (usage export, top).
+``functions.py`` and ``operator.py`` (usage list and export, top).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""``zunray usage export`` and ``zunray top``: the operator's commands.
+"""``zunray usage list|export`` and ``zunray top``: the operator's commands.
 
-zunray usage export --out usage.parquet [--start 2026-11-01] [--end 2026-12-01] [--project-id P | --all-projects]
+zunray usage list [--start 2026-11-01] [--end 2026-12-01] [--project-id P | --all-projects] [-f json] [-c kind]
+zunray usage export --out usage.parquet [the same range and project options]
 zunray top [--once] [--interval-s 2]
 """
 
@@ -9,17 +10,52 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
 from runner.cli.connect import make_client
-from runner.cli.output import UsageError
+from runner.cli.output import UsageError, add_format_options, print_list
 from runner.client.responses import raise_for_error
 from runner.errors import ZunrayError
 from runner.settings import Settings
 
 FORMAT_OF_SUFFIX = {".parquet": "parquet", ".arrow": "arrow", ".json": "json"}
+USAGE_COLUMNS = (
+    "kind",
+    "name",
+    "host",
+    "status",
+    "started_at",
+    "ended_at",
+    "wall_s",
+    "cpu_s",
+    "memory_mb_s",
+    "invocations",
+)
+
+
+def usage_row(record: dict) -> dict:
+    """A record as a person reads it: UTC times (the API's are epoch seconds), seconds to the ms."""
+    row = dict(record)
+    for key in ("started_at", "ended_at"):
+        row[key] = datetime.fromtimestamp(record[key], timezone.utc).isoformat(timespec="seconds")
+    for key in ("wall_s", "cpu_s", "memory_mb_s"):
+        row[key] = round(record[key], 3)
+    return row
+
+
+def cmd_usage_list(settings: Settings, args: argparse.Namespace) -> int:
+    with make_client(args, settings) as zr:
+        records = zr.usage(
+            start=args.start,
+            end=args.end,
+            project_id=args.project_id,
+            all_projects=args.all_projects,
+        )
+    print_list(args, [usage_row(r.raw) for r in records], USAGE_COLUMNS)
+    return 0
 
 
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,15 +139,23 @@ def cmd_top(settings: Settings, args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     usage = sub.add_parser("usage", help="usage records for billing")
     usage = usage.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = usage.add_parser(
+        "list", help="usage records that ended in a range, in the order they ended"
+    )
+    add_format_options(listing, USAGE_COLUMNS)
+    listing.set_defaults(fn=cmd_usage_list)
     exp = usage.add_parser("export", help="write usage records to a .parquet, .arrow or .json file")
     exp.add_argument("--out", required=True, help="the file to write; its suffix picks the format")
-    exp.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")
-    exp.add_argument("--end", help="ISO 8601 or epoch seconds (default: now)")
-    exp.add_argument("--project-id", help="another project's records (admins)")
-    exp.add_argument(
-        "--all-projects", action="store_true", help="every project's records (rule usage:get_all)"
-    )
     exp.set_defaults(fn=cmd_usage)
+    for one in (listing, exp):
+        one.add_argument("--start", help="ISO 8601 or epoch seconds (default: a day before --end)")
+        one.add_argument("--end", help="ISO 8601 or epoch seconds (default: now)")
+        one.add_argument("--project-id", help="another project's records (admins)")
+        one.add_argument(
+            "--all-projects",
+            action="store_true",
+            help="every project's records (rule usage:get_all)",
+        )
     top = sub.add_parser("top", help="a live view of hosts, queues and functions")
     top.add_argument("--once", action="store_true", help="print one screen and exit")
     top.add_argument(

@@ -58,8 +58,18 @@ def catalog_url(session: Any, auth: Any, *, interface: str, region_name: str | N
 
 
 def tls_verify(session: Any) -> bool | ssl.SSLContext:
-    """The session's TLS verification for httpx: on, off, or a CA bundle's path."""
+    """The session's TLS for httpx: verification on, off, or against a CA bundle's path, and its
+    client certificate (``cert``: one PEM file holding both, or a (cert, key) pair of paths), as
+    ``--os-cacert``, ``--insecure`` and ``--os-cert``/``--os-key`` (or clouds.yaml) set them."""
     verify = getattr(session, "verify", True)
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return bool(verify)
+    cert = getattr(session, "cert", None)
+    if not cert and not isinstance(verify, str):
+        return bool(verify)
+    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert:
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        context.load_cert_chain(certfile, keyfile)
+    return context

@@ -9,7 +9,7 @@ no network unless one is asked for. ``runtime="runsc"`` runs it under gVisor
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,8 +129,9 @@ class DockerRuntime:
         auth: dict[str, str] | None = None,
         registry: str = "",
         project: str | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
-        """Make ``image`` present locally according to ``policy``.
+        """Make ``image`` present locally according to ``policy`` (a pull tells ``progress`` how far it got).
 
         Images seen present are remembered for ``IMAGE_CACHE_S``; if one
         vanished meanwhile, ``create`` notices and comes back here. For
@@ -138,7 +139,9 @@ class DockerRuntime:
         credentials counts as absent: this project pulls it itself, with its
         own credentials (``auth``) or none, and the registry decides.
         """
-        self.images.ensure(image, policy, auth=auth, registry=registry, project=project)
+        self.images.ensure(
+            image, policy, auth=auth, registry=registry, project=project, progress=progress
+        )
 
     def image_present(self, image: str) -> bool:
         return self.images.present(named(image))

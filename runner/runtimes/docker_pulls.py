@@ -5,12 +5,15 @@ the pull policy, the operator's allowed registries, images private to the projec
 that pulled them with credentials (``PullRecords``) and a short memory of images
 seen present. ``named`` gives every image an explicit tag; dockerd's error text is
 never shown to a tenant (``_pull_failure`` says what went wrong in words of ours).
+A pull is read as a stream: its errors surface (a pull that is not streamed ends
+"successfully" on an error dockerd reports mid-way), and ``progress`` hears how far it got.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import docker
@@ -62,8 +65,10 @@ class ImagePulls:
         auth: dict[str, str] | None = None,
         registry: str = "",
         project: str | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
-        """Make ``image`` present locally according to ``policy`` (``DockerRuntime.ensure_image``)."""
+        """Make ``image`` present locally according to ``policy`` (``DockerRuntime.ensure_image``);
+        a pull tells ``progress`` how far it got ("pulling busybox:latest: 1.2 MB of 2.1 MB")."""
         image = named(image)
         private_to_others = self._private_to_others(image, project)
         seen = self._present.get(image)
@@ -88,7 +93,7 @@ class ImagePulls:
             )
         repo, tag = parse_repository_tag(image)
         try:
-            self._api.pull(repo, tag=tag or "latest", auth_config=auth)
+            self._pull(image, repo, tag or "latest", auth, progress or (lambda _: None))
         except (requests.exceptions.RequestException, derr.DockerException) as exc:
             # dockerd's text can name internal addresses and what answers there: the host's log keeps it, the tenant gets a class
             log.warning("pulling %s on %s failed: %s", image, self.node, explain(exc))
@@ -101,6 +106,30 @@ class ImagePulls:
         ):  # it proved its access
             self.pulls.record_private_pull(project, image, registry=registry or ref.host or "")
         self._present[image] = time.monotonic()
+
+    def _pull(
+        self,
+        image: str,
+        repo: str,
+        tag: str,
+        auth: dict[str, str] | None,
+        progress: Callable[[str], None],
+    ) -> None:
+        progress(f"pulling {image}")
+        layers: dict[str, tuple[int, int]] = {}  # layer id -> (bytes downloaded, its size)
+        for event in self._api.pull(repo, tag=tag, auth_config=auth, stream=True, decode=True):
+            if "error" in event:
+                raise derr.DockerException(event["error"])
+            status, layer = event.get("status"), event.get("id", "")
+            total = (event.get("progressDetail") or {}).get("total")
+            if status == "Downloading" and total:
+                layers[layer] = (event["progressDetail"].get("current", 0), total)
+                progress(pull_progress(image, layers))
+            elif status == "Download complete" and layer in layers:
+                layers[layer] = (layers[layer][1], layers[layer][1])
+                progress(pull_progress(image, layers))
+            elif status == "Extracting":
+                progress(pull_progress(image, layers) + ", unpacking")
 
     def _private_to_others(self, image: str, project: str | None) -> bool:
         if self.pulls is None or project is None:
@@ -138,6 +167,13 @@ def named(image: str) -> str:
     if ref.repository == "sha256":
         raise ImageUnavailable(f"an image is named by repository and tag, not by id: {image}")
     return image if ref.tag or ref.digest else f"{image}:latest"
+
+
+def pull_progress(image: str, layers: dict[str, tuple[int, int]]) -> str:
+    """How far a pull got, over the layers whose size is known so far."""
+    done = sum(current for current, _ in layers.values())
+    total = sum(size for _, size in layers.values())
+    return f"pulling {image}: {done / 1e6:.1f} MB of {total / 1e6:.1f} MB"
 
 
 def _pull_failure(exc: Exception) -> str:

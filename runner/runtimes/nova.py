@@ -15,6 +15,7 @@ has the job part of ``CapsuleRun``'s interface.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import openstack
@@ -48,12 +49,16 @@ class Server(NamedTuple):
 
 
 def load_images(
-    engine: DockerRuntime, local: DockerRuntime, spec: CapsuleSpec, project: str
+    engine: DockerRuntime,
+    local: DockerRuntime,
+    spec: CapsuleSpec,
+    project: str,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """The capsule's images into a server's engine from the host's (the server reaches no registry either)."""
     for c in (*spec.init_containers, *spec.containers):
         if not engine.image_present(c.image):
-            local.ensure_image(c.image, c.pull_policy, project=project)
+            local.ensure_image(c.image, c.pull_policy, project=project, progress=progress)
             docker_images.load_image(
                 engine,
                 docker_images.save(local, c.image),
@@ -191,6 +196,7 @@ class NovaRun:
         self.server_id: str | None = None
         self._run: CapsuleRun | None = None
         self.output: LogTail | None = None  # set (jobs): handed to the capsule's run on the server
+        self.progress: Callable[[str], None] = lambda _: None  # set (jobs): how far the start got
 
     @property
     def containers(self) -> list[tuple[str, str, str]]:
@@ -208,8 +214,8 @@ class NovaRun:
             spec=self.spec,
             attempt=self.attempt,
         )
-        self._run.output = self.output
-        load_images(engine, self.local, self.spec, self.project)
+        self._run.output, self._run.progress = self.output, self.progress
+        load_images(engine, self.local, self.spec, self.project, self.progress)
         return self._run.start(deadline=deadline, **options)
 
     def wait(self, *, deadline: float | None = None) -> int | None:

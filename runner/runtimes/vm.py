@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -192,6 +193,7 @@ class VmRun:
             None  # set (jobs): the containers' output by offset, as the console brings it
         )
         self._said.on_output = self._to_output
+        self.progress: Callable[[str], None] = lambda _: None  # set (jobs): how far the start got
 
     def _to_output(self, index: int, line: bytes) -> None:
         if self.output is not None:
@@ -224,7 +226,7 @@ class VmRun:
         """Boot the VM; returns once its init runs. False if ``deadline`` passed first."""
         containers = (*self.spec.init_containers, *self.spec.containers)
         for c in containers:
-            self.vm.docker.ensure_image(c.image, c.pull_policy)
+            self.vm.docker.ensure_image(c.image, c.pull_policy, progress=self.progress)
         ids = {
             image: docker_images.image_id(self.vm.docker, image)
             for image in dict.fromkeys(c.image for c in containers)
@@ -234,6 +236,7 @@ class VmRun:
             tempfile.mkdtemp(prefix=f"zunray-vm-{self.capsule_id[:8]}-", dir=self.vm.run_dir)
         )
         initrd = self._dir / "initrd"
+        self.progress("building the VM's root filesystem")
         parts = {
             image: self.vm.rootfs(image) for image in dict.fromkeys(c.image for c in containers)
         }  # each image's files once
@@ -275,6 +278,7 @@ class VmRun:
             "-monitor",
             "none",
         ]
+        self.progress(f"booting VM ({self.vm.accel})")
         self._proc = self.vm.spawn(cmd, stdout=subprocess.PIPE)
         threading.Thread(
             target=self._read_console, name=f"vm-console-{self.capsule_id[:8]}", daemon=True

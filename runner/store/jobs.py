@@ -278,14 +278,20 @@ class JobQueries(Tables):
         return done > 0
 
     def update_job(
-        self, job_id: str, *, only_in: Iterable[JobStatus] | None = None, **fields: Any
+        self,
+        job_id: str,
+        *,
+        only_in: Iterable[JobStatus] | None = None,
+        fence: tuple[str, int] | None = None,
+        **fields: Any,
     ) -> bool:
-        """Set non-status columns (e.g. a queued job's pending reason).
+        """Set non-status columns (e.g. a queued job's pending reason, a start's progress).
 
-        With ``only_in``, only while the job is in one of those statuses.
-        Returns whether a row changed.
+        With ``only_in``, only while the job is in one of those statuses; with ``fence``
+        (host, attempt), only while it is still that attempt on that host. Returns whether
+        a row changed.
         """
-        query = jobs.update().where(jobs.c.id == job_id)
+        query = jobs.update().where(jobs.c.id == job_id, *_fenced(fence))
         if only_in is not None:
             query = query.where(jobs.c.status.in_([s.value for s in only_in]))
         with self._write() as conn:

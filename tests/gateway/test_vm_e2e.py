@@ -113,5 +113,6 @@ def test_the_cli_submits_a_vm_job(zunray, monkeypatch, capsys):
     )
     out = capsys.readouterr().out
     assert "from the cli in a vm" in out and "Succeeded" in out, out
+    assert "Starting  booting VM (tcg)" in out, out  # what the user saw while it booted
     job_id = out.split()[1]
     assert zunray.http.get(f"/v1/jobs/{job_id}").json()["runtime"] == "vm"

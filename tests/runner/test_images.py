@@ -7,12 +7,14 @@ import json
 import tarfile
 
 import pytest
+from docker import errors as derr
 
 from gateway.zun.commit import commit_target
 from runner.errors import Forbidden, ImageUnavailable, InvalidSpec
 from runner.images.refs import check_reference, parse
 from runner.images.tarball import strip_tags
-from runner.runtimes.docker_pulls import named
+from runner.models import PullPolicy
+from runner.runtimes.docker_pulls import ImagePulls, named
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,57 @@ def test_strip_tags_removes_the_tarballs_own_tags():
 def test_strip_tags_refuses_what_is_not_one_image(data):
     with pytest.raises(ImageUnavailable):
         strip_tags(io.BytesIO(data), io.BytesIO())
+
+
+class _Engine:
+    """An engine without the image whose pull streams ``events`` (dockerd's JSON lines)."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.events = events
+
+    def inspect_image(self, image: str) -> dict:
+        raise derr.NotFound(f"no such image: {image}")
+
+    def pull(self, repo: str, *, tag: str, auth_config: dict | None, stream: bool, decode: bool):  # noqa: ANN201
+        assert stream and decode  # a pull is read as it comes
+        yield from self.events
+
+
+def _downloading(layer: str, current: int, total: int) -> dict:
+    return {
+        "status": "Downloading",
+        "id": layer,
+        "progressDetail": {"current": current, "total": total},
+    }
+
+
+def test_a_pull_tells_how_many_bytes_of_how_many_it_has():
+    words: list[str] = []
+    events = [
+        {"status": "Pulling from x", "id": "1"},
+        {"status": "Pulling fs layer", "id": "a"},
+        _downloading("a", 1_000_000, 3_000_000),
+        _downloading("b", 500_000, 2_000_000),
+        {"status": "Download complete", "id": "a"},
+        {"status": "Extracting", "id": "a", "progressDetail": {"current": 1, "total": 3_000_000}},
+        {"status": "Pull complete", "id": "a"},
+    ]
+    ImagePulls(_Engine(events), node="h1", allowed_registries=("127.0.0.1",)).ensure(
+        "127.0.0.1:5000/x:1", PullPolicy.IF_NOT_PRESENT, progress=words.append
+    )
+    assert words == [
+        "pulling 127.0.0.1:5000/x:1",
+        "pulling 127.0.0.1:5000/x:1: 1.0 MB of 3.0 MB",
+        "pulling 127.0.0.1:5000/x:1: 1.5 MB of 5.0 MB",
+        "pulling 127.0.0.1:5000/x:1: 3.5 MB of 5.0 MB",
+        "pulling 127.0.0.1:5000/x:1: 3.5 MB of 5.0 MB, unpacking",
+    ]
+
+
+def test_an_error_dockerd_reports_mid_pull_fails_the_pull_in_our_words():
+    events = [_downloading("a", 1, 2), {"error": "manifest unknown: at 10.0.0.7:5000"}]
+    with pytest.raises(ImageUnavailable, match="the registry has no such image") as exc:
+        ImagePulls(_Engine(events), node="h1", allowed_registries=("127.0.0.1",)).ensure(
+            "127.0.0.1:5000/x:1", PullPolicy.IF_NOT_PRESENT
+        )
+    assert "10.0.0.7" not in str(exc.value)

@@ -3,20 +3,27 @@ scripts rely on (``-f json`` parsed back, table headers, ``-c``, Ctrl-C)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import select
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 
+import docker
 import pytest
 import yaml
 
 from runner import Client
 from runner.cli.jobs import JOB_COLUMNS
 from runner.cli.main import main as cli_main
+from runner.cli.operator import USAGE_COLUMNS
+from tests.conftest import free_port
+from tests.registry import SlowProxy, start_registry
 
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 SMALL = {"cpu": 0.25, "memory_mb": 32}
@@ -109,6 +116,58 @@ def test_lists_and_shows_parse_back_with_headers_and_columns(url, ended, capsys)
     for listing in (["function", "list"], ["schedule", "list"]):
         code, out, _ = _run(capsys, "--url", url, *listing, "-f", "json")
         assert code == 0 and isinstance(json.loads(out), list)
+
+
+@pytest.fixture
+def slow_image(zunray, tmp_path):
+    """An image not present on the engine, behind a registry that serves it at 2 MB/s (~3 s a pull)."""
+    port = free_port(low=25000)
+    proc, registry = start_registry(tmp_path, port, auth=False)
+    proxy = SlowProxy(free_port(low=port + 1), port, bytes_per_s=2_000_000)
+    registry.domain = f"127.0.0.1:{proxy.port}"
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data in (
+            ("Dockerfile", b"FROM busybox:latest\nCOPY blob /blob\n"),
+            ("blob", os.urandom(6_000_000)),  # incompressible: 6 MB on the wire
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    built, _ = zunray.docker.images.build(fileobj=context, custom_context=True, rm=True)
+    ref = registry.push(zunray.docker, built.id, "zunray-test/pulled", "1")  # and gone from here
+    try:
+        yield ref
+    finally:
+        proxy.close()
+        proc.terminate()
+        proc.wait()
+        for image in (ref, built.id):
+            try:
+                zunray.docker.images.remove(image, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+
+
+def test_submit_shows_how_far_the_pull_of_a_new_image_got(url, slow_image, capsys):
+    code, out, _ = _run(capsys, "--url", url, "submit", slow_image, "--", "ls", "/blob")
+    assert code == 0 and "\n/blob\n" in out
+    pulled = re.findall(
+        rf"Starting +pulling {re.escape(slow_image)}: [0-9.]+ MB of [0-9.]+ MB", out
+    )
+    assert pulled, out  # what the user saw while the job was Starting
+
+
+def test_usage_list_shows_what_a_job_used(url, ended, capsys):
+    code, out, _ = _run(capsys, "--url", url, "usage", "list", "-f", "json")
+    [record] = [r for r in json.loads(out) if r["name"] == "cli-listed"]  # its one attempt
+    assert code == 0 and list(record) == list(USAGE_COLUMNS)
+    assert record["kind"] == "job" and record["status"] == "Succeeded" and record["cpu_s"] > 0
+    assert record["ended_at"].endswith("+00:00")  # a time a person reads, in UTC
+    _, out, _ = _run(capsys, "--url", url, "usage", "list", "-c", "name", "-c", "status")
+    assert out.splitlines()[1].split() == ["|", "name", "|", "status", "|"]
+    assert re.search(r"\| cli-listed +\| Succeeded +\|", out), out
 
 
 def test_exit_codes_tell_usage_from_zunray_errors(url, capsys):

@@ -4,16 +4,23 @@ from ``--file`` and flags, how it authenticates, and its exit codes."""
 from __future__ import annotations
 
 import argparse
+import http.server
 import io
 import json
 import os
+import ssl
+import threading
 
+import httpx
 import pytest
 
-from runner.cli import connect
+from runner import Client
+from runner.cli import connect, jobs as cli_jobs
 from runner.cli.jobs import job_body, job_exit_code
 from runner.cli.main import build_parser, main
 from runner.settings import Settings
+from tests.certs import TestCA
+from tests.conftest import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -157,10 +164,8 @@ def test_noauth_a_plain_token_or_a_keystone_session(monkeypatch, tmp_path):
     monkeypatch.setenv("ZUNRAY_URL", "http://10.0.0.1:1")
     monkeypatch.setenv("OS_TOKEN", "tok")
     with _client_of(["jobs"], Settings()) as zr:
-        assert (
-            str(zr.http.base_url) == "http://10.0.0.1:1"
-            and zr.http.headers["X-Auth-Token"] == "tok"
-        )
+        assert str(zr.http.base_url) == "http://10.0.0.1:1"
+        assert zr.http.auth.session.get_auth_headers() == {"X-Auth-Token": "tok"}  # sent as is
     monkeypatch.delenv(
         "OS_TOKEN"
     )  # with $OS_TOKEN the default auth type is token, which takes no user
@@ -195,3 +200,88 @@ def test_noauth_a_plain_token_or_a_keystone_session(monkeypatch, tmp_path):
     monkeypatch.setenv("OS_CLOUD", "lab")
     with _client_of(["jobs"]) as zr:
         assert zr.http.auth.session.auth._username == "bob"
+
+
+@pytest.fixture
+def mutual_tls(tmp_path):
+    """An HTTPS "gateway" on 127.0.0.1 that takes only clients with a certificate of its CA;
+    yields its URL, the CA's client files and the tokens it was sent."""
+    ca = TestCA()
+    ca.write_server(tmp_path / "server", "127.0.0.1")
+    client = ca.write_client(tmp_path / "client")
+    tokens: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            tokens.append(self.headers.get("X-Auth-Token"))
+            body = json.dumps({"jobs": [], "next": None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=client / "ca.pem")
+    context.load_cert_chain(
+        tmp_path / "server" / "server-cert.pem", tmp_path / "server" / "server-key.pem"
+    )
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}", client, tokens
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_client_certificate_goes_with_a_token_through_keystoneauths_options(
+    mutual_tls, monkeypatch, capsys
+):
+    url, client, tokens = mutual_tls
+    monkeypatch.setenv("OS_TOKEN", "tok")
+    argv = ["--url", url, "--os-cacert", str(client / "ca.pem")]
+    assert main([*argv, "jobs", "-f", "json"]) == connect.EXIT_ZUNRAY  # no certificate: refused
+    assert tokens == []
+    monkeypatch.setenv("OS_KEY", str(client / "key.pem"))  # as $OS_CERT/$OS_KEY or the flags
+    capsys.readouterr()
+    assert main([*argv, "--os-cert", str(client / "cert.pem"), "jobs", "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [] and tokens == ["tok"]
+
+
+def test_why_follow_prints_each_new_answer_until_the_job_is_placed(monkeypatch, capsys):
+    answers = [
+        ("Queued", "no host fits", {"h1": "2 cpus free, 4 asked"}),
+        ("Queued", "no host fits", {"h1": "2 cpus free, 4 asked"}),  # the same: not printed again
+        ("Queued", "no host fits", {"h1": "3 cpus free, 4 asked"}),
+        ("Placed", "placed on h1", {}),
+        ("Placed", "never asked", {}),
+    ]
+    asked = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, summary, reasons = answers[len(asked)]
+        asked.append(request.url.path)
+        body = {"id": "j1", "status": status, "status_reason": "", "summary": summary}
+        return httpx.Response(200, json={**body, "reasons": reasons, "scores": {}})
+
+    def client(args, settings) -> Client:  # noqa: ANN001
+        zr = Client("http://zunray.test")
+        zr.http = httpx.Client(
+            base_url="http://zunray.test", transport=httpx.MockTransport(handler)
+        )
+        return zr
+
+    monkeypatch.setattr(cli_jobs, "make_client", client)
+    monkeypatch.setattr(cli_jobs, "WHY_POLL_S", 0.0)
+    assert main(["why", "j1", "-f"]) == 0
+    out = capsys.readouterr().out
+    assert asked == ["/v1/jobs/j1/why"] * 4  # it stopped once the job left the queue
+    assert out.count("2 cpus free") == 1 and "3 cpus free" in out
+    assert out.count("\n--- ") == 2 and out.rstrip().endswith("placement now: placed on h1")
+    asked.clear()
+    assert main(["why", "j1"]) == 0 and len(asked) == 1  # without -f: one answer
