@@ -73,9 +73,7 @@ VALID_STATES: dict[str, frozenset[ContainerStatus]] = {
     "network_list": frozenset(ContainerStatus),
     "rename": frozenset(ContainerStatus) - {C.DELETING, C.DELETED},
 }
-del C
 
-C = ContainerStatus
 #: what the engine reports, and what an action or a failure makes of a container or capsule
 _LIVE = frozenset(
     {C.CREATED, C.RUNNING, C.STOPPED, C.PAUSED, C.RESTARTING, C.ERROR, C.UNKNOWN, C.DEAD}

@@ -48,7 +48,7 @@ def usage_row(record: dict) -> dict:
 
 def cmd_usage_list(settings: Settings, args: argparse.Namespace) -> int:
     with make_client(args, settings) as zr:
-        records = zr.usage(
+        records = zr.usage.list(
             start=args.start,
             end=args.end,
             project_id=args.project_id,

@@ -74,15 +74,15 @@ class InstanceStatus(str, enum.Enum):
     STOPPING = "Stopping"  # being drained and removed
 
 
-I = InstanceStatus
 #: from-status -> the statuses an instance may become: one being stopped is never served again
 INSTANCE_TRANSITIONS: dict[InstanceStatus, frozenset[InstanceStatus]] = {
-    I.CREATING: frozenset({I.READY, I.FAILED, I.STOPPING}),
-    I.READY: frozenset({I.FAILED, I.STOPPING}),
-    I.STOPPING: frozenset({I.FAILED}),
-    I.FAILED: frozenset({I.FAILED, I.STOPPING}),
+    InstanceStatus.CREATING: frozenset(
+        {InstanceStatus.READY, InstanceStatus.FAILED, InstanceStatus.STOPPING}
+    ),
+    InstanceStatus.READY: frozenset({InstanceStatus.FAILED, InstanceStatus.STOPPING}),
+    InstanceStatus.STOPPING: frozenset({InstanceStatus.FAILED}),
+    InstanceStatus.FAILED: frozenset({InstanceStatus.FAILED, InstanceStatus.STOPPING}),
 }
-del I
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,6 +291,8 @@ class JobQueries(Tables):
         (host, attempt), only while it is still that attempt on that host. Returns whether
         a row changed.
         """
+        if "status" in fields:
+            raise TypeError("a status changes through transition_job")
         query = jobs.update().where(jobs.c.id == job_id, *_fenced(fence))
         if only_in is not None:
             query = query.where(jobs.c.status.in_([s.value for s in only_in]))

@@ -52,7 +52,7 @@ def test_a_pull_that_reports_every_chunk_writes_once_an_interval_and_its_last_wo
     time.sleep(1.3)
     assert sqlite_store.jobs.get_job(job.id).status_reason == "booting VM"
     assert store.jobs.writes == ["pulling x: 0 MB of 200 MB", "booting VM"]
-    assert sqlite_store.jobs.job_events(job.id)[-1]["reason"] == "starting"  # no history entry
+    assert sqlite_store.jobs.events_of(job.id)[-1]["reason"] == "starting"  # no history entry
 
 
 def test_no_word_after_the_job_runs_or_moved_to_another_attempt(sqlite_store):

@@ -88,6 +88,8 @@ def test_a_status_never_changes_outside_a_transition(sqlite_store):
         sqlite_store.capsules.update_capsule(c.uuid, status=C.RUNNING)
     with pytest.raises(TypeError):
         sqlite_store.functions.update_instance(c.uuid, status=InstanceStatus.READY)
+    with pytest.raises(TypeError):
+        sqlite_store.jobs.update_job(c.uuid, status=JobStatus.RUNNING)
 
 
 def test_history_is_bounded_per_object_and_goes_with_it(sqlite_store, monkeypatch):
