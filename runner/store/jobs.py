@@ -2,94 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from typing import Any, Iterable
+from contextlib import nullcontext
+from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 
 from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.fair_share import RETRY_AFTER_S
-from runner.models import JOB_TRANSITIONS, CapsuleSpec, Job, JobStatus, sources_of
+from runner.models import JOB_TRANSITIONS, Job, JobStatus, sources_of
 from runner.store.base import Tables, minute_of, record_created
+from runner.store.job_rows import NewJob, as_inserted, insert_values, row_to_job
 from runner.store.schema import job_logs, jobs
 
 _TERMINAL = [s.value for s in JobStatus if s.is_terminal()]
-
-
-def _row_to_job(row: sa.Row) -> Job:
-    m = row._mapping
-    return Job(
-        id=m["id"],
-        project_id=m["project_id"],
-        user_id=m["user_id"],
-        name=m["name"],
-        submission_id=m["submission_id"],
-        status=JobStatus(m["status"]),
-        status_reason=m["status_reason"],
-        capsule=CapsuleSpec.from_dict(m["capsule"]),
-        timeout_s=m["timeout_s"],
-        max_retries=m["max_retries"],
-        attempt=m["attempt"],
-        host=m["host"],
-        exit_code=m["exit_code"],
-        not_before=m["not_before"],
-        cancel_requested=bool(m["cancel_requested"]),
-        trace_context=dict(m["trace_context"] or {}),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        started_at=m["started_at"],
-        finished_at=m["finished_at"],
-        completions=m["completions"],
-        parallelism=m["parallelism"],
-        backoff_limit=m["backoff_limit"],
-        retries_used=m["retries_used"],
-        parent_id=m["parent_id"],
-        task_index=m["task_index"],
-    )
-
-
-def _insert_values(job: Job, now: float) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "project_id": job.project_id,
-        "user_id": job.user_id,
-        "name": job.name,
-        "submission_id": job.submission_id,
-        "status": job.status.value,
-        "status_reason": job.status_reason,
-        "capsule": job.capsule.to_dict(),
-        "timeout_s": job.timeout_s,
-        "max_retries": job.max_retries,
-        "attempt": 0,
-        "cancel_requested": False,
-        "trace_context": job.trace_context,
-        "created_at": now,
-        "updated_at": now,
-        "completions": job.completions,
-        "parallelism": job.parallelism,
-        "backoff_limit": job.backoff_limit,
-        "retries_used": 0,
-        "parent_id": job.parent_id,
-        "task_index": job.task_index,
-    }
-
-
-def _as_inserted(job: Job, now: float) -> Job:
-    """The job as ``get_job`` would read it back right after ``_insert_values`` wrote it."""
-    return dataclasses.replace(
-        job,
-        attempt=0,
-        host=None,
-        exit_code=None,
-        not_before=None,
-        cancel_requested=False,
-        created_at=now,
-        updated_at=now,
-        started_at=None,
-        finished_at=None,
-        retries_used=0,
-    )
 
 
 class JobQueries(Tables):
@@ -106,27 +32,61 @@ class JobQueries(Tables):
         ``max_queued`` (>= 0) caps the project's jobs waiting for a host, these
         included: past it ``Throttled``, nothing written.
         """
+        outcome = self.create_jobs([NewJob(job, tuple(tasks), max_queued)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def create_jobs(self, batch: Sequence[NewJob]) -> list[tuple[Job, bool] | Exception]:
+        """Commit many submissions in one transaction (a group commit): each gets what
+        ``create_job`` would answer for it alone, or the error it would raise. One that fails
+        (a cap passed) leaves the others; nothing is visible before the whole batch committed."""
         now = time.time()
-        tasks = list(tasks)
+        outcomes: list[tuple[Job, bool] | Exception] = []
         try:
             with self._write() as conn:
-                if max_queued >= 0:
-                    self._admit_queued(conn, job, len(tasks) or 1, max_queued)
-                # one statement compiled once, its rows as parameters (cheaper than .values())
-                conn.execute(jobs.insert(), [_insert_values(row, now) for row in (job, *tasks)])
-                record_created(conn, "job", [r.id for r in (job, *tasks)], now, job.status.value)
-        except sa.exc.IntegrityError:
-            if job.submission_id is None:
+                for new in batch:
+                    try:
+                        # a savepoint per submission when there are several: PostgreSQL aborts
+                        # the whole transaction on a failed statement unless rolled back to one
+                        with conn.begin_nested() if len(batch) > 1 else nullcontext():
+                            self._insert(conn, new, now)
+                        outcomes.append((as_inserted(new.job, now), True))
+                    except sa.exc.IntegrityError as exc:
+                        if len(batch) == 1:
+                            raise
+                        replay = self._replayed(conn, new.job) if new.job.submission_id else None
+                        outcomes.append(replay or exc)
+                    except Throttled as exc:
+                        outcomes.append(exc)
+        except sa.exc.IntegrityError:  # a lone submission (a batch's fail one by one, above)
+            job = batch[0].job
+            replay = None
+            if job.submission_id is not None:
+                with self._read() as conn:
+                    replay = self._replayed(conn, job)
+            if replay is None:
                 raise
-            with self._read() as conn:
-                row = conn.execute(
-                    jobs.select().where(
-                        jobs.c.project_id == job.project_id,
-                        jobs.c.submission_id == job.submission_id,
-                    )
-                ).one()
-            return _row_to_job(row), False
-        return _as_inserted(job, now), True
+            return [replay]
+        return outcomes
+
+    def _insert(self, conn: sa.Connection, new: NewJob, now: float) -> None:
+        rows = (new.job, *new.tasks)
+        if new.max_queued >= 0:
+            self._admit_queued(conn, new.job, len(new.tasks) or 1, new.max_queued)
+        # one statement compiled once, its rows as parameters (cheaper than .values())
+        conn.execute(jobs.insert(), [insert_values(row, now) for row in rows])
+        record_created(conn, "job", [r.id for r in rows], now, new.job.status.value)
+
+    @staticmethod
+    def _replayed(conn: sa.Connection, job: Job) -> tuple[Job, bool] | None:
+        """The job an earlier submission with ``job``'s submission id made, if any."""
+        row = conn.execute(
+            jobs.select().where(
+                jobs.c.project_id == job.project_id, jobs.c.submission_id == job.submission_id
+            )
+        ).one_or_none()
+        return None if row is None else (row_to_job(row), False)
 
     @staticmethod
     def _admit_queued(conn: sa.Connection, job: Job, adding: int, max_queued: int) -> None:
@@ -167,7 +127,7 @@ class JobQueries(Tables):
             row = conn.execute(query).one_or_none()
         if row is None:
             raise NotFound(f"job {job_id} not found")
-        return _row_to_job(row)
+        return row_to_job(row)
 
     def list_jobs(
         self,
@@ -200,7 +160,7 @@ class JobQueries(Tables):
                         sa.and_(jobs.c.created_at == mark.created_at, jobs.c.id < marker),
                     )
                 )
-            return [_row_to_job(r) for r in conn.execute(query)]
+            return [row_to_job(r) for r in conn.execute(query)]
 
     def jobs_with_status(
         self, statuses: Iterable[JobStatus], *, host: str | None = None
@@ -214,7 +174,7 @@ class JobQueries(Tables):
         if host is not None:
             query = query.where(jobs.c.host == host)
         with self._read() as conn:
-            return [_row_to_job(r) for r in conn.execute(query)]
+            return [row_to_job(r) for r in conn.execute(query)]
 
     def transition_job(
         self,
@@ -260,12 +220,12 @@ class JobQueries(Tables):
             if now is None:
                 raise NotFound(f"job {job_id} not found")
             raise InvalidTransition("job", job_id, now.status, to.value)
-        return _row_to_job(row)
+        return row_to_job(row)
 
     def tasks_of(self, parent_id: str) -> list[Job]:
         query = jobs.select().where(jobs.c.parent_id == parent_id).order_by(jobs.c.task_index)
         with self._read() as conn:
-            return [_row_to_job(r) for r in conn.execute(query)]
+            return [row_to_job(r) for r in conn.execute(query)]
 
     def take_retry(self, parent_id: str) -> bool:
         """Use one retry of an array's shared budget (backoff_limit); False when none is left."""

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from runner.errors import Conflict, InvalidTransition, NotFound
+from runner.errors import Conflict, InvalidTransition, NotFound, Throttled
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus
 from runner.store import Store
 from runner.local import postgres
@@ -230,3 +230,24 @@ def test_cpu_seconds_per_minute_of_a_project(store):
         ("cpu-a", 9000.0, 3.5),
         ("cpu-a", 9060.0, 4.0),
     ]
+
+
+def test_a_group_commit_answers_each_submission_as_if_alone(store):
+    from runner.store.job_rows import NewJob
+
+    earlier, _ = store.jobs.create_job(make_job(submission_id="again"))
+    capped = make_job(project_id="p2")
+    outcomes = store.jobs.create_jobs(
+        [
+            NewJob(make_job(name="fresh")),
+            NewJob(make_job(submission_id="again")),  # a replay: the earlier job
+            NewJob(capped, max_queued=0),  # over its project's cap: refused alone
+            NewJob(make_job(name="after")),
+        ]
+    )
+    assert outcomes[0][1] and outcomes[0][0].name == "fresh"
+    assert outcomes[1] == (store.jobs.get_job(earlier.id), False)
+    assert isinstance(outcomes[2], Throttled)
+    with pytest.raises(NotFound):
+        store.jobs.get_job(capped.id)
+    assert store.jobs.get_job(outcomes[3][0].id).name == "after"
