@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 WRITE_TIMEOUT_S = 10.0  # a shell that does not read its input for this long ends the session
 READ_WAIT_MAX_S = 10.0  # the longest one read call waits for output (the caller's wait is capped)
+HANG_UP_PAUSE_S = 0.2  # between the Ctrl-C and the Ctrl-D that end an abandoned exec's shell
 ENDED_KEPT_S = 60.0  # an ended session's reason stays readable this long (its reader learns why)
 SHELL_ENDED = (
     "the shell ended"  # its process exited (or the container stopped): no note to the client
@@ -262,10 +263,24 @@ class Shells:
         elif now - s.active_at > st.shell_idle_timeout_s:
             self._end(s, f"the session was idle for {st.shell_idle_timeout_s:g} s")
 
+    def _hang_up(self, s: _Session) -> None:
+        """Docker leaves an exec running when its stream closes, and has no call to end one: type
+        what a user would, Ctrl-C (ends a foreground command, and the TTY flushes pending input on
+        it, hence the pause) then Ctrl-D (ends the shell at its prompt). A program that ignores
+        both lives on inside the container, within its pids limit, until the container ends."""
+        try:
+            s.sock.sendall(b"\x03")
+            time.sleep(HANG_UP_PAUSE_S)
+            s.sock.sendall(b"\x04")
+        except OSError:
+            pass
+
     def _end(self, s: _Session, why: str) -> None:
         if s.ended is None:
             s.ended, s.ended_at = why, time.monotonic()
             log.info("shell on container %s ended: %s", s.uuid, why)
+            if s.exec_id is not None and why != SHELL_ENDED:
+                self._hang_up(s)
         try:
             s.sock.shutdown(socket.SHUT_RDWR)  # wakes a read waiting in select() on it
         except OSError:
