@@ -137,6 +137,8 @@ def test_sessions_per_project_are_bounded_and_idle_ones_end(shells, sqlite_store
     data, ended = shells.read(sid, 0.1)
     assert data == b"" and "idle for 0.3 s" in ended
     attached, executed = shells.engine.shell_ends
-    assert executed.recv(10) == b"\x03\x04"  # the exec's shell is told to end (Docker would keep it)
+    assert (
+        executed.recv(10) == b"\x03\x04"
+    )  # the exec's shell is told to end (Docker would keep it)
     assert attached.recv(10) == b""  # the container's own process is only detached from
     shells.run(c.uuid, "attach", {})  # an ended session leaves room
