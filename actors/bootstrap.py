@@ -153,6 +153,7 @@ class RayNode(NodeActor):
         _every(CONTAINER_SYNC_S, self.containers.sync, "node-container-sync")
         _every(CONTAINER_SYNC_S, self.capsules.sync, "node-capsule-sync")
         _every(CONTAINER_SYNC_S, self.jobs.fence, "node-fence")
+        _every(CONTAINER_SYNC_S, self.shells.reap, "node-shell-reap")
         _every(
             EGRESS_RECHECK_S, self.recheck_networks, "node-egress"
         )  # hosts that joined; rules a firewall reload dropped

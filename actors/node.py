@@ -33,6 +33,7 @@ from actors.node_isolation import Isolation
 from actors.node_jobs import Jobs
 from actors.node_metering import Metering
 from actors.node_nova import NovaServersOfNode
+from actors.node_shells import Shells
 from runner.containers import Capsule, Container
 from runner.cpus import numa_nodes
 from runner.errors import Unavailable
@@ -99,6 +100,7 @@ class NodeActor:
             host, isolation=self.isolation, metering=self.metering, runtimes=runtimes
         )
         self.container_actions = ContainerActions(self.containers)
+        self.shells = Shells(self.containers)
         self.capsules = Capsules(
             host,
             isolation=self.isolation,
@@ -209,6 +211,22 @@ class NodeActor:
     def container_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
         """One Zun action (``node_container_actions.ACTIONS``) on a container of this host; its result."""
         return self.container_actions.run(uuid, action, params)
+
+    def shell_action(self, uuid: str, action: str, params: dict[str, Any]) -> Any:
+        """``exec``/``attach`` (a one-time token for the websocket) or a TTY resize (``node_shells``)."""
+        return self.shells.run(uuid, action, params)
+
+    def shell_open(self, uuid: str, token: str, exec_id: str | None) -> str:
+        return self.shells.open(uuid, token, exec_id)
+
+    def shell_read(self, sid: str, wait_s: float) -> tuple[bytes, str | None]:
+        return self.shells.read(sid, wait_s)
+
+    def shell_write(self, sid: str, data: bytes) -> None:
+        self.shells.write(sid, data)
+
+    def shell_close(self, sid: str) -> None:
+        self.shells.close(sid)
 
     def create_capsule(self, cap: Capsule) -> None:
         self.capsules.create(cap)

@@ -17,6 +17,7 @@ def main() -> None:
         port=settings.gateway_port,
         log_level="warning",
         access_log=False,
+        ws_max_size=settings.shell_frame_max_bytes,  # shells' websocket messages, refused before buffered
     )
 
 

@@ -25,6 +25,7 @@ from gateway.zun import capsules as zun_capsules
 from gateway.zun import container_actions as zun_container_actions
 from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
+from gateway.zun import interactive as zun_interactive
 from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
 from gateway.zun import root as zun_root
@@ -110,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_container_actions.router)  # the same prefix: its routes come after
+    app.include_router(zun_interactive.router)
+    app.include_router(zun_interactive.ws_router)
     app.include_router(zun_hosts.router)
     app.include_router(zun_capsules.router)
     app.include_router(zun_quotas.router)

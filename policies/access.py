@@ -32,6 +32,11 @@ DEFAULT_RULES: dict[str, str] = {
     "capsule:create:image_pull_policy": "admin",
     # commit into any repository; without it only under "<project_id>/" (platform images and others' tags never)
     "container:commit:any_repository": "admin",
+    # interactive shells (a TTY in a container of the caller's project): operators may make them admin-only
+    "container:execute:interactive": "any",
+    "container:attach": "any",
+    "container:execute_resize": "any",
+    "container:resize": "any",
     "host:get_all": "admin",
     "host:get": "admin",
     "host:update": "admin",  # enable or disable a host for new placements

@@ -129,6 +129,24 @@ class Settings(BaseSettings):
     exec_timeout_s: float = Field(
         30.0, gt=0
     )  # an exec still running after this answers with what it printed so far
+    # interactive shells (Zun's exec --interactive and attach): each open session holds one of its node
+    # actor's 64 threads in a read, so the host-wide bound stays well below that
+    shell_sessions_per_project: int = Field(
+        4, ge=1
+    )  # one project's sessions on one host, opened or waiting for their websocket; past it 429
+    shell_sessions_per_host: int = Field(16, ge=1, le=48)  # every project's, on one host
+    shell_token_ttl_s: float = Field(
+        60.0, gt=0
+    )  # the websocket URL of an exec or attach answer works once, within this time
+    shell_idle_timeout_s: float = Field(
+        600.0, gt=0
+    )  # a session with no input and no output for this long is closed
+    shell_max_session_s: float = Field(
+        3600.0, gt=0
+    )  # a session is closed this long after it opened
+    shell_frame_max_bytes: int = Field(
+        65536, ge=1024, le=1 << 20
+    )  # the largest websocket message a client may send (and the largest piece of output relayed at once)
     archive_max_bytes: int = Field(
         8 << 20, ge=1024
     )  # get_archive/put_archive tar size (bodies carry it base64-encoded)

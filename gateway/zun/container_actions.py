@@ -23,6 +23,7 @@ from gateway.zun import container_calls as calls
 from gateway.zun import openapi
 from gateway.zun.commit import commit_target
 from gateway.zun.create import check_image_ref, check_name
+from gateway.zun.interactive import start_exec as interactive_exec
 from gateway.zun.microversion import Version, VersionDep, api_version, require
 from gateway.zun.views import action_view, as_bool, command_list
 from policies.access import allowed
@@ -106,15 +107,14 @@ async def execute(
     run: str = "true",
     interactive: str = "false",
 ) -> dict:
-    if as_bool(interactive, "interactive"):
-        raise InvalidSpec(
-            "interactive exec sessions are not supported; use run=true", field="interactive"
-        )
-    if not as_bool(run, "run"):
-        raise InvalidSpec("only run=true is supported", field="run")
     argv = command_list(command)
     if not argv:
         raise InvalidSpec("command is empty", field="command")
+    if not as_bool(run, "run"):  # a session: zunclient's `exec --interactive` sends run=false
+        if not as_bool(interactive, "interactive"):
+            raise InvalidSpec("run=false needs interactive=true (a shell on a TTY)", field="run")
+        return await interactive_exec(request, caller, calls.get(request, caller, ident), argv)
+    as_bool(interactive, "interactive")  # run=true: the output, with or without a TTY
     result = await calls.act(
         request, caller, calls.get(request, caller, ident), "execute", {"command": argv}
     )

@@ -1,5 +1,5 @@
-"""Operations on a live container, for the Zun API: lifecycle actions, exec,
-top, stats, archives, resource updates, rename and commit.
+"""Operations on a live container, for the Zun API: lifecycle actions, exec
+(and the TTY streams of interactive shells), top, stats, archives, resource updates, rename and commit.
 
 Kept apart from ``docker.py`` (create/wait/remove of capsules) to keep each
 module to one job. Docker errors become ``runner.errors`` here too.
@@ -122,6 +122,31 @@ class ContainerOps:
             sock.close()
         code = self._call("exec_inspect", exec_id)["ExitCode"]
         return bytes(out), bytes(err), int(code if code is not None else -1)
+
+    def exec_create(self, cid: str, command: list[str]) -> str:
+        """An exec of ``command`` with a TTY and stdin, not started (an interactive shell); its id."""
+        return self._call(
+            "exec_create", cid, command, stdin=True, stdout=True, stderr=True, tty=True
+        )["Id"]
+
+    def tty_socket(self, cid: str, exec_id: str | None) -> Any:
+        """The two-way stream of an exec (started now) or, with no ``exec_id``, of the
+        container's own stdin/stdout (attach, without past logs). Raw bytes with a TTY,
+        Docker's multiplexed frames without. What docker-py returns, kept whole (it holds the
+        HTTP response that owns the connection): its ``_sock``, when it has one, is the socket."""
+        if exec_id is not None:
+            sock = self._call("exec_start", exec_id, tty=True, socket=True)
+        else:
+            params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
+            sock = self._call("attach_socket", cid, params=params)
+        return sock
+
+    def tty_resize(self, cid: str, height: int, width: int, exec_id: str | None) -> None:
+        """The TTY size of an exec, or with no ``exec_id`` of the container itself."""
+        if exec_id is not None:
+            self._call("exec_resize", exec_id, height=height, width=width)
+        else:
+            self._call("resize", cid, height=height, width=width)
 
     def logs(
         self,
