@@ -68,6 +68,7 @@ class HostState:
         return {
             "name": self.name,
             "up": self.up,
+            "last_seen": self.last_seen,  # the last heartbeat (wall clock)
             "docker_ok": self.docker_ok,
             "docker_error": self.docker_error,
             "cpus": self.cpu_total,

@@ -27,6 +27,8 @@ from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
 from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
+from gateway.zun import services as zun_services
+from gateway.zun import zones as zun_zones
 from gateway.zun import root as zun_root
 from gateway.watch import StoreWatcher
 from policies.access import rules_with
@@ -114,4 +116,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_capsules.router)
     app.include_router(zun_quotas.router)
     app.include_router(zun_registries.router)
+    app.include_router(zun_services.router)
+    app.include_router(zun_zones.router)
     return app

@@ -72,6 +72,7 @@ async def create(
         request, "container:create:image_pull_policy", [c.capsule.containers[0].pull_policy]
     )
     cluster.require_host(c.spec.get("host"))
+    cluster.require_zone(c.capsule.availability_zone, field="availability_zone")
     store: Store = request.app.state.store
     image = c.image
     if registry := c.spec.pop("registry", None):
