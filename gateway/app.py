@@ -27,6 +27,7 @@ from gateway.zun import containers as zun_containers
 from gateway.zun import hosts as zun_hosts
 from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
+from gateway.zun import resize as zun_resize
 from gateway.zun import services as zun_services
 from gateway.zun import zones as zun_zones
 from gateway.zun import root as zun_root
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_root.router)
     app.include_router(zun_containers.router)
     app.include_router(zun_container_actions.router)  # the same prefix: its routes come after
+    app.include_router(zun_resize.router)
     app.include_router(zun_hosts.router)
     app.include_router(zun_capsules.router)
     app.include_router(zun_quotas.router)
