@@ -42,6 +42,7 @@ from runner.functions.model import Instance
 from runner.log_tail import LogRead
 from runner.models import Job
 from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.data_root import data_root_disk_gb
 from runner.runtimes.hugetlbfs import hugepages_inventory
 from runner.runtimes.egress import Firewall, host_resolvers
 from runner.runtimes.networks import ProjectNetworks
@@ -175,6 +176,8 @@ class NodeActor:
             inv["vm_accel"] = self.vm.accel
         if self.nova.available:
             inv["runtimes"] = [*inv["runtimes"], "nova"]
+        # read each time: images and containers fill the disk between reports
+        inv["disk_total_gb"], inv["disk_used_gb"] = data_root_disk_gb(inv.get("data_root", ""))
         return {
             "name": self.host.name,
             "pid": os.getpid(),  # the node actor's process (operators; the partition test)

@@ -82,6 +82,11 @@ def from_container(c: Container) -> Request:
     )
 
 
+def container_demand(store: Store, uuid: str) -> Demand:
+    """What a Zun container reserves on its host now (after a resize); NotFound once deleted."""
+    return _demand(store.containers.get_container(uuid))
+
+
 def from_capsule(c: Capsule) -> Request:
     return Request(
         CAPSULE,

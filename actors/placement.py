@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import suppress
+from dataclasses import replace
 from collections.abc import Callable
 
 from actors import placeables
@@ -20,7 +22,7 @@ from policies import Decision, Hosts, decide, make_filters, make_scores
 from policies.fair_share import round_robin
 from policies.table import HostTable
 from runner import job_service, lifecycle
-from runner.errors import ZunrayError
+from runner.errors import NotFound, ZunrayError
 from runner.models import JobStatus
 from runner.settings import Settings
 from runner.store import Store
@@ -127,6 +129,16 @@ class PlacementActor:
                 if parent_id:
                     self._settle_array(parent_id)
             self._schedule()
+
+    def resized(self, uuid: str) -> None:
+        """A placed Zun container's cpu or memory changed: its claim on its host follows the store."""
+        with self._lock:
+            if uuid not in self.claims:
+                return
+            held = self._drop_claim(uuid)
+            with suppress(NotFound):  # deleted meanwhile: its claim goes with it
+                self._add_claim(replace(held, demand=placeables.container_demand(self.store, uuid)))
+            self._schedule()  # a smaller claim may make room
 
     def hosts_changed(self) -> None:
         """An operator enabled or disabled hosts: read them again and place what waits."""

@@ -68,6 +68,7 @@ class HostState:
         return {
             "name": self.name,
             "up": self.up,
+            "last_seen": self.last_seen,  # the last heartbeat (wall clock)
             "docker_ok": self.docker_ok,
             "docker_error": self.docker_error,
             "cpus": self.cpu_total,
@@ -78,6 +79,8 @@ class HostState:
             "enabled": self.name not in disabled,
             "disabled_reason": disabled.get(self.name, ""),
             "labels": self.info.get("labels") or {},
+            "disk_total_gb": int(self.info.get("disk_total_gb", 0)),  # the engine's data root
+            "disk_used_gb": int(self.info.get("disk_used_gb", 0)),
             "pid": self.info.get("pid"),
             "pinned_cpus": self.info.get("pinned_cpus") or [],
             "hugepages": self.info.get("hugepages") or {},

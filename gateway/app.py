@@ -28,6 +28,9 @@ from gateway.zun import hosts as zun_hosts
 from gateway.zun import interactive as zun_interactive
 from gateway.zun import quotas as zun_quotas
 from gateway.zun import registries as zun_registries
+from gateway.zun import resize as zun_resize
+from gateway.zun import services as zun_services
+from gateway.zun import zones as zun_zones
 from gateway.zun import root as zun_root
 from gateway.watch import StoreWatcher
 from policies.access import rules_with
@@ -113,8 +116,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(zun_container_actions.router)  # the same prefix: its routes come after
     app.include_router(zun_interactive.router)
     app.include_router(zun_interactive.ws_router)
+    app.include_router(zun_resize.router)
     app.include_router(zun_hosts.router)
     app.include_router(zun_capsules.router)
     app.include_router(zun_quotas.router)
     app.include_router(zun_registries.router)
+    app.include_router(zun_services.router)
+    app.include_router(zun_zones.router)
     return app

@@ -13,6 +13,7 @@ import logging
 import ray
 
 from actors.bootstrap import ensure_actors, node_actor_name
+from policies.zone import zones
 from runner.ray_connect import FUNCTIONS, PLACEMENT, connect
 from runner.demand import host_memory_mb
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
@@ -120,6 +121,19 @@ class Cluster:
         known = sorted(h["name"] for h in self.health["hosts"])
         if name not in known:
             raise InvalidSpec(f"host {name} does not exist; hosts: {known}", field="host")
+
+    def zones(self) -> list[str]:
+        """The availability zones of the hosts placement knows (their node label ``zone``)."""
+        return zones(h.get("labels") for h in (self.health or {"hosts": []})["hosts"])
+
+    def require_zone(self, zone: str | None, *, field: str) -> None:
+        """400 when a request asks for an availability zone no host is in (None: any zone)."""
+        if zone is None or self.health is None:
+            return
+        if zone not in (known := self.zones()):
+            raise InvalidSpec(
+                f"availability zone {zone} does not exist; zones: {known}", field=field
+            )
 
     async def follow_health(self) -> None:
         """Background task: refresh the placement actor's health report."""

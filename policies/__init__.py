@@ -22,11 +22,19 @@ from policies.hints import LabelsFilter, RequestedHostFilter
 from policies.hugepages import HugePagesFilter
 from policies.ratio import RatioScore
 from policies.spread import SpreadScore
+from policies.zone import ZoneFilter
 
 #: name -> class; configuration enables them by name (filters) and weight (scores)
 FILTERS: dict[str, type] = {
     cls.NAME: cls
-    for cls in (FitFilter, RequestedHostFilter, LabelsFilter, HugePagesFilter, AffinityFilter)
+    for cls in (
+        FitFilter,
+        RequestedHostFilter,
+        LabelsFilter,
+        ZoneFilter,
+        HugePagesFilter,
+        AffinityFilter,
+    )
 }
 SCORES: dict[str, type] = {
     cls.NAME: cls for cls in (BinPackScore, SpreadScore, BalancedScore, RatioScore)

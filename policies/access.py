@@ -40,6 +40,12 @@ DEFAULT_RULES: dict[str, str] = {
     "host:get_all": "admin",
     "host:get": "admin",
     "host:update": "admin",  # enable or disable a host for new placements
+    # Zun's services: one zun-compute per host (list; enable, disable, force_down)
+    "zun-service:get_all": "admin",
+    "zun-service:enable": "admin",
+    "zun-service:disable": "admin",
+    "zun-service:force_down": "admin",
+    "availability_zones:get_all": "any",
     "usage:get_all": "admin",
     "dashboard:series_all": "admin",  # the dashboard's charts of every project (others see their own project's)
     "metrics:get": "admin",  # the whole cloud's queues and hosts  # every project's usage at once (billing)

@@ -38,6 +38,7 @@ class Demand:
     project_id: str = (
         ""  # whose capsule: affinity sees only the labels of the same project's capsules
     )
+    zone: str | None = None  # an availability zone asked for (policies.zone)
 
 
 @dataclass(slots=True)

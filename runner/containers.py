@@ -9,7 +9,7 @@ an action outside its states is refused with ``InvalidState`` (HTTP 409).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.errors import Conflict
@@ -63,6 +63,7 @@ VALID_STATES: dict[str, frozenset[ContainerStatus]] = {
     "execute": frozenset({C.RUNNING}),
     "execute_resize": frozenset({C.RUNNING}),
     "update": frozenset({C.CREATED, C.RUNNING, C.STOPPED, C.PAUSED}),
+    "resize_container": frozenset({C.CREATED, C.RUNNING, C.STOPPED, C.PAUSED}),
     "attach": frozenset({C.RUNNING}),
     "resize": frozenset({C.RUNNING}),
     "top": frozenset({C.RUNNING}),
@@ -147,6 +148,16 @@ class Container:
 
     def demand(self) -> Resources:
         return self.capsule.demand()
+
+    def resized(self, *, cpu: float | None, memory_mb: int | None) -> CapsuleSpec:
+        """Its capsule with the container's cpu and memory changed (None: kept)."""
+        main = self.capsule.containers[0]
+        res = replace(
+            main.resources,
+            cpu=main.resources.cpu if cpu is None else cpu,
+            memory_mb=main.resources.memory_mb if memory_mb is None else memory_mb,
+        )
+        return replace(self.capsule, containers=(replace(main, resources=res),))
 
 
 @dataclass(frozen=True, slots=True)

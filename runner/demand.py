@@ -82,4 +82,5 @@ def placement_demand(
         affinity=capsule.affinity,
         anti_affinity=capsule.anti_affinity,
         project_id=project_id,
+        zone=capsule.availability_zone,
     )

@@ -101,6 +101,7 @@ class CapsuleSpec:
     anti_affinity: tuple[
         tuple[str, str], ...
     ] = ()  # never on a host running a capsule with any label k=v
+    availability_zone: str | None = None  # only on hosts of this zone (``policies.zone``)
 
     def demand(self) -> Resources:
         """Peak resources: app containers run together, init ones one by one."""
@@ -139,6 +140,7 @@ class CapsuleSpec:
             labels=dict(data.get("labels") or {}),
             affinity=tuple(tuple(kv) for kv in data.get("affinity", ())),
             anti_affinity=tuple(tuple(kv) for kv in data.get("anti_affinity", ())),
+            availability_zone=data.get("availability_zone"),
         )
 
 

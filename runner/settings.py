@@ -97,7 +97,14 @@ class Settings(BaseSettings):
     # placement
     node_labels: dict[str, str] = {}
     reserved_shared_cpus: int = 1  # cpus of each host that dedicated (pinned) capsules never take
-    placement_filters: tuple[str, ...] = ("fit", "host", "labels", "hugepages", "affinity")
+    placement_filters: tuple[str, ...] = (
+        "fit",
+        "host",
+        "labels",
+        "zone",
+        "hugepages",
+        "affinity",
+    )
     placement_scores: dict[str, float] = {"binpack": 1.0}
     placement_score_params: dict[
         str, dict

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.context import StoreDep, enforce
 from runner.errors import NotFound
+from runner.store import Store
 
 router = APIRouter(prefix="/v1/cluster/hosts", tags=["cluster"])
 
@@ -34,11 +35,33 @@ def list_hosts(request: Request) -> dict:
     return {"hosts": _hosts(request)}
 
 
+def is_host(request: Request, name: str) -> bool:
+    """Whether placement knows a host of this name (up or down)."""
+    return name in {h["name"] for h in _hosts(request)}
+
+
+def change(
+    request: Request,
+    store: Store,
+    name: str,
+    *,
+    enabled: bool | None = None,
+    reason: str = "",
+    forced_down: bool | None = None,
+) -> None:
+    """Record an operator's change of a host (None: unchanged) and have placement take it in now
+    (this route and Zun's ``/v1/services``)."""
+    if enabled is not None:
+        store.hosts.set_host_enabled(name, enabled, reason)
+    if forced_down is not None:
+        store.hosts.set_host_forced_down(name, forced_down)
+    request.app.state.cluster.placement.hosts_changed.remote()
+
+
 @router.put("/{name}", summary="Enable or disable a host for new placements")
 def change_host(name: str, body: HostChange, request: Request, store: StoreDep) -> dict:
     enforce(request, "host:update")
-    if name not in {h["name"] for h in _hosts(request)}:
+    if not is_host(request, name):
         raise NotFound(f"host {name} not found")
-    store.hosts.set_host_enabled(name, body.enabled, body.reason)
-    request.app.state.cluster.placement.hosts_changed.remote()
+    change(request, store, name, enabled=body.enabled, reason=body.reason)
     return {"name": name, "enabled": body.enabled, "reason": body.reason}

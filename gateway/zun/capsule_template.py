@@ -23,6 +23,7 @@ from runner.caps import (
     LABELS,
     NAME_CHARS,
     PATH_CHARS,
+    SHORT_CHARS,
 )
 from gateway.zun.create import check_image_ref
 from gateway.zun.views import command_list, cpu, memory_mb
@@ -182,6 +183,15 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
     )
 
 
+def _zone(value: Any) -> str | None:
+    """The template's ``availabilityZone`` (where Zun reads it: beside ``kind``), or None."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InvalidSpec("availabilityZone must be a string", field="availabilityZone")
+    return capped(value, SHORT_CHARS, "availabilityZone")
+
+
 def capsule_from_body(
     body: Any, *, caller, may_mount_host: bool = False, network: str | None = None
 ) -> Capsule:  # noqa: ANN001
@@ -269,6 +279,7 @@ def capsule_from_body(
             volumes=tuple(sorted(volumes)),
             network=network if runtime == "runc" else None,
             runtime=runtime,
+            availability_zone=_zone(template.get("availabilityZone")),
         ),
         restart_policy=RESTART[policy],
         labels=_strings(

@@ -123,6 +123,7 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     )
     check_images(request, [(f"spec.containers[{m.name}].image", m.image) for m in members])
     cluster.admit(cap.demand().memory_mb, runtime=cap.capsule.runtime, field="spec.containers")
+    cluster.require_zone(cap.capsule.availability_zone, field="availabilityZone")
     store = request.app.state.store
     cap = store.capsules.create_capsule(cap, limits=store.quotas.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")

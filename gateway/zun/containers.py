@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -24,6 +23,7 @@ from gateway.zun import container_calls as calls
 from gateway.zun import openapi
 from gateway.zun.create import check_name, container_from_body
 from gateway.zun.microversion import VersionDep, api_version, check_param
+from gateway.zun.resize import resize
 from gateway.zun.views import as_bool, container_view, cpu, memory_mb
 from policies.access import allowed
 from runner.containers import check_action
@@ -72,6 +72,7 @@ async def create(
         request, "container:create:image_pull_policy", [c.capsule.containers[0].pull_policy]
     )
     cluster.require_host(c.spec.get("host"))
+    cluster.require_zone(c.capsule.availability_zone, field="availability_zone")
     store: Store = request.app.state.store
     image = c.image
     if registry := c.spec.pop("registry", None):
@@ -182,24 +183,7 @@ async def update(ident: str, request: Request, caller: CallerDep, version: Versi
     new_cpu = cpu(patch["cpu"]) if "cpu" in patch else None
     new_mem = memory_mb(patch["memory"]) if "memory" in patch else None
     if new_cpu is not None or new_mem is not None:
-        res = c.capsule.containers[0].resources
-        delta = {
-            "cpu": (new_cpu - res.cpu) if new_cpu is not None else 0,
-            "memory": (new_mem - res.memory_mb) if new_mem is not None else 0,
-        }
-        if delta["cpu"] > 0 or delta["memory"] > 0:
-            store.quotas.check_quota(c.project_id, {k: max(v, 0) for k, v in delta.items()})
-        if c.container_id:  # not created yet: the new limits apply at creation
-            await calls.act(request, caller, c, "update", {"cpu": new_cpu, "memory_mb": new_mem})
-        main = c.capsule.containers[0]
-        res = main.resources
-        new_res = replace(
-            res,
-            cpu=new_cpu if new_cpu is not None else res.cpu,
-            memory_mb=new_mem if new_mem is not None else res.memory_mb,
-        )
-        capsule = replace(c.capsule, containers=(replace(main, resources=new_res),))
-        store.containers.update_container(c.uuid, capsule=capsule)
+        c = await resize(request, caller, c, cpu=new_cpu, memory_mb=new_mem)
     fields: dict[str, Any] = {}
     if "name" in patch:
         fields["name"] = patch["name"]

@@ -322,6 +322,7 @@ def container_from_body(
             runtime=runtime,
             network=network if runtime == "runc" else None,
             cpu_policy=_cpu_policy(body, main.resources.cpu, runtime),
+            availability_zone=body.get("availability_zone") or None,
         ),
         start_on_create=run,
         spec=spec,

@@ -13,9 +13,9 @@ from runner.errors import NotFound
 router = APIRouter(prefix="/v1/hosts", tags=["zun hosts"], dependencies=[Depends(api_version)])
 
 
-def _host_view(h: dict, request: Request) -> dict:
+def host_view(h: dict, base: str) -> dict:
+    """Zun's view of a host from its line in placement's health report (``base``: the API's URL)."""
     host_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, h["name"]))
-    base = str(request.base_url).rstrip("/")
     return {
         "uuid": host_uuid,
         "hostname": h["name"],
@@ -24,13 +24,13 @@ def _host_view(h: dict, request: Request) -> dict:
         "total_containers": h.get("containers", 0),
         "cpus": h["cpus"],
         "cpu_used": h["cpu_used"],
-        "disk_total": 0,
-        "disk_used": 0,
+        "disk_total": h.get("disk_total_gb", 0),  # GB of the filesystem of Docker's data root
+        "disk_used": h.get("disk_used_gb", 0),
         "architecture": "x86_64",
         "os_type": "linux",
         "os": "Debian GNU/Linux",
         "kernel_version": "",
-        "labels": {},
+        "labels": dict(h.get("labels") or {}),  # the node's labels (ZUNRAY_NODE_LABELS)
         "runtimes": h["runtimes"],
         "enable_cpu_pinning": False,
         "links": [{"href": f"{base}/v1/hosts/{host_uuid}", "rel": "self"}],
@@ -39,7 +39,8 @@ def _host_view(h: dict, request: Request) -> dict:
 
 def _hosts(request: Request) -> list[dict]:
     health = request.app.state.cluster.health or {"hosts": []}
-    return [_host_view(h, request) for h in health["hosts"]]
+    base = str(request.base_url).rstrip("/")
+    return [host_view(h, base) for h in health["hosts"]]
 
 
 @router.get("")

@@ -34,7 +34,16 @@ def root(request: Request) -> dict:
 @router.get("/v1/", include_in_schema=False)
 def v1(request: Request) -> dict:
     base = str(request.base_url).rstrip("/")
-    resources = ("containers", "capsules", "hosts", "quotas", "quota_classes", "registries")
+    resources = (
+        "containers",
+        "capsules",
+        "hosts",
+        "services",
+        "availability_zones",
+        "quotas",
+        "quota_classes",
+        "registries",
+    )
     return {
         **_version(request),
         "media_types": [

@@ -118,6 +118,7 @@ class DockerRuntime:
             "memory_mb": int(info.get("MemTotal", 0)) // (1 << 20),
             "runtimes": runtimes,
             "docker_version": info.get("ServerVersion", ""),
+            "data_root": info.get("DockerRootDir", ""),  # where images and layers live (disk)
         }
 
     # -- images -----------------------------------------------------------

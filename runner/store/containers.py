@@ -7,8 +7,9 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from runner.containers import CONTAINER_TRANSITIONS, Container, ContainerStatus
+from runner.containers import CONTAINER_TRANSITIONS, Container, ContainerStatus, check_action
 from runner.demand import quota_demand
+from runner.errors import NotFound
 from runner.models import CapsuleSpec, sources_of
 from runner.store.base import Database, Tables, record_created
 from runner.store.quotas import QuotaQueries
@@ -167,6 +168,33 @@ class ContainerQueries(Tables):
             **fields,
         )
         return None if row is None else _row_to_container(row)
+
+    def resize_container(
+        self, uuid: str, *, cpu: float | None, memory_mb: int | None, limits: dict[str, float]
+    ) -> tuple[Container, Container]:
+        """Change the container's cpu and memory (None: kept) if its state allows it (409) and
+        its project's quota admits the growth (403), in one transaction as a creation is admitted:
+        two resizes at once cannot both take the last of the quota. (before, after)."""
+        with self._write() as conn:
+            row = conn.execute(containers.select().where(containers.c.uuid == uuid)).first()
+            if row is None:
+                raise NotFound(f"Container {uuid} could not be found.")
+            before = _row_to_container(row)
+            check_action(uuid, before.status, "resize_container")
+            capsule = before.resized(cpu=cpu, memory_mb=memory_mb)
+            old, new = quota_demand(before.capsule), quota_demand(capsule)
+            growth = {res: max(new[res] - old[res], 0) for res in new}
+            if any(growth.values()):  # shrinking never meets the quota
+                # only what grows is checked: a project over a lowered limit may still shrink or
+                # grow something else
+                grown = {res: limits[res] if growth.get(res) else -1 for res in limits}
+                self.quotas.admit(conn, before.project_id, growth, grown)
+            conn.execute(
+                containers.update()
+                .where(containers.c.uuid == uuid)
+                .values(capsule=capsule.to_dict(), updated_at=time.time())
+            )
+        return before, self.get_container(uuid)
 
     def claim_container_host(self, uuid: str, host: str) -> Container | None:
         """Place a container still waiting for a host (compare-and-set)."""

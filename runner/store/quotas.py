@@ -89,12 +89,6 @@ class QuotaQueries(Tables):
         with self._read() as conn:
             return _usage(conn, project_id)
 
-    def check_quota(self, project_id: str, delta: dict[str, float]) -> None:
-        """Raise OverQuota unless growing by ``delta`` fits (a resize)."""
-        limits = self.quota(project_id)
-        with self._write() as conn:
-            self.admit(conn, project_id, delta, limits)
-
     def admit(
         self,
         conn: sa.Connection,

@@ -251,6 +251,8 @@ host_admin = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),  # why an operator disabled it
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Zun's force_down: placement counts the host as down whatever its heartbeats say
+    sa.Column("forced_down", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 usage = sa.Table(

@@ -100,6 +100,14 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
             },
             "capsule:create:runtime",
         ),
+        ("get", "/v1/services", None, "zun-service:get_all"),
+        ("put", "/v1/services/disable?host=h&binary=zun-compute", None, "zun-service:disable"),
+        (
+            "put",
+            "/v1/services/force_down?host=h&binary=zun-compute",
+            None,
+            "zun-service:force_down",
+        ),
     ],
     ids=[
         "privileged",
@@ -115,12 +123,24 @@ def test_a_project_sees_only_its_own_objects_and_others_get_404(as_user):
         "function-runtime",
         "metrics",
         "capsule-runtime",
+        "services",
+        "service-disable",
+        "service-force-down",
     ],
 )
 def test_admin_only_rules_deny_members_with_the_rule_name(as_user, method, path, body, rule):
     resp = getattr(as_user("alice"), method)(path, **({"json": body} if body is not None else {}))
     assert resp.status_code == 403, resp.text
     assert rule in resp.json()["errors"][0]["detail"]
+
+
+def test_members_list_the_zones_and_admins_the_services(as_user):
+    alice, carol = as_user("alice"), as_user("carol")
+    assert alice.get("/v1/availability_zones").json()["availability_zones"] == [
+        {"availability_zone": "nova"}
+    ]
+    [svc] = carol.get("/v1/services").json()["services"]
+    assert svc["binary"] == "zun-compute" and svc["state"] == "up"
 
 
 def test_quota_refuses_zun_creates_over_the_limit(as_user, keystone):

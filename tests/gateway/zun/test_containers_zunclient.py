@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
 import time
 
@@ -184,10 +185,14 @@ def test_command_shape_follows_the_microversion(zunray, made, zc):
     assert new["command"] == ["sh", "-c", "echo started; sleep 600"]
 
 
-def test_hosts_come_from_the_node_reports(zc):
+def test_hosts_come_from_the_node_reports(zc, zunray):
     [host] = zc.hosts.list()
     assert host.cpus >= 1 and host.mem_total > 0 and "runc" in host.runtimes
     assert zc.hosts.get(host.uuid).hostname == host.hostname
+    # the disk is the filesystem holding the engine's data root, in GB as Zun reports it
+    disk = shutil.disk_usage(zunray.docker.info()["DockerRootDir"])
+    assert host.disk_total == disk.total >> 30 > 0
+    assert abs(host.disk_used - (disk.used >> 30)) <= 1 and host.labels == {}
 
 
 def test_image_that_cannot_be_had_ends_in_error(zc, made):
