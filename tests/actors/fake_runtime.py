@@ -51,6 +51,9 @@ class FakeRuntime:
             if all(c.labels.get(k) == v for k, v in wanted.items())
         ]
 
+    def adopt_secret_files(self) -> None:
+        self.calls.append(("adopt_secret_files",))
+
     def _call(
         self, method: str, cid: str, *args: object, **kwargs: object
     ) -> object:  # what ContainerOps asks
