@@ -110,3 +110,26 @@ def test_names_are_per_project_bounded_and_deletion_refused_while_referenced(sql
     s.delete_secret("p2", "db")  # the same name in another project is not referenced
     s.delete_secret("p1", "tls")
     assert [x["name"] for x in s.list_secrets("p1")] == ["db"]
+
+
+def test_the_cli_rotates_the_key_of_the_configured_store(tmp_path, monkeypatch, capsys):
+    from runner.cli.main import main
+    from runner.store import Store
+
+    settings = _settings(tmp_path)
+    store = Store(settings.store_url_resolved)
+    store.migrate()
+    store.secrets.create_secret(
+        project_id="p1",
+        user_id="u",
+        name="db",
+        sealed=SecretBox(settings).seal("v"),
+        max_per_project=10,
+    )
+    before = key_file(settings).read_text()
+    monkeypatch.setenv("ZUNRAY_DATA_DIR", str(settings.data_dir))
+    assert main(["secrets", "rotate-key"]) == 0
+    assert "re-sealed 1 values" in capsys.readouterr().out
+    assert key_file(settings).read_text() != before
+    assert SecretBox(settings).open(store.secrets.sealed_value("p1", "db")) == "v"
+    store.close()
