@@ -201,8 +201,8 @@ class JobIn(BaseModel):
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
         check_ref_list(self.secrets, self.env)
-        if self.runtime in ("vm", "nova") and any(r.file for r in self.secrets):
-            raise ValueError(f"secrets: runtime {self.runtime} takes secrets as env only")
+        if self.runtime in ("vm", "nova") and self.secrets:
+            raise ValueError(f"secrets: runtime {self.runtime} takes no secrets yet")
         if self.runtime in ("runsc", "vm", "nova") and self.network != "none":
             raise ValueError(
                 f"network: runtime {self.runtime} runs without a network on these hosts"

@@ -24,6 +24,7 @@ from runner.fair_share import caps_of
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
 from runner.schemas import invocation_out
+from runner.secret_refs import check_refs_exist, to_refs
 from runner.settings import Settings
 
 router = APIRouter(tags=["functions"])
@@ -61,6 +62,7 @@ def _spec(body: FunctionFields, settings: Settings) -> FunctionSpec:
         max_instances=body.max_instances,
         idle_ttl_s=body.idle_ttl_s,
         pull_policy=PullPolicy(body.image_pull_policy),
+        secrets=to_refs(body.secrets),
     )
 
 
@@ -84,6 +86,7 @@ def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDe
     cluster = _cluster(request)
     cluster.admit(body.resources.memory_mb, runtime=body.runtime, field="resources.memory_mb")
     spec = _spec(body, request.app.state.settings)
+    check_refs_exist(store, caller.project_id, body.secrets)
     fn = store.functions.create_function(
         Function(str(uuid.uuid4()), body.name, caller.project_id, caller.user_id, 1, spec)
     )
@@ -134,6 +137,8 @@ def patch(name: str, body: dict, request: Request, store: StoreDep, caller: Call
         )
     if "image" in body:
         check_images(request, [("image", merged.image)])
+    if "secrets" in body:
+        check_refs_exist(store, caller.project_id, merged.secrets)
     fn = store.functions.update_function(
         fn.uuid, _spec(merged, request.app.state.settings), version=fn.version
     )

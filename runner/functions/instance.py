@@ -112,5 +112,6 @@ def capsule_of(inst: Instance) -> CapsuleSpec:
         resources=spec.resources,
         name="fn",
         pull_policy=spec.pull_policy,
+        secrets=spec.secrets,
     )
     return CapsuleSpec(containers=(container,), runtime=spec.runtime)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ZUN_HEADERS
+
 pytestmark = [pytest.mark.docker, pytest.mark.ray]
 
 USER_IMAGE = "zunray-test-secrets-user:latest"  # busybox running as 1234:1235
@@ -106,3 +108,54 @@ def test_a_job_gets_its_secrets_and_nothing_of_zunray_shows_them(zunray, user_im
         assert not [p for p in kept if value.encode() in p.read_bytes()]
     # the files went with the container
     assert not _files_under(zunray.settings.secret_files_dir / zunray.settings.instance)
+
+
+def test_a_zun_container_and_a_function_get_their_secrets_and_show_only_references(zunray):
+    http = zunray.http
+    value, name = f"v-{uuid.uuid4().hex}", f"api-{uuid.uuid4().hex[:8]}"
+    assert http.post("/v1/secrets", json={"name": name, "value": value}).status_code == 201
+    refs = [{"secret": name, "env": "API_KEY"}, {"secret": name, "file": "api"}]
+    made = http.post(
+        "/v1/containers?run=true",
+        headers=ZUN_HEADERS,
+        json={
+            "image": "busybox:latest",
+            "command": [
+                "sh",
+                "-c",
+                'echo "$API_KEY" | md5sum; md5sum < /run/secrets/api; sleep 300',
+            ],
+            "cpu": 0.1,
+            "memory": 16,
+            "secrets": refs,  # Zunray's extension of Zun's body
+        },
+    )
+    assert made.status_code == 202, made.text
+    uuid_ = made.json()["uuid"]
+    fn = http.post(
+        "/v1/functions",
+        json={
+            "name": f"f-{name}",
+            "image": "busybox:latest",
+            "command": ["sh", "-c", "md5sum < /run/secrets/api; echo $API_KEY | md5sum"],
+            "secrets": refs,
+        },
+    )
+    assert fn.status_code == 201, fn.text
+    try:
+        logs = zunray.container_logs_until(uuid_, _md5(value), timeout_s=60)
+        assert _md5(f"{value}\n") in logs
+        out = http.post(f"/v1/functions/f-{name}/invoke", content=b"")
+        assert out.status_code == 200, out.text
+        assert out.content.decode().split()[::2] == [_md5(value), _md5(f"{value}\n")]
+        views = [
+            http.get(f"/v1/containers/{uuid_}", headers=ZUN_HEADERS).json(),
+            http.get(f"/v1/functions/f-{name}").json(),
+        ]
+        assert [v["secrets"] for v in views] == [refs, refs]
+        assert not [v for v in views if value in str(v)]
+        assert http.delete(f"/v1/secrets/{name}").status_code == 409  # both reference it
+    finally:
+        http.delete(f"/v1/functions/f-{name}")
+        zunray.delete_container(uuid_)
+    assert http.delete(f"/v1/secrets/{name}").status_code == 204
