@@ -77,6 +77,12 @@ class FunctionFields(BaseModel):
         max_length=MAX_REFS,
         description="the project's secrets given as environment variables or files in /run/secrets",
     )
+    registry: str | None = Field(
+        None,
+        min_length=1,
+        max_length=SHORT_CHARS,
+        description="one of the project's registries (name or id): its stored credentials pull the image",
+    )
 
     @model_validator(mode="after")
     def _one_protocol(self) -> FunctionFields:
@@ -136,6 +142,7 @@ def function_out(fn: Function, stats: dict | None = None) -> dict:
         },
         "env": dict(spec.env),
         "secrets": ref_views(spec.secrets),
+        "registry_id": spec.registry_id,
         "timeout_s": spec.timeout_s,
         "concurrency": spec.concurrency,
         "min_instances": spec.min_instances,

@@ -18,6 +18,7 @@ from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.secret_files import pull_auth
 from runner.telemetry import tracer
 
 INFRA_IMAGE = "busybox:latest"
@@ -140,7 +141,12 @@ class CapsuleRun:
         """
         with tracer().start_as_current_span("image.ensure"):
             for spec in (*self.spec.init_containers, *self.spec.containers):
-                self.runtime.ensure_image(spec.image, spec.pull_policy, project=self.project)
+                self.runtime.ensure_image(
+                    spec.image,
+                    spec.pull_policy,
+                    project=self.project,
+                    **pull_auth(self.runtime.secrets, spec),
+                )
         for volume in self.spec.volumes:
             self.runtime.create_volume(
                 self.volume_name(volume),

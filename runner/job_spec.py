@@ -43,6 +43,7 @@ def build_job(
         capabilities=tuple(fields.get("capabilities") or ()),
         sysctls=dict(fields.get("sysctls") or {}),
         secrets=tuple(SecretRef(**r) for r in fields.get("secrets") or ()),
+        registry_id=fields.get("registry_id"),
     )
     network = fields.get("network", "none")
     return Job(

@@ -68,6 +68,7 @@ class ContainerSpec:
         default_factory=dict
     )  # namespaced sysctls from the operator's allowed list
     secrets: tuple[SecretRef, ...] = ()  # resolved by the node at the container's creation
+    registry_id: str | None = None  # a project registry whose stored credentials pull the image
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class CapsuleSpec:
                 capabilities=tuple(c.get("capabilities", ())),
                 sysctls=dict(c.get("sysctls") or {}),
                 secrets=tuple(SecretRef(**r) for r in c.get("secrets", ())),
+                registry_id=c.get("registry_id"),
             )
 
         return cls(

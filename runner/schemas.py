@@ -197,12 +197,18 @@ class JobIn(BaseModel):
         max_length=MAX_REFS,
         description="the project's secrets given as environment variables or files in /run/secrets",
     )
+    registry: str | None = Field(
+        None,
+        min_length=1,
+        max_length=SHORT_CHARS,
+        description="one of the project's registries (name or id): its stored credentials pull the image",
+    )
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
         check_ref_list(self.secrets, self.env)
-        if self.runtime in ("vm", "nova") and self.secrets:
-            raise ValueError(f"secrets: runtime {self.runtime} takes no secrets yet")
+        if self.runtime in ("vm", "nova") and (self.secrets or self.registry):
+            raise ValueError(f"runtime {self.runtime} takes no secrets or registry yet")
         if self.runtime in ("runsc", "vm", "nova") and self.network != "none":
             raise ValueError(
                 f"network: runtime {self.runtime} runs without a network on these hosts"
@@ -285,6 +291,7 @@ def job_out(job: Job, *, history: list[dict[str, Any]] | None = None) -> dict[st
         "capabilities": list(main.capabilities),
         "sysctls": dict(main.sysctls),
         "secrets": ref_views(main.secrets),
+        "registry_id": main.registry_id,
         "labels": dict(job.capsule.labels),
         "affinity": dict(job.capsule.affinity),
         "anti_affinity": dict(job.capsule.anti_affinity),

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
 
-from runner.errors import InvalidSpec
+from runner.errors import InvalidSpec, NotFound
 from runner.models import SecretRef
 from runner.store import Store
 
@@ -115,3 +115,23 @@ def ref_views(refs: tuple[SecretRef, ...]) -> list[dict[str, str]]:
         {"secret": r.secret, **({"env": r.env} if r.env else {"file": r.file})}  # type: ignore[dict-item]
         for r in refs
     ]
+
+
+def with_registry(
+    store: Store, project_id: str, fields: dict[str, Any], *, field: str = "registry"
+) -> dict[str, Any]:
+    """A job's or function's fields with ``registry`` (one of the project's registries, by name
+    or id, as Zun's own ``registry`` field) resolved: ``registry_id`` for the node, which pulls
+    with its stored credentials, and the image under its domain. 400 naming the field if the
+    project has no such registry (another project's is as unknown)."""
+    ident = fields.get("registry")
+    if not ident:
+        return fields
+    try:
+        reg = store.registries.get_registry(ident, project_id=project_id)
+    except NotFound:
+        raise InvalidSpec(f"{field}: no registry {ident} in this project", field=field) from None
+    image = fields["image"]
+    if not image.startswith(reg["domain"] + "/"):
+        image = f"{reg['domain']}/{image}"
+    return {**fields, "image": image, "registry_id": reg["uuid"]}

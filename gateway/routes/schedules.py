@@ -15,7 +15,7 @@ from gateway.context import CallerDep, StoreDep
 from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from gateway.routes.jobs import check_job_request
 from runner.schemas import JobIn
-from runner.secret_refs import check_refs_exist
+from runner.secret_refs import check_refs_exist, with_registry
 from policies.schedule import BadSchedule, next_fire, validate
 from runner.errors import InvalidSpec, NotFound
 from runner.fair_share import caps_of, check_completions, check_interval
@@ -115,7 +115,9 @@ def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDe
     check_interval(caps, body.cron)
     check_completions(caps, body.job.completions)
     values = body.model_dump()
-    values["job"] = body.job.model_dump()
+    values["job"] = with_registry(
+        store, caller.project_id, body.job.model_dump(), field="job.registry"
+    )
     s = store.schedules.create_schedule(
         {
             "uuid": str(uuid.uuid4()),

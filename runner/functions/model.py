@@ -39,6 +39,7 @@ class FunctionSpec:
     idle_ttl_s: float = 300.0  # an idle instance above min_instances goes after this
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
     secrets: tuple[SecretRef, ...] = ()  # given to each instance (runner.secret_refs)
+    registry_id: str | None = None  # a project registry whose stored credentials pull the image
 
     @property
     def protocol(self) -> str:

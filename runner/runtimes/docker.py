@@ -21,7 +21,7 @@ from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailur
 from runner.models import ContainerSpec, PullPolicy
 from runner.runtimes.bounded import keep_last
 from runner.runtimes.docker_pulls import ImagePulls, PullRecords, explain, named
-from runner.runtimes.secret_files import SecretSource, create_with_secrets
+from runner.runtimes.secret_files import SecretSource, create_with_secrets, pull_auth
 
 LABEL = "zunray"  # label prefix: zunray.instance, zunray.uuid, ...
 MIN_API_VERSION = "1.41"  # Debian 12's docker.io 20.10
@@ -241,7 +241,10 @@ class DockerRuntime:
                 created = self._api.create_container(**kwargs)
             except derr.ImageNotFound:
                 self.images.forget(named(spec.image))  # removed since we looked: look again
-                self.ensure_image(spec.image, spec.pull_policy)
+                project = labels.get(f"{LABEL}.project")
+                self.ensure_image(
+                    spec.image, spec.pull_policy, project=project, **pull_auth(self.secrets, spec)
+                )
                 created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
             raise ImageUnavailable(

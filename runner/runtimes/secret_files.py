@@ -1,4 +1,5 @@
-"""Secrets given to a container at its creation, on the node that creates it.
+"""Secrets given to a container at its creation, on the node that creates it (and the stored
+registry credentials that pull a job's or a function's image).
 
 The values are read sealed from the store and opened here, just before the container is created;
 they are never written to the store unsealed, nor to a log, a trace or a label. An ``env``
@@ -74,6 +75,14 @@ class SecretSource:
             directory=directory,
         )
 
+    def registry_auth(self, registry_id: str) -> tuple[dict[str, str] | None, str]:
+        """(credentials, domain) of a project registry, the password opened here."""
+        reg = self.store.registries.get_registry(registry_id)
+        if not reg["username"]:
+            return None, reg["domain"]
+        password = self.box.open(reg["password"]) or ""
+        return {"username": reg["username"], "password": password}, reg["domain"]
+
     def write_files(self, given: Given, uid: int, gid: int) -> None:
         """The files, 0400 and the directory 0500, owned by the container's user."""
         assert given.directory is not None
@@ -110,6 +119,15 @@ class SecretSource:
                 self._with_files[ids[entry.name]] = entry.name
             else:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def pull_auth(source: SecretSource | None, spec: ContainerSpec) -> dict[str, Any]:
+    """``ensure_image``'s ``auth`` and ``registry`` for a container pulling through a stored
+    registry (none without one, or on an engine without a source)."""
+    if not spec.registry_id or source is None:
+        return {}
+    auth, domain = source.registry_auth(spec.registry_id)
+    return {"auth": auth, "registry": domain}
 
 
 def create_with_secrets(

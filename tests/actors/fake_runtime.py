@@ -32,6 +32,7 @@ class FakeRuntime:
     def __init__(self, containers: list[FakeContainer] = ()) -> None:
         self.instance = "fake"
         self.log_max_bytes = 1 << 20
+        self.secrets = None  # no secrets nor registry credentials on this engine
         self.created: dict[str, int] = {}
         self.containers = {c.id: c for c in containers}
         self.calls: list[tuple] = []  # (method, *args) in the order asked
