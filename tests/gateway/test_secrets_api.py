@@ -39,6 +39,12 @@ def test_bounds_conflicts_and_no_value_in_any_answer(client):
     for name in ("-leading-dash", "a/b", "x" * 64, ""):
         assert client.post("/v1/secrets", json={"name": name, "value": "v"}).status_code == 400
     assert client.post("/v1/secrets", json={"name": "db", "value": "v"}).status_code == 409
+    surrogate = client.post(
+        "/v1/secrets",
+        content=b'{"name": "s", "value": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 400, surrogate.text
     assert client.post("/v1/secrets", json={"name": "tls", "value": "v"}).status_code == 201
     assert client.post("/v1/secrets", json={"name": "third", "value": "v"}).status_code == 403
     assert client.put("/v1/secrets/nope", json={"value": "v"}).status_code == 404
