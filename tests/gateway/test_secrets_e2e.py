@@ -4,7 +4,9 @@ a file (0400, owned by the image's user); no view, log or trace of Zunray ever h
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -159,3 +161,64 @@ def test_a_zun_container_and_a_function_get_their_secrets_and_show_only_referenc
         http.delete(f"/v1/functions/f-{name}")
         zunray.delete_container(uuid_)
     assert http.delete(f"/v1/secrets/{name}").status_code == 204
+
+
+def test_capsule_containers_init_ones_too_get_their_secrets(zunray):
+    http, capsules = zunray.http, "/v1/capsules/"
+    headers = {"OpenStack-API-Version": "container 1.40"}
+    value, name = f"cap-{uuid.uuid4().hex}", f"cap-{uuid.uuid4().hex[:8]}"
+    assert http.post("/v1/secrets", json={"name": name, "value": value}).status_code == 201
+    check = f'[ "$(md5sum < /run/secrets/k | cut -d" " -f1)" = {_md5(value)} ]'
+    template = {
+        "kind": "capsule",
+        "metadata": {"name": name},
+        "spec": {
+            "initContainers": [
+                {
+                    "name": "init",
+                    "image": "busybox:latest",
+                    "command": ["sh", "-c", check],  # the init fails unless the file holds it
+                    "secrets": [{"secret": name, "file": "k"}],
+                }
+            ],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "busybox:latest",
+                    "command": ["sh", "-c", 'echo "$K" | md5sum; sleep 600'],
+                    "resources": {"requests": {"cpu": 0.1, "memory": 32}},
+                    "secrets": [{"secret": name, "env": "K"}],
+                }
+            ],
+        },
+    }
+    made = http.post(capsules, json={"template": template}, headers=headers)
+    assert made.status_code == 202, made.text
+    cap = made.json()
+    try:
+        deadline = time.monotonic() + 60
+        while (cap := http.get(f"{capsules}{cap['uuid']}", headers=headers).json())[
+            "status"
+        ] == "Creating":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert cap["status"] == "Running", cap["status_reason"]
+        assert value not in json.dumps(cap)
+        assert [c["secrets"] for c in cap["containers"]] == [[{"secret": name, "env": "K"}]]
+        [app] = [
+            c
+            for c in zunray.containers(capsule=cap["uuid"])
+            if c.labels["zunray.container"] == "app"
+        ]
+        deadline = time.monotonic() + 10
+        while _md5(f"{value}\n") not in app.logs().decode():
+            assert time.monotonic() < deadline, app.logs()
+            time.sleep(0.2)
+    finally:
+        http.delete(f"{capsules}{cap['uuid']}", headers=headers)
+    deadline = time.monotonic() + 30
+    while http.get(f"{capsules}{cap['uuid']}", headers=headers).status_code != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert http.delete(f"/v1/secrets/{name}").status_code == 204
+    assert not _files_under(zunray.settings.secret_files_dir / zunray.settings.instance)
