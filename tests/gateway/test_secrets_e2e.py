@@ -222,3 +222,28 @@ def test_capsule_containers_init_ones_too_get_their_secrets(zunray):
         time.sleep(0.2)
     assert http.delete(f"/v1/secrets/{name}").status_code == 204
     assert not _files_under(zunray.settings.secret_files_dir / zunray.settings.instance)
+
+
+def test_an_auto_removed_containers_files_go_with_it(zunray):
+    http, name = zunray.http, f"auto-{uuid.uuid4().hex[:8]}"
+    assert http.post("/v1/secrets", json={"name": name, "value": "v"}).status_code == 201
+    made = http.post(
+        "/v1/containers?run=true",
+        headers=ZUN_HEADERS,
+        json={
+            "image": "busybox:latest",
+            "command": ["sh", "-c", "cat /run/secrets/k >/dev/null && sleep 1"],
+            "cpu": 0.1,
+            "memory": 16,
+            "auto_remove": True,
+            "secrets": [{"secret": name, "file": "k"}],
+        },
+    )
+    assert made.status_code == 202, made.text
+    files = zunray.settings.secret_files_dir / zunray.settings.instance
+    deadline = time.monotonic() + 60
+    while http.get(f"/v1/containers/{made.json()['uuid']}", headers=ZUN_HEADERS).status_code != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert not _files_under(files)  # Docker removed it, not Zunray: the files went all the same
+    assert http.delete(f"/v1/secrets/{name}").status_code == 204
