@@ -21,6 +21,8 @@ from actors.functions import FunctionActor
 from actors.node import NodeActor
 from actors.placement import PlacementActor
 from actors.schedules import TICK_S, ScheduleActor
+from runner.runtimes.secret_files import SecretSource
+from runner.secrets import SecretBox
 from runner.runtimes.docker import DockerRuntime
 from runner.ray_connect import API, FUNCTIONS, PLACEMENT, SCHEDULES
 from runner.settings import Settings
@@ -122,6 +124,12 @@ class RayNode(NodeActor):
             log_max_bytes=settings.log_max_bytes,
             allowed_registries=settings.allowed_registries,
             pulls=store.images,
+            secrets=SecretSource(
+                store,
+                SecretBox(settings),
+                files_dir=settings.secret_files_dir,
+                instance=settings.instance,
+            ),
         )
 
         def instance_changed(uuid: str) -> None:

@@ -150,6 +150,7 @@ class NodeActor:
             for c in leftovers:
                 runtime.remove(c.id)
             self.isolation.hugepages.release(capsule_id)
+        runtime.adopt_secret_files()
 
     def recheck_networks(self) -> None:
         """Project networks' firewall rules as they should be (missing after a reboot or a firewall reload)."""

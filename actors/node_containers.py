@@ -231,6 +231,8 @@ class Containers:
         try:
             state = self.ops(c.container_id).state(c.container_id)
         except NotFound:
+            if self.runtime.secrets is not None:  # gone without us (auto-remove): its files too
+                self.runtime.secrets.removed(c.container_id)
             if c.spec.get("auto_remove"):
                 self.forget(c)
                 return None

@@ -20,7 +20,7 @@ from gateway.zun.action_params import ZunActionParams
 from gateway.limits import BodyLimit
 from gateway.login_throttle import LoginThrottle
 from gateway.request_id import RequestId
-from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, usage
+from gateway.routes import dashboard, functions, health, hosts, jobs, schedules, secrets, usage
 from gateway.zun import capsules as zun_capsules
 from gateway.zun import container_actions as zun_container_actions
 from gateway.zun import containers as zun_containers
@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(schedules.router)
+    app.include_router(secrets.router)
     app.include_router(functions.router)
     app.include_router(hosts.router)
     app.include_router(usage.router)

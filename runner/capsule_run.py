@@ -18,6 +18,7 @@ from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
 from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
 from runner.runtimes.networks import ProjectNetworks
+from runner.runtimes.secret_files import pull_auth
 from runner.telemetry import tracer
 
 INFRA_IMAGE = "busybox:latest"
@@ -144,7 +145,11 @@ class CapsuleRun:
         with tracer().start_as_current_span("image.ensure"):
             for spec in (*self.spec.init_containers, *self.spec.containers):
                 self.runtime.ensure_image(
-                    spec.image, spec.pull_policy, project=self.project, progress=self.progress
+                    spec.image,
+                    spec.pull_policy,
+                    project=self.project,
+                    progress=self.progress,
+                    **pull_auth(self.runtime.secrets, spec),
                 )
         for volume in self.spec.volumes:
             self.runtime.create_volume(

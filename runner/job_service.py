@@ -13,6 +13,7 @@ from runner.errors import Conflict
 from runner.fair_share import check_completions
 from runner.job_spec import build_array, build_job
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
+from runner.secret_refs import check_refs_exist, with_registry
 from runner.store import Store
 
 
@@ -34,6 +35,8 @@ def accept(
     caps (``runner.fair_share.caps_of``): an array's size and the queued jobs.
     """
     check_completions(caps, fields.get("completions", 1))
+    check_refs_exist(store, project_id, fields.get("secrets") or [])
+    fields = with_registry(store, project_id, fields)
     common = dict(
         project_id=project_id,
         user_id=user_id,

@@ -16,6 +16,7 @@ from runner.models import (
     Job,
     PullPolicy,
     Resources,
+    SecretRef,
 )
 
 
@@ -41,6 +42,8 @@ def build_job(
         pull_policy=PullPolicy(fields.get("image_pull_policy", "ifnotpresent")),
         capabilities=tuple(fields.get("capabilities") or ()),
         sysctls=dict(fields.get("sysctls") or {}),
+        secrets=tuple(SecretRef(**r) for r in fields.get("secrets") or ()),
+        registry_id=fields.get("registry_id"),
     )
     network = fields.get("network", "none")
     return Job(

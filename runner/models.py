@@ -67,6 +67,22 @@ class ContainerSpec:
     sysctls: dict[str, str] = field(
         default_factory=dict
     )  # namespaced sysctls from the operator's allowed list
+    secrets: tuple[SecretRef, ...] = ()  # resolved by the node at the container's creation
+    registry_id: str | None = None  # a project registry whose stored credentials pull the image
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A project secret given to a container: as an environment variable or as a file.
+
+    Only the reference is stored and shown; the node reads the sealed value at the container's
+    creation. A file is ``/run/secrets/<file>``, mode 0400, owned by the container's user, on a
+    tmpfs of the host bind-mounted read-only.
+    """
+
+    secret: str  # the secret's name in the object's project
+    env: str | None = None  # this environment variable holds the value
+    file: str | None = None  # or this file name under /run/secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +144,8 @@ class CapsuleSpec:
                 mounts=tuple(VolumeMount(**m) for m in c.get("mounts", ())),
                 capabilities=tuple(c.get("capabilities", ())),
                 sysctls=dict(c.get("sysctls") or {}),
+                secrets=tuple(SecretRef(**r) for r in c.get("secrets", ())),
+                registry_id=c.get("registry_id"),
             )
 
         return cls(

@@ -31,6 +31,7 @@ from runner.caps import (
 from runner.errors import InvalidSpec
 from runner.images.refs import check_reference
 from runner.models import DEFAULT_BACKOFF_LIMIT, Job, PullPolicy
+from runner.secret_refs import MAX_REFS, SecretRefIn, check_ref_list, ref_views
 from runner.settings import Settings
 
 # Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
@@ -191,9 +192,23 @@ class JobIn(BaseModel):
     anti_affinity: Labels = Field(
         {}, description="never on a host running a job with any of these labels"
     )
+    secrets: list[SecretRefIn] = Field(
+        [],
+        max_length=MAX_REFS,
+        description="the project's secrets given as environment variables or files in /run/secrets",
+    )
+    registry: str | None = Field(
+        None,
+        min_length=1,
+        max_length=SHORT_CHARS,
+        description="one of the project's registries (name or id): its stored credentials pull the image",
+    )
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:
+        check_ref_list(self.secrets, self.env)
+        if self.runtime in ("vm", "nova") and (self.secrets or self.registry):
+            raise ValueError(f"runtime {self.runtime} takes no secrets or registry yet")
         if self.runtime in ("runsc", "vm", "nova") and self.network != "none":
             raise ValueError(
                 f"network: runtime {self.runtime} runs without a network on these hosts"
@@ -275,6 +290,8 @@ def job_out(job: Job, *, history: list[dict[str, Any]] | None = None) -> dict[st
         "cpu_policy": job.capsule.cpu_policy,
         "capabilities": list(main.capabilities),
         "sysctls": dict(main.sysctls),
+        "secrets": ref_views(main.secrets),
+        "registry_id": main.registry_id,
         "labels": dict(job.capsule.labels),
         "affinity": dict(job.capsule.affinity),
         "anti_affinity": dict(job.capsule.anti_affinity),

@@ -252,8 +252,13 @@ class Settings(BaseSettings):
     function_max_instances_limit: int = 100  # the most a function may ask for
     function_start_timeout_s: float = 60.0  # an instance that is not serving by then is replaced
 
-    # Fernet key sealing stored secrets (registry passwords); default: <data_dir>/secret.key
+    # Fernet keys sealing stored values (secrets, registry passwords), comma-separated, the first
+    # seals (``zunray secrets rotate-key``); default: <data_dir>/secret.key, one key a line
     secret_key: str | None = None
+    secret_value_max_bytes: int = Field(64 << 10, ge=1, le=1 << 20)  # one secret's value, UTF-8
+    secrets_per_project: int = Field(100, ge=0)  # secrets a project may hold
+    # host directory (a tmpfs) holding secret files while their containers exist
+    secret_files_dir: Path = Path("/dev/shm/zunray-secrets")
 
     # telemetry: none | console | file:<path> | otlp:<endpoint>
     trace_exporter: str = "none"

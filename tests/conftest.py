@@ -8,6 +8,7 @@ removed at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -167,7 +168,8 @@ def run_stack(settings: Settings) -> Iterator[Stack]:
 
 
 def remove_stack(settings: Settings, client: docker.DockerClient) -> None:
-    """Down (if up), and remove every container, volume and project network of the stack's instance."""
+    """Down (if up), and remove every container, volume, secret file and project network of the
+    stack's instance."""
     stack.down(settings)
     for c in client.containers.list(
         all=True, filters={"label": f"zunray.instance={settings.instance}"}
@@ -175,6 +177,7 @@ def remove_stack(settings: Settings, client: docker.DockerClient) -> None:
         c.remove(force=True)
     for v in client.volumes.list(filters={"label": f"zunray.instance={settings.instance}"}):
         v.remove(force=True)
+    shutil.rmtree(settings.secret_files_dir / settings.instance, ignore_errors=True)
     # the real engine, even for a stack that was pointed at a missing one
     remove_project_networks(
         DockerRuntime(

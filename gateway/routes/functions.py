@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,7 +25,9 @@ from runner.fair_share import caps_of
 from runner.functions.model import Function, FunctionSpec
 from runner.models import PullPolicy, Resources
 from runner.schemas import invocation_out
+from runner.secret_refs import check_refs_exist, to_refs, with_registry
 from runner.settings import Settings
+from runner.store import Store
 
 router = APIRouter(tags=["functions"])
 
@@ -61,6 +64,7 @@ def _spec(body: FunctionFields, settings: Settings) -> FunctionSpec:
         max_instances=body.max_instances,
         idle_ttl_s=body.idle_ttl_s,
         pull_policy=PullPolicy(body.image_pull_policy),
+        secrets=to_refs(body.secrets),
     )
 
 
@@ -72,7 +76,16 @@ def _fields_of(spec: FunctionSpec) -> dict:
         k: v for k, v in d["resources"].items() if k in FunctionResourcesIn.model_fields
     }
     d["image_pull_policy"] = PullPolicy(d.pop("pull_policy")).value
+    d["registry"] = d.pop("registry_id")  # its id names it as well as its name
     return d
+
+
+def _with_registry(
+    spec: FunctionSpec, body: FunctionFields, store: Store, project_id: str
+) -> FunctionSpec:
+    """The spec pulling through ``body.registry`` (resolved in the caller's project), if any."""
+    fields = with_registry(store, project_id, {"image": spec.image, "registry": body.registry})
+    return replace(spec, image=fields["image"], registry_id=fields.get("registry_id"))
 
 
 @router.post("/v1/functions", status_code=201, summary="Create a function")
@@ -83,7 +96,10 @@ def create(body: FunctionIn, request: Request, store: StoreDep, caller: CallerDe
     check_images(request, [("image", body.image)])
     cluster = _cluster(request)
     cluster.admit(body.resources.memory_mb, runtime=body.runtime, field="resources.memory_mb")
-    spec = _spec(body, request.app.state.settings)
+    spec = _with_registry(_spec(body, request.app.state.settings), body, store, caller.project_id)
+    if spec.registry_id:
+        check_images(request, [("registry", spec.image)])  # the image under the registry's domain
+    check_refs_exist(store, caller.project_id, body.secrets)
     fn = store.functions.create_function(
         Function(str(uuid.uuid4()), body.name, caller.project_id, caller.user_id, 1, spec)
     )
@@ -134,8 +150,12 @@ def patch(name: str, body: dict, request: Request, store: StoreDep, caller: Call
         )
     if "image" in body:
         check_images(request, [("image", merged.image)])
+    if "secrets" in body:
+        check_refs_exist(store, caller.project_id, merged.secrets)
     fn = store.functions.update_function(
-        fn.uuid, _spec(merged, request.app.state.settings), version=fn.version
+        fn.uuid,
+        _with_registry(_spec(merged, request.app.state.settings), merged, store, caller.project_id),
+        version=fn.version,
     )
     _cluster(request).functions.function_changed.remote(fn.uuid)
     return function_out(fn)

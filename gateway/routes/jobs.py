@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.cluster import Cluster
 from gateway.context import CallerDep, StoreDep, enforce
+from gateway.images import check_images
 from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from runner.errors import Throttled, ZunrayError
 from runner import job_service
@@ -19,6 +20,7 @@ from runner.fair_share import RETRY_AFTER_S, caps_of
 from runner.log_tail import LOG_OFFSET_HEADER, LogRead, read_from
 from runner.models import Job, JobStatus
 from runner.schemas import JobIn, check_bounds, job_out, rules_needed
+from runner.secret_refs import with_registry
 from runner.store import Store
 from runner.telemetry import current_carrier, tracer
 
@@ -37,6 +39,13 @@ def check_job_request(request: Request, body: JobIn) -> None:
     for rule in rules_needed(body):
         enforce(request, rule)
     check_bounds(body, request.app.state.settings)
+    if body.registry:  # the image under the registry's domain: allowed before anything is stored
+        fields = with_registry(
+            request.app.state.store,
+            request.state.caller.project_id,
+            {"image": body.image, "registry": body.registry},
+        )
+        check_images(request, [("registry", fields["image"])])
 
 
 @router.post("", status_code=202, summary="Submit a job")

@@ -15,6 +15,7 @@ from gateway.context import CallerDep, StoreDep
 from gateway.paging import DEFAULT_LIMIT, Limit, Marker, next_link
 from gateway.routes.jobs import check_job_request
 from runner.schemas import JobIn
+from runner.secret_refs import check_refs_exist, with_registry
 from policies.schedule import BadSchedule, next_fire, validate
 from runner.errors import InvalidSpec, NotFound
 from runner.fair_share import caps_of, check_completions, check_interval
@@ -109,11 +110,14 @@ def _view(s: dict) -> dict:
 def create(body: ScheduleIn, request: Request, store: StoreDep, caller: CallerDep) -> dict:
     _check(body.cron, body.time_zone, body.starting_deadline_s)
     check_job_request(request, body.job)  # the same rules as POST /v1/jobs
+    check_refs_exist(store, caller.project_id, body.job.secrets, field="job.secrets")
     caps = caps_of(store, request.app.state.settings, caller.project_id)
     check_interval(caps, body.cron)
     check_completions(caps, body.job.completions)
     values = body.model_dump()
-    values["job"] = body.job.model_dump()
+    values["job"] = with_registry(
+        store, caller.project_id, body.job.model_dump(), field="job.registry"
+    )
     s = store.schedules.create_schedule(
         {
             "uuid": str(uuid.uuid4()),

@@ -31,6 +31,7 @@ from runner.containers import Capsule
 from runner.errors import Forbidden, InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources, VolumeMount
 from runner.mounts import HOST_MOUNTS_RULE, VOLUME_NAME_RE
+from runner.secret_refs import parse_refs
 
 RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 RUNTIMES = ("runc", "vm", "nova")
@@ -44,6 +45,7 @@ CONTAINER_KEYS = {
     "ports",
     "volumeMounts",
     "env",
+    "secrets",  # a Zunray extension: runner.secret_refs
     "workDir",
     "imagePullPolicy",
     "stdin",
@@ -180,6 +182,7 @@ def _container(item: Any, where: str, volumes: set[str], index: int) -> Containe
         name=name,
         pull_policy=PullPolicy(pull),
         mounts=tuple(mounts),
+        secrets=parse_refs(item.get("secrets"), env=env, field=f"{where}.secrets"),
     )
 
 
@@ -261,6 +264,8 @@ def capsule_from_body(
         raise InvalidSpec(
             f"spec.runtime must be one of {', '.join(RUNTIMES)}", field="spec.runtime"
         )
+    if runtime != "runc" and any(c.secrets for c in (*apps, *inits)):
+        raise InvalidSpec(f"secrets: runtime {runtime} takes no secrets yet", field="spec.runtime")
     name = _name(metadata.get("name") or f"capsule-{uuid.uuid4().hex[:8]}", "metadata.name")
     members = {
         c.name: {"uuid": str(uuid.uuid4()), "status": "Creating", "init": False} for c in apps

@@ -19,6 +19,7 @@ from gateway.zun.capsule_template import capsule_from_body
 from gateway.zun import openapi
 from gateway.zun.microversion import Version, VersionDep, api_version
 from gateway.zun.views import as_bool, zun_time
+from runner.secret_refs import check_refs_exist, ref_views
 from runner.containers import Capsule
 from runner.models import ContainerSpec
 from policies.access import allowed
@@ -40,6 +41,7 @@ def _member_view(cap: Capsule, spec: ContainerSpec, admin: bool) -> dict:
         "cpu": spec.resources.cpu,
         "memory": str(spec.resources.memory_mb),
         "environment": dict(spec.env),
+        "secrets": ref_views(spec.secrets),  # a Zunray extension: the references, never values
         "workdir": spec.workdir,
         "restart_policy": {"MaximumRetryCount": "10", "Name": "on-failure"}
         if cap.restart_policy == "always"
@@ -125,6 +127,10 @@ async def create(request: Request, caller: CallerDep, version: VersionDep) -> JS
     cluster.admit(cap.demand().memory_mb, runtime=cap.capsule.runtime, field="spec.containers")
     cluster.require_zone(cap.capsule.availability_zone, field="availabilityZone")
     store = request.app.state.store
+    for m in members:
+        check_refs_exist(
+            store, caller.project_id, list(m.secrets), field=f"spec.containers[{m.name}].secrets"
+        )
     cap = store.capsules.create_capsule(cap, limits=store.quotas.quota(caller.project_id))
     cluster.submit(cap.uuid, kind="capsule")
     return JSONResponse(

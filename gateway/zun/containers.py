@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.caps import INLINE_PARSE_BYTES, json_body
+from runner.secret_refs import check_refs_exist
 from runner.caps import SHORT_CHARS
 from gateway.context import CallerDep, enforce
 from gateway.images import check_images, check_pull_policies
@@ -82,6 +83,7 @@ async def create(
             image if image.startswith(reg["domain"] + "/") else f"{reg['domain']}/{image}"
         )  # as the node will pull it
     check_images(request, [("image", image)])
+    check_refs_exist(store, caller.project_id, list(c.capsule.containers[0].secrets))
     c = store.containers.create_container(c, limits=store.quotas.quota(caller.project_id))
     store.containers.start_action(
         c.uuid,

@@ -26,6 +26,7 @@ from policies.restart import ZUN_POLICIES
 from runner.containers import Container
 from runner.errors import InvalidSpec
 from runner.mounts import parse_zun_mounts
+from runner.secret_refs import parse_refs
 from runner.models import CapsuleSpec, ContainerSpec, PullPolicy, Resources
 
 BASE_FIELDS = frozenset(
@@ -60,6 +61,9 @@ BASE_FIELDS = frozenset(
         "registry",
     )
 )
+#: Zunray's extensions of Zun's body, at every version: the project's secrets given to the
+#: container (``runner.secret_refs``; Zun's ``environment`` holds strings only)
+EXTENSION_FIELDS = frozenset(("secrets",))
 #: fields the schema itself only knows from a version on ("Additional properties are not allowed" before)
 SCHEMA_FIELDS = {"host": Version(1, 39), "entrypoint": Version(1, 40)}
 #: fields Zun's handler refuses below a version (api_utils.version_check: 400 invalid-param-in-version)
@@ -213,7 +217,8 @@ def container_from_body(
     unknown = sorted(
         k
         for k in body
-        if k not in BASE_FIELDS and not (k in SCHEMA_FIELDS and version >= SCHEMA_FIELDS[k])
+        if k not in BASE_FIELDS | EXTENSION_FIELDS
+        and not (k in SCHEMA_FIELDS and version >= SCHEMA_FIELDS[k])
     )
     if unknown:
         raise InvalidSpec(
@@ -274,7 +279,10 @@ def container_from_body(
             disk_gb=disk,
         ),
         pull_policy=PullPolicy(pull),
+        secrets=parse_refs(body.get("secrets"), env=env),
     )
+    if main.secrets and runtime in ("vm", "nova"):
+        raise InvalidSpec(f"secrets: runtime {runtime} takes no secrets yet", field="secrets")
     spec = {"labels": labels} if labels is not None else {}
     spec |= {
         k: body[k]

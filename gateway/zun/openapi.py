@@ -25,6 +25,7 @@ from runner.caps import (
     SHORT_CHARS,
 )
 from runner.fair_share import CAPS
+from runner.secret_refs import MAX_REFS, SECRET_NAME_RE
 
 _NAME = {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "maxLength": NAME_CHARS}
 _IMAGE = {
@@ -63,6 +64,22 @@ _CPU = {
         {"type": "number", "exclusiveMinimum": 0, "maximum": 1024},
         {"type": "string", "maxLength": SHORT_CHARS},
     ]
+}
+#: Zunray's extension of Zun's bodies: the project's secrets given to a container (runner.secret_refs)
+_SECRET_REFS = {
+    "type": "array",
+    "maxItems": MAX_REFS,
+    "items": {
+        "type": "object",
+        "properties": {
+            "secret": {"type": "string", "pattern": SECRET_NAME_RE.pattern},
+            "env": {"type": "string"},
+            "file": {"type": "string", "pattern": SECRET_NAME_RE.pattern},
+        },
+        "required": ["secret"],
+        "additionalProperties": False,
+    },
+    "description": "a Zunray extension: each {secret, env} or {secret, file} (in /run/secrets)",
 }
 _BOOL = {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": SHORT_CHARS}]}
 _STRINGS = {
@@ -150,6 +167,7 @@ CONTAINER_CREATE: dict[str, Any] = {
             "maxLength": SHORT_CHARS,
             "description": "a registry's name or uuid",
         },
+        "secrets": _SECRET_REFS,
         "host": {
             "type": "string",
             "maxLength": SHORT_CHARS,
@@ -207,6 +225,7 @@ _TEMPLATE_CONTAINER = {
                 "requests": {"type": "object", "properties": {"cpu": _CPU, "memory": _MEMORY}}
             },
         },
+        "secrets": _SECRET_REFS,
         "volumeMounts": {
             "type": "array",
             "items": {

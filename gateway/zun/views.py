@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gateway.caps import capped
+from runner.secret_refs import ref_views
 from runner.caps import COMMAND_ARG_CHARS, COMMAND_ARGS, COMMAND_LINE_CHARS, MEMORY_CHARS
 from gateway.zun.microversion import Version
 from runner.containers import Container
@@ -122,6 +123,7 @@ def container_view(
         "cpu": main.resources.cpu,
         "memory": str(main.resources.memory_mb),
         "environment": dict(main.env),
+        "secrets": ref_views(main.secrets),  # a Zunray extension: the references, never values
         "workdir": main.workdir,
         "ports": spec.get("ports") or [],
         "hostname": spec.get("hostname"),

@@ -3,7 +3,7 @@
     zunray up | down | status | demo
     zunray submit [-e K=V] [--workdir DIR] [--file spec.json|-] [--cpu 0.5] [--memory-mb 128] IMAGE [-- COMMAND...]
     zunray jobs [--status S] [--limit N] [-f json] [-c id] | show ID | logs ID [-f] | why ID [-f] | cancel ID | delete ID
-    zunray schedule ... | function ... | usage list|export ... | top
+    zunray schedule ... | function ... | secrets ... | usage list|export ... | top
 
 Exit codes (``connect.py``): 0 done; a followed job's own exit code (``submit``, ``demo``); 1 the
 job ended without one (Cancelled, or it could not start); 124 it timed out; 2 a usage or
@@ -11,7 +11,8 @@ configuration error; 125 Zunray answered with an error or could not be reached; 
 
 This module builds the command line and maps errors to exit codes; the commands live in
 ``local.py`` (the service on this machine, Keystone), ``jobs.py``, ``schedules.py``,
-``functions.py`` and ``operator.py`` (usage list and export, top).
+``functions.py``, ``secrets.py`` (and the operator's rotate-key) and ``operator.py`` (usage
+list and export, top).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from runner.cli import (
     local as cli_local,
     operator as cli_ops,
     schedules as cli_schedules,
+    secrets as cli_secrets,
 )
 from runner.cli.connect import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ZUNRAY
 from runner.cli.output import UsageError
@@ -57,6 +59,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     cli_jobs.add_parsers(sub)
     cli_schedules.add_parser(sub)
     cli_functions.add_parser(sub)
+    cli_secrets.add_parser(sub)
     cli_ops.add_parsers(sub)
     cli_local.add_keystone_parsers(sub)
     return p

@@ -1,5 +1,6 @@
 """The Python SDK over HTTP: jobs on the Client; functions, schedules, usage and Zun
-containers on its managers (``client.functions``, ``.schedules``, ``.usage``, ``.containers``).
+containers on its managers (``client.functions``, ``.schedules``, ``.usage``, ``.containers``,
+``.secrets``).
 
     from runner import Client
     with Client("http://127.0.0.1:9517", project_id="demo") as zr:
@@ -8,7 +9,7 @@ containers on its managers (``client.functions``, ``.schedules``, ``.usage``, ``
         print(zr.functions.invoke("echo", {"n": 1}))
 
 The managers, as openstacksdk's ``conn.compute``, are small objects in modules of their own
-(``functions.py``, ``schedules.py``, ``usage.py``, ``containers.py``) that share the Client's one
+(``functions.py``, ``schedules.py``, ``usage.py``, ``containers.py``, ``secrets.py``) that share the Client's one
 httpx session and its one error decoder (``responses.call``).
 
 How it authenticates, as python-zunclient does: a keystoneauth1 ``session`` (or an
@@ -38,6 +39,7 @@ from runner.client.functions import Functions
 from runner.client.resources import Job, Placement
 from runner.client.responses import call, follow_logs, list_all, raise_for_error
 from runner.client.schedules import Schedules
+from runner.client.secrets import Secrets
 from runner.client.usage import Usage
 
 
@@ -83,6 +85,7 @@ class Client:
         self.schedules = Schedules(self)
         self.usage = Usage(self)
         self.containers = Containers(self)
+        self.secrets = Secrets(self)
 
     def close(self) -> None:
         self.http.close()

@@ -164,6 +164,19 @@ class Schedule(Resource):
 
 
 @dataclass(frozen=True)
+class Secret(Resource):
+    """A project's secret: its name and metadata, never its value."""
+
+    id: str = ""
+    name: str = ""
+    project_id: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    _convert: ClassVar[dict[str, Any]] = _TIMES
+
+
+@dataclass(frozen=True)
 class ScheduleRun(Resource):
     """One fire time of a schedule: Started (with its job), Skipped or Missed, and why."""
 

@@ -112,5 +112,7 @@ def capsule_of(inst: Instance) -> CapsuleSpec:
         resources=spec.resources,
         name="fn",
         pull_policy=spec.pull_policy,
+        secrets=spec.secrets,
+        registry_id=spec.registry_id,
     )
     return CapsuleSpec(containers=(container,), runtime=spec.runtime)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.errors import InvalidTransition
-from runner.models import PullPolicy, Resources
+from runner.models import PullPolicy, Resources, SecretRef
 
 SHIM, COMMAND = "shim", "command"  # the two handler protocols
 
@@ -38,6 +38,8 @@ class FunctionSpec:
     max_instances: int = 10
     idle_ttl_s: float = 300.0  # an idle instance above min_instances goes after this
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    secrets: tuple[SecretRef, ...] = ()  # given to each instance (runner.secret_refs)
+    registry_id: str | None = None  # a project registry whose stored credentials pull the image
 
     @property
     def protocol(self) -> str:
@@ -52,6 +54,7 @@ class FunctionSpec:
         data["resources"] = Resources(**data.get("resources") or {})
         data["command"] = tuple(data.get("command") or ())
         data["pull_policy"] = PullPolicy(data.get("pull_policy", PullPolicy.IF_NOT_PRESENT))
+        data["secrets"] = tuple(SecretRef(**r) for r in data.get("secrets") or ())
         return cls(**data)
 
 

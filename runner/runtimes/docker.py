@@ -21,6 +21,7 @@ from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailur
 from runner.models import ContainerSpec, PullPolicy
 from runner.runtimes.bounded import keep_last
 from runner.runtimes.docker_pulls import ImagePulls, PullRecords, explain, named
+from runner.runtimes.secret_files import SecretSource, create_with_secrets, pull_auth
 
 LABEL = "zunray"  # label prefix: zunray.instance, zunray.uuid, ...
 MIN_API_VERSION = "1.41"  # Debian 12's docker.io 20.10
@@ -74,8 +75,10 @@ class DockerRuntime:
         tls: docker.tls.TLSConfig | None = None,
         allowed_registries: tuple[str, ...] = (),
         pulls: PullRecords | None = None,
+        secrets: SecretSource | None = None,
     ) -> None:
         self.instance = instance
+        self.secrets = secrets  # opens the secrets containers are given; None: none on this engine
         self.node = node
         self.log_max_bytes = log_max_bytes
         self.created: dict[
@@ -175,7 +178,19 @@ class DockerRuntime:
         network_mode: str = "none",
         long_running: LongRunning | None = None,
     ) -> str:
-        """Create (not start) a container; returns its id."""
+        """Create (not start) a container; returns its id. Its secrets are opened here, not
+        before (``runner.runtimes.secret_files``)."""
+        if spec.secrets:
+            return create_with_secrets(
+                self,
+                spec,
+                project=labels.get(f"{LABEL}.project", ""),
+                name=name,
+                labels=labels,
+                runtime=runtime,
+                network_mode=network_mode,
+                long_running=long_running or LongRunning(),
+            )
         lr = long_running or LongRunning()
         if runtime not in _DOCKER_RUNTIMES:
             raise InvalidSpec(
@@ -230,7 +245,10 @@ class DockerRuntime:
                 created = self._api.create_container(**kwargs)
             except derr.ImageNotFound:
                 self.images.forget(named(spec.image))  # removed since we looked: look again
-                self.ensure_image(spec.image, spec.pull_policy)
+                project = labels.get(f"{LABEL}.project")
+                self.ensure_image(
+                    spec.image, spec.pull_policy, project=project, **pull_auth(self.secrets, spec)
+                )
                 created = self._api.create_container(**kwargs)
         except derr.ImageNotFound as exc:
             raise ImageUnavailable(
@@ -333,6 +351,13 @@ class DockerRuntime:
         except derr.APIError as exc:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise RuntimeFailure(f"cannot remove {cid[:12]}: {explain(exc)}") from exc
+        if self.secrets is not None:
+            self.secrets.removed(cid)
+
+    def adopt_secret_files(self) -> None:
+        """After a restart: the secret files of existing containers known again, others removed."""
+        if self.secrets is not None:
+            self.secrets.adopt(self._api)
 
     def create_volume(self, name: str, *, labels: dict[str, str]) -> None:
         self._call("create_volume", name=name, driver="local", labels=labels)

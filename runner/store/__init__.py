@@ -5,7 +5,7 @@ alembic migrations (``Store.migrate``) and offers the queries the gateway and
 actors need as one object per group of tables, composed here (no mixins):
 ``store.jobs``, ``store.containers``, ``store.capsules``, ``store.quotas``,
 ``store.registries``, ``store.schedules``, ``store.functions``, ``store.hosts``,
-``store.usage_records`` and ``store.images``. They share one engine. Every job
+``store.usage_records``, ``store.images`` and ``store.secrets``. They share one engine. Every job
 status change goes through ``store.jobs.transition_job``.
 """
 
@@ -19,6 +19,7 @@ from runner.store.jobs import JobQueries
 from runner.store.quotas import QuotaQueries
 from runner.store.registries import RegistryQueries
 from runner.store.schedules import ScheduleQueries
+from runner.store.secrets import SecretQueries
 from runner.store.usage import UsageQueries
 
 
@@ -37,6 +38,7 @@ class Store(Database):
         self.hosts = HostQueries(self)
         self.usage_records = UsageQueries(self)
         self.images = ImageQueries(self)
+        self.secrets = SecretQueries(self)
 
 
 __all__ = ["Store"]

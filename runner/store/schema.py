@@ -156,6 +156,19 @@ registries = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),  # sealed (runner.secrets), never returned
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_secrets_name"),
+)
+
 schedules = sa.Table(
     "schedules",
     metadata,

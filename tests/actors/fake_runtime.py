@@ -32,6 +32,7 @@ class FakeRuntime:
     def __init__(self, containers: list[FakeContainer] = ()) -> None:
         self.instance = "fake"
         self.log_max_bytes = 1 << 20
+        self.secrets = None  # no secrets nor registry credentials on this engine
         self.created: dict[str, int] = {}
         self.containers = {c.id: c for c in containers}
         self.calls: list[tuple] = []  # (method, *args) in the order asked
@@ -50,6 +51,9 @@ class FakeRuntime:
             for c in self.containers.values()
             if all(c.labels.get(k) == v for k, v in wanted.items())
         ]
+
+    def adopt_secret_files(self) -> None:
+        self.calls.append(("adopt_secret_files",))
 
     def _call(
         self, method: str, cid: str, *args: object, **kwargs: object

@@ -257,3 +257,28 @@ def test_dashboard_with_an_expired_token_goes_back_to_the_login_step(secured, ke
             "document.querySelector('#hosts').textContent.includes('Hosts are shown to admins')"
         )  # alice is a member
         screenshot(page, "dashboard-member.png")
+
+
+def test_another_projects_secret_is_404_and_referencing_it_is_the_unknown_names_400(as_user):
+    alice, bob = as_user("alice"), as_user("bob")
+    made = alice.post("/v1/secrets", json={"name": "p1-db", "value": "p1-only-value"})
+    assert made.status_code == 201, made.text
+    try:
+        for call in (
+            lambda: bob.get("/v1/secrets/p1-db"),
+            lambda: bob.put("/v1/secrets/p1-db", json={"value": "x"}),
+            lambda: bob.delete("/v1/secrets/p1-db"),
+        ):
+            assert call().status_code == 404
+        assert bob.get("/v1/secrets").json() == {"secrets": []}
+
+        def refusal(name: str) -> str:
+            body = {**JOB, "secrets": [{"secret": name, "env": "DB"}]}
+            resp = bob.post("/v1/jobs", json=body)
+            assert resp.status_code == 400
+            return resp.json()["errors"][0]["detail"].replace(name, "NAME")
+
+        assert refusal("p1-db") == refusal("never-made")  # no oracle
+        assert alice.get("/v1/secrets/p1-db").json()["project_id"] == made.json()["project_id"]
+    finally:
+        alice.delete("/v1/secrets/p1-db")

@@ -22,7 +22,9 @@ def private(tmp_path_factory, zunray):
         proc.terminate()
         proc.wait(10)
         for img in zunray.docker.images.list(name=f"{reg.domain}/zunray-test/private"):
-            zunray.docker.images.remove(img.id, force=True)
+            for tag in img.tags:  # by name: the id is busybox:latest's too, which must stay
+                if tag.startswith(f"{reg.domain}/"):
+                    zunray.docker.images.remove(tag)
 
 
 def test_registry_crud_hides_the_password(zc):
@@ -72,3 +74,44 @@ def test_wrong_credentials_end_in_error_with_the_reason(zc, zunray, made, privat
     failed = wait_for(zc, c.uuid, "Error", timeout_s=60)
     assert "could not be pulled" in failed.status_reason
     assert zunray.containers(uuid=c.uuid) == []
+
+
+def test_jobs_and_functions_pull_through_a_stored_registry_too(zc, zunray, private):
+    reg, image = private
+    zc.registries.create(
+        name="private-jobs", domain=reg.domain, username=reg.username, password=reg.password
+    )
+    unknown = zunray.http.post("/v1/jobs", json={"image": "x:1", "registry": "nope"})
+    assert unknown.status_code == 400 and "registry" in unknown.text
+
+    def absent() -> None:
+        """Untag the pulled copy (by its name: its id is busybox's, which must stay)."""
+        if zunray.docker.images.list(name=image):
+            zunray.docker.images.remove(image)
+
+    absent()
+    job = zunray.submit(
+        image="zunray-test/private:1", registry="private-jobs", command=["echo", "job pulled"]
+    )
+    assert job["image"] == image and job["registry_id"]
+    done = zunray.wait(job["id"])
+    assert done["status"] == "Succeeded", done
+    assert zunray.http.get(f"/v1/jobs/{job['id']}/logs").text == "job pulled\n"
+    absent()
+    made = zunray.http.post(
+        "/v1/functions",
+        json={
+            "name": "private-fn",
+            "image": "zunray-test/private:1",
+            "registry": "private-jobs",
+            "command": ["echo", "fn pulled"],
+        },
+    )
+    assert made.status_code == 201, made.text
+    try:
+        out = zunray.http.post("/v1/functions/private-fn/invoke", content=b"")
+        assert (out.status_code, out.content) == (200, b"fn pulled\n"), out.text
+        assert made.json()["image"] == image
+    finally:
+        zunray.http.delete("/v1/functions/private-fn")
+        absent()  # the module's teardown removes what is left under this name by id

@@ -124,6 +124,11 @@ MANAGER_CALLS = [
         lambda zr: zr.containers.delete("c", force=True),
         "DELETE /v1/containers/c?force=True&stop=False",
     ),
+    (lambda zr: zr.secrets.create("db", "v"), "POST /v1/secrets"),
+    (lambda zr: zr.secrets.get("db"), "GET /v1/secrets/db"),
+    (lambda zr: zr.secrets.list(), "GET /v1/secrets"),
+    (lambda zr: zr.secrets.replace("db", "w"), "PUT /v1/secrets/db"),
+    (lambda zr: zr.secrets.delete("db"), "DELETE /v1/secrets/db"),
 ]
 
 
@@ -136,7 +141,9 @@ def test_each_manager_call_is_one_request_on_the_clients_session(call, request_l
     def handler(request: httpx.Request) -> httpx.Response:
         query = f"?{request.url.query.decode()}" if request.url.query else ""
         seen.append((f"{request.method} {request.url.path}{query}", request.headers))
-        lists = {k: [] for k in ("functions", "schedules", "containers", "runs", "usage")}
+        lists = {
+            k: [] for k in ("functions", "schedules", "containers", "runs", "usage", "secrets")
+        }
         return httpx.Response(200, json={"id": "i", "next": None, **lists})
 
     zr = _client(
