@@ -225,7 +225,7 @@ class RayFunctions(FunctionActor):
             host=host_name(node),
             submit_instance=lambda uuid: ray.get_actor(
                 PLACEMENT, namespace=namespace
-            ).submit.remote(uuid, placeables.INSTANCE),
+            ).submit.remote(uuid, kind=placeables.INSTANCE),
             stop_instance=stop_instance,
             invoke_remote=lambda host, uuid, header, payload, timeout_s: node_actor(
                 host

@@ -103,13 +103,15 @@ class PlacementActor:
             if changed:
                 self._schedule()  # only a changed host can change a decision
 
-    def submit(self, obj_id: str, kind: str = placeables.JOB) -> None:
-        """A new job or container was committed to the store."""
+    def submit(self, *obj_ids: str, kind: str = placeables.JOB) -> None:
+        """New jobs (or containers, ...) of one kind were committed to the store: one round for
+        all of them (the gateway sends what was committed meanwhile in one call)."""
         with self._lock:
-            req = placeables.load(self.store, kind, obj_id)
-            if req is not None:
-                self.pending[obj_id] = req
-                self._schedule()
+            for obj_id in obj_ids:
+                req = placeables.load(self.store, kind, obj_id)
+                if req is not None:
+                    self.pending[obj_id] = req
+            self._schedule()
 
     def finished(self, obj_id: str, kind: str = placeables.JOB, host: str | None = None) -> None:
         """A node released a capsule (job attempt ended, container deleted).

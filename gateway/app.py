@@ -15,6 +15,7 @@ from gateway import errors, metrics, noauth, series, tracing
 from gateway.access_log import AccessLog
 from gateway.auth import Authenticate, KeystoneAuth
 from gateway.cluster import Cluster
+from runner.batching import Batched
 from gateway.content_type import RequireJson
 from gateway.zun.action_params import ZunActionParams
 from gateway.limits import BodyLimit
@@ -60,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
         cluster = Cluster(settings)
         await asyncio.to_thread(cluster.connect)
         app.state.store, app.state.cluster, app.state.settings = store, cluster, settings
+        # submissions that arrive together commit together (each 202 only once committed)
+        app.state.job_commits = Batched(store.jobs.create_jobs, name="job-commits")
         app.state.secrets = SecretBox(settings)
         app.state.rules = access_rules(settings.policy_file)
         app.state.followers = (

@@ -15,6 +15,7 @@ import ray
 from actors.bootstrap import ensure_actors, node_actor_name
 from policies.zone import zones
 from runner.ray_connect import FUNCTIONS, PLACEMENT, connect
+from runner.batching import Batched
 from runner.demand import host_memory_mb
 from runner.errors import InvalidSpec, Unavailable, ZunrayError
 from runner.settings import Settings
@@ -33,6 +34,10 @@ class Cluster:
         self._placement = None
         self._functions = None
         self._nodes: dict[str, ray.actor.ActorHandle] = {}
+        # what was committed while the last call went out goes in the next one
+        self._to_place: Batched[tuple[str, str], None] = Batched(
+            self._tell_placement, name="placement-notify"
+        )
 
     def connect(self) -> None:
         connect(self.settings)
@@ -62,7 +67,15 @@ class Cluster:
         return handle
 
     def submit(self, obj_id: str, *, kind: str = "job") -> None:
-        self.placement.submit.remote(obj_id, kind)  # fire and forget: the store has it
+        """Tell placement of a committed job (container, ...): fire and forget, the store has it."""
+        self._to_place.send((kind, obj_id))
+
+    def _tell_placement(self, batch: list[tuple[str, str]]) -> None:
+        by_kind: dict[str, list[str]] = {}
+        for kind, obj_id in batch:
+            by_kind.setdefault(kind, []).append(obj_id)
+        for kind, ids in by_kind.items():
+            self.placement.submit.remote(*ids, kind=kind)
 
     async def call(self, ref: ray.ObjectRef, *, timeout_s: float = CALL_TIMEOUT_S):  # noqa: ANN201
         """Await an actor call; the actor's own ZunrayError comes back as itself."""

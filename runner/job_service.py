@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 from runner import lifecycle
@@ -15,6 +16,7 @@ from runner.job_spec import build_array, build_job
 from runner.models import ARRAY_TRANSITIONS, Job, JobStatus
 from runner.secret_refs import check_refs_exist, with_registry
 from runner.store import Store
+from runner.store.job_rows import NewJob
 
 
 def accept(
@@ -27,12 +29,15 @@ def accept(
     default_timeout_s: float | None,
     caps: dict[str, int],
     trace_context: dict | None = None,
+    commit: Callable[[NewJob], tuple[Job, bool]] | None = None,
 ) -> tuple[Job, bool, list[Job]]:
     """Commit a submission (validated as ``POST /v1/jobs`` does); (job, created, what to place).
 
     ``created`` is False when the submission id was seen before: the same job
     comes back and nothing new is placed. ``caps`` are the project's fair-share
     caps (``runner.fair_share.caps_of``): an array's size and the queued jobs.
+    ``commit`` (default: ``store.jobs.create_job``) writes it: the gateway's commits many
+    callers' submissions in one transaction (``runner.batching``).
     """
     check_completions(caps, fields.get("completions", 1))
     check_refs_exist(store, project_id, fields.get("secrets") or [])
@@ -50,11 +55,15 @@ def accept(
         job = build_job(fields, **common)
     carrier = trace_context or {}
     job = dataclasses.replace(job, trace_context=carrier)
-    job, created = store.jobs.create_job(
+    new = NewJob(
         job,
-        tasks=[dataclasses.replace(t, trace_context=carrier) for t in tasks],
-        max_queued=caps["queued_jobs"],
+        tuple(dataclasses.replace(t, trace_context=carrier) for t in tasks),
+        caps["queued_jobs"],
     )
+    if commit is None:
+        job, created = store.jobs.create_job(new.job, tasks=new.tasks, max_queued=new.max_queued)
+    else:
+        job, created = commit(new)
     return job, created, (tasks or [job]) if created else []
 
 

@@ -74,6 +74,7 @@ def submit(
             default_timeout_s=settings.default_timeout_s,
             caps=caps_of(store, settings, caller.project_id),
             trace_context=current_carrier(),
+            commit=request.app.state.job_commits,
         )
         span.set_attribute("zunray.job", job.id)
         for task in to_place:

@@ -202,7 +202,7 @@ def _container(store, cluster: Cluster, restart_policy: dict | None) -> Containe
         spec={"restart_policy": restart_policy} if restart_policy else {},
     )
     store.containers.create_container(c)
-    cluster.actor.submit(c.uuid, "container")
+    cluster.actor.submit(c.uuid, kind="container")
     return c
 
 
@@ -216,7 +216,7 @@ def _capsule(store, cluster: Cluster, restart_policy: str) -> Capsule:
         restart_policy=restart_policy,
     )
     store.capsules.create_capsule(c)
-    cluster.actor.submit(c.uuid, "capsule")
+    cluster.actor.submit(c.uuid, kind="capsule")
     return c
 
 

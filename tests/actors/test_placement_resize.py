@@ -29,7 +29,7 @@ def test_the_claim_follows_a_resize(sqlite_store, tmp_path):
     )
     c = Container(uuid="c1", name="c1", project_id="p", user_id="u", capsule=_spec(1))
     sqlite_store.containers.create_container(c)
-    actor.submit("c1", "container")
+    actor.submit("c1", kind="container")
 
     def cpu_used() -> float:
         [host] = actor.health()["hosts"]
@@ -42,7 +42,7 @@ def test_the_claim_follows_a_resize(sqlite_store, tmp_path):
     assert cpu_used() == 3
     waiting = Container(uuid="c2", name="c2", project_id="p", user_id="u", capsule=_spec(2))
     sqlite_store.containers.create_container(waiting)
-    actor.submit("c2", "container")
+    actor.submit("c2", kind="container")
     assert sqlite_store.containers.get_container("c2").host is None  # 3 of 4 cpus claimed
     sqlite_store.containers.resize_container("c1", cpu=2, memory_mb=None, limits=LIMITS)
     actor.resized("c1")  # the freed cpu places the waiting container at once
