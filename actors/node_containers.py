@@ -24,7 +24,7 @@ from runner.containers import DOCKER_STATES, Container, ContainerStatus
 from runner.errors import InvalidSpec, NotFound, ZunrayError
 from runner.images.glance import GlanceImages
 from runner.mounts import docker_binds
-from runner.runtimes.docker import LongRunning
+from runner.runtimes.docker_types import LongRunning
 from runner.runtimes.registry import NewContainer, Runtimes
 from runner.secrets import SecretBox
 

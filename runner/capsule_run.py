@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from runner.errors import RuntimeFailure, ZunrayError
 from runner.log_tail import LogTail
 from runner.models import CapsuleSpec, ContainerSpec, Resources
-from runner.runtimes.docker import DockerRuntime, LongRunning, ManagedContainer
+from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.docker_types import LongRunning, ManagedContainer
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.secret_files import pull_auth
 from runner.telemetry import tracer

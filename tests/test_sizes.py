@@ -1,5 +1,5 @@
-"""Classes stay small: none in the shipped packages defines more than 25 methods
-(CONVENTIONS.md: modules do one job; the issue-15 bar). A class past it does several jobs:
+"""Classes and modules stay small: no class in the shipped packages defines more than 25 methods
+and no module runs past 400 lines (CONVENTIONS.md: modules do one job; the issue-15 bar). A class past it does several jobs:
 split it into parts it holds (as ``runner.Client`` holds ``client.functions``, ...), not into
 mixins.
 
@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("runner", "actors", "gateway", "policies")
 MAX_METHODS = 25
+MAX_LINES = 400  # a module past it holds several things: split it by what they are
 
 
 def methods_of(source: str) -> dict[str, int]:
@@ -63,3 +64,13 @@ def test_no_class_has_more_than_25_methods(package):
         if count > MAX_METHODS
     ]
     assert not too_big, "\n".join(too_big)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_longer_than_400_lines(package):
+    too_long = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    ]
+    assert not too_long, "\n".join(too_long)

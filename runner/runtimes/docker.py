@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import docker
@@ -21,6 +20,7 @@ from runner.errors import ImageUnavailable, InvalidSpec, NotFound, RuntimeFailur
 from runner.models import ContainerSpec, PullPolicy
 from runner.runtimes.bounded import keep_last
 from runner.runtimes.docker_pulls import ImagePulls, PullRecords, explain, named
+from runner.runtimes.docker_types import LongRunning, ManagedContainer
 from runner.runtimes.secret_files import SecretSource, create_with_secrets, pull_auth
 
 LABEL = "zunray"  # label prefix: zunray.instance, zunray.uuid, ...
@@ -31,34 +31,6 @@ STREAMS_POOL_SIZE = (
 
 #: Zunray runtime name -> Docker runtime name, for containers without network
 _DOCKER_RUNTIMES = {"runc": None, "runsc": "runsc-nonet"}
-
-
-@dataclass(frozen=True, slots=True)
-class LongRunning:
-    """Options of a container that stays up (a Zun container), beyond a job's."""
-
-    restart_policy: dict | None = None  # Docker's {"Name": ..., "MaximumRetryCount": n}
-    auto_remove: bool = False
-    entrypoint: list[str] | None = None
-    hostname: str | None = None
-    tty: bool = False
-    interactive: bool = False
-    privileged: bool = False
-    user_labels: dict[str, str] | None = None
-    healthcheck: dict | None = None  # Docker's Healthcheck (Test, Interval, ...)
-    volumes: list[str] | None = None  # binds "name:/path[:ro]" of named volumes
-    cpuset_cpus: str | None = None  # pinned (dedicated) or the unpinned cpus (shared)
-    cpuset_mems: str | None = None  # the NUMA node of pinned cpus
-
-
-@dataclass(frozen=True, slots=True)
-class ManagedContainer:
-    """A container found by its labels."""
-
-    id: str
-    labels: dict[str, str]
-    state: str  # created | running | exited | ...
-    exit_code: int | None
 
 
 class DockerRuntime:

@@ -14,7 +14,8 @@ from typing import Any
 
 from runner.errors import ZunrayError
 from runner.models import CapsuleSpec, ContainerSpec
-from runner.runtimes.docker import DockerRuntime, LongRunning
+from runner.runtimes.docker import DockerRuntime
+from runner.runtimes.docker_types import LongRunning
 from runner.runtimes.docker_live import ContainerOps
 from runner.runtimes.nova import PREFIX, load_images
 from runner.runtimes.nova_pool import ServerPool

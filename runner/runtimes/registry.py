@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from runner.capsule_run import CapsuleRun
 from runner.models import CapsuleSpec
-from runner.runtimes.docker import LABEL, DockerRuntime, LongRunning
+from runner.runtimes.docker import LABEL, DockerRuntime
+from runner.runtimes.docker_types import LongRunning
 from runner.runtimes.docker_live import ContainerOps
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.nova import NovaRun

@@ -27,7 +27,8 @@ from runner.secrets import SecretBox
 from runner.store import Store
 
 if TYPE_CHECKING:
-    from runner.runtimes.docker import DockerRuntime, LongRunning
+    from runner.runtimes.docker import DockerRuntime
+    from runner.runtimes.docker_types import LongRunning
 
 MOUNT_PATH = "/run/secrets"
 

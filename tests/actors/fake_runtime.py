@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from runner.errors import NotFound
-from runner.runtimes.docker import ManagedContainer
+from runner.runtimes.docker_types import ManagedContainer
 
 KILLED = 137
 

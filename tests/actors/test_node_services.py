@@ -23,7 +23,7 @@ from actors.node_nova import NovaServersOfNode
 from runner.errors import InvalidSpec
 from runner.models import CapsuleSpec, ContainerSpec, Job, JobStatus, Resources
 from runner.runtimes.egress import Firewall
-from runner.runtimes.docker import LongRunning
+from runner.runtimes.docker_types import LongRunning
 from runner.runtimes.networks import ProjectNetworks
 from runner.runtimes.registry import (
     DockerContainers,
