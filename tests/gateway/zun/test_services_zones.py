@@ -27,7 +27,7 @@ def _service(zc):
 def _waiting_reason(zc, uuid: str, text: str) -> str:
     """The status_reason of a container placement holds, once it says ``text``."""
     deadline = time.monotonic() + 20
-    while text not in (c := zc.containers.get(uuid)).status_reason:
+    while text not in ((c := zc.containers.get(uuid)).status_reason or ""):  # None until noted
         assert c.status == "Creating" and time.monotonic() < deadline, (c.status, c.status_reason)
         time.sleep(0.2)
     return c.status_reason
