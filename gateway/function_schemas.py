@@ -17,7 +17,7 @@ from pydantic import (
 
 from runner.caps import CODE_CHARS, FUNCTION_NAME_CHARS, SHORT_CHARS
 from runner.schemas import Command, ImageRef, ResourcesIn, check_env, iso_time
-from runner.secret_refs import MAX_REFS, SecretRefIn, check_ref_list, ref_views
+from runner.secret_refs import RegistryRef, SecretRefList, check_ref_list, ref_views
 from runner.functions.model import Function
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -72,17 +72,8 @@ class FunctionFields(BaseModel):
         description="an idle instance above min_instances goes after this",
     )
     image_pull_policy: Literal["ifnotpresent", "always", "never"] = "ifnotpresent"
-    secrets: list[SecretRefIn] = Field(
-        [],
-        max_length=MAX_REFS,
-        description="the project's secrets given as environment variables or files in /run/secrets",
-    )
-    registry: str | None = Field(
-        None,
-        min_length=1,
-        max_length=SHORT_CHARS,
-        description="one of the project's registries (name or id): its stored credentials pull the image",
-    )
+    secrets: SecretRefList = []
+    registry: RegistryRef = None
 
     @model_validator(mode="after")
     def _one_protocol(self) -> FunctionFields:

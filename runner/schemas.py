@@ -31,7 +31,7 @@ from runner.caps import (
 from runner.errors import InvalidSpec
 from runner.images.refs import check_reference
 from runner.models import DEFAULT_BACKOFF_LIMIT, Job, PullPolicy
-from runner.secret_refs import MAX_REFS, SecretRefIn, check_ref_list, ref_views
+from runner.secret_refs import RegistryRef, SecretRefList, check_ref_list, ref_views
 from runner.settings import Settings
 
 # Docker's reference grammar: [registry[:port]/]name[/name...][:tag][@digest]
@@ -192,17 +192,8 @@ class JobIn(BaseModel):
     anti_affinity: Labels = Field(
         {}, description="never on a host running a job with any of these labels"
     )
-    secrets: list[SecretRefIn] = Field(
-        [],
-        max_length=MAX_REFS,
-        description="the project's secrets given as environment variables or files in /run/secrets",
-    )
-    registry: str | None = Field(
-        None,
-        min_length=1,
-        max_length=SHORT_CHARS,
-        description="one of the project's registries (name or id): its stored credentials pull the image",
-    )
+    secrets: SecretRefList = []
+    registry: RegistryRef = None
 
     @model_validator(mode="after")
     def _runsc_has_no_network(self) -> JobIn:

@@ -13,10 +13,11 @@ naming the field, the same answer whether the name is unknown or another project
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
 
+from runner.caps import SHORT_CHARS
 from runner.errors import InvalidSpec, NotFound
 from runner.models import SecretRef
 from runner.store import Store
@@ -50,6 +51,25 @@ class SecretRefIn(BaseModel):
         if (self.env is None) == (self.file is None):
             raise ValueError("give one of env or file")
         return self
+
+
+#: the ``secrets`` field of a job (and a schedule's template) or a function request
+SecretRefList = Annotated[
+    list[SecretRefIn],
+    Field(
+        max_length=MAX_REFS,
+        description="the project's secrets given as environment variables or files in /run/secrets",
+    ),
+]
+#: the ``registry`` field of a job or a function request
+RegistryRef = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=SHORT_CHARS,
+        description="one of the project's registries (name or id): its stored credentials pull the image",
+    ),
+]
 
 
 def check_ref_list(refs: list[SecretRefIn], env: dict[str, str]) -> list[SecretRefIn]:
